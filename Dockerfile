@@ -1,0 +1,25 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_ENV=production
+WORKDIR /app
+
+COPY pyproject.toml constraints.txt README.md ./
+COPY config config
+COPY common common
+COPY users users
+COPY cities cities
+COPY persons persons
+COPY cards cards
+COPY accounts accounts
+COPY uploads uploads
+COPY settlement settlement
+COPY sandbox sandbox
+COPY templates templates
+COPY manage.py ./
+RUN pip install --no-cache-dir -c constraints.txt . \
+ && DJANGO_SECRET_KEY=build-only-collectstatic-key-not-used-at-run-time-0123456789 \
+    python manage.py collectstatic --no-input \
+ && useradd --system --uid 10001 yibao
+USER yibao
+EXPOSE 8000
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "4", "--access-logfile", "-"]

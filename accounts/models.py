@@ -1,0 +1,304 @@
+"""The double-entry ledger, contributions and monthly crediting.
+
+Money moves only as a Transfer whose Entries sum to zero. The database enforces the rules
+(see migration 0002): entries balance per transfer, the cached Account.balance is maintained from
+entries by a trigger and cannot be written otherwise, entries and transfers are immutable, and a
+personal account never goes negative.
+"""
+
+from django.conf import settings
+from django.db import models
+
+from common.money import MoneyField
+
+
+class Account(models.Model):
+    class Kind(models.TextChoices):
+        PERSONAL = "PERSONAL", "Personal account"
+        EMPLOYEE_POOL = "EMPLOYEE_POOL", "Employee pooled fund"
+        RESIDENT_POOL = "RESIDENT_POOL", "Resident pooled fund"
+        OUTPATIENT_POOL = "OUTPATIENT_POOL", "Resident outpatient pooling"
+        PERSONAL_ACCOUNT_CLEARING = "PA_CLEARING", "Personal-account clearing (awaiting crediting)"
+        CONTRIBUTION_SOURCE = (
+            "SOURCE",
+            "Contributions received (employers, individuals, government)",
+        )
+        INSTITUTION = "INSTITUTION", "Owed to a designated institution"
+
+    CITY_KINDS = (
+        Kind.EMPLOYEE_POOL,
+        Kind.RESIDENT_POOL,
+        Kind.OUTPATIENT_POOL,
+        Kind.PERSONAL_ACCOUNT_CLEARING,
+        Kind.CONTRIBUTION_SOURCE,
+    )
+    NEVER_NEGATIVE_KINDS = (Kind.PERSONAL, Kind.PERSONAL_ACCOUNT_CLEARING, Kind.INSTITUTION)
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    city = models.ForeignKey("cities.City", on_delete=models.PROTECT, related_name="accounts")
+    person = models.OneToOneField(
+        "persons.InsuredPerson",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="personal_account",
+    )
+    institution = models.OneToOneField(
+        "settlement.Institution",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="account",
+    )
+    balance = MoneyField(
+        default=0, editable=False, help_text="Maintained by the database from entries."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    (
+                        models.Q(kind="PERSONAL")
+                        & models.Q(person__isnull=False, institution__isnull=True)
+                    )
+                    | (
+                        models.Q(kind="INSTITUTION")
+                        & models.Q(person__isnull=True, institution__isnull=False)
+                    )
+                    | (
+                        ~models.Q(kind__in=["PERSONAL", "INSTITUTION"])
+                        & models.Q(person__isnull=True, institution__isnull=True)
+                    )
+                ),
+                name="account_owner_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind__in=["PERSONAL", "PA_CLEARING", "INSTITUTION"])
+                | models.Q(balance__gte=0),
+                name="account_balance_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="SOURCE") | models.Q(balance__lte=0),
+                name="source_account_only_gives",
+            ),
+            models.UniqueConstraint(
+                fields=["city", "kind"],
+                condition=models.Q(
+                    kind__in=[
+                        "EMPLOYEE_POOL",
+                        "RESIDENT_POOL",
+                        "OUTPATIENT_POOL",
+                        "PA_CLEARING",
+                        "SOURCE",
+                    ]
+                ),
+                name="one_city_account_per_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        owner = (
+            f"person {self.person_id}"
+            if self.person_id
+            else (
+                f"institution {self.institution_id}"
+                if self.institution_id
+                else f"city {self.city_id}"
+            )
+        )
+        return f"{self.get_kind_display()} #{self.pk} ({owner})"
+
+
+class Transfer(models.Model):
+    """A balanced movement of money. Immutable: a mistake is corrected by a new transfer."""
+
+    class Kind(models.TextChoices):
+        OPENING = "OPENING", "Opening balance"
+        CONTRIBUTION = "CONTRIBUTION", "Contribution received"
+        CREDITING = "CREDITING", "Monthly crediting"
+        SETTLEMENT = "SETTLEMENT", "Settlement"
+        REVERSAL = "REVERSAL", "Settlement reversal"
+        ADJUSTMENT = "ADJUSTMENT", "Adjustment"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    key = models.CharField(
+        max_length=128,
+        unique=True,
+        help_text="Idempotency key: the same movement is never posted twice.",
+    )
+    memo = models.CharField(max_length=255, help_text="Why the money moved.")
+    posted_at = models.DateTimeField(
+        help_text="Business time (the simulated clock in sandbox mode)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}: {self.memo}"
+
+
+class Entry(models.Model):
+    """One leg of a transfer: a signed amount on one account (credit > 0, debit < 0)."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="entries")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
+    amount = MoneyField()
+
+    class Meta:
+        verbose_name_plural = "entries"
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["account", "-id"], name="entry_account_newest")]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(amount=0), name="entry_amount_not_zero")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount:+} on account {self.account_id}"
+
+
+class Contribution(models.Model):
+    """A payment record (Social Insurance Law art. 4): monthly for employees, yearly for residents."""
+
+    class Kind(models.TextChoices):
+        EMPLOYEE_MONTHLY = "EMPLOYEE_MONTHLY", "Employee, monthly"
+        RESIDENT_YEARLY = "RESIDENT_YEARLY", "Resident, yearly"
+
+    person = models.ForeignKey(
+        "persons.InsuredPerson", on_delete=models.PROTECT, related_name="contributions"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    period = models.DateField(
+        help_text="First day of the month (employees) or of the year (residents)."
+    )
+    payment_base = MoneyField(
+        null=True, blank=True, help_text="Employees: the base after clamping."
+    )
+    employer_amount = MoneyField(default=0)
+    individual_amount = MoneyField(default=0)
+    subsidy_amount = MoneyField(default=0, help_text="Residents: the government subsidy.")
+    account_share = MoneyField(
+        default=0, help_text="The part due to the personal account at crediting."
+    )
+    received_at = models.DateTimeField()
+    transfer = models.OneToOneField(Transfer, on_delete=models.PROTECT, related_name="contribution")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-period"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "period"], name="one_contribution_per_person_period"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    employer_amount__gte=0,
+                    individual_amount__gte=0,
+                    subsidy_amount__gte=0,
+                    account_share__gte=0,
+                ),
+                name="contribution_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(account_share__lte=models.F("individual_amount")),
+                name="contribution_account_share_within_individual",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["person", "period"],
+                condition=models.Q(account_share__gt=0),
+                name="contribution_creditable",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.period:%Y-%m} of person {self.person_id}"
+
+    @property
+    def total(self):
+        return self.employer_amount + self.individual_amount + self.subsidy_amount
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "PENDING", "Pending"
+    RUNNING = "RUNNING", "Running"
+    SUCCEEDED = "SUCCEEDED", "Succeeded"
+    FAILED = "FAILED", "Failed"
+
+
+class CreditingRun(models.Model):
+    """The monthly crediting of a city's personal accounts; re-running it posts nothing twice."""
+
+    city = models.ForeignKey("cities.City", on_delete=models.PROTECT, related_name="crediting_runs")
+    period = models.DateField(help_text="First day of the month being credited.")
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
+    accounts_total = models.PositiveIntegerField(default=0)
+    accounts_scanned = models.PositiveIntegerField(default=0)
+    credited_count = models.PositiveIntegerField(default=0)
+    credited_amount = MoneyField(default=0)
+    cursor = models.BigIntegerField(
+        default=0, help_text="Last account id processed (for resuming)."
+    )
+    executions = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-period", "city"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["city", "period"], name="one_crediting_run_per_city_month"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Crediting {self.period:%Y-%m} of city {self.city_id} ({self.get_status_display()})"
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.accounts_total:
+            return 100 if self.status == JobStatus.SUCCEEDED else 0
+        return min(100, round(100 * self.accounts_scanned / self.accounts_total))
+
+
+class Crediting(models.Model):
+    """One month's credit to one personal account: posted at most once, by the unique constraint."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="creditings")
+    period = models.DateField(help_text="The month this credit is for.")
+    amount = MoneyField()
+    source = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    run = models.ForeignKey(CreditingRun, on_delete=models.PROTECT, related_name="creditings")
+    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="creditings")
+
+    class Meta:
+        ordering = ["-period"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "period"], name="one_crediting_per_account_month"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="crediting_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} to account {self.account_id} for {self.period:%Y-%m}"

@@ -1,0 +1,189 @@
+from django.conf import settings
+from django.db import models
+from django_fsm import FSMField, transition
+from simple_history.models import HistoricalRecords
+
+from common.audit import AuditedHistory
+
+
+class SocialSecurityCard(models.Model):
+    """The physical card. A street service point makes it within 3 working days; the county
+    centre issues it on the spot (it still passes through every state, in one visit)."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Being made"
+        READY = "READY", "Ready for pick-up"
+        ISSUED = "ISSUED", "Issued, not activated"
+        ACTIVE = "ACTIVE", "Active"
+        LOST = "LOST", "Reported lost"
+
+    class Site(models.TextChoices):
+        COUNTY_CENTER = "COUNTY_CENTER", "County medical-insurance centre (issued on the spot)"
+        STREET_POINT = "STREET_POINT", "Street service point (ready within 3 working days)"
+
+    person = models.ForeignKey(
+        "persons.InsuredPerson", on_delete=models.PROTECT, related_name="cards"
+    )
+    number = models.CharField(max_length=12, unique=True)
+    status = FSMField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    site = models.CharField(max_length=16, choices=Site.choices)
+    applied_at = models.DateTimeField()
+    ready_on = models.DateField(help_text="The working day the card is (or was) ready.")
+    issued_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    lost_at = models.DateTimeField(null=True, blank=True)
+    agent_name = models.CharField(max_length=64, blank=True, help_text="Entrusted agent, if any.")
+    agent_resident_id = models.CharField(max_length=18, blank=True)
+    pin_hash = models.CharField(max_length=128, blank=True, editable=False)
+    replaces = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    history = HistoricalRecords(bases=[AuditedHistory], excluded_fields=["pin_hash"])
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=~models.Q(status="LOST"),
+                name="one_live_card_per_person",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(agent_name="", agent_resident_id="")
+                | (~models.Q(agent_name="") & ~models.Q(agent_resident_id="")),
+                name="card_agent_name_and_id_together",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="ACTIVE") | ~models.Q(pin_hash=""),
+                name="active_card_has_pin",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "ready_on"])]
+
+    def __str__(self) -> str:
+        return f"Card {self.number} ({self.get_status_display()})"
+
+    @transition(field=status, source=Status.PENDING, target=Status.READY)
+    def mark_ready(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.READY, target=Status.ISSUED)
+    def issue(self, *, at) -> None:
+        self.issued_at = at
+
+    @transition(field=status, source=Status.ISSUED, target=Status.ACTIVE)
+    def activate(self, *, at, pin_hash: str) -> None:
+        self.activated_at = at
+        self.pin_hash = pin_hash
+
+    @transition(field=status, source=[Status.ISSUED, Status.ACTIVE], target=Status.LOST)
+    def report_lost(self, *, at) -> None:
+        self.lost_at = at
+
+
+class EVoucherAgreement(models.Model):
+    """The user agreement a person accepts to activate the e-voucher; the newest effective one is
+    current."""
+
+    version = models.CharField(max_length=16, unique=True)
+    title = models.CharField(max_length=128)
+    text = models.TextField()
+    effective_from = models.DateField()
+
+    class Meta:
+        ordering = ["-effective_from", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.version}"
+
+
+class EVoucher(models.Model):
+    """The electronic medical-insurance voucher (the QR code in WeChat, Alipay or the national app)."""
+
+    class Status(models.TextChoices):
+        NOT_ACTIVATED = "NOT_ACTIVATED", "Not activated"
+        AGREEMENT_ACCEPTED = "AGREEMENT_ACCEPTED", "Agreement accepted, face authentication pending"
+        ACTIVATED = "ACTIVATED", "Activated"
+
+    class Platform(models.TextChoices):
+        WECHAT = "WECHAT", "WeChat"
+        ALIPAY = "ALIPAY", "Alipay"
+        NHSA_APP = "NHSA_APP", "National medical-insurance app"
+        PHARMACY = "PHARMACY", "Designated pharmacy (offline)"
+
+    person = models.OneToOneField(
+        "persons.InsuredPerson", on_delete=models.PROTECT, related_name="evoucher"
+    )
+    status = FSMField(max_length=20, choices=Status.choices, default=Status.NOT_ACTIVATED)
+    platform = models.CharField(max_length=8, choices=Platform.choices, blank=True)
+    agreement = models.ForeignKey(
+        EVoucherAgreement, on_delete=models.PROTECT, null=True, blank=True
+    )
+    agreement_accepted_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    activated_at_institution = models.ForeignKey(
+        "settlement.Institution", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    code = models.CharField(
+        max_length=32,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="What the voucher's QR code carries.",
+    )
+    consecutive_failures = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords(bases=[AuditedHistory])
+
+    class Meta:
+        verbose_name = "e-voucher"
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(status="ACTIVATED") | models.Q(code__isnull=False),
+                name="activated_evoucher_has_code",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"E-voucher of {self.person_id} ({self.get_status_display()})"
+
+    @transition(
+        field=status,
+        source=[Status.NOT_ACTIVATED, Status.AGREEMENT_ACCEPTED],
+        target=Status.AGREEMENT_ACCEPTED,
+    )
+    def accept_agreement(self, *, agreement: EVoucherAgreement, platform: str, at) -> None:
+        self.agreement = agreement
+        self.platform = platform
+        self.agreement_accepted_at = at
+
+    @transition(field=status, source=Status.AGREEMENT_ACCEPTED, target=Status.ACTIVATED)
+    def activate(self, *, code: str, at, institution=None) -> None:
+        self.code = code
+        self.activated_at = at
+        self.activated_at_institution = institution
+        self.consecutive_failures = 0
+        self.locked_until = None
+
+
+class FaceAuthAttempt(models.Model):
+    class Outcome(models.TextChoices):
+        PASS = "PASS", "Passed"
+        FACE_MISMATCH = "FACE_MISMATCH", "Face does not match the ID photo"
+        LIVENESS_FAILED = "LIVENESS_FAILED", "Liveness check failed"
+        PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE", "Face-authentication provider unavailable"
+
+    evoucher = models.ForeignKey(EVoucher, on_delete=models.CASCADE, related_name="face_attempts")
+    platform = models.CharField(max_length=8, choices=EVoucher.Platform.choices)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    attempted_at = models.DateTimeField()
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} at {self.attempted_at:%Y-%m-%d %H:%M}"

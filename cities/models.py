@@ -1,0 +1,141 @@
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from common.audit import AuditedHistory
+from common.money import MoneyField
+
+_RATE = {
+    "max_digits": 5,
+    "decimal_places": 4,
+    "validators": [MinValueValidator(0), MaxValueValidator(1)],
+}
+_DAY_OF_MONTH = [MinValueValidator(1), MaxValueValidator(28)]
+
+
+class City(models.Model):
+    """An insurance region with its own information system, switches and policy figures."""
+
+    class UploadFrequency(models.TextChoices):
+        DAILY = "DAILY", "Daily"
+        WEEKLY = "WEEKLY", "Weekly"
+        MONTHLY = "MONTHLY", "Monthly"
+
+    code = models.CharField(
+        max_length=6,
+        unique=True,
+        validators=[RegexValidator(r"^[1-8]\d{5}$", "A 6-digit administrative division code.")],
+        help_text="6-digit administrative division code (GB/T 2260).",
+    )
+    name = models.CharField(max_length=64)
+
+    # The online channel (the e-voucher platforms).
+    online_inquiry_launched = models.BooleanField(
+        default=True, help_text="Whether the city has launched online e-insurance inquiry."
+    )
+    personal_account_shown_online = models.BooleanField(
+        default=True,
+        help_text="Whether the online channel may show the personal account; if not, only "
+        "designated institutions and agency counters can.",
+    )
+    has_public_upload_channel = models.BooleanField(
+        default=True,
+        help_text="Whether the city uploads account data to the national platform at all.",
+    )
+    upload_frequency = models.CharField(
+        max_length=8, choices=UploadFrequency.choices, default=UploadFrequency.MONTHLY
+    )
+    upload_day = models.PositiveSmallIntegerField(
+        default=1,
+        validators=_DAY_OF_MONTH,
+        help_text="Weekly: ISO weekday (1 = Monday ... 7 = Sunday). Monthly: day of the month (1-28).",
+    )
+    latest_upload = models.ForeignKey(
+        "uploads.CityUpload",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+        help_text="The last upload that finished; the online channel shows its snapshot.",
+    )
+    query_capacity = models.PositiveIntegerField(
+        default=1000, help_text="Balance queries the city's platform serves per window."
+    )
+    query_window_seconds = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(3600)]
+    )
+    platform_busy_forced = models.BooleanField(
+        default=False, help_text="Operator switch: answer every online query as if over capacity."
+    )
+
+    # Employee scheme.
+    average_wage = MoneyField(default=Decimal("9000.00"), help_text="Local average monthly wage.")
+    payment_base_min = MoneyField(
+        default=Decimal("5400.00"), help_text="Lowest monthly payment base."
+    )
+    payment_base_max = MoneyField(
+        default=Decimal("27000.00"), help_text="Highest monthly payment base."
+    )
+    employer_rate = models.DecimalField(default=Decimal("0.0750"), **_RATE)
+    individual_rate = models.DecimalField(default=Decimal("0.0200"), **_RATE)
+    retiree_monthly_credit = MoneyField(
+        default=Decimal("85.00"),
+        help_text="Fixed amount the pool credits each retiree's personal account every month.",
+    )
+    contribution_day = models.PositiveSmallIntegerField(
+        default=10,
+        validators=_DAY_OF_MONTH,
+        help_text="Day of the month employers' contributions are collected.",
+    )
+    crediting_day = models.PositiveSmallIntegerField(
+        default=25,
+        validators=_DAY_OF_MONTH,
+        help_text="Day of the month personal accounts are credited.",
+    )
+
+    # Resident scheme.
+    resident_individual_contribution = MoneyField(default=Decimal("400.00"))
+    resident_government_subsidy = MoneyField(default=Decimal("700.00"))
+    resident_accounts_abolished_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="From this date residents have no personal account (outpatient pooling instead). "
+        "Empty: not abolished.",
+    )
+    resident_monthly_account_credit = MoneyField(
+        default=Decimal("10.00"),
+        help_text="Where resident accounts still exist: monthly credit once the year is paid.",
+    )
+    resident_outpatient_pool_share = models.DecimalField(
+        default=Decimal("0.2000"),
+        help_text="Share of each resident contribution that funds outpatient pooling.",
+        **_RATE,
+    )
+    outpatient_pooling_ratio = models.DecimalField(default=Decimal("0.5000"), **_RATE)
+    outpatient_pooling_annual_quota = MoneyField(
+        default=Decimal("600.00"),
+        help_text="What outpatient pooling pays a resident per year at most.",
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(bases=[AuditedHistory], excluded_fields=["latest_upload"])
+
+    class Meta:
+        verbose_name_plural = "cities"
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(payment_base_min__lte=models.F("payment_base_max")),
+                name="city_payment_base_bounds_ordered",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(payment_base_min__gte=0),
+                name="city_payment_base_min_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"

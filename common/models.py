@@ -1,0 +1,46 @@
+from django.conf import settings
+from django.db import models
+
+
+class SimulatedClock(models.Model):
+    """The sandbox's notion of now: frozen until a client advances it, and only ever forward."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    now = models.DateTimeField(help_text="The simulated current time.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="simulated_clock_singleton")
+        ]
+
+    def __str__(self) -> str:
+        return f"Simulated clock at {self.now:%Y-%m-%d %H:%M}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a state-changing request, replayed for retries with the same key."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_records"
+    )
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=512)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(null=True)
+    response_headers = models.JSONField(default=dict)
+    request_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "key"], name="idempotency_key_unique_per_owner"
+            )
+        ]
+        indexes = [models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} [{self.key}]"

@@ -1,0 +1,68 @@
+"""Documents the problem responses every operation can answer with."""
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "RFC 9457 problem details. Branch on `code`; `detail` is safe to show a user.",
+    "required": ["type", "title", "status", "detail", "code", "request_id"],
+    "properties": {
+        "type": {
+            "type": "string",
+            "format": "uri-reference",
+            "example": "/api/v1/problems/NOT_FOUND",
+        },
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "description": "Stable machine code; see /api/v1/problems."},
+        "request_id": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "code", "message"],
+                "properties": {
+                    "field": {"type": "string", "example": "line_items.0.amount"},
+                    "pointer": {"type": "string", "example": "/line_items/0/amount"},
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+    "additionalProperties": True,
+}
+
+_DESCRIPTIONS = {
+    "400": "Invalid input (`VALIDATION_ERROR` with field `errors`, or `MALFORMED_REQUEST`).",
+    "401": "Not authenticated, or the token is invalid, expired or revoked.",
+    "403": "Authenticated, but this role may not do this.",
+    "404": "Not found, or not visible to the caller.",
+    "405": "Method not allowed.",
+    "406": "The requested representation cannot be produced.",
+    "409": "Conflicts with the current state (for instance an invalid state transition).",
+    "415": "Unsupported media type; send application/json.",
+    "422": "Refused by a business rule, or an Idempotency-Key reused for a different request.",
+    "429": "Rate limited; see Retry-After.",
+}
+_READ_STATUSES = ("400", "401", "403", "404", "405", "406", "429")
+_WRITE_STATUSES = ("400", "401", "403", "404", "405", "406", "409", "415", "422", "429")
+
+
+def add_problem_responses(result, generator, request, public):
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
+    problem_content = {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+    }
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            statuses = _READ_STATUSES if method == "get" else _WRITE_STATUSES
+            responses = operation.setdefault("responses", {})
+            for status in statuses:
+                responses.setdefault(
+                    status, {"description": _DESCRIPTIONS[status], "content": problem_content}
+                )
+    return result

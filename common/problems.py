@@ -1,0 +1,175 @@
+"""RFC 9457 problem details: the one place where every error becomes a response."""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from common.context import current_request_id
+from common.errors import CommonErrorCode, ErrorCodes, ProblemError, field_error
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+_DRF_CODES: list[tuple[type[exceptions.APIException], ErrorCodes]] = [
+    (exceptions.ParseError, CommonErrorCode.MALFORMED_REQUEST),
+    (exceptions.NotAuthenticated, CommonErrorCode.NOT_AUTHENTICATED),
+    (exceptions.AuthenticationFailed, CommonErrorCode.AUTHENTICATION_FAILED),
+    (exceptions.PermissionDenied, CommonErrorCode.PERMISSION_DENIED),
+    (exceptions.NotFound, CommonErrorCode.NOT_FOUND),
+    (exceptions.MethodNotAllowed, CommonErrorCode.METHOD_NOT_ALLOWED),
+    (exceptions.NotAcceptable, CommonErrorCode.NOT_ACCEPTABLE),
+    (exceptions.UnsupportedMediaType, CommonErrorCode.UNSUPPORTED_MEDIA_TYPE),
+    (exceptions.Throttled, CommonErrorCode.RATE_LIMITED),
+]
+
+
+def problem_body(
+    code: ErrorCodes,
+    detail: str,
+    *,
+    instance: str = "",
+    errors: list[dict[str, str]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"/api/v1/problems/{code.code}",
+        "title": code.title,
+        "status": code.status,
+        "detail": detail,
+        "code": code.code,
+        "request_id": current_request_id(),
+    }
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    return body
+
+
+def flatten_validation_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
+    """Turn DRF's nested error structure into a flat list with a dotted field path each."""
+    if isinstance(detail, dict):
+        flat = []
+        for key, value in detail.items():
+            name = key if key != api_settings.NON_FIELD_ERRORS_KEY else ""
+            path = f"{prefix}.{name}" if prefix and name else (prefix or name)
+            flat.extend(flatten_validation_errors(value, path))
+        return flat
+    if isinstance(detail, list):
+        if all(isinstance(item, str) for item in detail):
+            return [
+                field_error(
+                    prefix or "non_field_errors", str(item), getattr(item, "code", "invalid")
+                )
+                for item in detail
+            ]
+        flat = []
+        for index, item in enumerate(detail):
+            flat.extend(
+                flatten_validation_errors(item, f"{prefix}.{index}" if prefix else str(index))
+            )
+        return flat
+    return [
+        field_error(prefix or "non_field_errors", str(detail), getattr(detail, "code", "invalid"))
+    ]
+
+
+def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    request = context.get("request")
+    instance = request.path if request is not None else ""
+    headers: dict[str, str] = {}
+
+    if isinstance(exc, ProblemError):
+        body = problem_body(
+            exc.code, exc.detail, instance=instance, errors=exc.errors, extra=exc.extra
+        )
+        headers.update(exc.headers)
+        return Response(body, status=exc.status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    if isinstance(exc, exceptions.ValidationError):
+        errors = flatten_validation_errors(exc.detail)
+        body = problem_body(
+            CommonErrorCode.VALIDATION_ERROR,
+            "Some fields are invalid; see errors.",
+            instance=instance,
+            errors=errors,
+        )
+        return Response(body, status=400, content_type=PROBLEM_CONTENT_TYPE)
+
+    if isinstance(exc, exceptions.APIException):
+        code = next((c for cls, c in _DRF_CODES if isinstance(exc, cls)), None)
+        if code is None:
+            code = (
+                CommonErrorCode.CONFLICT
+                if exc.status_code == 409
+                else CommonErrorCode.VALIDATION_ERROR
+            )
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            headers["Retry-After"] = str(int(exc.wait) + 1)
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+            authenticator = getattr(request, "_authenticator", None) or (
+                request.authenticators[0]
+                if request is not None and request.authenticators
+                else None
+            )
+            if authenticator is not None and hasattr(authenticator, "authenticate_header"):
+                headers["WWW-Authenticate"] = authenticator.authenticate_header(request)
+        detail = exc.detail if isinstance(exc.detail, str) else code.title
+        body = problem_body(code, str(detail), instance=instance)
+        return Response(
+            body, status=code.status, headers=headers, content_type=PROBLEM_CONTENT_TYPE
+        )
+
+    # Anything else is our fault: log it with its stack, answer without leaking it.
+    logger.exception("unhandled error", extra={"path": instance})
+    body = problem_body(
+        CommonErrorCode.INTERNAL_ERROR, CommonErrorCode.INTERNAL_ERROR.title, instance=instance
+    )
+    return Response(body, status=500, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def problem_json_response(code: ErrorCodes, request, detail: str | None = None) -> JsonResponse:
+    body = problem_body(code, detail or code.title, instance=request.path)
+    return JsonResponse(body, status=code.status, content_type=PROBLEM_CONTENT_TYPE)
+
+
+# Django-level handlers, for what never reaches a DRF view (unknown routes, CSRF, crashes).
+
+
+def handler400(request, exception=None):
+    return problem_json_response(CommonErrorCode.MALFORMED_REQUEST, request)
+
+
+def handler403(request, exception=None):
+    return problem_json_response(CommonErrorCode.PERMISSION_DENIED, request)
+
+
+def handler404(request, exception=None):
+    return problem_json_response(CommonErrorCode.NOT_FOUND, request)
+
+
+def handler500(request):
+    return problem_json_response(CommonErrorCode.INTERNAL_ERROR, request)
+
+
+def csrf_failure(request, reason=""):
+    if not request.path.startswith("/api/"):
+        from django.views.csrf import csrf_failure as html_csrf_failure
+
+        return html_csrf_failure(request, reason)
+    return problem_json_response(
+        CommonErrorCode.PERMISSION_DENIED, request, "The CSRF check failed; send a valid token."
+    )

@@ -1,0 +1,161 @@
+import time
+
+from django.conf import settings
+from django.db import connection
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from common.errors import CommonErrorCode, ErrorCodes, ProblemError
+from config.celery_app import app as celery_app
+
+
+def all_error_codes() -> dict[str, ErrorCodes]:
+    """Every code any app can answer with, from each app's enum."""
+    codes: dict[str, ErrorCodes] = {}
+    pending = list(ErrorCodes.__subclasses__())
+    while pending:
+        enum_cls = pending.pop()
+        pending.extend(enum_cls.__subclasses__())
+        for member in enum_cls:
+            codes[member.code] = member
+    return dict(sorted(codes.items()))
+
+
+class ApiRootApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="API root: links to the main resources",
+        responses=OpenApiTypes.OBJECT,
+        tags=["meta"],
+    )
+    def get(self, request):
+        def link(name, **kwargs):
+            return reverse(name, request=request, kwargs=kwargs or None)
+
+        return Response(
+            {
+                "health": link("health"),
+                "schema": link("schema"),
+                "docs": link("docs"),
+                "problems": link("problem-list"),
+                "login": link("auth-login"),
+                "me": link("me"),
+                "my_balance": link("me-balance"),
+                "cities": link("city-list"),
+                "persons": link("person-list"),
+                "sandbox_mode": settings.SANDBOX_MODE,
+            }
+        )
+
+
+class HealthApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Health: database and broker status",
+        tags=["meta"],
+        responses={
+            200: inline_serializer(
+                "Health",
+                {
+                    "status": serializers.ChoiceField(["ok", "degraded"]),
+                    "database": serializers.DictField(),
+                    "broker": serializers.DictField(),
+                },
+            ),
+            503: OpenApiTypes.OBJECT,
+        },
+    )
+    def get(self, request):
+        database = self._check(self._database)
+        broker = self._check(self._broker)
+        healthy = database["ok"] and broker["ok"]
+        return Response(
+            {"status": "ok" if healthy else "degraded", "database": database, "broker": broker},
+            status=200 if healthy else 503,
+        )
+
+    @staticmethod
+    def _check(probe) -> dict:
+        started = time.perf_counter()
+        try:
+            detail = probe()
+        except Exception as exc:  # a health check reports failures, it does not raise them
+            return {"ok": False, "error": type(exc).__name__}
+        return {
+            "ok": True,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+            **detail,
+        }
+
+    @staticmethod
+    def _database() -> dict:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return {"vendor": connection.vendor}
+
+    @staticmethod
+    def _broker() -> dict:
+        if celery_app.conf.task_always_eager:
+            return {"transport": "in-process"}
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
+            return {"transport": conn.transport_cls}
+
+
+class ProblemSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    status = serializers.IntegerField()
+    title = serializers.CharField()
+
+
+def _problem_entry(member: ErrorCodes) -> dict:
+    return {"code": member.code, "status": member.status, "title": member.title}
+
+
+class ProblemListApi(APIView):
+    permission_classes = [AllowAny]
+    pagination_class = None
+
+    @extend_schema(
+        summary="Every error code the API answers with",
+        tags=["meta"],
+        responses=ProblemSerializer(many=True),
+    )
+    def get(self, request):
+        return Response([_problem_entry(member) for member in all_error_codes().values()])
+
+
+class ProblemDetailApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(summary="One error code", tags=["meta"], responses=ProblemSerializer)
+    def get(self, request, code: str):
+        member = all_error_codes().get(code)
+        if member is None:
+            raise ProblemError(CommonErrorCode.NOT_FOUND, f"No error code {code!r}.")
+        return Response(_problem_entry(member))
+
+
+class NotFoundApi(APIView):
+    """Catches every unknown address under /api/ so it answers a problem, whatever the method."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    schema = None
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        raise ProblemError(CommonErrorCode.NOT_FOUND, f"No resource at {request.path}.")
+
+    def get(self, request, *args, **kwargs):
+        raise ProblemError(CommonErrorCode.NOT_FOUND, f"No resource at {request.path}.")
+
+    post = put = patch = delete = head = options = get

@@ -1,0 +1,43 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from common import views as common_views
+from users import apis as user_apis
+
+api_v1 = [
+    path("", common_views.ApiRootApi.as_view(), name="api-root"),
+    path("health", common_views.HealthApi.as_view(), name="health"),
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("problems", common_views.ProblemListApi.as_view(), name="problem-list"),
+    path("problems/<str:code>", common_views.ProblemDetailApi.as_view(), name="problem-detail"),
+    path("auth/login", user_apis.LoginApi.as_view(), name="auth-login"),
+    path("auth/logout", user_apis.LogoutApi.as_view(), name="auth-logout"),
+    path("me", user_apis.MeApi.as_view(), name="me"),
+    path("", include("cities.urls")),
+    path("", include("persons.urls")),
+    path("", include("cards.urls")),
+    path("", include("accounts.urls")),
+    path("", include("uploads.urls")),
+    path("", include("settlement.urls")),
+    path("", include("sandbox.urls")),
+    re_path(r"^.*$", common_views.NotFoundApi.as_view()),
+]
+
+urlpatterns = [
+    path("", include("sandbox.pages")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    re_path(r"^api/.*$", common_views.NotFoundApi.as_view()),
+]
+
+admin.site.site_header = "Yibao medical-insurance console"
+admin.site.site_title = "Yibao console"
+admin.site.index_title = "Operations"
+
+handler400 = "common.problems.handler400"
+handler403 = "common.problems.handler403"
+handler404 = "common.problems.handler404"
+handler500 = "common.problems.handler500"

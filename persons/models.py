@@ -1,0 +1,150 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from common.audit import AuditedHistory
+from common.money import MoneyField
+from persons.resident_id import InvalidResidentId, parse_resident_id
+
+
+def validate_resident_id(value: str) -> None:
+    try:
+        parse_resident_id(value)
+    except InvalidResidentId as exc:
+        raise ValidationError(str(exc), code="invalid_resident_id") from None
+
+
+class InsuredPerson(models.Model):
+    """A person enrolled in one city under one scheme."""
+
+    class Sex(models.TextChoices):
+        MALE = "M", "Male"
+        FEMALE = "F", "Female"
+
+    class Scheme(models.TextChoices):
+        EMPLOYEE = "EMPLOYEE", "Employee basic medical insurance"
+        RESIDENT = "RESIDENT", "Urban-rural resident basic medical insurance"
+
+    class EmploymentStatus(models.TextChoices):
+        ACTIVE = "ACTIVE", "Active (working)"
+        RETIRED = "RETIRED", "Retired"
+
+    class SubsidyCategory(models.TextChoices):
+        NONE = "NONE", "None"
+        MINIMUM_LIVING = "MINIMUM_LIVING", "Minimum living guarantee"
+        DISABLED = "DISABLED", "Disabled, lost the ability to work"
+        LOW_INCOME_ELDERLY = "LOW_INCOME_ELDERLY", "Over 60 in a low-income family"
+        LOW_INCOME_MINOR = "LOW_INCOME_MINOR", "Minor in a low-income family"
+
+    resident_id = models.CharField(
+        "resident ID number", max_length=18, unique=True, validators=[validate_resident_id]
+    )
+    name = models.CharField(max_length=64)
+    sex = models.CharField(max_length=1, choices=Sex.choices, editable=False)
+    birth_date = models.DateField(editable=False)
+    city = models.ForeignKey("cities.City", on_delete=models.PROTECT, related_name="persons")
+    scheme = models.CharField(max_length=8, choices=Scheme.choices)
+    employment_status = models.CharField(
+        max_length=8,
+        choices=EmploymentStatus.choices,
+        blank=True,
+        default="",
+        help_text="Employees only.",
+    )
+    subsidy_category = models.CharField(
+        max_length=20,
+        choices=SubsidyCategory.choices,
+        default=SubsidyCategory.NONE,
+        help_text="Residents only: the government-subsidised group, if any.",
+    )
+    declared_wage = MoneyField(
+        null=True,
+        blank=True,
+        help_text="Employees: monthly wage declared by the employer (payment base before clamping).",
+    )
+    enrolled_on = models.DateField()
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="person",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(bases=[AuditedHistory])
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["city", "scheme", "employment_status"]),
+            models.Index(fields=["name"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        scheme="EMPLOYEE",
+                        employment_status__in=["ACTIVE", "RETIRED"],
+                        subsidy_category="NONE",
+                    )
+                    | models.Q(scheme="RESIDENT", employment_status="", declared_wage__isnull=True)
+                ),
+                name="person_scheme_fields_consistent",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(declared_wage__isnull=True) | models.Q(declared_wage__gte=0),
+                name="person_declared_wage_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.resident_id[:6]}********{self.resident_id[-4:]})"
+
+    @property
+    def is_employee(self) -> bool:
+        return self.scheme == self.Scheme.EMPLOYEE
+
+    @property
+    def is_retired(self) -> bool:
+        return self.employment_status == self.EmploymentStatus.RETIRED
+
+
+class FamilyAuthorization(models.Model):
+    """Family mutual aid: an employee lets a close relative's settlements draw on their personal
+    account."""
+
+    class Relation(models.TextChoices):
+        SPOUSE = "SPOUSE", "Spouse"
+        PARENT = "PARENT", "Parent"
+        CHILD = "CHILD", "Child"
+
+    account_holder = models.ForeignKey(
+        InsuredPerson, on_delete=models.CASCADE, related_name="family_grants"
+    )
+    beneficiary = models.ForeignKey(
+        InsuredPerson, on_delete=models.CASCADE, related_name="family_benefactors"
+    )
+    relation = models.CharField(max_length=8, choices=Relation.choices)
+    granted_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account_holder", "beneficiary"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="one_active_family_authorization",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(account_holder=models.F("beneficiary")),
+                name="family_authorization_not_self",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_holder} → {self.beneficiary} ({self.get_relation_display()})"

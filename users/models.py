@@ -1,0 +1,42 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class User(AbstractUser):
+    """Everyone who calls the API or signs in to the admin. The role decides the channel a
+    balance query goes through and what the caller may see."""
+
+    class Role(models.TextChoices):
+        INSURED = "INSURED", "Insured person"
+        INSTITUTION = "INSTITUTION", "Institution terminal"
+        OPERATOR = "OPERATOR", "Operator"
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.INSURED)
+    institution = models.ForeignKey(
+        "settlement.Institution",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="terminals",
+        help_text="For an institution terminal: the designated hospital or pharmacy it belongs to.",
+    )
+    cities = models.ManyToManyField(
+        "cities.City",
+        blank=True,
+        related_name="operators",
+        help_text="For an operator: the cities they administer.",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(role="INSTITUTION", institution__isnull=False)
+                    | (~models.Q(role="INSTITUTION") & models.Q(institution__isnull=True))
+                ),
+                name="user_institution_iff_terminal",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.username

@@ -1,0 +1,22 @@
+from rest_framework.throttling import SimpleRateThrottle
+
+
+class LoginIpThrottle(SimpleRateThrottle):
+    """Authentication attempts per client address."""
+
+    scope = "login"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": "login-ip", "ident": self.get_ident(request)}
+
+
+class LoginUsernameThrottle(SimpleRateThrottle):
+    """Authentication attempts per username, whatever address they come from."""
+
+    scope = "login"
+
+    def get_cache_key(self, request, view):
+        username = request.data.get("username") if hasattr(request.data, "get") else None
+        if not isinstance(username, str) or not username:
+            return None
+        return self.cache_format % {"scope": "login-user", "ident": username.strip().lower()[:150]}
