@@ -99,6 +99,10 @@ class City(models.Model):
     # Resident scheme.
     resident_individual_contribution = MoneyField(default=Decimal("400.00"))
     resident_government_subsidy = MoneyField(default=Decimal("700.00"))
+    subsidized_individual_contribution = MoneyField(
+        default=Decimal("0.00"),
+        help_text="What a resident in a subsidised group pays per year; the government pays the rest.",
+    )
     resident_accounts_abolished_on = models.DateField(
         null=True,
         blank=True,
@@ -139,3 +143,11 @@ class City(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.upload_frequency == self.UploadFrequency.WEEKLY and not 1 <= self.upload_day <= 7:
+            raise ValidationError(
+                {"upload_day": "For weekly uploads, the ISO weekday (1 = Monday ... 7 = Sunday)."}
+            )

@@ -1,1 +1,8 @@
-urlpatterns: list = []
+from django.urls import path
+
+from cities import apis
+
+urlpatterns = [
+    path("cities", apis.CityListApi.as_view(), name="city-list"),
+    path("cities/<str:city_code>", apis.CityDetailApi.as_view(), name="city-detail"),
+]

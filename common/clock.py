@@ -34,5 +34,13 @@ def today() -> date:
     return timezone.localdate(now())
 
 
+def localdate(value: datetime) -> date:
+    return timezone.localdate(value)
+
+
+def localtime(value: datetime) -> datetime:
+    return timezone.localtime(value)
+
+
 def forget_cached_now() -> None:
     cache.delete(CACHE_KEY)

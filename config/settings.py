@@ -280,7 +280,7 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- Logging: one JSON object per line, with the request id -----------------------------------
 
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING" if ENV == "test" else "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,1 +1,25 @@
-urlpatterns: list = []
+from django.urls import path
+
+from accounts import apis as account_apis
+from cards import apis as card_apis
+from persons import apis
+
+urlpatterns = [
+    path("persons", apis.PersonListApi.as_view(), name="person-list"),
+    path("persons/<int:person_id>", apis.PersonDetailApi.as_view(), name="person-detail"),
+    path(
+        "persons/<int:person_id>/balance",
+        account_apis.PersonBalanceApi.as_view(),
+        name="person-balance",
+    ),
+    path(
+        "persons/<int:person_id>/contributions",
+        account_apis.PersonContributionListApi.as_view(),
+        name="person-contributions",
+    ),
+    path(
+        "persons/<int:person_id>/evoucher",
+        card_apis.PersonEVoucherApi.as_view(),
+        name="person-evoucher",
+    ),
+]

@@ -1,5 +1,7 @@
 from django.db import models
 
+from common.money import MoneyField
+
 
 class Institution(models.Model):
     """A designated hospital (level 1 to 3) or pharmacy."""
@@ -33,3 +35,42 @@ class Institution(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AnnualUsage(models.Model):
+    """What a person has used of the year's deductible, pooled payments and caps (kept in step by
+    settlements and their reversals)."""
+
+    person = models.ForeignKey(
+        "persons.InsuredPerson", on_delete=models.CASCADE, related_name="annual_usage"
+    )
+    year = models.PositiveSmallIntegerField()
+    deductible_outpatient = MoneyField(
+        default=0, help_text="Deductible paid this year, outpatient."
+    )
+    deductible_inpatient = MoneyField(default=0, help_text="Deductible paid this year, inpatient.")
+    pool_paid = MoneyField(
+        default=0, help_text="Paid by the pooled fund this year (counts toward the annual cap)."
+    )
+    outpatient_pool_paid = MoneyField(
+        default=0, help_text="Residents: paid by outpatient pooling this year."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "year"], name="one_usage_row_per_person_year"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    deductible_outpatient__gte=0,
+                    deductible_inpatient__gte=0,
+                    pool_paid__gte=0,
+                    outpatient_pool_paid__gte=0,
+                ),
+                name="annual_usage_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Usage {self.year} of person {self.person_id}"

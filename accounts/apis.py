@@ -1,0 +1,324 @@
+from django.shortcuts import get_object_or_404
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Account, Contribution, Entry
+from accounts.reasons import REASON_ORDER, REASON_SOURCES, REASON_TITLES, ReasonCode
+from accounts.selectors import account_entries, balance_diagnose, person_for_balance
+from common.api import PRESENTED_CREDENTIAL_PARAMETER, ActorMixin
+from common.errors import CommonErrorCode, ProblemError, field_error
+from common.money import MoneySerializerField
+from common.pagination import NewestFirstCursorPagination
+from persons.models import InsuredPerson
+from users import access
+from users.access import Channel
+from users.models import User
+
+# --- Balance -------------------------------------------------------------------------------
+
+
+class OutpatientPoolingSerializer(serializers.Serializer):
+    ratio = serializers.CharField()
+    annual_quota = serializers.CharField()
+    used = serializers.CharField()
+    remaining = serializers.CharField()
+    currency = serializers.CharField()
+
+
+class ReasonSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=[code.value for code in ReasonCode])
+    title = serializers.CharField()
+    detail = serializers.CharField()
+    remedy = serializers.CharField()
+    retry_after = serializers.IntegerField(
+        allow_null=True, help_text="Seconds to wait (PLATFORM_BUSY)."
+    )
+    expected_date = serializers.DateField(
+        allow_null=True, help_text="When it should resolve, where known."
+    )
+    channels = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="WRONG_CHANNEL: channels that can show the account.",
+    )
+    hotline = serializers.CharField(required=False)
+    outpatient_pooling = OutpatientPoolingSerializer(required=False)
+
+
+class BalanceAmountSerializer(serializers.Serializer):
+    amount = MoneySerializerField()
+    currency = serializers.CharField()
+    as_of = serializers.DateTimeField()
+    source = serializers.ChoiceField(choices=["snapshot", "live"])
+
+
+class BalanceOutputSerializer(serializers.Serializer):
+    person_id = serializers.IntegerField()
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    visible = serializers.BooleanField()
+    balance = BalanceAmountSerializer(allow_null=True)
+    reasons = ReasonSerializer(many=True)
+
+
+def balance_response(diagnosis) -> Response:
+    response = Response(BalanceOutputSerializer(diagnosis.as_dict()).data)
+    if diagnosis.retry_after:
+        response["Retry-After"] = str(diagnosis.retry_after)
+    return response
+
+
+_BALANCE_DESCRIPTION = (
+    "Whether the personal-account balance is visible and, when it is not (or is 0.00 only because "
+    "money has not arrived), every reason that applies, in the catalogue's order, each with a remedy. "
+    "A `PLATFORM_BUSY` answer also carries a `Retry-After` header."
+)
+
+
+class MyBalanceApi(ActorMixin, APIView):
+    @extend_schema(
+        summary="My balance (online channel: the city's latest uploaded snapshot)",
+        description=_BALANCE_DESCRIPTION,
+        tags=["balance"],
+        responses=BalanceOutputSerializer,
+    )
+    def get(self, request):
+        access.require_role(self.actor, User.Role.INSURED)
+        try:
+            person = person_for_balance(user_id=request.user.pk)
+        except InsuredPerson.DoesNotExist:
+            raise ProblemError(
+                CommonErrorCode.NOT_FOUND, "This login is not linked to an insured person."
+            ) from None
+        return balance_response(balance_diagnose(person=person, channel=Channel.ONLINE))
+
+
+class PersonBalanceApi(ActorMixin, APIView):
+    @extend_schema(
+        summary="A person's balance (counter, hotline or designated-institution channel: the live ledger)",
+        description=_BALANCE_DESCRIPTION
+        + " The channel follows the caller: an institution terminal is the designated-institution "
+        "channel (and must present the person's card or e-voucher), an operator the counter (or "
+        "`?channel=HOTLINE`), an insured person asking for themselves the online channel.",
+        tags=["balance"],
+        parameters=[
+            PRESENTED_CREDENTIAL_PARAMETER,
+            OpenApiParameter(
+                "channel",
+                str,
+                enum=[Channel.COUNTER, Channel.HOTLINE],
+                description="Operators only.",
+            ),
+        ],
+        responses=BalanceOutputSerializer,
+    )
+    def get(self, request, person_id: int):
+        channel = self.actor.default_channel
+        requested = request.query_params.get("channel")
+        if requested is not None:
+            if not self.actor.is_operator or requested not in (Channel.COUNTER, Channel.HOTLINE):
+                raise ProblemError(
+                    CommonErrorCode.VALIDATION_ERROR,
+                    "Only operators choose a channel, and only COUNTER or HOTLINE.",
+                    errors=[field_error("channel", "Not a channel you can choose.")],
+                )
+            channel = requested
+        try:
+            person = person_for_balance(
+                persons=access.persons_visible(self.actor, request), pk=person_id
+            )
+        except InsuredPerson.DoesNotExist:
+            raise ProblemError(CommonErrorCode.NOT_FOUND, "No such insured person.") from None
+        return balance_response(balance_diagnose(person=person, channel=channel))
+
+
+class ReasonCatalogueApi(APIView):
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        code = serializers.CharField()
+        order = serializers.IntegerField()
+        title = serializers.CharField()
+        hides_balance = serializers.BooleanField()
+        background = serializers.CharField()
+
+    @extend_schema(
+        summary="The reason catalogue: every code a balance query can answer with, in order",
+        tags=["balance"],
+        responses=OutputSerializer(many=True),
+    )
+    def get(self, request):
+        return Response(
+            [
+                {
+                    "code": code.value,
+                    "order": index + 1,
+                    "title": REASON_TITLES[code],
+                    "hides_balance": code != ReasonCode.FUNDS_NOT_YET_TRANSFERRED,
+                    "background": REASON_SOURCES[code],
+                }
+                for index, code in enumerate(REASON_ORDER)
+            ]
+        )
+
+
+# --- Accounts and their ledger -------------------------------------------------------------
+
+
+class AccountOutputSerializer(serializers.ModelSerializer):
+    city = serializers.CharField(source="city.code")
+    balance = MoneySerializerField()
+    currency = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Account
+        fields = [
+            "id",
+            "kind",
+            "city",
+            "person",
+            "institution",
+            "balance",
+            "currency",
+            "created_at",
+        ]
+
+    def get_currency(self, obj) -> str:
+        return "CNY"
+
+
+class AccountFilter(filters.FilterSet):
+    city = filters.CharFilter(field_name="city__code")
+
+    class Meta:
+        model = Account
+        fields = ["kind", "city", "person", "institution"]
+
+
+class AccountListApi(ActorMixin, generics.ListAPIView):
+    serializer_class = AccountOutputSerializer
+    filterset_class = AccountFilter
+
+    def get_queryset(self):
+        return (
+            access.accounts_visible(self.actor, self.request).select_related("city").order_by("id")
+        )
+
+    @extend_schema(
+        summary="Accounts you may see",
+        tags=["accounts"],
+        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class AccountDetailApi(ActorMixin, generics.RetrieveAPIView):
+    serializer_class = AccountOutputSerializer
+    lookup_url_kwarg = "account_id"
+
+    def get_queryset(self):
+        return access.accounts_visible(self.actor, self.request).select_related("city")
+
+    @extend_schema(
+        summary="One account", tags=["accounts"], parameters=[PRESENTED_CREDENTIAL_PARAMETER]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class EntryOutputSerializer(serializers.ModelSerializer):
+    amount = MoneySerializerField()
+    transfer_id = serializers.IntegerField()
+    kind = serializers.CharField(source="transfer.kind")
+    memo = serializers.CharField(source="transfer.memo")
+    posted_at = serializers.DateTimeField(source="transfer.posted_at")
+    request_id = serializers.CharField(source="transfer.request_id")
+
+    class Meta:
+        model = Entry
+        fields = ["id", "transfer_id", "kind", "amount", "memo", "posted_at", "request_id"]
+
+
+class AccountEntriesApi(ActorMixin, generics.ListAPIView):
+    serializer_class = EntryOutputSerializer
+    pagination_class = NewestFirstCursorPagination
+    filter_backends: list = []
+
+    def get_queryset(self):
+        account = get_object_or_404(
+            access.accounts_visible(self.actor, self.request), pk=self.kwargs["account_id"]
+        )
+        return account_entries(account=account)
+
+    @extend_schema(
+        summary="An account's ledger entries, newest first (cursor-paginated)",
+        tags=["accounts"],
+        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
+        responses={
+            200: EntryOutputSerializer(many=True),
+            404: OpenApiResponse(description="Not visible"),
+        },
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+# --- Contributions (payment records, Social Insurance Law art. 4) --------------------------
+
+
+class ContributionOutputSerializer(serializers.ModelSerializer):
+    payment_base = MoneySerializerField(allow_null=True)
+    employer_amount = MoneySerializerField()
+    individual_amount = MoneySerializerField()
+    subsidy_amount = MoneySerializerField()
+    account_share = MoneySerializerField()
+    total = MoneySerializerField()
+
+    class Meta:
+        model = Contribution
+        fields = [
+            "id",
+            "person",
+            "kind",
+            "period",
+            "payment_base",
+            "employer_amount",
+            "individual_amount",
+            "subsidy_amount",
+            "account_share",
+            "total",
+            "received_at",
+            "transfer",
+        ]
+
+
+class ContributionFilter(filters.FilterSet):
+    period_from = filters.DateFilter(field_name="period", lookup_expr="gte")
+    period_to = filters.DateFilter(field_name="period", lookup_expr="lte")
+
+    class Meta:
+        model = Contribution
+        fields = ["kind", "period_from", "period_to"]
+
+
+class PersonContributionListApi(ActorMixin, generics.ListAPIView):
+    serializer_class = ContributionOutputSerializer
+    filterset_class = ContributionFilter
+
+    def get_queryset(self):
+        person = get_object_or_404(
+            access.persons_visible(self.actor, self.request), pk=self.kwargs["person_id"]
+        )
+        return Contribution.objects.filter(person=person).order_by("-period")
+
+    @extend_schema(
+        summary="A person's payment records (Social Insurance Law art. 4)",
+        tags=["contributions"],
+        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

@@ -1,0 +1,279 @@
+"""Writes to the ledger: opening accounts, posting transfers, recording contributions."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from accounts.error_codes import LedgerErrorCode
+from accounts.models import Account, Contribution, Entry, Transfer
+from common import clock
+from common.context import current_request_id
+from common.errors import ProblemError
+from common.money import ZERO, money
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One side of a transfer: a signed amount on an account (credit > 0, debit < 0)."""
+
+    account_id: int
+    amount: Decimal
+
+
+def _checked_amount(value: Decimal) -> Decimal:
+    if not isinstance(value, Decimal) or not value.is_finite() or value == 0:
+        raise ProblemError(LedgerErrorCode.TRANSFER_INVALID_AMOUNT)
+    if value.as_tuple().exponent < -2:
+        raise ProblemError(LedgerErrorCode.TRANSFER_INVALID_AMOUNT)
+    return money(value)
+
+
+def _same_legs(transfer: Transfer, legs: Sequence[Leg]) -> bool:
+    posted = sorted(transfer.entries.values_list("account_id", "amount"))
+    return posted == sorted((leg.account_id, money(leg.amount)) for leg in legs)
+
+
+def lock_accounts(account_ids: Sequence[int]) -> dict[int, Account]:
+    """Lock accounts in id order (every posting path does, so concurrent postings cannot deadlock)."""
+    accounts = Account.objects.select_for_update().filter(id__in=set(account_ids)).order_by("id")
+    return {account.id: account for account in accounts}
+
+
+def transfer_post(
+    *,
+    kind: str,
+    key: str,
+    memo: str,
+    legs: Sequence[Leg],
+    by=None,
+    posted_at=None,
+) -> Transfer:
+    """Post one balanced transfer, once. The same key with the same legs returns the first
+    transfer; the same key with different legs is refused. Never overdraws an account that may
+    not go negative."""
+    legs = [Leg(leg.account_id, _checked_amount(leg.amount)) for leg in legs]
+    if len(legs) < 2 or sum(leg.amount for leg in legs) != 0:
+        raise ProblemError(LedgerErrorCode.TRANSFER_UNBALANCED)
+
+    with transaction.atomic():
+        accounts = lock_accounts([leg.account_id for leg in legs])
+        if len(accounts) != len({leg.account_id for leg in legs}):
+            raise ProblemError(LedgerErrorCode.ACCOUNT_NOT_FOUND)
+
+        existing = Transfer.objects.filter(key=key).first()
+        if existing is not None:
+            if _same_legs(existing, legs):
+                return existing
+            raise ProblemError(
+                LedgerErrorCode.TRANSFER_KEY_CONFLICT, f"Transfer key {key!r} is already used."
+            )
+
+        deltas: dict[int, Decimal] = {}
+        for leg in legs:
+            deltas[leg.account_id] = deltas.get(leg.account_id, ZERO) + leg.amount
+        for account_id, delta in deltas.items():
+            account = accounts[account_id]
+            if account.kind in Account.NEVER_NEGATIVE_KINDS and account.balance + delta < 0:
+                raise ProblemError(
+                    LedgerErrorCode.INSUFFICIENT_FUNDS,
+                    f"{account.get_kind_display()} #{account.id} holds {account.balance:.2f} CNY.",
+                )
+
+        try:
+            with transaction.atomic():
+                transfer = Transfer.objects.create(
+                    kind=kind,
+                    key=key,
+                    memo=memo[:255],
+                    posted_at=posted_at or clock.now(),
+                    created_by=by if getattr(by, "pk", None) else None,
+                    request_id=current_request_id(),
+                )
+                Entry.objects.bulk_create(
+                    [
+                        Entry(transfer=transfer, account_id=leg.account_id, amount=leg.amount)
+                        for leg in legs
+                    ]
+                )
+        except IntegrityError as exc:
+            # The database is the last word (a concurrent writer, or a rule Python did not see).
+            raise ProblemError(
+                LedgerErrorCode.INSUFFICIENT_FUNDS, "The ledger refused the transfer."
+            ) from exc
+        return transfer
+
+
+# --- Accounts ------------------------------------------------------------------------------
+
+
+def city_accounts_open(*, city) -> dict[str, Account]:
+    """Create the city's pools, clearing and source accounts (idempotent)."""
+    opened = {}
+    for kind in Account.CITY_KINDS:
+        account, _ = Account.objects.get_or_create(city=city, kind=kind)
+        opened[kind] = account
+    return opened
+
+
+def city_account(*, city_id: int, kind: str) -> Account:
+    return Account.objects.get(city_id=city_id, kind=kind)
+
+
+def personal_account_open(*, person) -> Account:
+    account, _ = Account.objects.get_or_create(
+        person=person, defaults={"kind": Account.Kind.PERSONAL, "city_id": person.city_id}
+    )
+    return account
+
+
+def institution_account_open(*, institution) -> Account:
+    account, _ = Account.objects.get_or_create(
+        institution=institution,
+        defaults={"kind": Account.Kind.INSTITUTION, "city_id": institution.city_id},
+    )
+    return account
+
+
+# --- Contributions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContributionFigures:
+    payment_base: Decimal | None
+    employer_amount: Decimal
+    individual_amount: Decimal
+    subsidy_amount: Decimal
+    account_share: Decimal
+
+
+def employee_contribution_figures(*, person, payment_base: Decimal) -> ContributionFigures:
+    """Employer and individual shares on the base clamped to the city's bounds. Since the 2021
+    outpatient mutual-aid reform the individual 2 % goes to the personal account."""
+    city = person.city
+    base = min(max(money(payment_base), city.payment_base_min), city.payment_base_max)
+    individual = money(base * city.individual_rate)
+    return ContributionFigures(
+        payment_base=base,
+        employer_amount=money(base * city.employer_rate),
+        individual_amount=individual,
+        subsidy_amount=ZERO,
+        account_share=individual,
+    )
+
+
+def resident_contribution_figures(*, person) -> ContributionFigures:
+    """The yearly individual amount (less or nothing for subsidised groups) and the government
+    subsidy, which also covers what a subsidised person does not pay."""
+    city = person.city
+    standard = city.resident_individual_contribution
+    subsidised = person.subsidy_category != person.SubsidyCategory.NONE
+    individual = min(city.subsidized_individual_contribution, standard) if subsidised else standard
+    return ContributionFigures(
+        payment_base=None,
+        employer_amount=ZERO,
+        individual_amount=individual,
+        subsidy_amount=city.resident_government_subsidy + (standard - individual),
+        account_share=ZERO,
+    )
+
+
+def contribution_record(
+    *, person, period: date, payment_base: Decimal | None = None, by=None
+) -> Contribution:
+    """Record one period's contribution and move its money, once per person and period.
+
+    Employees: monthly (``period`` is the first of the month), on the given base or the declared
+    wage. Residents: yearly (``period`` is 1 January). Retirees do not contribute.
+    """
+    from persons.models import InsuredPerson
+
+    person = InsuredPerson.objects.select_related("city").get(pk=person.pk)
+    if person.is_employee:
+        if person.is_retired:
+            raise ProblemError(
+                LedgerErrorCode.CONTRIBUTION_PERIOD_INVALID, "Retirees do not pay contributions."
+            )
+        if period.day != 1:
+            raise ProblemError(
+                LedgerErrorCode.CONTRIBUTION_PERIOD_INVALID,
+                "Employees contribute per month (day 1).",
+            )
+        base = payment_base if payment_base is not None else person.declared_wage
+        if base is None:
+            raise ProblemError(
+                LedgerErrorCode.CONTRIBUTION_PERIOD_INVALID, "No payment base given or declared."
+            )
+        figures = employee_contribution_figures(person=person, payment_base=base)
+        kind = Contribution.Kind.EMPLOYEE_MONTHLY
+        enrolled_period = person.enrolled_on.replace(day=1)
+    else:
+        if (period.month, period.day) != (1, 1):
+            raise ProblemError(
+                LedgerErrorCode.CONTRIBUTION_PERIOD_INVALID,
+                "Residents contribute per year (1 January).",
+            )
+        figures = resident_contribution_figures(person=person)
+        kind = Contribution.Kind.RESIDENT_YEARLY
+        enrolled_period = person.enrolled_on.replace(month=1, day=1)
+    if period < enrolled_period:
+        raise ProblemError(LedgerErrorCode.CONTRIBUTION_BEFORE_ENROLMENT)
+
+    with transaction.atomic():
+        existing = Contribution.objects.filter(person=person, period=period).first()
+        if existing is not None:
+            if (existing.employer_amount, existing.individual_amount, existing.subsidy_amount) == (
+                figures.employer_amount,
+                figures.individual_amount,
+                figures.subsidy_amount,
+            ):
+                return existing
+            raise ProblemError(LedgerErrorCode.CONTRIBUTION_ALREADY_RECORDED)
+
+        accounts = {
+            account.kind: account.id
+            for account in Account.objects.filter(
+                city_id=person.city_id, kind__in=Account.CITY_KINDS
+            )
+        }
+        total = figures.employer_amount + figures.individual_amount + figures.subsidy_amount
+        if person.is_employee:
+            legs = [
+                Leg(accounts[Account.Kind.EMPLOYEE_POOL], figures.employer_amount),
+                Leg(accounts[Account.Kind.PERSONAL_ACCOUNT_CLEARING], figures.account_share),
+                Leg(
+                    accounts[Account.Kind.EMPLOYEE_POOL],
+                    figures.individual_amount - figures.account_share,
+                ),
+            ]
+        else:
+            outpatient = money(total * person.city.resident_outpatient_pool_share)
+            legs = [
+                Leg(accounts[Account.Kind.OUTPATIENT_POOL], outpatient),
+                Leg(accounts[Account.Kind.RESIDENT_POOL], total - outpatient),
+            ]
+        legs = [leg for leg in legs if leg.amount != 0]
+        legs.append(Leg(accounts[Account.Kind.CONTRIBUTION_SOURCE], -total))
+        label = f"{period:%Y-%m}" if person.is_employee else f"{period:%Y}"
+        transfer = transfer_post(
+            kind=Transfer.Kind.CONTRIBUTION,
+            key=f"contribution:{person.id}:{period:%Y-%m}",
+            memo=f"Contribution {label} of person {person.id}",
+            legs=legs,
+            by=by,
+        )
+        return Contribution.objects.create(
+            person=person,
+            kind=kind,
+            period=period,
+            payment_base=figures.payment_base,
+            employer_amount=figures.employer_amount,
+            individual_amount=figures.individual_amount,
+            subsidy_amount=figures.subsidy_amount,
+            account_share=figures.account_share,
+            received_at=transfer.posted_at,
+            transfer=transfer,
+            created_by=by if getattr(by, "pk", None) else None,
+        )

@@ -1,0 +1,402 @@
+"""Writes about social security cards and e-vouchers: every transition goes through the state
+machine, is made under a row lock, and lands in the record's history (who, when, which request)."""
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django_fsm import TransitionNotAllowed
+
+from cards.error_codes import CardErrorCode
+from cards.models import EVoucher, EVoucherAgreement, FaceAuthAttempt, SocialSecurityCard
+from common import clock
+from common.calendar import add_working_days
+from common.context import current_request_id
+from common.errors import CommonErrorCode, ProblemError, field_error
+from persons.models import InsuredPerson
+from persons.resident_id import InvalidResidentId, parse_resident_id
+
+STREET_POINT_WORKING_DAYS = 3
+_CARD_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+def _save_with_history(instance, by, **kwargs) -> None:
+    instance._history_user = by if getattr(by, "pk", None) else None
+    instance.save(**kwargs)
+
+
+def _transition(instance, method: str, error_code, by, **kwargs) -> None:
+    try:
+        getattr(instance, method)(**kwargs)
+    except TransitionNotAllowed:
+        raise ProblemError(
+            error_code,
+            f"{instance._meta.verbose_name.capitalize()} is {instance.get_status_display().lower()}; "
+            f"{method.replace('_', ' ')} is not possible now.",
+            extra={"status": instance.status},
+        ) from None
+    _save_with_history(instance, by)
+
+
+# --- Cards ---------------------------------------------------------------------------------
+
+
+def _unused_card_number() -> str:
+    while True:
+        number = secrets.choice(_CARD_LETTERS) + f"{secrets.randbelow(10**8):08d}"
+        if not SocialSecurityCard.objects.filter(number=number).exists():
+            return number
+
+
+def _check_presented_ids(
+    *, person: InsuredPerson, insured_resident_id: str, agent_name: str, agent_resident_id: str
+):
+    if insured_resident_id.strip().upper() != person.resident_id:
+        raise ProblemError(
+            CardErrorCode.INSURED_ID_MISMATCH,
+            errors=[field_error("insured_resident_id", "Does not match the insured person.")],
+        )
+    if agent_name or agent_resident_id:
+        try:
+            agent = parse_resident_id(agent_resident_id, today=clock.today())
+        except InvalidResidentId as exc:
+            raise ProblemError(
+                CardErrorCode.AGENT_ID_REQUIRED, errors=[field_error("agent_resident_id", str(exc))]
+            ) from None
+        if not agent_name.strip():
+            raise ProblemError(
+                CardErrorCode.AGENT_ID_REQUIRED, errors=[field_error("agent_name", "Required.")]
+            )
+        if agent.number == person.resident_id:
+            raise ProblemError(
+                CardErrorCode.AGENT_ID_REQUIRED,
+                "The agent must be someone other than the insured person.",
+                errors=[field_error("agent_resident_id", "Must be the agent's own ID.")],
+            )
+        return agent_name.strip(), agent.number
+    return "", ""
+
+
+def card_apply(
+    *,
+    person: InsuredPerson,
+    site: str,
+    insured_resident_id: str,
+    agent_name: str = "",
+    agent_resident_id: str = "",
+    by,
+    number: str | None = None,
+    replaces: SocialSecurityCard | None = None,
+) -> SocialSecurityCard:
+    """Apply for a card. At the county centre it is made, issued and handed over on the spot (each
+    state still recorded); at a street service point it is ready on the 3rd working day after."""
+    agent_name, agent_resident_id = _check_presented_ids(
+        person=person,
+        insured_resident_id=insured_resident_id,
+        agent_name=agent_name,
+        agent_resident_id=agent_resident_id,
+    )
+    now = clock.now()
+    today = clock.localdate(now)
+    with transaction.atomic():
+        InsuredPerson.objects.select_for_update().filter(pk=person.pk).first()
+        if (
+            SocialSecurityCard.objects.filter(person=person)
+            .exclude(status=SocialSecurityCard.Status.LOST)
+            .exists()
+        ):
+            raise ProblemError(CardErrorCode.CARD_ALREADY_HELD)
+        on_the_spot = site == SocialSecurityCard.Site.COUNTY_CENTER
+        card = SocialSecurityCard(
+            person=person,
+            site=site,
+            applied_at=now,
+            ready_on=today if on_the_spot else add_working_days(today, STREET_POINT_WORKING_DAYS),
+            agent_name=agent_name,
+            agent_resident_id=agent_resident_id,
+            replaces=replaces,
+            created_by=by,
+        )
+        card.number = number or _unused_card_number()
+        _save_with_history(card, by)
+        if on_the_spot:
+            _transition(card, "mark_ready", CardErrorCode.CARD_TRANSITION_NOT_ALLOWED, by)
+            _transition(card, "issue", CardErrorCode.CARD_TRANSITION_NOT_ALLOWED, by, at=now)
+        return card
+
+
+def _locked_card(card: SocialSecurityCard) -> SocialSecurityCard:
+    return SocialSecurityCard.objects.select_for_update().get(pk=card.pk)
+
+
+def card_mark_ready(*, card: SocialSecurityCard, by=None) -> SocialSecurityCard:
+    with transaction.atomic():
+        card = _locked_card(card)
+        _transition(card, "mark_ready", CardErrorCode.CARD_TRANSITION_NOT_ALLOWED, by)
+        return card
+
+
+def cards_mark_ready_due(*, today) -> int:
+    """Street-point cards whose ready day has come (run by the daily job and the sandbox clock)."""
+    ready = 0
+    due = SocialSecurityCard.objects.filter(
+        status=SocialSecurityCard.Status.PENDING, ready_on__lte=today
+    )
+    for card_id in due.values_list("id", flat=True).iterator():
+        with transaction.atomic():
+            card = SocialSecurityCard.objects.select_for_update().get(pk=card_id)
+            if card.status == SocialSecurityCard.Status.PENDING:
+                _transition(card, "mark_ready", CardErrorCode.CARD_TRANSITION_NOT_ALLOWED, None)
+                ready += 1
+    return ready
+
+
+def card_collect(*, card: SocialSecurityCard, by) -> SocialSecurityCard:
+    with transaction.atomic():
+        card = _locked_card(card)
+        _transition(card, "issue", CardErrorCode.CARD_TRANSITION_NOT_ALLOWED, by, at=clock.now())
+        return card
+
+
+_PIN = re.compile(r"^\d{6}$")
+
+
+def _check_pin(pin: str) -> None:
+    weak = len(set(pin)) == 1 or pin in "0123456789" or pin in "9876543210"
+    if not isinstance(pin, str) or not _PIN.match(pin) or weak:
+        raise ProblemError(
+            CardErrorCode.CARD_PIN_INVALID,
+            errors=[field_error("pin", "6 digits, not 111111 or 123456.")],
+        )
+
+
+def card_activate(*, card: SocialSecurityCard, pin: str, by) -> SocialSecurityCard:
+    """Activate at the counter: the person sets a PIN, stored hashed."""
+    _check_pin(pin)
+    with transaction.atomic():
+        card = _locked_card(card)
+        _transition(
+            card,
+            "activate",
+            CardErrorCode.CARD_TRANSITION_NOT_ALLOWED,
+            by,
+            at=clock.now(),
+            pin_hash=make_password(pin),
+        )
+        return card
+
+
+def card_report_lost(*, card: SocialSecurityCard, by) -> SocialSecurityCard:
+    with transaction.atomic():
+        card = _locked_card(card)
+        _transition(
+            card, "report_lost", CardErrorCode.CARD_TRANSITION_NOT_ALLOWED, by, at=clock.now()
+        )
+        return card
+
+
+def card_replace(
+    *,
+    card: SocialSecurityCard,
+    site: str,
+    insured_resident_id: str,
+    agent_name: str = "",
+    agent_resident_id: str = "",
+    by,
+) -> SocialSecurityCard:
+    """A new card for a lost one (report it lost first)."""
+    if card.status != SocialSecurityCard.Status.LOST:
+        raise ProblemError(
+            CardErrorCode.CARD_TRANSITION_NOT_ALLOWED, "Report the card lost before replacing it."
+        )
+    if hasattr(card, "replaced_by"):
+        return card.replaced_by
+    return card_apply(
+        person=card.person,
+        site=site,
+        insured_resident_id=insured_resident_id,
+        agent_name=agent_name,
+        agent_resident_id=agent_resident_id,
+        by=by,
+        replaces=card,
+    )
+
+
+# --- E-vouchers ----------------------------------------------------------------------------
+
+
+def evoucher_agreement_current() -> EVoucherAgreement | None:
+    return (
+        EVoucherAgreement.objects.filter(effective_from__lte=clock.today())
+        .order_by("-effective_from", "-id")
+        .first()
+    )
+
+
+def _locked_voucher(person: InsuredPerson) -> EVoucher:
+    return EVoucher.objects.select_for_update().get(person=person)
+
+
+def evoucher_accept_agreement(
+    *, person: InsuredPerson, platform: str, agreement_version: str, by
+) -> EVoucher:
+    current = evoucher_agreement_current()
+    if current is None or agreement_version != current.version:
+        raise ProblemError(
+            CardErrorCode.AGREEMENT_VERSION_NOT_CURRENT,
+            errors=[field_error("agreement_version", "Not the current version.")],
+            extra={"current_version": current.version if current else None},
+        )
+    if platform == EVoucher.Platform.PHARMACY:
+        raise ProblemError(
+            CommonErrorCode.VALIDATION_ERROR,
+            "Online activation is through WeChat, Alipay or the national app.",
+            errors=[field_error("platform", "Choose WECHAT, ALIPAY or NHSA_APP.")],
+        )
+    with transaction.atomic():
+        voucher = _locked_voucher(person)
+        if (
+            voucher.status == EVoucher.Status.AGREEMENT_ACCEPTED
+            and voucher.agreement_id == current.id
+            and voucher.platform == platform
+        ):
+            return voucher  # already accepted: a retry changes nothing
+        _transition(
+            voucher,
+            "accept_agreement",
+            CardErrorCode.EVOUCHER_TRANSITION_NOT_ALLOWED,
+            by,
+            agreement=current,
+            platform=platform,
+            at=clock.now(),
+        )
+        return voucher
+
+
+@dataclass(frozen=True)
+class FaceAuthResult:
+    attempt: FaceAuthAttempt
+    evoucher: EVoucher
+    attempts_left: int
+    retry_after: int | None
+
+
+def evoucher_face_authenticate(*, person: InsuredPerson, outcome: str | None, by) -> FaceAuthResult:
+    """One face authentication through the (simulated) provider. In sandbox mode the client picks
+    the outcome; otherwise the provider passes. Repeated failures lock attempts for a while;
+    a provider outage is not the person's failure."""
+    if outcome is not None and not settings.SANDBOX_MODE:
+        raise ProblemError(
+            CardErrorCode.SANDBOX_OUTCOME_NOT_ALLOWED,
+            errors=[field_error("sandbox_outcome", "Sandbox only.")],
+        )
+    outcome = outcome or FaceAuthAttempt.Outcome.PASS
+    max_failures = settings.EVOUCHER_FACE_AUTH_MAX_FAILURES
+    now = clock.now()
+    with transaction.atomic():
+        voucher = _locked_voucher(person)
+        if voucher.locked_until and voucher.locked_until > now:
+            wait = int((voucher.locked_until - now).total_seconds()) + 1
+            raise ProblemError(
+                CardErrorCode.FACE_AUTH_LOCKED,
+                f"Face authentication is locked until {clock.localtime(voucher.locked_until):%Y-%m-%d %H:%M}.",
+                headers={"Retry-After": str(wait)},
+                extra={"locked_until": voucher.locked_until.isoformat()},
+            )
+        if voucher.status != EVoucher.Status.AGREEMENT_ACCEPTED:
+            raise ProblemError(
+                CardErrorCode.EVOUCHER_TRANSITION_NOT_ALLOWED,
+                "Accept the user agreement first."
+                if voucher.status == EVoucher.Status.NOT_ACTIVATED
+                else "The e-voucher is already activated.",
+                extra={"status": voucher.status},
+            )
+        attempt = FaceAuthAttempt.objects.create(
+            evoucher=voucher,
+            platform=voucher.platform,
+            outcome=outcome,
+            attempted_at=now,
+            request_id=current_request_id(),
+        )
+        retry_after = None
+        if outcome == FaceAuthAttempt.Outcome.PASS:
+            _transition(
+                voucher,
+                "activate",
+                CardErrorCode.EVOUCHER_TRANSITION_NOT_ALLOWED,
+                by,
+                code=secrets.token_hex(10).upper(),
+                at=now,
+            )
+        elif outcome == FaceAuthAttempt.Outcome.PROVIDER_UNAVAILABLE:
+            retry_after = 30
+        else:
+            voucher.consecutive_failures += 1
+            if voucher.consecutive_failures >= max_failures:
+                voucher.locked_until = now + settings.EVOUCHER_FACE_AUTH_LOCK_MINUTES * timedelta(
+                    minutes=1
+                )
+                voucher.consecutive_failures = 0
+                retry_after = settings.EVOUCHER_FACE_AUTH_LOCK_MINUTES * 60
+            _save_with_history(voucher, by)
+        attempts_left = (
+            0
+            if voucher.locked_until and voucher.locked_until > now
+            else max_failures - voucher.consecutive_failures
+        )
+        return FaceAuthResult(
+            attempt=attempt, evoucher=voucher, attempts_left=attempts_left, retry_after=retry_after
+        )
+
+
+def evoucher_activate_at_pharmacy(*, resident_id: str, institution, by) -> EVoucher:
+    """Offline activation by a designated pharmacy's terminal, after it checks the person's ID
+    (which stands in for face authentication); the person accepts the agreement there."""
+    from settlement.models import Institution
+
+    if (
+        institution is None
+        or institution.kind != Institution.Kind.PHARMACY
+        or not institution.is_designated
+    ):
+        raise ProblemError(CardErrorCode.INSTITUTION_NOT_PHARMACY)
+    person = InsuredPerson.objects.filter(resident_id=resident_id.strip().upper()).first()
+    if person is None:
+        raise ProblemError(
+            CardErrorCode.INSURED_ID_MISMATCH,
+            "No insured person has this ID.",
+            errors=[field_error("resident_id", "Unknown.")],
+        )
+    current = evoucher_agreement_current()
+    if current is None:
+        raise ProblemError(
+            CardErrorCode.AGREEMENT_VERSION_NOT_CURRENT, "No user agreement is in force."
+        )
+    now = clock.now()
+    with transaction.atomic():
+        voucher = _locked_voucher(person)
+        if voucher.status == EVoucher.Status.ACTIVATED:
+            return voucher  # a retry, or already active: nothing to do
+        _transition(
+            voucher,
+            "accept_agreement",
+            CardErrorCode.EVOUCHER_TRANSITION_NOT_ALLOWED,
+            by,
+            agreement=current,
+            platform=EVoucher.Platform.PHARMACY,
+            at=now,
+        )
+        _transition(
+            voucher,
+            "activate",
+            CardErrorCode.EVOUCHER_TRANSITION_NOT_ALLOWED,
+            by,
+            code=secrets.token_hex(10).upper(),
+            at=now,
+            institution=institution,
+        )
+        return voucher

@@ -1,0 +1,50 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+
+from cities.models import City
+from common.api import ActorMixin
+from common.money import MoneySerializerField
+from users import access
+
+
+class CityOutputSerializer(serializers.ModelSerializer):
+    average_wage = MoneySerializerField()
+    payment_base_min = MoneySerializerField()
+    payment_base_max = MoneySerializerField()
+    retiree_monthly_credit = MoneySerializerField()
+    resident_individual_contribution = MoneySerializerField()
+    resident_government_subsidy = MoneySerializerField()
+    subsidized_individual_contribution = MoneySerializerField()
+    resident_monthly_account_credit = MoneySerializerField()
+    outpatient_pooling_annual_quota = MoneySerializerField()
+
+    class Meta:
+        model = City
+        exclude = ["id", "created_at"]
+
+
+class CityListApi(ActorMixin, generics.ListAPIView):
+    serializer_class = CityOutputSerializer
+    filterset_fields = ["online_inquiry_launched", "has_public_upload_channel"]
+
+    def get_queryset(self):
+        return access.cities_visible(self.actor).order_by("code")
+
+    @extend_schema(
+        summary="Cities you may see, with their switches and policy figures", tags=["cities"]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class CityDetailApi(ActorMixin, generics.RetrieveAPIView):
+    serializer_class = CityOutputSerializer
+    lookup_field = "code"
+    lookup_url_kwarg = "city_code"
+
+    def get_queryset(self):
+        return access.cities_visible(self.actor)
+
+    @extend_schema(summary="One city", tags=["cities"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

@@ -1,0 +1,31 @@
+"""Writes about cities."""
+
+from django.db import transaction
+
+from accounts.services import city_accounts_open
+from cities.models import City
+
+
+def city_create(*, code: str, name: str, by=None, **settings) -> City:
+    """Create a city with its pooled, outpatient, clearing and source accounts (idempotent on code)."""
+    with transaction.atomic():
+        city = City.objects.filter(code=code).first()
+        if city is None:
+            city = City(code=code, name=name, **settings)
+            city.full_clean()
+            city._history_user = by if getattr(by, "pk", None) else None
+            city.save()
+        city_accounts_open(city=city)
+        return city
+
+
+def city_set_switches(*, city: City, by=None, **switches) -> City:
+    """Change a city's switches or figures; every change is kept in its history."""
+    with transaction.atomic():
+        city = City.objects.select_for_update().get(pk=city.pk)
+        for field, value in switches.items():
+            setattr(city, field, value)
+        city.full_clean()
+        city._history_user = by if getattr(by, "pk", None) else None
+        city.save()
+        return city

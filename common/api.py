@@ -1,0 +1,31 @@
+"""Small shared pieces for API views."""
+
+from functools import cached_property
+
+from drf_spectacular.utils import OpenApiParameter
+
+from users.access import PRESENTED_CREDENTIAL_HEADER, Actor, actor_of
+
+PRESENTED_CREDENTIAL_PARAMETER = OpenApiParameter(
+    name=PRESENTED_CREDENTIAL_HEADER,
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Institution terminals: the person's card or e-voucher, as `CARD <number>` or `EVOUCHER <code>`.",
+)
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    name="Idempotency-Key",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Makes the request safe to retry: a replay returns the first response; the same key "
+    "with a different request is refused (422 IDEMPOTENCY_KEY_REUSED).",
+)
+
+
+class ActorMixin:
+    """Gives a view the resolved caller (role, channel, scope) as ``self.actor``."""
+
+    @cached_property
+    def actor(self) -> Actor:
+        return actor_of(self.request)

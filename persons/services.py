@@ -1,0 +1,122 @@
+"""Writes about insured persons: enrolment and logins."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+
+from accounts.services import personal_account_open
+from cards.models import EVoucher
+from common import clock
+from common.errors import ProblemError, field_error
+from persons.error_codes import PersonErrorCode
+from persons.models import InsuredPerson
+from persons.resident_id import InvalidResidentId, parse_resident_id
+
+
+def person_enrol(
+    *,
+    resident_id: str,
+    name: str,
+    city,
+    scheme: str,
+    employment_status: str = "",
+    subsidy_category: str = InsuredPerson.SubsidyCategory.NONE,
+    declared_wage: Decimal | None = None,
+    enrolled_on: date | None = None,
+    by=None,
+) -> InsuredPerson:
+    """Enrol a person in a city's scheme: the person, their (not yet activated) e-voucher and,
+    for employees and for residents where resident accounts still exist, a personal account at
+    zero. Enrolling the same ID number again with the same data returns the first enrolment."""
+    try:
+        parsed = parse_resident_id(resident_id, today=clock.today())
+    except InvalidResidentId as exc:
+        raise ProblemError(
+            PersonErrorCode.RESIDENT_ID_INVALID,
+            str(exc),
+            errors=[field_error("resident_id", str(exc), "invalid")],
+        ) from None
+    enrolled_on = enrolled_on or clock.today()
+    is_employee = scheme == InsuredPerson.Scheme.EMPLOYEE
+    if is_employee:
+        if employment_status not in InsuredPerson.EmploymentStatus.values:
+            raise ProblemError(
+                PersonErrorCode.SCHEME_FIELDS_INVALID,
+                "Employees are ACTIVE or RETIRED.",
+                errors=[
+                    field_error("employment_status", "Required for employees: ACTIVE or RETIRED.")
+                ],
+            )
+        if subsidy_category != InsuredPerson.SubsidyCategory.NONE:
+            raise ProblemError(
+                PersonErrorCode.SCHEME_FIELDS_INVALID,
+                "Subsidy categories apply to residents only.",
+                errors=[field_error("subsidy_category", "Residents only.")],
+            )
+    elif employment_status or declared_wage is not None:
+        raise ProblemError(
+            PersonErrorCode.SCHEME_FIELDS_INVALID,
+            "Residents have no employment status or declared wage.",
+            errors=[
+                field_error(
+                    "employment_status" if employment_status else "declared_wage", "Employees only."
+                )
+            ],
+        )
+
+    with transaction.atomic():
+        existing = InsuredPerson.objects.filter(resident_id=parsed.number).first()
+        if existing is not None:
+            same = (
+                existing.name,
+                existing.city_id,
+                existing.scheme,
+                existing.employment_status,
+            ) == (
+                name,
+                city.id,
+                scheme,
+                employment_status,
+            )
+            if same:
+                return existing
+            raise ProblemError(PersonErrorCode.ALREADY_ENROLLED)
+        person = InsuredPerson(
+            resident_id=parsed.number,
+            name=name,
+            sex=parsed.sex,
+            birth_date=parsed.birth_date,
+            city=city,
+            scheme=scheme,
+            employment_status=employment_status if is_employee else "",
+            subsidy_category=subsidy_category,
+            declared_wage=declared_wage if is_employee else None,
+            enrolled_on=enrolled_on,
+        )
+        person._history_user = by if getattr(by, "pk", None) else None
+        person.save()
+        EVoucher.objects.create(person=person)
+        abolished = (
+            city.resident_accounts_abolished_on is not None
+            and city.resident_accounts_abolished_on <= enrolled_on
+        )
+        if is_employee or not abolished:
+            personal_account_open(person=person)
+        return person
+
+
+def person_login_create(*, person: InsuredPerson, username: str, password: str | None):
+    """Give a person their own login (the online channel)."""
+    from users.models import User
+
+    user = User(username=username, role=User.Role.INSURED, first_name=person.name[:150])
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    with transaction.atomic():
+        user.save()
+        InsuredPerson.objects.filter(pk=person.pk).update(user=user)
+    person.user = user
+    return user

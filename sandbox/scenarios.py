@@ -1,0 +1,342 @@
+"""The scenario catalogue: a fresh person in exactly a given state, built through the real services.
+
+Each scenario enrols a person in a city with the right switches and fast-forwards their history
+(card, e-voucher, contributions, crediting, upload) with the same services the real flows use,
+so the state is genuine: the remedies work on it.
+"""
+
+import random
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db import transaction
+from knox.models import AuthToken
+
+from accounts.crediting import crediting_credit_account, crediting_run_open
+from accounts.reasons import ReasonCode
+from accounts.services import contribution_record
+from cards.models import EVoucher, SocialSecurityCard
+from cards.services import (
+    card_activate,
+    card_apply,
+    evoucher_accept_agreement,
+    evoucher_agreement_current,
+    evoucher_face_authenticate,
+)
+from common import clock
+from persons.models import InsuredPerson
+from persons.resident_id import make_resident_id
+from persons.services import person_enrol, person_login_create
+from sandbox.world import sandbox_city
+from uploads.services import upload_person_now
+
+DEMO_PIN = "258036"
+_SURNAMES = [
+    "Wang",
+    "Li",
+    "Zhang",
+    "Liu",
+    "Chen",
+    "Yang",
+    "Huang",
+    "Zhao",
+    "Wu",
+    "Zhou",
+    "Xu",
+    "Sun",
+    "Ma",
+    "Zhu",
+    "Hu",
+    "Guo",
+    "He",
+    "Lin",
+    "Luo",
+    "Gao",
+]
+_GIVEN = [
+    "Wei",
+    "Fang",
+    "Na",
+    "Min",
+    "Jing",
+    "Lei",
+    "Qiang",
+    "Yan",
+    "Jun",
+    "Yong",
+    "Jie",
+    "Tao",
+    "Ming",
+    "Chao",
+    "Xiu",
+    "Hua",
+    "Ping",
+    "Gang",
+    "Hui",
+    "Ling",
+]
+
+
+@dataclass(frozen=True)
+class PersonSpec:
+    city_profile: str = "standard"
+    scheme: str = InsuredPerson.Scheme.EMPLOYEE
+    employment_status: str = InsuredPerson.EmploymentStatus.ACTIVE
+    new_enrolee: bool = False  # enrolled today; otherwise enrolled last month with history
+    card: str = "ACTIVE"  # NONE, PENDING, ISSUED, ACTIVE
+    evoucher_activated: bool = True
+    credited: bool = True
+    uploaded: bool = True
+
+
+@dataclass(frozen=True)
+class Scenario:
+    code: str
+    title: str
+    description: str
+    reasons: tuple[ReasonCode, ...]
+    spec: PersonSpec
+
+    @property
+    def visible(self) -> bool:
+        return all(reason == ReasonCode.FUNDS_NOT_YET_TRANSFERRED for reason in self.reasons)
+
+
+R = ReasonCode
+SCENARIOS: dict[str, Scenario] = {
+    scenario.code: scenario
+    for scenario in [
+        Scenario(
+            "BALANCE_VISIBLE",
+            "Balance visible",
+            "An employee with an active card and e-voucher, credited and uploaded, in a city where everything works.",
+            (),
+            PersonSpec(),
+        ),
+        Scenario(
+            R.CITY_INQUIRY_NOT_LAUNCHED,
+            "City has not launched online inquiry",
+            "Everything in order, but the city (Nanping) has not launched online inquiry.",
+            (R.CITY_INQUIRY_NOT_LAUNCHED,),
+            PersonSpec(city_profile="not_launched"),
+        ),
+        Scenario(
+            R.EVOUCHER_NOT_ACTIVATED,
+            "E-voucher not activated",
+            "Everything in order except the e-voucher, which was never activated.",
+            (R.EVOUCHER_NOT_ACTIVATED,),
+            PersonSpec(evoucher_activated=False),
+        ),
+        Scenario(
+            R.WRONG_CHANNEL,
+            "Personal account not shown online",
+            "The city (Quanzhou) shows the personal account only at institutions and counters.",
+            (R.WRONG_CHANNEL,),
+            PersonSpec(city_profile="counter_only"),
+        ),
+        Scenario(
+            R.PERSONAL_ACCOUNT_ABOLISHED,
+            "Resident without a personal account",
+            "A resident in a city (Fuzhou) that replaced resident personal accounts with outpatient pooling.",
+            (R.PERSONAL_ACCOUNT_ABOLISHED,),
+            PersonSpec(
+                city_profile="abolished", scheme=InsuredPerson.Scheme.RESIDENT, employment_status=""
+            ),
+        ),
+        Scenario(
+            R.CARD_NOT_ACTIVATED,
+            "Social security card not activated",
+            "The card was issued at the county centre but never activated.",
+            (R.CARD_NOT_ACTIVATED,),
+            PersonSpec(card="ISSUED"),
+        ),
+        Scenario(
+            R.DATA_NOT_UPLOADED,
+            "Data never reaches the national platform",
+            "The city (Zhumadian) has no public information channel, so it never uploads.",
+            (R.DATA_NOT_UPLOADED,),
+            PersonSpec(city_profile="no_channel", uploaded=False),
+        ),
+        Scenario(
+            R.PLATFORM_BUSY,
+            "Query platform busy",
+            "The city's (Shenzhen's) operators have switched its query platform to busy.",
+            (R.PLATFORM_BUSY,),
+            PersonSpec(city_profile="busy"),
+        ),
+        Scenario(
+            R.FUNDS_NOT_YET_TRANSFERRED,
+            "First crediting not posted yet",
+            "Enrolled today with card and e-voucher active and uploaded; the balance shows 0.00 until the first crediting.",
+            (R.FUNDS_NOT_YET_TRANSFERRED,),
+            PersonSpec(new_enrolee=True, credited=False),
+        ),
+        Scenario(
+            "BRAND_NEW_ENROLEE",
+            "Brand-new enrolee",
+            "Enrolled today and nothing else yet: no e-voucher, a card still being made, not uploaded, no crediting.",
+            (
+                R.EVOUCHER_NOT_ACTIVATED,
+                R.CARD_NOT_ACTIVATED,
+                R.DATA_NOT_UPLOADED,
+                R.FUNDS_NOT_YET_TRANSFERRED,
+            ),
+            PersonSpec(
+                new_enrolee=True,
+                card="PENDING",
+                evoucher_activated=False,
+                credited=False,
+                uploaded=False,
+            ),
+        ),
+        Scenario(
+            "NOT_LAUNCHED_AND_NOT_ACTIVATED",
+            "Two reasons: city not launched, e-voucher not activated",
+            "In a city without online inquiry, and the e-voucher was never activated either.",
+            (R.CITY_INQUIRY_NOT_LAUNCHED, R.EVOUCHER_NOT_ACTIVATED),
+            PersonSpec(city_profile="not_launched", evoucher_activated=False),
+        ),
+        Scenario(
+            "RETIREE_AWAITING_FIRST_CREDIT",
+            "Retiree awaiting the first monthly credit",
+            "A retiree enrolled today in Quanzhou: not shown online, and the first monthly credit is still to come.",
+            (R.WRONG_CHANNEL, R.FUNDS_NOT_YET_TRANSFERRED),
+            PersonSpec(
+                city_profile="counter_only",
+                employment_status=InsuredPerson.EmploymentStatus.RETIRED,
+                new_enrolee=True,
+                credited=False,
+            ),
+        ),
+        Scenario(
+            "RESIDENT_ABOLISHED_NO_CARD",
+            "Resident with neither personal account nor card",
+            "A Fuzhou resident enrolled today: no personal account by policy, no card yet, not uploaded.",
+            (
+                R.EVOUCHER_NOT_ACTIVATED,
+                R.PERSONAL_ACCOUNT_ABOLISHED,
+                R.CARD_NOT_ACTIVATED,
+                R.DATA_NOT_UPLOADED,
+            ),
+            PersonSpec(
+                city_profile="abolished",
+                scheme=InsuredPerson.Scheme.RESIDENT,
+                employment_status="",
+                new_enrolee=True,
+                card="NONE",
+                evoucher_activated=False,
+                credited=False,
+                uploaded=False,
+            ),
+        ),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class BuiltPerson:
+    person: InsuredPerson
+    username: str
+    password: str | None
+    authorization: str
+
+
+def _fresh_identity(rng: random.Random, division_code: str) -> tuple[str, str]:
+    while True:
+        birth = date(1950, 1, 1) + timedelta(days=rng.randrange(0, 55 * 365))
+        number = make_resident_id(division_code, birth, rng.randrange(1, 1000))
+        if not InsuredPerson.objects.filter(resident_id=number).exists():
+            return number, f"{rng.choice(_SURNAMES)} {rng.choice(_GIVEN)}"
+
+
+def build_person(
+    spec: PersonSpec,
+    *,
+    by=None,
+    rng: random.Random | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    token: str | None = None,
+) -> BuiltPerson:
+    """Enrol a person and fast-forward their history to ``spec`` with the real services."""
+    rng = rng or random.Random()
+    today = clock.today()
+    last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    with transaction.atomic():
+        city = sandbox_city(spec.city_profile, by=by)
+        resident_id, name = _fresh_identity(rng, city.code)
+        employee = spec.scheme == InsuredPerson.Scheme.EMPLOYEE
+        person = person_enrol(
+            resident_id=resident_id,
+            name=name,
+            city=city,
+            scheme=spec.scheme,
+            employment_status=spec.employment_status if employee else "",
+            declared_wage=city.average_wage
+            if employee and spec.employment_status == "ACTIVE"
+            else None,
+            enrolled_on=today if spec.new_enrolee else last_month,
+            by=by,
+        )
+        if spec.card != "NONE":
+            site = (
+                SocialSecurityCard.Site.STREET_POINT
+                if spec.card == "PENDING"
+                else SocialSecurityCard.Site.COUNTY_CENTER
+            )
+            card = card_apply(
+                person=person, site=site, insured_resident_id=person.resident_id, by=by
+            )
+            if spec.card == "ACTIVE":
+                card_activate(card=card, pin=DEMO_PIN, by=by)
+        if spec.evoucher_activated:
+            agreement = evoucher_agreement_current()
+            evoucher_accept_agreement(
+                person=person,
+                platform=EVoucher.Platform.WECHAT,
+                agreement_version=agreement.version,
+                by=by,
+            )
+            evoucher_face_authenticate(person=person, outcome=None, by=by)
+        if spec.credited:
+            _fast_forward_crediting(person, last_month, by=by)
+        elif not employee:
+            contribution_record(person=person, period=today.replace(month=1, day=1), by=by)
+        if spec.uploaded:
+            upload_person_now(person=person, by=by)
+
+        username = username or f"p{person.id}-{rng.randrange(16**6):06x}"
+        user = person_login_create(person=person, username=username, password=password)
+        if token is None:
+            _, token = AuthToken.objects.create(user, expiry=None)
+        else:
+            from knox.crypto import hash_token
+            from knox.settings import CONSTANTS
+
+            AuthToken.objects.get_or_create(
+                user=user,
+                token_key=token[: CONSTANTS.TOKEN_KEY_LENGTH],
+                defaults={"digest": hash_token(token), "expiry": None},
+            )
+    return BuiltPerson(
+        person=person, username=username, password=password, authorization=f"Token {token}"
+    )
+
+
+def _fast_forward_crediting(person: InsuredPerson, period: date, *, by) -> None:
+    """Last month's contribution (or the year's, for residents) and last month's crediting."""
+    if person.is_employee and not person.is_retired:
+        contribution_record(person=person, period=period, by=by)
+    elif not person.is_employee:
+        contribution_record(person=person, period=period.replace(month=1), by=by)
+    account = getattr(person, "personal_account", None)
+    if account is None:
+        return
+    run, _ = crediting_run_open(city=person.city, period=period, by=by)
+    crediting_credit_account(run=run, account=account)
+
+
+def scenario_create(
+    code: str, *, by=None, rng: random.Random | None = None, **login
+) -> BuiltPerson:
+    return build_person(SCENARIOS[code].spec, by=by, rng=rng, **login)

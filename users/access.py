@@ -1,0 +1,229 @@
+"""Who may see and do what: the one place access is decided.
+
+- An insured person sees only their own data (another person's id answers 404).
+- An institution terminal (designated hospital or pharmacy) sees a person only while the person's
+  card or e-voucher is presented, in the ``X-Presented-Credential`` header.
+- An operator sees the cities they administer and everything in them.
+- A superuser sees everything.
+
+The caller's credential also decides the channel a balance query goes through.
+"""
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from django.db import models
+from django.db.models import QuerySet
+
+from common.errors import ProblemError
+from users.error_codes import UserErrorCode
+from users.models import User
+
+PRESENTED_CREDENTIAL_HEADER = "X-Presented-Credential"
+
+
+class Channel(models.TextChoices):
+    ONLINE = "ONLINE", "Online (e-voucher platforms)"
+    INSTITUTION = "INSTITUTION", "Designated institution"
+    COUNTER = "COUNTER", "Agency counter"
+    HOTLINE = "HOTLINE", "Hotline"
+
+
+LIVE_CHANNELS = (Channel.INSTITUTION, Channel.COUNTER, Channel.HOTLINE)
+
+
+@dataclass(frozen=True)
+class PresentedCredential:
+    kind: str  # "CARD" or "EVOUCHER"
+    value: str
+    person_id: int
+
+
+@dataclass(frozen=True)
+class Actor:
+    user: User
+
+    @property
+    def role(self) -> str:
+        return self.user.role
+
+    @property
+    def is_superuser(self) -> bool:
+        return self.user.is_superuser
+
+    @property
+    def is_insured(self) -> bool:
+        return self.role == User.Role.INSURED and not self.is_superuser
+
+    @property
+    def is_institution(self) -> bool:
+        return self.role == User.Role.INSTITUTION and not self.is_superuser
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role == User.Role.OPERATOR or self.is_superuser
+
+    @property
+    def default_channel(self) -> str:
+        if self.is_insured:
+            return Channel.ONLINE
+        if self.is_institution:
+            return Channel.INSTITUTION
+        return Channel.COUNTER
+
+    @cached_property
+    def person_id(self) -> int | None:
+        from persons.models import InsuredPerson
+
+        if not self.is_insured:
+            return None
+        return (
+            InsuredPerson.objects.filter(user_id=self.user.pk).values_list("id", flat=True).first()
+        )
+
+    @cached_property
+    def city_ids(self) -> frozenset[int]:
+        if not self.is_operator or self.is_superuser:
+            return frozenset()
+        return frozenset(self.user.cities.values_list("id", flat=True))
+
+    def administers(self, city_id: int) -> bool:
+        return self.is_superuser or (self.is_operator and city_id in self.city_ids)
+
+
+def actor_of(request) -> Actor:
+    return Actor(user=request.user)
+
+
+# --- Presented credentials (institution terminals) ------------------------------------------
+
+
+def presented_credential(request) -> PresentedCredential | None:
+    """Read ``X-Presented-Credential: CARD <number>`` or ``EVOUCHER <code>``. A card can be
+    presented once issued (even before activation, so the terminal can tell the person to activate
+    it); an e-voucher once activated. A lost card identifies nobody."""
+    from cards.models import EVoucher, SocialSecurityCard
+
+    raw = request.headers.get(PRESENTED_CREDENTIAL_HEADER)
+    if not raw:
+        return None
+    kind, _, value = raw.strip().partition(" ")
+    kind, value = kind.upper(), value.strip()
+    person_id = None
+    if kind == "CARD" and value:
+        person_id = (
+            SocialSecurityCard.objects.filter(
+                number=value,
+                status__in=[SocialSecurityCard.Status.ISSUED, SocialSecurityCard.Status.ACTIVE],
+            )
+            .values_list("person_id", flat=True)
+            .first()
+        )
+    elif kind == "EVOUCHER" and value:
+        person_id = (
+            EVoucher.objects.filter(code=value, status=EVoucher.Status.ACTIVATED)
+            .values_list("person_id", flat=True)
+            .first()
+        )
+    else:
+        raise ProblemError(
+            UserErrorCode.CREDENTIAL_INVALID,
+            f"{PRESENTED_CREDENTIAL_HEADER} must be 'CARD <number>' or 'EVOUCHER <code>'.",
+        )
+    if person_id is None:
+        raise ProblemError(UserErrorCode.CREDENTIAL_INVALID)
+    return PresentedCredential(kind=kind, value=value, person_id=person_id)
+
+
+# --- Roles -----------------------------------------------------------------------------------
+
+
+def require_role(actor: Actor, *roles: str) -> None:
+    if actor.is_superuser or actor.role in roles:
+        return
+    raise ProblemError(UserErrorCode.ROLE_NOT_ALLOWED)
+
+
+def require_city(actor: Actor, city_id: int) -> None:
+    if not actor.administers(city_id):
+        raise ProblemError(UserErrorCode.CITY_NOT_ADMINISTERED)
+
+
+# --- What each role sees -------------------------------------------------------------------
+
+
+def _person_filter(actor: Actor, request, person_path: str) -> models.Q:
+    """A Q limiting rows to the persons the actor may see. ``person_path`` leads from the
+    queried model to InsuredPerson ("" when the model is InsuredPerson itself)."""
+    prefix = f"{person_path}__" if person_path else ""
+    if actor.is_superuser:
+        return models.Q()
+    if actor.is_insured:
+        return (
+            models.Q(**{f"{prefix}id": actor.person_id}) if actor.person_id else models.Q(pk__in=[])
+        )
+    if actor.is_institution:
+        credential = presented_credential(request)
+        if credential is None:
+            raise ProblemError(UserErrorCode.CREDENTIAL_REQUIRED)
+        return models.Q(**{f"{prefix}id": credential.person_id})
+    if actor.is_operator:
+        return models.Q(**{f"{prefix}city_id__in": actor.city_ids})
+    return models.Q(pk__in=[])
+
+
+def persons_visible(actor: Actor, request) -> QuerySet:
+    from persons.models import InsuredPerson
+
+    return InsuredPerson.objects.filter(_person_filter(actor, request, ""))
+
+
+def person_owned_visible(
+    actor: Actor, request, queryset: QuerySet, person_path: str = "person"
+) -> QuerySet:
+    """Rows belonging to a person (cards, vouchers, contributions, settlements...)."""
+    return queryset.filter(_person_filter(actor, request, person_path))
+
+
+def cities_visible(actor: Actor) -> QuerySet:
+    from cities.models import City
+
+    if actor.is_superuser:
+        return City.objects.all()
+    if actor.is_operator:
+        return City.objects.filter(id__in=actor.city_ids)
+    if actor.is_insured:
+        return (
+            City.objects.filter(persons__id=actor.person_id)
+            if actor.person_id
+            else City.objects.none()
+        )
+    if actor.is_institution:
+        return City.objects.filter(institutions__id=actor.user.institution_id)
+    return City.objects.none()
+
+
+def city_owned_visible(actor: Actor, queryset: QuerySet, city_field: str = "city") -> QuerySet:
+    """City-level rows (crediting runs, uploads, institutions...): operators of the city only."""
+    if actor.is_superuser:
+        return queryset
+    if actor.is_operator:
+        return queryset.filter(**{f"{city_field}_id__in": actor.city_ids})
+    return queryset.none()
+
+
+def accounts_visible(actor: Actor, request) -> QuerySet:
+    from accounts.models import Account
+
+    if actor.is_superuser:
+        return Account.objects.all()
+    if actor.is_operator:
+        return Account.objects.filter(city_id__in=actor.city_ids)
+    if actor.is_institution:
+        own = models.Q(institution_id=actor.user.institution_id)
+        if request.headers.get(PRESENTED_CREDENTIAL_HEADER):
+            own |= models.Q(person_id=presented_credential(request).person_id)
+        return Account.objects.filter(own)
+    if actor.is_insured and actor.person_id:
+        return Account.objects.filter(person_id=actor.person_id)
+    return Account.objects.none()
