@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 from common.money import MoneyField
@@ -74,3 +75,43 @@ class AnnualUsage(models.Model):
 
     def __str__(self) -> str:
         return f"Usage {self.year} of person {self.person_id}"
+
+
+class FamilyAuthorization(models.Model):
+    """Family mutual aid: an employee lets a close relative's settlements draw on their personal
+    account."""
+
+    class Relation(models.TextChoices):
+        SPOUSE = "SPOUSE", "Spouse"
+        PARENT = "PARENT", "Parent"
+        CHILD = "CHILD", "Child"
+
+    account_holder = models.ForeignKey(
+        "persons.InsuredPerson", on_delete=models.CASCADE, related_name="family_grants"
+    )
+    beneficiary = models.ForeignKey(
+        "persons.InsuredPerson", on_delete=models.CASCADE, related_name="family_benefactors"
+    )
+    relation = models.CharField(max_length=8, choices=Relation.choices)
+    granted_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account_holder", "beneficiary"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="one_active_family_authorization",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(account_holder=models.F("beneficiary")),
+                name="family_authorization_not_self",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_holder} → {self.beneficiary} ({self.get_relation_display()})"

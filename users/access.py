@@ -227,3 +227,23 @@ def accounts_visible(actor: Actor, request) -> QuerySet:
     if actor.is_insured and actor.person_id:
         return Account.objects.filter(person_id=actor.person_id)
     return Account.objects.none()
+
+
+def settlements_visible(actor: Actor, request) -> QuerySet:
+    """Settlements: the institution that made them, the person settled (or the family member
+    whose account paid), and operators of either city."""
+    from settlement.models import Settlement
+
+    if actor.is_superuser:
+        return Settlement.objects.all()
+    if actor.is_operator:
+        return Settlement.objects.filter(
+            models.Q(institution__city_id__in=actor.city_ids) | models.Q(person__city_id__in=actor.city_ids)
+        )
+    if actor.is_institution:
+        return Settlement.objects.filter(institution_id=actor.user.institution_id)
+    if actor.is_insured and actor.person_id:
+        return Settlement.objects.filter(
+            models.Q(person_id=actor.person_id) | models.Q(paying_account__person_id=actor.person_id)
+        )
+    return Settlement.objects.none()

@@ -25,6 +25,6 @@ def create_initial_agreement(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("cards", "0004_initial")]
+    dependencies = [("cards", "0003_initial")]
 
     operations = [migrations.RunPython(create_initial_agreement, migrations.RunPython.noop)]
