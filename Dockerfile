@@ -13,6 +13,7 @@ COPY cards cards
 COPY accounts accounts
 COPY uploads uploads
 COPY settlement settlement
+COPY jobs jobs
 COPY sandbox sandbox
 COPY templates templates
 COPY manage.py ./

@@ -6,13 +6,23 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Account, Contribution, Entry
-from accounts.reasons import REASON_ORDER, REASON_SOURCES, REASON_TITLES, ReasonCode
+from accounts.crediting import contribution_collection_open, crediting_run_open
+from accounts.models import Account, Contribution, ContributionCollection, CreditingRun, Entry
+from accounts.reasons import REASON_CHOICES, REASON_ORDER, REASON_SOURCES, REASON_TITLES, ReasonCode
 from accounts.selectors import account_entries, balance_diagnose, person_for_balance
-from common.api import PRESENTED_CREDENTIAL_PARAMETER, ActorMixin
+from accounts.services import contribution_record
+from common.api import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    PRESENTED_CREDENTIAL_PARAMETER,
+    ActorMixin,
+    operated_city,
+)
 from common.errors import CommonErrorCode, ProblemError, field_error
+from common.idempotency import idempotent
+from common.job_apis import RecordedJobOutputSerializer
 from common.money import MoneySerializerField
 from common.pagination import NewestFirstCursorPagination
+from jobs.services import job_enqueue
 from persons.models import InsuredPerson
 from users import access
 from users.access import Channel
@@ -30,7 +40,7 @@ class OutpatientPoolingSerializer(serializers.Serializer):
 
 
 class ReasonSerializer(serializers.Serializer):
-    code = serializers.ChoiceField(choices=[code.value for code in ReasonCode])
+    code = serializers.ChoiceField(choices=REASON_CHOICES)
     title = serializers.CharField()
     detail = serializers.CharField()
     remedy = serializers.CharField()
@@ -310,6 +320,8 @@ class PersonContributionListApi(ActorMixin, generics.ListAPIView):
     filterset_class = ContributionFilter
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no person
+            return Contribution.objects.none()
         person = get_object_or_404(
             access.persons_visible(self.actor, self.request), pk=self.kwargs["person_id"]
         )
@@ -322,3 +334,126 @@ class PersonContributionListApi(ActorMixin, generics.ListAPIView):
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+
+class ContributionRecordApi(ActorMixin, APIView):
+    class InputSerializer(serializers.Serializer):
+        person = serializers.IntegerField(min_value=1)
+        period = serializers.DateField(
+            help_text="Employees: the first of the month; residents: 1 January."
+        )
+        payment_base = MoneySerializerField(
+            required=False,
+            allow_null=True,
+            min_value=0,
+            help_text="Employees: defaults to the declared wage.",
+        )
+
+    @extend_schema(
+        summary="Record a contribution received (operators of the person's city)",
+        description="Employees: employer and individual shares on the payment base clamped to the city's "
+        "bounds. Residents: the yearly individual amount by subsidy category plus the government subsidy.",
+        tags=["contributions"],
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: ContributionOutputSerializer},
+    )
+    @idempotent
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        person = get_object_or_404(
+            access.persons_visible(self.actor, request), pk=data.validated_data["person"]
+        )
+        access.require_city(self.actor, person.city_id)
+        contribution = contribution_record(
+            person=person,
+            period=data.validated_data["period"],
+            payment_base=data.validated_data.get("payment_base"),
+            by=request.user,
+        )
+        return Response(ContributionOutputSerializer(contribution).data, status=201)
+
+
+class MonthlyJobInputSerializer(serializers.Serializer):
+    city = serializers.RegexField(r"^\d{6}$")
+    period = serializers.DateField(help_text="Any day of the month; the month is what counts.")
+
+
+class CreditingRunOutputSerializer(RecordedJobOutputSerializer):
+    period = serializers.DateField()
+    credited_count = serializers.IntegerField()
+    credited_amount = MoneySerializerField()
+
+
+class ContributionCollectionOutputSerializer(RecordedJobOutputSerializer):
+    period = serializers.DateField()
+    collected_count = serializers.IntegerField()
+    collected_amount = MoneySerializerField()
+
+
+def _monthly_job_views(model, output, opener, noun, description):
+    """The list-and-start and detail views of a monthly recorded job."""
+
+    class CollectionApi(ActorMixin, generics.ListAPIView):
+        serializer_class = output
+        filterset_fields = ["status", "period"]
+
+        def get_queryset(self):
+            return access.city_owned_visible(
+                self.actor, model.objects.select_related("city")
+            ).order_by("-id")
+
+        @extend_schema(summary=f"{noun.capitalize()}s (operators of the city)", tags=["jobs"])
+        def get(self, request, *args, **kwargs):
+            return super().get(request, *args, **kwargs)
+
+        @extend_schema(
+            summary=f"Start (or re-run) the {noun} of a city's month",
+            description=description
+            + " Answers 202 at once; the job runs on a worker and its progress is on the row.",
+            tags=["jobs"],
+            request=MonthlyJobInputSerializer,
+            parameters=[IDEMPOTENCY_KEY_PARAMETER],
+            responses={202: output},
+        )
+        @idempotent
+        def post(self, request):
+            data = MonthlyJobInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            city = operated_city(self.actor, data.validated_data["city"])
+            job, _ = opener(city=city, period=data.validated_data["period"], by=request.user)
+            job_enqueue(job)
+            return Response(output(job).data, status=202)
+
+    class DetailApi(ActorMixin, generics.RetrieveAPIView):
+        serializer_class = output
+        lookup_url_kwarg = "job_id"
+
+        def get_queryset(self):
+            return access.city_owned_visible(self.actor, model.objects.select_related("city"))
+
+        @extend_schema(summary=f"One {noun}, with its progress", tags=["jobs"])
+        def get(self, request, *args, **kwargs):
+            return super().get(request, *args, **kwargs)
+
+    CollectionApi.__name__ = f"{model.__name__}CollectionApi"
+    DetailApi.__name__ = f"{model.__name__}DetailApi"
+    return CollectionApi, DetailApi
+
+
+CreditingRunCollectionApi, CreditingRunDetailApi = _monthly_job_views(
+    CreditingRun,
+    CreditingRunOutputSerializer,
+    crediting_run_open,
+    "crediting run",
+    "Credits every personal account in the city what is due for the month, exactly once.",
+)
+ContributionCollectionCollectionApi, ContributionCollectionDetailApi = _monthly_job_views(
+    ContributionCollection,
+    ContributionCollectionOutputSerializer,
+    contribution_collection_open,
+    "contribution collection",
+    "Collects the month's employer and individual contributions of the city's active employees on "
+    "their declared wages, exactly once per person.",
+)

@@ -1,14 +1,15 @@
-"""Monthly crediting ("fund transfer") into personal accounts, set-based and in chunks.
+"""Monthly jobs on personal accounts, set-based and in chunks: contribution collection and
+crediting ("fund transfer").
 
-One run covers one city and month. Each chunk of personal accounts is one transaction that
-inserts the month's Crediting rows with ``INSERT ... SELECT`` and their balanced ledger entries
-(one transfer per chunk: a credit per account, a debit per source account). The unique constraint
-on (account, period) makes every credit happen at most once, however often the run is executed,
-redelivered or raced; the run row is locked per chunk so concurrent executions take turns.
+Each chunk is one transaction: an ``INSERT ... SELECT`` of the chunk's rows (contributions or
+creditings) tagged with one new transfer, then that transfer's balanced entries summed from those
+rows. The unique constraints on (person, period) and (account, period) make every row happen at
+most once however often a job is executed, redelivered or raced; the job row is locked per chunk
+so concurrent executions take turns (see common.jobs).
 
-Who is credited for month P:
-- active employees: the personal-account share of each received contribution for P or earlier
-  not yet credited (a new enrolee's first credit waits for the first contribution);
+Crediting month P credits:
+- active employees: the personal-account share of each received contribution for P or earlier not
+  yet credited (so a new enrolee's first credit waits for the first contribution);
 - retirees enrolled by the end of P: the city's fixed monthly amount, from the employee pool;
 - residents, where resident accounts are not abolished, whose year is paid: the city's monthly
   resident credit, from the resident pool.
@@ -16,44 +17,208 @@ Who is credited for month P:
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
 
 from accounts.error_codes import LedgerErrorCode
-from accounts.models import Account, Crediting, CreditingRun, Entry, JobStatus, Transfer
+from accounts.models import (
+    Account,
+    Contribution,
+    ContributionCollection,
+    Crediting,
+    CreditingRun,
+    Entry,
+    Transfer,
+)
 from cities.models import City
 from common import clock
 from common.calendar import next_month
 from common.context import current_request_id
 from common.errors import ProblemError
+from common.jobs import JobKind, JobOutcome, chunk_of_rows, execute_recorded_job
 from common.money import ZERO
 from persons.models import InsuredPerson
 
 ACCOUNT = Account._meta.db_table
+CONTRIBUTION = Contribution._meta.db_table
 CREDITING = Crediting._meta.db_table
 ENTRY = Entry._meta.db_table
-CONTRIBUTION = "accounts_contribution"
 PERSON = InsuredPerson._meta.db_table
 
 
-@dataclass
-class CreditingOutcome:
-    run_id: int
-    city_code: str
-    period: date
-    credited_count: int = 0
-    credited_amount: Decimal = ZERO
-    accounts_scanned: int = 0
-    chunks: int = 0
+def _period_end(period: date) -> date:
+    return next_month(period) - timedelta(days=1)
+
+
+def _city_accounts(city_id: int) -> dict[str, int]:
+    return dict(
+        Account.objects.filter(city_id=city_id, kind__in=Account.CITY_KINDS).values_list(
+            "kind", "id"
+        )
+    )
+
+
+def _post_batch(
+    *, kind: str, memo: str, job, due_sql: str, insert_sql: str, legs_sql: str, params: dict
+) -> int | None:
+    """If ``due_sql`` finds anything, create one transfer, insert the rows and their entries.
+    Returns the transfer's id, or None when nothing was due."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS ({due_sql})", params)
+        if not cursor.fetchone()[0]:
+            return None
+        transfer = Transfer.objects.create(
+            kind=kind,
+            key=f"{kind.lower()}:{job._meta.model_name}:{job.pk}:{uuid.uuid4().hex[:16]}",
+            memo=memo,
+            posted_at=clock.now(),
+            created_by_id=job.created_by_id,
+            request_id=job.request_id or current_request_id(),
+        )
+        params = {**params, "transfer": transfer.id}
+        cursor.execute(insert_sql, params)
+        cursor.execute(
+            f"INSERT INTO {ENTRY} (transfer_id, account_id, amount) "
+            f"SELECT %(transfer)s, account_id, amount FROM ({legs_sql}) legs WHERE amount <> 0",
+            params,
+        )
+    return transfer.id
+
+
+def _batch_totals(
+    table: str, count_column: str, amount_sql: str, transfer_id: int | None
+) -> tuple[int, Decimal]:
+    if transfer_id is None:
+        return 0, ZERO
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT({count_column}), COALESCE(SUM({amount_sql}), 0) FROM {table} WHERE transfer_id = %s",
+            [transfer_id],
+        )
+        count, amount = cursor.fetchone()
+    return count, Decimal(amount).quantize(Decimal("0.01"))
+
+
+# --- Contribution collection ---------------------------------------------------------------
+
+
+def _least_greatest() -> tuple[str, str]:
+    return ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
+
+
+_COLLECTION_WHERE = f"""
+       p.city_id = %(city)s AND p.id > %(lo)s AND p.id <= %(hi)s
+   AND p.scheme = 'EMPLOYEE' AND p.employment_status = 'ACTIVE'
+   AND p.declared_wage IS NOT NULL AND p.enrolled_on <= %(period_end)s
+   AND NOT EXISTS (SELECT 1 FROM {CONTRIBUTION} c WHERE c.person_id = p.id AND c.period = %(period)s)
+"""
+
+
+def _collect_chunk(job: ContributionCollection, lo: int, hi: int, execution: int) -> dict:
+    city = job.city
+    accounts = _city_accounts(city.id)
+    least, greatest = _least_greatest()
+    base = f"{least}({greatest}(p.declared_wage, %(base_min)s), %(base_max)s)"
+    params = {
+        "city": city.id,
+        "lo": lo,
+        "hi": hi,
+        "period": job.period,
+        "period_end": _period_end(job.period),
+        "base_min": city.payment_base_min,
+        "base_max": city.payment_base_max,
+        "employer_rate": city.employer_rate,
+        "individual_rate": city.individual_rate,
+        "received_at": clock.now(),
+        "by": job.created_by_id,
+        "pool": accounts[Account.Kind.EMPLOYEE_POOL],
+        "clearing": accounts[Account.Kind.PERSONAL_ACCOUNT_CLEARING],
+        "source": accounts[Account.Kind.CONTRIBUTION_SOURCE],
+    }
+    due = f"SELECT 1 FROM {PERSON} p WHERE {_COLLECTION_WHERE}"
+    insert = f"""
+        INSERT INTO {CONTRIBUTION} (person_id, kind, period, payment_base, employer_amount, individual_amount,
+                                    subsidy_amount, account_share, received_at, transfer_id, created_by_id)
+        SELECT p.id, 'EMPLOYEE_MONTHLY', %(period)s, {base},
+               ROUND({base} * %(employer_rate)s, 2), ROUND({base} * %(individual_rate)s, 2), 0,
+               ROUND({base} * %(individual_rate)s, 2), %(received_at)s, %(transfer)s, %(by)s
+          FROM {PERSON} p
+         WHERE {_COLLECTION_WHERE}
+    """
+    legs = f"""
+        SELECT %(pool)s AS account_id, SUM(employer_amount + individual_amount - account_share) AS amount
+          FROM {CONTRIBUTION} WHERE transfer_id = %(transfer)s
+        UNION ALL
+        SELECT %(clearing)s, SUM(account_share) FROM {CONTRIBUTION} WHERE transfer_id = %(transfer)s
+        UNION ALL
+        SELECT %(source)s, -SUM(employer_amount + individual_amount + subsidy_amount)
+          FROM {CONTRIBUTION} WHERE transfer_id = %(transfer)s
+    """
+    transfer_id = _post_batch(
+        kind=Transfer.Kind.CONTRIBUTION,
+        memo=f"Contributions {job.period:%Y-%m}, {city.name}, persons {lo + 1}-{hi}",
+        job=job,
+        due_sql=due,
+        insert_sql=insert,
+        legs_sql=legs,
+        params=params,
+    )
+    count, amount = _batch_totals(
+        CONTRIBUTION, "id", "employer_amount + individual_amount + subsidy_amount", transfer_id
+    )
+    return {"collected_count": count, "collected_amount": amount}
+
+
+COLLECTION = JobKind(
+    model=ContributionCollection,
+    count_items=lambda job: InsuredPerson.objects.filter(city_id=job.city_id).count(),
+    next_chunk=lambda job, after, size: chunk_of_rows(
+        PERSON, "city_id = %s", [job.city_id], after, size
+    ),
+    process_chunk=_collect_chunk,
+)
+
+
+def contribution_collection_open(
+    *, city: City, period: date, by=None
+) -> tuple[ContributionCollection, bool]:
+    period = period.replace(day=1)
+    if period > clock.today().replace(day=1):
+        raise ProblemError(
+            LedgerErrorCode.CREDITING_PERIOD_NOT_DUE, f"{period:%Y-%m} has not begun."
+        )
+    return ContributionCollection.objects.get_or_create(
+        city=city,
+        period=period,
+        defaults={
+            "created_by": by if getattr(by, "pk", None) else None,
+            "request_id": current_request_id(),
+        },
+    )
+
+
+def contribution_collection_execute(
+    *,
+    collection_id: int,
+    chunk_size: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> JobOutcome:
+    return execute_recorded_job(
+        COLLECTION,
+        job_id=collection_id,
+        chunk_size=chunk_size or settings.JOB_CHUNK_SIZE,
+        progress=progress,
+    )
+
+
+# --- Crediting -----------------------------------------------------------------------------
 
 
 def _candidates_sql(*, include_retirees: bool, include_residents: bool) -> str:
-    """Every credit due in a chunk, as (account_id, period, amount, source_id)."""
+    """Every credit due in a chunk of accounts, as (account_id, period, amount, source_id)."""
     parts = [
         f"""
         SELECT a.id AS account_id, c.period AS period, c.account_share AS amount, %(clearing)s AS source_id
@@ -90,31 +255,10 @@ def _candidates_sql(*, include_retirees: bool, include_residents: bool) -> str:
     return " UNION ALL ".join(parts)
 
 
-def crediting_run_open(*, city: City, period: date, by=None) -> tuple[CreditingRun, bool]:
-    """The run for a city and month (created once; asking again returns the same run)."""
-    period = period.replace(day=1)
-    if period > clock.today().replace(day=1):
-        raise ProblemError(
-            LedgerErrorCode.CREDITING_PERIOD_NOT_DUE, f"{period:%Y-%m} has not begun."
-        )
-    run, created = CreditingRun.objects.get_or_create(
-        city=city,
-        period=period,
-        defaults={
-            "created_by": by if getattr(by, "pk", None) else None,
-            "request_id": current_request_id(),
-        },
-    )
-    return run, created
-
-
-def _run_parameters(run: CreditingRun) -> tuple[str, dict]:
+def _credit_chunk(run: CreditingRun, lo: int, hi: int, execution: int) -> dict:
     city = run.city
-    period_end = next_month(run.period) - timedelta(days=1)
-    sources = {
-        account.kind: account.id
-        for account in Account.objects.filter(city=city, kind__in=Account.CITY_KINDS)
-    }
+    period_end = _period_end(run.period)
+    accounts = _city_accounts(city.id)
     residents_have_accounts = (
         city.resident_accounts_abolished_on is None
         or city.resident_accounts_abolished_on > period_end
@@ -125,175 +269,82 @@ def _run_parameters(run: CreditingRun) -> tuple[str, dict]:
     )
     params = {
         "city": city.id,
+        "lo": lo,
+        "hi": hi,
         "period": run.period,
         "period_end": period_end,
         "year_start": run.period.replace(month=1),
         "retiree_amount": city.retiree_monthly_credit,
         "resident_amount": city.resident_monthly_account_credit,
-        "clearing": sources[Account.Kind.PERSONAL_ACCOUNT_CLEARING],
-        "employee_pool": sources[Account.Kind.EMPLOYEE_POOL],
-        "resident_pool": sources[Account.Kind.RESIDENT_POOL],
+        "clearing": accounts[Account.Kind.PERSONAL_ACCOUNT_CLEARING],
+        "employee_pool": accounts[Account.Kind.EMPLOYEE_POOL],
+        "resident_pool": accounts[Account.Kind.RESIDENT_POOL],
+        "run": run.id,
     }
-    return candidates, params
+    transfer_id = _post_batch(
+        kind=Transfer.Kind.CREDITING,
+        memo=f"Crediting {run.period:%Y-%m}, {city.name}, accounts {lo + 1}-{hi}",
+        job=run,
+        due_sql=candidates,
+        insert_sql=f"INSERT INTO {CREDITING} (account_id, period, amount, source_id, run_id, transfer_id) "
+        f"SELECT account_id, period, amount, source_id, %(run)s, %(transfer)s FROM ({candidates}) due",
+        legs_sql=f"SELECT account_id, amount FROM {CREDITING} WHERE transfer_id = %(transfer)s "
+        f"UNION ALL SELECT source_id, -SUM(amount) FROM {CREDITING} WHERE transfer_id = %(transfer)s GROUP BY source_id",
+        params=params,
+    )
+    count, amount = _batch_totals(CREDITING, "id", "amount", transfer_id)
+    return {"credited_count": count, "credited_amount": amount}
+
+
+CREDITING_KIND = JobKind(
+    model=CreditingRun,
+    count_items=lambda run: Account.objects.filter(
+        city_id=run.city_id, kind=Account.Kind.PERSONAL
+    ).count(),
+    next_chunk=lambda run, after, size: chunk_of_rows(
+        ACCOUNT, "city_id = %s AND kind = 'PERSONAL'", [run.city_id], after, size
+    ),
+    process_chunk=_credit_chunk,
+)
+
+
+def crediting_run_open(*, city: City, period: date, by=None) -> tuple[CreditingRun, bool]:
+    """The run for a city and month (created once; asking again returns the same run)."""
+    period = period.replace(day=1)
+    if period > clock.today().replace(day=1):
+        raise ProblemError(
+            LedgerErrorCode.CREDITING_PERIOD_NOT_DUE, f"{period:%Y-%m} has not begun."
+        )
+    return CreditingRun.objects.get_or_create(
+        city=city,
+        period=period,
+        defaults={
+            "created_by": by if getattr(by, "pk", None) else None,
+            "request_id": current_request_id(),
+        },
+    )
+
+
+def crediting_run_execute(
+    *, run_id: int, chunk_size: int | None = None, progress: Callable[[int], None] | None = None
+) -> JobOutcome:
+    """Execute (or resume, or repeat) a run. Safe to call any number of times, concurrently."""
+    return execute_recorded_job(
+        CREDITING_KIND,
+        job_id=run_id,
+        chunk_size=chunk_size or settings.JOB_CHUNK_SIZE,
+        progress=progress,
+    )
 
 
 def crediting_credit_account(*, run: CreditingRun, account: Account) -> int:
     """Sandbox fast-forward: credit what is due to one account under a run (the run itself is
     left to its schedule). Returns how many credits were posted."""
-    candidates, params = _run_parameters(run)
     with transaction.atomic():
         locked = CreditingRun.objects.select_for_update().select_related("city").get(pk=run.pk)
-        count, amount, _ = _credit_chunk(
-            run=locked,
-            execution=locked.executions,
-            lo=account.id - 1,
-            hi=account.id,
-            candidates=candidates,
-            params=params,
-        )
-        if count:
-            locked.credited_count += count
-            locked.credited_amount += amount
+        increments = _credit_chunk(locked, account.id - 1, account.id, locked.executions)
+        if increments["credited_count"]:
+            locked.credited_count += increments["credited_count"]
+            locked.credited_amount += increments["credited_amount"]
             locked.save(update_fields=["credited_count", "credited_amount"])
-    return count
-
-
-def crediting_run_execute(
-    *, run_id: int, chunk_size: int | None = None, progress: Callable[[int], None] | None = None
-) -> CreditingOutcome:
-    """Execute (or resume, or repeat) a run. Safe to call any number of times, concurrently."""
-    chunk_size = chunk_size or settings.JOB_CHUNK_SIZE
-    with transaction.atomic():
-        run = CreditingRun.objects.select_for_update().select_related("city").get(pk=run_id)
-        start_after = run.cursor if run.status in (JobStatus.RUNNING, JobStatus.FAILED) else 0
-        run.status = JobStatus.RUNNING
-        run.executions += 1
-        run.started_at = run.started_at or timezone.now()
-        run.heartbeat_at = timezone.now()
-        run.error = ""
-        run.accounts_total = Account.objects.filter(
-            city_id=run.city_id, kind=Account.Kind.PERSONAL
-        ).count()
-        run.save(
-            update_fields=[
-                "status",
-                "executions",
-                "started_at",
-                "heartbeat_at",
-                "error",
-                "accounts_total",
-            ]
-        )
-        execution = run.executions
-    city = run.city
-    outcome = CreditingOutcome(run_id=run.id, city_code=city.code, period=run.period)
-    candidates, params = _run_parameters(run)
-
-    lo = start_after
-    scanned = (
-        Account.objects.filter(city=city, kind=Account.Kind.PERSONAL, id__lte=lo).count()
-        if lo
-        else 0
-    )
-    try:
-        while True:
-            with transaction.atomic():
-                locked = CreditingRun.objects.select_for_update().get(pk=run.id)
-                hi = _chunk_upper_bound(city_id=city.id, after=lo, size=chunk_size)
-                if hi is None:
-                    break
-                count, amount, in_chunk = _credit_chunk(
-                    run=locked,
-                    execution=execution,
-                    lo=lo,
-                    hi=hi,
-                    candidates=candidates,
-                    params=params,
-                )
-                scanned += in_chunk
-                locked.cursor = hi
-                locked.accounts_scanned = scanned
-                locked.credited_count += count
-                locked.credited_amount += amount
-                locked.heartbeat_at = timezone.now()
-                locked.save(
-                    update_fields=[
-                        "cursor",
-                        "accounts_scanned",
-                        "credited_count",
-                        "credited_amount",
-                        "heartbeat_at",
-                    ]
-                )
-            outcome.credited_count += count
-            outcome.credited_amount += amount
-            outcome.chunks += 1
-            lo = hi
-            if progress:
-                progress(in_chunk)
-    except Exception as exc:
-        CreditingRun.objects.filter(pk=run.id).update(
-            status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
-        )
-        raise
-    outcome.accounts_scanned = scanned
-    CreditingRun.objects.filter(pk=run.id).update(
-        status=JobStatus.SUCCEEDED, finished_at=timezone.now(), cursor=0, accounts_scanned=scanned
-    )
-    return outcome
-
-
-def _chunk_upper_bound(*, city_id: int, after: int, size: int) -> int | None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT MAX(id) FROM (SELECT id FROM {ACCOUNT} WHERE city_id = %s AND kind = 'PERSONAL' AND id > %s "
-            "ORDER BY id LIMIT %s) chunk",
-            [city_id, after, size],
-        )
-        (upper,) = cursor.fetchone()
-    return upper
-
-
-def _credit_chunk(
-    *, run: CreditingRun, execution: int, lo: int, hi: int, candidates: str, params: dict
-):
-    chunk = {**params, "lo": lo, "hi": hi}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT COUNT(*) FROM {ACCOUNT} WHERE city_id = %(city)s AND kind = 'PERSONAL' AND id > %(lo)s AND id <= %(hi)s",
-            chunk,
-        )
-        (in_chunk,) = cursor.fetchone()
-        cursor.execute(f"SELECT EXISTS ({candidates})", chunk)
-        (due,) = cursor.fetchone()
-        if not due:
-            return 0, ZERO, in_chunk
-        transfer = Transfer.objects.create(
-            kind=Transfer.Kind.CREDITING,
-            key=f"crediting:{run.id}:{execution}:{lo}-{hi}:{uuid.uuid4().hex[:12]}",
-            memo=f"Crediting {run.period:%Y-%m}, city {run.city.code}, accounts {lo + 1}-{hi}",
-            posted_at=clock.now(),
-            created_by_id=run.created_by_id,
-            request_id=run.request_id,
-        )
-        chunk["run"] = run.id
-        chunk["transfer"] = transfer.id
-        cursor.execute(
-            f"INSERT INTO {CREDITING} (account_id, period, amount, source_id, run_id, transfer_id) "
-            f"SELECT account_id, period, amount, source_id, %(run)s, %(transfer)s FROM ({candidates}) due",
-            chunk,
-        )
-        cursor.execute(
-            f"INSERT INTO {ENTRY} (transfer_id, account_id, amount) "
-            f"SELECT transfer_id, account_id, amount FROM {CREDITING} WHERE transfer_id = %(transfer)s "
-            f"UNION ALL "
-            f"SELECT transfer_id, source_id, -SUM(amount) FROM {CREDITING} WHERE transfer_id = %(transfer)s "
-            f"GROUP BY transfer_id, source_id",
-            chunk,
-        )
-        cursor.execute(
-            f"SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM {CREDITING} WHERE transfer_id = %(transfer)s",
-            chunk,
-        )
-        count, amount = cursor.fetchone()
-    return count, Decimal(amount).quantize(Decimal("0.01")), in_chunk
+    return increments["credited_count"]

@@ -9,6 +9,7 @@ personal account never goes negative.
 from django.conf import settings
 from django.db import models
 
+from common.models import RecordedJob
 from common.money import MoneyField
 
 
@@ -189,7 +190,7 @@ class Contribution(models.Model):
         default=0, help_text="The part due to the personal account at crediting."
     )
     received_at = models.DateTimeField()
-    transfer = models.OneToOneField(Transfer, on_delete=models.PROTECT, related_name="contribution")
+    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="contributions")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -230,36 +231,14 @@ class Contribution(models.Model):
         return self.employer_amount + self.individual_amount + self.subsidy_amount
 
 
-class JobStatus(models.TextChoices):
-    PENDING = "PENDING", "Pending"
-    RUNNING = "RUNNING", "Running"
-    SUCCEEDED = "SUCCEEDED", "Succeeded"
-    FAILED = "FAILED", "Failed"
-
-
-class CreditingRun(models.Model):
-    """The monthly crediting of a city's personal accounts; re-running it posts nothing twice."""
+class CreditingRun(RecordedJob):
+    """The monthly crediting of a city's personal accounts; re-running it posts nothing twice.
+    Its items are the city's personal accounts."""
 
     city = models.ForeignKey("cities.City", on_delete=models.PROTECT, related_name="crediting_runs")
     period = models.DateField(help_text="First day of the month being credited.")
-    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
-    accounts_total = models.PositiveIntegerField(default=0)
-    accounts_scanned = models.PositiveIntegerField(default=0)
     credited_count = models.PositiveIntegerField(default=0)
     credited_amount = MoneyField(default=0)
-    cursor = models.BigIntegerField(
-        default=0, help_text="Last account id processed (for resuming)."
-    )
-    executions = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    queued_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    request_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-period", "city"]
@@ -270,13 +249,30 @@ class CreditingRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Crediting {self.period:%Y-%m} of city {self.city_id} ({self.get_status_display()})"
+        return f"Crediting {self.period:%Y-%m}, {self.city}"
 
-    @property
-    def progress_percent(self) -> int:
-        if not self.accounts_total:
-            return 100 if self.status == JobStatus.SUCCEEDED else 0
-        return min(100, round(100 * self.accounts_scanned / self.accounts_total))
+
+class ContributionCollection(RecordedJob):
+    """A month's collection of employers' contributions for a city's active employees (on their
+    declared wages). Its items are the city's insured persons."""
+
+    city = models.ForeignKey(
+        "cities.City", on_delete=models.PROTECT, related_name="contribution_collections"
+    )
+    period = models.DateField(help_text="First day of the month collected.")
+    collected_count = models.PositiveIntegerField(default=0)
+    collected_amount = MoneyField(default=0)
+
+    class Meta:
+        ordering = ["-period", "city"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["city", "period"], name="one_contribution_collection_per_city_month"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Contributions {self.period:%Y-%m}, {self.city}"
 
 
 class Crediting(models.Model):

@@ -82,3 +82,6 @@ class Reason:
 
 def in_catalogue_order(reasons: list[Reason]) -> list[Reason]:
     return sorted(reasons, key=lambda reason: REASON_ORDER.index(reason.code))
+
+
+REASON_CHOICES = [(code.value, REASON_TITLES[code]) for code in REASON_ORDER]

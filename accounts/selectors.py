@@ -8,12 +8,13 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
-from accounts.models import Account, Contribution, Crediting, CreditingRun, Entry, JobStatus
+from accounts.models import Account, Contribution, Crediting, CreditingRun, Entry
 from accounts.reasons import Reason, ReasonCode, in_catalogue_order
 from cards.models import EVoucher, SocialSecurityCard
 from cities.limiter import platform_admit, platform_peek
 from cities.selectors import next_contribution_on, next_crediting_on, next_upload_on
 from common import clock
+from common.models import JobStatus
 from common.money import CURRENCY, ZERO
 from persons.models import InsuredPerson
 from users.access import Channel

@@ -12,4 +12,21 @@ urlpatterns = [
         apis.AccountEntriesApi.as_view(),
         name="account-entries",
     ),
+    path("contributions", apis.ContributionRecordApi.as_view(), name="contribution-record"),
+    path("crediting-runs", apis.CreditingRunCollectionApi.as_view(), name="crediting-run-list"),
+    path(
+        "crediting-runs/<int:job_id>",
+        apis.CreditingRunDetailApi.as_view(),
+        name="crediting-run-detail",
+    ),
+    path(
+        "contribution-collections",
+        apis.ContributionCollectionCollectionApi.as_view(),
+        name="contribution-collection-list",
+    ),
+    path(
+        "contribution-collections/<int:job_id>",
+        apis.ContributionCollectionDetailApi.as_view(),
+        name="contribution-collection-detail",
+    ),
 ]

@@ -1,8 +1,11 @@
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
+from rest_framework.response import Response
 
 from cities.models import City
-from common.api import ActorMixin
+from cities.services import city_set_switches
+from common.api import ActorMixin, operated_city
 from common.money import MoneySerializerField
 from users import access
 
@@ -37,6 +40,12 @@ class CityListApi(ActorMixin, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
+class CitySwitchesInputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = City
+        exclude = ["id", "code", "created_at", "latest_upload"]
+
+
 class CityDetailApi(ActorMixin, generics.RetrieveAPIView):
     serializer_class = CityOutputSerializer
     lookup_field = "code"
@@ -48,3 +57,18 @@ class CityDetailApi(ActorMixin, generics.RetrieveAPIView):
     @extend_schema(summary="One city", tags=["cities"])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Change a city's switches or policy figures (operators of the city)",
+        description="Only the fields sent change; every change is kept in the city's history.",
+        tags=["cities"],
+        request=CitySwitchesInputSerializer(partial=True),
+        responses=CityOutputSerializer,
+    )
+    def patch(self, request, city_code: str):
+        city = operated_city(self.actor, city_code)
+        data = CitySwitchesInputSerializer(city, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic():
+            city = city_set_switches(city=city, by=request.user, **data.validated_data)
+        return Response(CityOutputSerializer(city).data)

@@ -29,3 +29,21 @@ class ActorMixin:
     @cached_property
     def actor(self) -> Actor:
         return actor_of(self.request)
+
+
+def operated_city(actor: Actor, code: str):
+    """The city with this code, if the actor administers it (404 if it does not exist, 403 if it
+    is someone else's)."""
+    from cities.models import City
+    from common.errors import CommonErrorCode, ProblemError, field_error
+    from users.access import require_city
+
+    city = City.objects.filter(code=code).first()
+    if city is None:
+        raise ProblemError(
+            CommonErrorCode.NOT_FOUND,
+            f"No city {code}.",
+            errors=[field_error("city", "Unknown city.")],
+        )
+    require_city(actor, city.id)
+    return city

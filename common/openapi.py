@@ -1,5 +1,7 @@
 """Documents the problem responses every operation can answer with."""
 
+from drf_spectacular.openapi import AutoSchema as _SpectacularAutoSchema
+
 PROBLEM_SCHEMA = {
     "type": "object",
     "description": "RFC 9457 problem details. Branch on `code`; `detail` is safe to show a user.",
@@ -66,3 +68,16 @@ def add_problem_responses(result, generator, request, public):
                     status, {"description": _DESCRIPTIONS[status], "content": problem_content}
                 )
     return result
+
+
+class AutoSchema(_SpectacularAutoSchema):
+    """Names each view's nested serializers after the view (``LoginApi.InputSerializer`` becomes
+    ``LoginInput``), so many views can each have an InputSerializer and an OutputSerializer."""
+
+    def get_serializer_name(self, serializer, direction):
+        cls = serializer.__class__
+        parts = cls.__qualname__.split(".")
+        if len(parts) > 1:
+            owner = parts[-2].removesuffix("Api")
+            return owner + parts[-1].removesuffix("Serializer")
+        return super().get_serializer_name(serializer, direction)

@@ -4,6 +4,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -93,6 +94,11 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         )
         headers.update(exc.headers)
         return Response(body, status=exc.status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
 
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

@@ -110,6 +110,12 @@ def person_login_create(*, person: InsuredPerson, username: str, password: str |
     """Give a person their own login (the online channel)."""
     from users.models import User
 
+    if person.user_id is not None:
+        raise ProblemError(PersonErrorCode.LOGIN_EXISTS)
+    if User.objects.filter(username__iexact=username).exists():
+        raise ProblemError(
+            PersonErrorCode.USERNAME_TAKEN, errors=[field_error("username", "Taken.")]
+        )
     user = User(username=username, role=User.Role.INSURED, first_name=person.name[:150])
     if password:
         user.set_password(password)

@@ -5,7 +5,8 @@ from cards import apis as card_apis
 from persons import apis
 
 urlpatterns = [
-    path("persons", apis.PersonListApi.as_view(), name="person-list"),
+    path("persons", apis.PersonCollectionApi.as_view(), name="person-list"),
+    path("persons/<int:person_id>/login", apis.PersonLoginCreateApi.as_view(), name="person-login"),
     path("persons/<int:person_id>", apis.PersonDetailApi.as_view(), name="person-detail"),
     path(
         "persons/<int:person_id>/balance",

@@ -323,6 +323,12 @@ def build_person(
     )
 
 
+def _card_number(rng: random.Random) -> str | None:
+    """A reproducible card number when the caller's random source is seeded (the demo world)."""
+    number = "D" + f"{rng.randrange(10**8):08d}"
+    return None if SocialSecurityCard.objects.filter(number=number).exists() else number
+
+
 def _fast_forward_crediting(person: InsuredPerson, period: date, *, by) -> None:
     """Last month's contribution (or the year's, for residents) and last month's crediting."""
     if person.is_employee and not person.is_retired:

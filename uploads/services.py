@@ -7,17 +7,18 @@ latest upload moves forward and the online channel shows the new snapshot.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
-from accounts.models import Account, Crediting, JobStatus
+from accounts.models import Account, Crediting
 from cities.models import City
 from common import clock
 from common.context import current_request_id
 from common.errors import ProblemError
+from common.jobs import JobKind, JobOutcome, chunk_of_rows, execute_recorded_job
+from common.models import JobStatus
 from persons.models import InsuredPerson
 from uploads.error_codes import UploadErrorCode
 from uploads.models import BalanceSnapshot, CityUpload
@@ -44,14 +45,6 @@ ON CONFLICT (person_id) DO UPDATE SET
 """
 
 
-@dataclass
-class UploadOutcome:
-    upload_id: int
-    city_code: str
-    persons_uploaded: int = 0
-    chunks: int = 0
-
-
 def upload_open(*, city: City, trigger: str, due_on=None, by=None) -> tuple[CityUpload, bool]:
     """Record an upload to run. A scheduled upload is recorded once per day; a city without a
     public channel never uploads."""
@@ -68,101 +61,62 @@ def upload_open(*, city: City, trigger: str, due_on=None, by=None) -> tuple[City
     return CityUpload.objects.create(city=city, **fields), True
 
 
-def upload_person_now(*, person: InsuredPerson, by=None) -> CityUpload:
-    """Sandbox fast-forward: an upload carrying one person (the city's schedule is untouched)."""
-    upload, _ = upload_open(city=person.city, trigger=CityUpload.Trigger.SANDBOX, by=by)
+def _upload_chunk(upload: CityUpload, lo: int, hi: int, execution: int) -> dict:
     with connection.cursor() as cursor:
         cursor.execute(
             _UPSERT,
             {
                 "upload": upload.id,
                 "as_of": upload.as_of,
-                "city": person.city_id,
-                "lo": person.id - 1,
-                "hi": person.id,
+                "city": upload.city_id,
+                "lo": lo,
+                "hi": hi,
             },
         )
-    CityUpload.objects.filter(pk=upload.id).update(
-        status=JobStatus.SUCCEEDED,
-        persons_total=1,
-        persons_done=1,
-        started_at=timezone.now(),
-        finished_at=timezone.now(),
+    return {}
+
+
+def _advance_city_pointer(upload: CityUpload) -> None:
+    # Only ever forward: an older upload finishing late does not replace a newer one.
+    City.objects.filter(pk=upload.city_id).exclude(latest_upload_id__gt=upload.id).update(
+        latest_upload_id=upload.id
     )
-    return upload
+
+
+UPLOAD_KIND = JobKind(
+    model=CityUpload,
+    count_items=lambda upload: InsuredPerson.objects.filter(city_id=upload.city_id).count(),
+    next_chunk=lambda upload, after, size: chunk_of_rows(
+        PERSON, "city_id = %s", [upload.city_id], after, size
+    ),
+    process_chunk=_upload_chunk,
+    # An upload is a picture at its as-of time: once finished, running it again changes nothing.
+    rescan_when_done=False,
+    on_success=_advance_city_pointer,
+)
 
 
 def upload_execute(
     *, upload_id: int, chunk_size: int | None = None, progress: Callable[[int], None] | None = None
-) -> UploadOutcome:
+) -> JobOutcome:
     """Execute (or resume) an upload. Safe to repeat and to run concurrently."""
-    chunk_size = chunk_size or settings.JOB_CHUNK_SIZE
-    with transaction.atomic():
-        upload = CityUpload.objects.select_for_update().select_related("city").get(pk=upload_id)
-        outcome = UploadOutcome(upload_id=upload.id, city_code=upload.city.code)
-        if upload.status == JobStatus.SUCCEEDED:
-            return outcome
-        upload.status = JobStatus.RUNNING
-        upload.executions += 1
-        upload.started_at = upload.started_at or timezone.now()
-        upload.heartbeat_at = timezone.now()
-        upload.error = ""
-        upload.persons_total = InsuredPerson.objects.filter(city_id=upload.city_id).count()
-        upload.save(
-            update_fields=[
-                "status",
-                "executions",
-                "started_at",
-                "heartbeat_at",
-                "error",
-                "persons_total",
-            ]
-        )
-    lo = upload.cursor
-    try:
-        while True:
-            with transaction.atomic():
-                locked = CityUpload.objects.select_for_update().get(pk=upload.id)
-                lo = max(lo, locked.cursor)
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        f"SELECT MAX(id), COUNT(*) FROM (SELECT id FROM {PERSON} WHERE city_id = %s AND id > %s "
-                        "ORDER BY id LIMIT %s) chunk",
-                        [upload.city_id, lo, chunk_size],
-                    )
-                    hi, count = cursor.fetchone()
-                    if hi is None:
-                        break
-                    cursor.execute(
-                        _UPSERT,
-                        {
-                            "upload": upload.id,
-                            "as_of": upload.as_of,
-                            "city": upload.city_id,
-                            "lo": lo,
-                            "hi": hi,
-                        },
-                    )
-                locked.cursor = hi
-                locked.persons_done += count
-                locked.heartbeat_at = timezone.now()
-                locked.save(update_fields=["cursor", "persons_done", "heartbeat_at"])
-            outcome.persons_uploaded += count
-            outcome.chunks += 1
-            lo = hi
-            if progress:
-                progress(count)
-        with transaction.atomic():
-            CityUpload.objects.filter(pk=upload.id).update(
-                status=JobStatus.SUCCEEDED, finished_at=timezone.now()
-            )
-            # Only ever forward: an older upload finishing late does not hide a newer snapshot.
-            City.objects.filter(pk=upload.city_id).exclude(latest_upload_id__gt=upload.id).update(
-                latest_upload_id=upload.id
-            )
-    except Exception as exc:
-        CityUpload.objects.filter(pk=upload.id).update(
-            status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
-        )
-        raise
-    return outcome
+    return execute_recorded_job(
+        UPLOAD_KIND,
+        job_id=upload_id,
+        chunk_size=chunk_size or settings.JOB_CHUNK_SIZE,
+        progress=progress,
+    )
+
+
+def upload_person_now(*, person: InsuredPerson, by=None) -> CityUpload:
+    """Sandbox fast-forward: an upload carrying one person (the city's schedule is untouched)."""
+    upload, _ = upload_open(city=person.city, trigger=CityUpload.Trigger.SANDBOX, by=by)
+    _upload_chunk(upload, person.id - 1, person.id, 0)
+    CityUpload.objects.filter(pk=upload.id).update(
+        status=JobStatus.SUCCEEDED,
+        items_total=1,
+        items_done=1,
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+    )
+    return upload

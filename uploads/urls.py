@@ -1,1 +1,8 @@
-urlpatterns: list = []
+from django.urls import path
+
+from uploads import apis
+
+urlpatterns = [
+    path("uploads", apis.UploadCollectionApi.as_view(), name="upload-list"),
+    path("uploads/<int:upload_id>", apis.UploadDetailApi.as_view(), name="upload-detail"),
+]

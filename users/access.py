@@ -44,12 +44,12 @@ class Actor:
     user: User
 
     @property
-    def role(self) -> str:
-        return self.user.role
+    def role(self) -> str | None:
+        return getattr(self.user, "role", None)
 
     @property
     def is_superuser(self) -> bool:
-        return self.user.is_superuser
+        return bool(getattr(self.user, "is_superuser", False))
 
     @property
     def is_insured(self) -> bool:
@@ -85,7 +85,7 @@ class Actor:
     def city_ids(self) -> frozenset[int]:
         if not self.is_operator or self.is_superuser:
             return frozenset()
-        return frozenset(self.user.cities.values_list("id", flat=True))
+        return frozenset(self.user.cities.values_list("id", flat=True))  # type: ignore[union-attr]
 
     def administers(self, city_id: int) -> bool:
         return self.is_superuser or (self.is_operator and city_id in self.city_ids)
@@ -238,12 +238,14 @@ def settlements_visible(actor: Actor, request) -> QuerySet:
         return Settlement.objects.all()
     if actor.is_operator:
         return Settlement.objects.filter(
-            models.Q(institution__city_id__in=actor.city_ids) | models.Q(person__city_id__in=actor.city_ids)
+            models.Q(institution__city_id__in=actor.city_ids)
+            | models.Q(person__city_id__in=actor.city_ids)
         )
     if actor.is_institution:
         return Settlement.objects.filter(institution_id=actor.user.institution_id)
     if actor.is_insured and actor.person_id:
         return Settlement.objects.filter(
-            models.Q(person_id=actor.person_id) | models.Q(paying_account__person_id=actor.person_id)
+            models.Q(person_id=actor.person_id)
+            | models.Q(paying_account__person_id=actor.person_id)
         )
     return Settlement.objects.none()

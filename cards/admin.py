@@ -1,0 +1,132 @@
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from simple_history.admin import SimpleHistoryAdmin
+
+from cards.models import EVoucher, EVoucherAgreement, FaceAuthAttempt, SocialSecurityCard
+from common.admin import CityScopedAdminMixin, ReadOnlyAdminMixin
+from common.errors import ProblemError
+
+
+class ActivateCardForm(forms.Form):
+    pin = forms.CharField(
+        min_length=6,
+        max_length=6,
+        widget=forms.PasswordInput,
+        help_text="The person types a 6-digit PIN.",
+    )
+
+
+@admin.register(SocialSecurityCard)
+class SocialSecurityCardAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
+    city_lookup = "person__city_id"
+    list_display = [
+        "number",
+        "person",
+        "status",
+        "site",
+        "applied_at",
+        "ready_on",
+        "activated_at",
+        "agent_name",
+    ]
+    list_filter = ["status", "site", "person__city"]
+    search_fields = ["number", "person__resident_id", "person__name"]
+    list_select_related = ["person"]
+    readonly_fields = [
+        field.name for field in SocialSecurityCard._meta.fields if field.name not in ("id",)
+    ]
+    actions = ["hand_over", "report_lost"]
+    change_form_template = "admin/cards/card_change_form.html"
+
+    def has_add_permission(self, request) -> bool:
+        return (
+            False  # applications go through the counter flow (API), which checks the IDs presented
+        )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:card_id>/activate/",
+                self.admin_site.admin_view(self.activate_view),
+                name="cards_card_activate",
+            ),
+            *super().get_urls(),
+        ]
+
+    def activate_view(self, request, card_id: int):
+        from cards.services import card_activate
+
+        card = self.get_queryset(request).get(pk=card_id)
+        form = ActivateCardForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                card_activate(card=card, pin=form.cleaned_data["pin"], by=request.user)
+            except ProblemError as error:
+                messages.error(request, error.detail)
+            else:
+                messages.success(request, f"Card {card.number} is active.")
+                return redirect(reverse("admin:cards_socialsecuritycard_change", args=[card.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Activate card {card.number}",
+            "form": form,
+            "card": card,
+        }
+        return TemplateResponse(request, "admin/cards/activate_card.html", context)
+
+    def _each(self, request, queryset, service, done: str):
+        for card in queryset:
+            try:
+                service(card=card, by=request.user)
+            except ProblemError as error:
+                messages.warning(request, f"{card.number}: {error.detail}")
+            else:
+                messages.success(request, f"{card.number}: {done}.")
+
+    @admin.action(description="Hand the selected ready cards over to their holders")
+    def hand_over(self, request, queryset):
+        from cards.services import card_collect
+
+        self._each(request, queryset, card_collect, "handed over")
+
+    @admin.action(description="Report the selected cards lost")
+    def report_lost(self, request, queryset):
+        from cards.services import card_report_lost
+
+        self._each(request, queryset, card_report_lost, "reported lost")
+
+
+class FaceAuthAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = FaceAuthAttempt
+    fields = ["attempted_at", "platform", "outcome", "request_id"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(EVoucher)
+class EVoucherAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
+    city_lookup = "person__city_id"
+    list_display = ["person", "status", "platform", "activated_at", "locked_until"]
+    list_filter = ["status", "platform", "person__city"]
+    search_fields = ["person__resident_id", "person__name", "code"]
+    list_select_related = ["person"]
+    readonly_fields = [field.name for field in EVoucher._meta.fields if field.name != "id"]
+    inlines = [FaceAuthAttemptInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(EVoucherAgreement)
+class EVoucherAgreementAdmin(admin.ModelAdmin):
+    list_display = ["version", "title", "effective_from"]
+    search_fields = ["version", "title"]

@@ -1,0 +1,174 @@
+from django.contrib import admin, messages
+from simple_history.admin import SimpleHistoryAdmin
+
+from cities.models import City
+from common import clock
+from common.admin import CityScopedAdminMixin
+from common.errors import ProblemError
+
+
+@admin.register(City)
+class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
+    city_lookup = "id"
+    list_display = [
+        "code",
+        "name",
+        "online_inquiry_launched",
+        "personal_account_shown_online",
+        "has_public_upload_channel",
+        "upload_frequency",
+        "platform_busy_forced",
+        "resident_accounts_abolished_on",
+        "latest_upload",
+    ]
+    list_filter = [
+        "online_inquiry_launched",
+        "personal_account_shown_online",
+        "has_public_upload_channel",
+        "platform_busy_forced",
+        "upload_frequency",
+    ]
+    search_fields = ["code", "name"]
+    readonly_fields = ["latest_upload", "created_at"]
+    actions = [
+        "upload_now",
+        "collect_contributions_now",
+        "credit_this_month",
+        "force_busy",
+        "lift_busy",
+    ]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "created_at"]}),
+        (
+            "Online channel and national platform",
+            {
+                "fields": [
+                    "online_inquiry_launched",
+                    "personal_account_shown_online",
+                    "has_public_upload_channel",
+                    ("upload_frequency", "upload_day"),
+                    "latest_upload",
+                    ("query_capacity", "query_window_seconds"),
+                    "platform_busy_forced",
+                ]
+            },
+        ),
+        (
+            "Employee scheme",
+            {
+                "fields": [
+                    "average_wage",
+                    ("payment_base_min", "payment_base_max"),
+                    ("employer_rate", "individual_rate"),
+                    "retiree_monthly_credit",
+                    ("contribution_day", "crediting_day"),
+                ]
+            },
+        ),
+        (
+            "Resident scheme",
+            {
+                "fields": [
+                    ("resident_individual_contribution", "resident_government_subsidy"),
+                    "subsidized_individual_contribution",
+                    "resident_outpatient_pool_share",
+                    "resident_accounts_abolished_on",
+                    "resident_monthly_account_credit",
+                    ("outpatient_pooling_ratio", "outpatient_pooling_annual_quota"),
+                ]
+            },
+        ),
+    ]
+
+    def save_model(self, request, obj, form, change):
+        from cities.services import city_create, city_set_switches
+
+        if change:
+            city_set_switches(
+                city=obj,
+                by=request.user,
+                **{name: getattr(obj, name) for name in form.changed_data},
+            )
+        else:
+            created = city_create(
+                code=obj.code,
+                name=obj.name,
+                by=request.user,
+                **{
+                    name: getattr(obj, name)
+                    for name in form.changed_data
+                    if name not in ("code", "name")
+                },
+            )
+            obj.pk = created.pk
+
+    def _start(self, request, queryset, opener, label: str):
+        from jobs.services import job_enqueue
+
+        started = 0
+        for city in queryset:
+            try:
+                job, _ = opener(city)
+            except ProblemError as error:
+                messages.warning(request, f"{city}: {error.detail}")
+                continue
+            job_enqueue(job)
+            started += 1
+        if started:
+            messages.success(
+                request,
+                f"{label} sent to the workers for {started} city(ies); follow the progress in its list.",
+            )
+
+    @admin.action(description="Upload to the national platform now")
+    def upload_now(self, request, queryset):
+        from uploads.models import CityUpload
+        from uploads.services import upload_open
+
+        self._start(
+            request,
+            queryset,
+            lambda city: upload_open(
+                city=city, trigger=CityUpload.Trigger.OPERATOR, by=request.user
+            ),
+            "Upload",
+        )
+
+    @admin.action(description="Collect this month's contributions now")
+    def collect_contributions_now(self, request, queryset):
+        from accounts.crediting import contribution_collection_open
+
+        self._start(
+            request,
+            queryset,
+            lambda city: contribution_collection_open(
+                city=city, period=clock.today(), by=request.user
+            ),
+            "Contribution collection",
+        )
+
+    @admin.action(description="Credit this month's personal accounts now")
+    def credit_this_month(self, request, queryset):
+        from accounts.crediting import crediting_run_open
+
+        self._start(
+            request,
+            queryset,
+            lambda city: crediting_run_open(city=city, period=clock.today(), by=request.user),
+            "Crediting",
+        )
+
+    @admin.action(description="Switch the query platform to busy")
+    def force_busy(self, request, queryset):
+        self._switch(request, queryset, platform_busy_forced=True)
+
+    @admin.action(description="Switch the query platform back to normal")
+    def lift_busy(self, request, queryset):
+        self._switch(request, queryset, platform_busy_forced=False)
+
+    def _switch(self, request, queryset, **switches):
+        from cities.services import city_set_switches
+
+        for city in queryset:
+            city_set_switches(city=city, by=request.user, **switches)
+        messages.success(request, f"Updated {queryset.count()} city(ies).")

@@ -1,0 +1,109 @@
+"""Executing recorded jobs in chunks: one transaction per chunk, progress on the job's row.
+
+A job kind supplies how to count its items, where the next chunk ends and how to process one
+chunk set-based. This runner does the rest the same way for every kind: it locks the job row per
+chunk (so two executions of one job take turns instead of racing), records progress and a
+heartbeat, resumes a failed or interrupted job at its cursor, and records failures.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from common.models import JobStatus, RecordedJob
+
+
+@dataclass
+class JobKind:
+    model: type[RecordedJob]
+    count_items: Callable[[RecordedJob], int]
+    # (job, after_id, size) -> (last id in chunk, rows in chunk) or None when done
+    next_chunk: Callable[[RecordedJob, int, int], tuple[int, int] | None]
+    # (locked job, lo, hi, execution) -> increments for the job's counter fields
+    process_chunk: Callable[[RecordedJob, int, int, int], dict[str, int | Decimal]]
+    # Whether executing a finished job scans again (idempotent catch-up) or returns at once.
+    rescan_when_done: bool = True
+    on_success: Callable[[RecordedJob], None] | None = None
+
+
+@dataclass
+class JobOutcome:
+    job_id: int
+    status: str
+    items_done: int = 0
+    chunks: int = 0
+    totals: dict[str, int | Decimal] = field(default_factory=dict)
+
+
+def chunk_of_rows(
+    table: str, where: str, params: list, after: int, size: int
+) -> tuple[int, int] | None:
+    """The next ``size`` rows of ``table`` (id order) matching ``where``: (last id, count)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT MAX(id), COUNT(*) FROM (SELECT id FROM {table} WHERE {where} AND id > %s "  # noqa: S608
+            "ORDER BY id LIMIT %s) chunk",
+            [*params, after, size],
+        )
+        last, count = cursor.fetchone()
+    return None if last is None else (last, count)
+
+
+def execute_recorded_job(
+    kind: JobKind, *, job_id: int, chunk_size: int, progress: Callable[[int], None] | None = None
+) -> JobOutcome:
+    model = kind.model
+    with transaction.atomic():
+        job = model.objects.select_for_update().get(pk=job_id)
+        if job.status == JobStatus.SUCCEEDED and not kind.rescan_when_done:
+            return JobOutcome(job_id=job.pk, status=job.status)
+        resume = job.status in (JobStatus.RUNNING, JobStatus.FAILED)
+        job.cursor = job.cursor if resume else 0
+        job.items_done = job.items_done if resume else 0
+        job.status = JobStatus.RUNNING
+        job.executions += 1
+        job.started_at = job.started_at or timezone.now()
+        job.heartbeat_at = timezone.now()
+        job.error = ""
+        job.items_total = kind.count_items(job)
+        job.save()
+        execution = job.executions
+    outcome = JobOutcome(job_id=job_id, status=JobStatus.RUNNING)
+    after = job.cursor
+    try:
+        while True:
+            with transaction.atomic():
+                locked = model.objects.select_for_update().get(pk=job_id)
+                chunk = kind.next_chunk(locked, after, chunk_size)
+                if chunk is None:
+                    break
+                last, count = chunk
+                increments = kind.process_chunk(locked, after, last, execution)
+                for name, value in increments.items():
+                    setattr(locked, name, getattr(locked, name) + value)
+                    outcome.totals[name] = outcome.totals.get(name, 0) + value
+                locked.cursor = last
+                locked.items_done += count
+                locked.heartbeat_at = timezone.now()
+                locked.save()
+            outcome.items_done += count
+            outcome.chunks += 1
+            after = last
+            if progress:
+                progress(count)
+        with transaction.atomic():
+            model.objects.filter(pk=job_id).update(
+                status=JobStatus.SUCCEEDED, finished_at=timezone.now()
+            )
+            if kind.on_success:
+                kind.on_success(model.objects.get(pk=job_id))
+    except Exception as exc:
+        model.objects.filter(pk=job_id).update(
+            status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        raise
+    outcome.status = JobStatus.SUCCEEDED
+    return outcome

@@ -1,0 +1,146 @@
+"""The daily due work of every city, scheduled once per business day.
+
+For each day: street-point cards whose ready day has come become ready; cities whose
+contribution day it is collect employers' contributions; cities whose crediting day it is credit
+personal accounts; cities whose upload day it is upload to the national platform. The collection,
+crediting and upload are recorded jobs (rows), so they can run as Celery tasks (production), be
+executed in order right away (the sandbox clock), and be found again by the sweep if a message or a
+worker was lost.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.crediting import (
+    contribution_collection_execute,
+    contribution_collection_open,
+    crediting_run_execute,
+    crediting_run_open,
+)
+from accounts.models import ContributionCollection, CreditingRun
+from cards.services import cards_mark_ready_due
+from cities.models import City
+from cities.selectors import is_upload_day
+from common.models import JobStatus, RecordedJob
+from jobs.models import JobDay
+from uploads.models import CityUpload
+from uploads.services import upload_execute, upload_open
+
+logger = logging.getLogger(__name__)
+
+# Within a day: money in before money credited, credited before uploaded.
+JOB_MODELS: tuple[type[RecordedJob], ...] = (ContributionCollection, CreditingRun, CityUpload)
+MAX_AUTOMATIC_EXECUTIONS = 5
+
+
+@dataclass
+class DaySchedule:
+    day: date
+    cards_ready: int = 0
+    jobs: list[RecordedJob] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {
+            "cards_ready": self.cards_ready,
+            "jobs": [
+                {"kind": job._meta.model_name, "id": job.pk, "city": job.city_id}
+                for job in self.jobs
+            ],
+        }
+
+
+def jobs_schedule_day(*, day: date) -> DaySchedule | None:
+    """Record the day's due jobs, once. None if the day was already scheduled."""
+    with transaction.atomic():
+        _, created = JobDay.objects.get_or_create(day=day)
+        if not created:
+            return None
+        schedule = DaySchedule(day=day, cards_ready=cards_mark_ready_due(today=day))
+        month = day.replace(day=1)
+        for city in City.objects.order_by("id"):
+            if city.contribution_day == day.day:
+                schedule.jobs.append(contribution_collection_open(city=city, period=month)[0])
+            if city.crediting_day == day.day:
+                schedule.jobs.append(crediting_run_open(city=city, period=month)[0])
+            if is_upload_day(city, day):
+                schedule.jobs.append(
+                    upload_open(city=city, trigger=CityUpload.Trigger.SCHEDULE, due_on=day)[0]
+                )
+        schedule.jobs.sort(key=lambda job: JOB_MODELS.index(type(job)))
+        JobDay.objects.filter(day=day).update(summary=schedule.summary())
+        return schedule
+
+
+def jobs_schedule_due(*, today: date) -> list[DaySchedule]:
+    """Schedule every day from the last scheduled one up to today (catching up after downtime);
+    a new installation starts with today."""
+    last = JobDay.objects.order_by("-day").values_list("day", flat=True).first()
+    day = today if last is None else last + timedelta(days=1)
+    schedules = []
+    while day <= today:
+        schedule = jobs_schedule_day(day=day)
+        if schedule is not None:
+            schedules.append(schedule)
+        day += timedelta(days=1)
+    return schedules
+
+
+def job_execute(job: RecordedJob):
+    """Run one recorded job to completion in this process."""
+    if isinstance(job, ContributionCollection):
+        return contribution_collection_execute(collection_id=job.pk)
+    if isinstance(job, CreditingRun):
+        return crediting_run_execute(run_id=job.pk)
+    if isinstance(job, CityUpload):
+        return upload_execute(upload_id=job.pk)
+    raise TypeError(f"not a recorded job: {job!r}")
+
+
+def job_enqueue(job: RecordedJob) -> None:
+    """Send the job to a worker once the current transaction commits."""
+    from accounts.tasks import execute_contribution_collection, execute_crediting_run
+    from common.queue import enqueue_on_commit
+    from uploads.tasks import execute_upload
+
+    task = {
+        ContributionCollection: execute_contribution_collection,
+        CreditingRun: execute_crediting_run,
+        CityUpload: execute_upload,
+    }[type(job)]
+    enqueue_on_commit(task, job.pk)
+
+
+def jobs_stalled(*, now=None) -> list[RecordedJob]:
+    """Recorded jobs nobody is working on: pending for a while (their message may have been lost),
+    running without a heartbeat (their worker died) or failed on a passing fault (retried a few
+    times, then left to an operator)."""
+    now = now or timezone.now()
+    stale = now - settings.JOB_STALE_AFTER
+    found: list[RecordedJob] = []
+    for model in JOB_MODELS:
+        found.extend(
+            model.objects.filter(status=JobStatus.PENDING, queued_at__lt=now - timedelta(minutes=1))
+        )
+        found.extend(model.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale))
+        found.extend(
+            model.objects.filter(
+                status=JobStatus.FAILED,
+                executions__lt=MAX_AUTOMATIC_EXECUTIONS,
+                heartbeat_at__lt=stale,
+            )
+        )
+    return found
+
+
+def jobs_sweep(*, now=None) -> int:
+    jobs = jobs_stalled(now=now)
+    with transaction.atomic():
+        for job in jobs:
+            logger.info("re-enqueueing stalled job", extra={"job": str(job), "status": job.status})
+            job_enqueue(job)
+    return len(jobs)

@@ -1,0 +1,61 @@
+from django.contrib import admin, messages
+
+from common.errors import ProblemError
+from common.models import SimulatedClock
+
+
+@admin.register(SimulatedClock)
+class SimulatedClockAdmin(admin.ModelAdmin):
+    """The sandbox clock: advance it with the actions; it never goes back."""
+
+    list_display = ["now", "updated_at"]
+    actions = ["advance_one_day", "advance_one_week", "advance_one_month"]
+    readonly_fields = ["now", "updated_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        from common import clock
+
+        # The clock row appears once the clock is first used, so there is always something to act on.
+        if not SimulatedClock.objects.exists():
+            SimulatedClock.objects.create(pk=1, now=clock.now())
+        return super().changelist_view(request, extra_context)
+
+    def _advance(self, request, days: int):
+        from sandbox.services import clock_advance
+
+        try:
+            report = clock_advance(days=days, by=request.user)
+        except ProblemError as error:
+            messages.error(request, error.detail)
+            return
+        ran = sum(len(day["jobs"]) for day in report.days)
+        ready = sum(day["cards_ready"] for day in report.days)
+        messages.success(
+            request,
+            f"Clock now {report.now:%Y-%m-%d %H:%M}: {ran} job(s) ran (collection, crediting, uploads), "
+            f"{ready} card(s) became ready.",
+        )
+        for day in report.days:
+            for job in day["jobs"]:
+                messages.info(
+                    request,
+                    f"{day['day']:%Y-%m-%d} {job['kind']} #{job['id']} for {job['city']}: {job['status']}",
+                )
+
+    @admin.action(description="Advance the clock by 1 day")
+    def advance_one_day(self, request, queryset):
+        self._advance(request, 1)
+
+    @admin.action(description="Advance the clock by 7 days")
+    def advance_one_week(self, request, queryset):
+        self._advance(request, 7)
+
+    @admin.action(description="Advance the clock by 30 days")
+    def advance_one_month(self, request, queryset):
+        self._advance(request, 30)

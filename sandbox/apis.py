@@ -1,0 +1,161 @@
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.reasons import REASON_CHOICES
+from cards.models import SocialSecurityCard
+from common.api import IDEMPOTENCY_KEY_PARAMETER, ActorMixin
+from common.errors import ProblemError
+from common.idempotency import idempotent
+from persons.apis import PersonOutputSerializer
+from sandbox.error_codes import SandboxErrorCode
+from sandbox.scenarios import SCENARIOS, scenario_create
+from sandbox.services import MAX_ADVANCE_DAYS, clock_advance, clock_state, require_sandbox
+from users import access
+from users.models import User
+
+_SANDBOX_NOTE = " Sandbox mode only: with it off, this answers 404 `SANDBOX_DISABLED`."
+
+
+class ScenarioSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    reasons = serializers.ListField(child=serializers.ChoiceField(choices=REASON_CHOICES))
+    visible = serializers.BooleanField(help_text="Whether GET /api/v1/me/balance shows a balance.")
+
+
+def scenario_output(scenario) -> dict:
+    return {
+        "code": scenario.code,
+        "title": scenario.title,
+        "description": scenario.description,
+        "reasons": [reason.value for reason in scenario.reasons],
+        "visible": scenario.visible,
+    }
+
+
+class ScenarioListApi(APIView):
+    @extend_schema(
+        summary="The scenario catalogue: one per reason code, plus BALANCE_VISIBLE and combinations",
+        description="Each entry lists the reasons its person's online balance query will give, in order."
+        + _SANDBOX_NOTE,
+        tags=["sandbox"],
+        responses=ScenarioSerializer(many=True),
+    )
+    def get(self, request):
+        require_sandbox()
+        return Response([scenario_output(scenario) for scenario in SCENARIOS.values()])
+
+
+class ScenarioCreateApi(ActorMixin, APIView):
+    class OutputSerializer(serializers.Serializer):
+        scenario = ScenarioSerializer()
+        person = PersonOutputSerializer()
+        username = serializers.CharField()
+        authorization = serializers.CharField(
+            help_text="The exact Authorization header value that acts as this person."
+        )
+        card_number = serializers.CharField(
+            allow_null=True, help_text="For X-Presented-Credential: CARD <number>."
+        )
+        evoucher_code = serializers.CharField(
+            allow_null=True, help_text="For X-Presented-Credential: EVOUCHER <code>."
+        )
+
+    @extend_schema(
+        summary="Create a fresh person in exactly a scenario's state",
+        description="Answers with the person and an `authorization` value; "
+        "`GET /api/v1/me/balance` with it gives the scenario's reasons." + _SANDBOX_NOTE,
+        tags=["sandbox"],
+        request=None,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={
+            201: OutputSerializer,
+            404: OpenApiResponse(description="Unknown scenario, or sandbox off"),
+        },
+    )
+    @idempotent
+    def post(self, request, code: str):
+        require_sandbox()
+        scenario = SCENARIOS.get(code)
+        if scenario is None:
+            raise ProblemError(SandboxErrorCode.SCENARIO_NOT_FOUND)
+        built = scenario_create(code, by=request.user)
+        person = built.person
+        card = SocialSecurityCard.objects.filter(person=person).order_by("-id").first()
+        voucher = person.evoucher
+        voucher.refresh_from_db()
+        return Response(
+            self.OutputSerializer(
+                {
+                    "scenario": scenario_output(scenario),
+                    "person": person,
+                    "username": built.username,
+                    "authorization": built.authorization,
+                    "card_number": card.number if card else None,
+                    "evoucher_code": voucher.code,
+                }
+            ).data,
+            status=201,
+        )
+
+
+class ClockSerializer(serializers.Serializer):
+    now = serializers.DateTimeField()
+    today = serializers.DateField()
+    frozen = serializers.BooleanField(
+        help_text="False until first advanced: the clock follows real time."
+    )
+    sandbox_mode = serializers.BooleanField()
+
+
+class ClockApi(APIView):
+    @extend_schema(
+        summary="The simulated clock",
+        description=_SANDBOX_NOTE.strip(),
+        tags=["sandbox"],
+        responses=ClockSerializer,
+    )
+    def get(self, request):
+        require_sandbox()
+        return Response(ClockSerializer(clock_state()).data)
+
+
+class ClockAdvanceApi(ActorMixin, APIView):
+    class InputSerializer(serializers.Serializer):
+        days = serializers.IntegerField(required=False, min_value=0, max_value=MAX_ADVANCE_DAYS)
+        to = serializers.DateTimeField(required=False, help_text="Advance to this time instead.")
+
+        def validate(self, attrs):
+            if ("days" in attrs) == ("to" in attrs):
+                raise serializers.ValidationError("Give either days or to.")
+            return attrs
+
+    class OutputSerializer(serializers.Serializer):
+        previous = serializers.DateTimeField()
+        now = serializers.DateTimeField()
+        days = serializers.ListField(
+            child=serializers.DictField(), help_text="What ran on each day that had work."
+        )
+
+    @extend_schema(
+        summary="Move the simulated clock forward and run whatever became due",
+        description="Day by day: street-point cards become ready, contributions are collected, "
+        "personal accounts credited and cities upload, each on its city's schedule; the response "
+        "reports what ran. The clock never moves back. Operators and superusers only."
+        + _SANDBOX_NOTE,
+        tags=["sandbox"],
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=OutputSerializer,
+    )
+    @idempotent
+    def post(self, request):
+        require_sandbox()
+        access.require_role(self.actor, User.Role.OPERATOR)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = clock_advance(by=request.user, **data.validated_data)
+        return Response(self.OutputSerializer(report).data)

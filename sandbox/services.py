@@ -1,0 +1,102 @@
+"""Sandbox controls: the simulated clock. Advancing it runs, day by day and in order, everything
+that became due (cards ready, contributions collected, crediting, uploads) and reports it."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from common import clock
+from common.errors import CommonErrorCode, ProblemError
+from common.models import SimulatedClock
+from jobs.services import job_execute, jobs_schedule_day
+from sandbox.error_codes import SandboxErrorCode
+
+MAX_ADVANCE_DAYS = 400
+
+
+def require_sandbox() -> None:
+    if not settings.SANDBOX_MODE:
+        raise ProblemError(
+            CommonErrorCode.SANDBOX_DISABLED,
+            "Sandbox mode is off on this server, so sandbox endpoints do not exist here "
+            "(it is on in the demo; set SANDBOX_MODE=true to enable it).",
+        )
+
+
+@dataclass
+class AdvanceReport:
+    previous: datetime
+    now: datetime
+    days: list[dict] = field(default_factory=list)
+
+
+def _set_clock(row: SimulatedClock, value: datetime) -> None:
+    row.now = value
+    row.save(update_fields=["now", "updated_at"])
+    # The jobs run below read the clock in this same transaction.
+    cache.set(clock.CACHE_KEY, value, clock.CACHE_SECONDS)
+
+
+def _job_report(job, outcome) -> dict:
+    job.refresh_from_db()
+    report = {
+        "kind": job._meta.model_name,
+        "id": job.pk,
+        "city": job.city.code,
+        "status": job.status,
+        "items_done": job.items_done,
+    }
+    report.update({name: str(value) for name, value in outcome.totals.items()})
+    return report
+
+
+def clock_advance(*, days: int | None = None, to: datetime | None = None, by=None) -> AdvanceReport:
+    require_sandbox()
+    with transaction.atomic():
+        row = SimulatedClock.objects.select_for_update().filter(pk=1).first()
+        if row is None:
+            row = SimulatedClock.objects.create(pk=1, now=timezone.now())
+            row = SimulatedClock.objects.select_for_update().get(pk=1)
+        previous = row.now
+        target = to if to is not None else previous + timedelta(days=days or 0)
+        if target < previous:
+            raise ProblemError(
+                SandboxErrorCode.CLOCK_CANNOT_GO_BACK,
+                f"The clock is at {clock.localtime(previous):%Y-%m-%d %H:%M}.",
+            )
+        if target - previous > timedelta(days=MAX_ADVANCE_DAYS):
+            raise ProblemError(SandboxErrorCode.CLOCK_STEP_TOO_LARGE)
+        report = AdvanceReport(previous=previous, now=target)
+        try:
+            day = clock.localdate(previous)
+            while day <= clock.localdate(target):
+                midnight = timezone.make_aware(datetime.combine(day, time.min))
+                _set_clock(row, max(previous, midnight))
+                schedule = jobs_schedule_day(day=day)
+                if schedule is not None:
+                    jobs = [_job_report(job, job_execute(job)) for job in schedule.jobs]
+                    if schedule.cards_ready or jobs:
+                        report.days.append(
+                            {"day": day, "cards_ready": schedule.cards_ready, "jobs": jobs}
+                        )
+                day += timedelta(days=1)
+            _set_clock(row, target)
+        except Exception:
+            clock.forget_cached_now()
+            raise
+        transaction.on_commit(clock.forget_cached_now)
+        return report
+
+
+def clock_state() -> dict:
+    row = SimulatedClock.objects.filter(pk=1).first()
+    return {
+        "now": clock.now(),
+        "today": clock.today(),
+        "frozen": row is not None,
+        "sandbox_mode": settings.SANDBOX_MODE,
+    }

@@ -1,0 +1,66 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.response import Response
+
+from common.api import IDEMPOTENCY_KEY_PARAMETER, ActorMixin, operated_city
+from common.idempotency import idempotent
+from common.job_apis import RecordedJobOutputSerializer
+from jobs.services import job_enqueue
+from uploads.models import CityUpload
+from uploads.services import upload_open
+from users import access
+
+
+class UploadOutputSerializer(RecordedJobOutputSerializer):
+    trigger = serializers.CharField()
+    as_of = serializers.DateTimeField()
+    due_on = serializers.DateField(allow_null=True)
+
+
+class UploadCollectionApi(ActorMixin, generics.ListAPIView):
+    serializer_class = UploadOutputSerializer
+    filterset_fields = ["status", "trigger"]
+
+    class InputSerializer(serializers.Serializer):
+        city = serializers.RegexField(r"^\d{6}$")
+
+    def get_queryset(self):
+        return access.city_owned_visible(
+            self.actor, CityUpload.objects.select_related("city")
+        ).order_by("-id")
+
+    @extend_schema(
+        summary="Uploads to the national platform (operators of the city)", tags=["jobs"]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Upload a city's account data to the national platform now",
+        description="Refreshes every person's snapshot, which the online channel shows. Answers 202 at "
+        "once; the upload runs on a worker. A city without a public channel is refused (422).",
+        tags=["jobs"],
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={202: UploadOutputSerializer},
+    )
+    @idempotent
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        city = operated_city(self.actor, data.validated_data["city"])
+        upload, _ = upload_open(city=city, trigger=CityUpload.Trigger.OPERATOR, by=request.user)
+        job_enqueue(upload)
+        return Response(UploadOutputSerializer(upload).data, status=202)
+
+
+class UploadDetailApi(ActorMixin, generics.RetrieveAPIView):
+    serializer_class = UploadOutputSerializer
+    lookup_url_kwarg = "upload_id"
+
+    def get_queryset(self):
+        return access.city_owned_visible(self.actor, CityUpload.objects.select_related("city"))
+
+    @extend_schema(summary="One upload, with its progress", tags=["jobs"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
