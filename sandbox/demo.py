@@ -217,7 +217,7 @@ def demo_world_table() -> list[DemoRow]:
             presented.append(f"card {cards[person.id]}")
         if person.evoucher.code:
             presented.append(f"e-voucher {person.evoucher.code}")
-        notes = f"Person #{person.id} in {person.city.name}; online reasons: {reasons}"
+        notes = f"{scenario.title}: person #{person.id} in {person.city.name}; online reasons: {reasons}"
         if presented:
             notes += "; presents " + " or ".join(presented)
         rows.append(

@@ -285,7 +285,11 @@ def build_person(
                 else SocialSecurityCard.Site.COUNTY_CENTER
             )
             card = card_apply(
-                person=person, site=site, insured_resident_id=person.resident_id, by=by
+                person=person,
+                site=site,
+                insured_resident_id=person.resident_id,
+                by=by,
+                number=_card_number(rng),
             )
             if spec.card == "ACTIVE":
                 card_activate(card=card, pin=DEMO_PIN, by=by)
