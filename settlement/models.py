@@ -1,7 +1,43 @@
-from django.conf import settings
-from django.db import models
+"""Direct settlement at designated institutions (Social Insurance Law arts. 28 and 29).
 
+The policy grid is data, per city: a ``BenefitPolicy`` row (class-B first self-paid share, annual
+caps, the employees' outpatient quota, filing validity) and one ``BenefitRule`` per scheme, visit
+type and institution tier (deductible and reimbursement ratio). The residents' outpatient-pooling
+ratio and quota stay on ``City`` (the balance diagnosis explains them from there).
+
+A ``Settlement`` keeps every figure it was computed from and every figure it produced; the
+database checks that they add up (and, on PostgreSQL, that they are never edited afterwards).
+Its money moves as one balanced ledger transfer; a reversal is a second transfer the other way.
+"""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django_fsm import FSMField, transition
+from simple_history.models import HistoricalRecords
+
+from common.audit import AuditedHistory
 from common.money import MoneyField
+
+_RATIO = {
+    "max_digits": 5,
+    "decimal_places": 4,
+    "validators": [MinValueValidator(0), MaxValueValidator(1)],
+}
+
+
+class VisitType(models.TextChoices):
+    OUTPATIENT = "OUTPATIENT", "Outpatient"
+    INPATIENT = "INPATIENT", "Inpatient"
+
+
+class Tier(models.TextChoices):
+    """Where the care happens, as far as the policy grid is concerned."""
+
+    LEVEL_1 = "LEVEL_1", "Level-1 hospital"
+    LEVEL_2 = "LEVEL_2", "Level-2 hospital"
+    LEVEL_3 = "LEVEL_3", "Level-3 hospital"
+    PHARMACY = "PHARMACY", "Pharmacy"
 
 
 class Institution(models.Model):
@@ -23,6 +59,7 @@ class Institution(models.Model):
     city = models.ForeignKey("cities.City", on_delete=models.PROTECT, related_name="institutions")
     is_designated = models.BooleanField(default=True, help_text="Designated for direct settlement.")
     created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(bases=[AuditedHistory])
 
     class Meta:
         ordering = ["city", "code"]
@@ -36,6 +73,161 @@ class Institution(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def tier(self) -> str:
+        if self.kind == self.Kind.PHARMACY:
+            return Tier.PHARMACY
+        return f"LEVEL_{self.level}"
+
+
+# --- The catalog ------------------------------------------------------------------------------
+
+
+class CatalogItem(models.Model):
+    """A drug or a medical service in the medical-insurance catalog."""
+
+    class Kind(models.TextChoices):
+        DRUG = "DRUG", "Drug"
+        SERVICE = "SERVICE", "Medical service"
+
+    class CatalogClass(models.TextChoices):
+        A = "A", "Class A (fully eligible)"
+        B = "B", "Class B (eligible after a self-paid first share)"
+        C = "C", "Class C (fully self-paid)"
+
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=128)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    catalog_class = models.CharField(max_length=1, choices=CatalogClass.choices)
+    unit = models.CharField(max_length=32, blank=True, help_text="Box, tablet, session...")
+    is_active = models.BooleanField(
+        default=True, help_text="Inactive items can no longer be settled."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(bases=[AuditedHistory])
+
+    class Meta:
+        ordering = ["code"]
+        indexes = [models.Index(fields=["catalog_class", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name} ({self.catalog_class})"
+
+
+# --- The policy grid ------------------------------------------------------------------------
+
+
+class BenefitPolicy(models.Model):
+    """A city's settlement figures that do not depend on the institution's tier."""
+
+    city = models.OneToOneField(
+        "cities.City", on_delete=models.CASCADE, related_name="benefit_policy"
+    )
+    class_b_self_pay_ratio = models.DecimalField(
+        help_text="Share of each class-B item the person pays first, before anything is eligible.",
+        **_RATIO,
+    )
+    employee_annual_cap = MoneyField(
+        help_text="Most the pooled fund pays an employee per year (all visits)."
+    )
+    resident_annual_cap = MoneyField(
+        help_text="Most the pooled funds pay a resident per year (all visits)."
+    )
+    employee_outpatient_annual_quota = MoneyField(
+        help_text="Most the pool pays for an employee's outpatient care per year (outpatient "
+        "mutual aid). Residents' outpatient quota is the city's outpatient-pooling quota."
+    )
+    personal_account_pays_class_c = models.BooleanField(
+        default=True,
+        help_text="Whether the personal account may pay class-C (fully self-paid) items.",
+    )
+    family_aid_across_cities = models.BooleanField(
+        default=False,
+        help_text="Whether family mutual aid may name relatives insured in another city.",
+    )
+    filing_validity_days = models.PositiveSmallIntegerField(
+        default=180,
+        validators=[MinValueValidator(1)],
+        help_text="Validity of a cross-city filing when none is given.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(bases=[AuditedHistory])
+
+    class Meta:
+        verbose_name_plural = "benefit policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    class_b_self_pay_ratio__gte=0,
+                    class_b_self_pay_ratio__lte=1,
+                    employee_annual_cap__gte=0,
+                    resident_annual_cap__gte=0,
+                    employee_outpatient_annual_quota__gte=0,
+                ),
+                name="benefit_policy_figures_in_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Benefit policy of {self.city}"
+
+    def annual_cap_for(self, scheme: str):
+        return self.employee_annual_cap if scheme == "EMPLOYEE" else self.resident_annual_cap
+
+
+class BenefitRule(models.Model):
+    """Deductible and reimbursement ratio for one scheme, visit type and tier."""
+
+    policy = models.ForeignKey(BenefitPolicy, on_delete=models.CASCADE, related_name="rules")
+    scheme = models.CharField(
+        max_length=8, choices=[("EMPLOYEE", "Employee"), ("RESIDENT", "Resident")]
+    )
+    visit_type = models.CharField(max_length=10, choices=VisitType.choices)
+    tier = models.CharField(max_length=8, choices=Tier.choices)
+    annual_deductible = MoneyField(
+        help_text="Eligible expenses the person pays in a year, per visit type, before the fund "
+        "pays anything."
+    )
+    reimbursement_ratio = models.DecimalField(
+        null=True,
+        blank=True,
+        help_text="Share of eligible expenses above the deductible the fund pays. Empty (residents' "
+        "outpatient care only): the city's outpatient-pooling ratio.",
+        **_RATIO,
+    )
+    history = HistoricalRecords(bases=[AuditedHistory])
+
+    class Meta:
+        ordering = ["policy", "scheme", "visit_type", "tier"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["policy", "scheme", "visit_type", "tier"], name="one_benefit_rule_per_cell"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(tier="PHARMACY") | models.Q(visit_type="OUTPATIENT"),
+                name="benefit_rule_pharmacy_outpatient_only",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reimbursement_ratio__isnull=False)
+                | models.Q(scheme="RESIDENT", visit_type="OUTPATIENT"),
+                name="benefit_rule_ratio_required",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(annual_deductible__gte=0)
+                & (
+                    models.Q(reimbursement_ratio__isnull=True)
+                    | models.Q(reimbursement_ratio__gte=0, reimbursement_ratio__lte=1)
+                ),
+                name="benefit_rule_figures_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scheme} {self.visit_type} {self.tier}"
+
+
+# --- Per person and year ----------------------------------------------------------------------
 
 
 class AnnualUsage(models.Model):
@@ -51,13 +243,17 @@ class AnnualUsage(models.Model):
     )
     deductible_inpatient = MoneyField(default=0, help_text="Deductible paid this year, inpatient.")
     pool_paid = MoneyField(
-        default=0, help_text="Paid by the pooled fund this year (counts toward the annual cap)."
+        default=0,
+        help_text="Paid by the pooled funds this year, all visits (counts toward the annual cap).",
     )
     outpatient_pool_paid = MoneyField(
-        default=0, help_text="Residents: paid by outpatient pooling this year."
+        default=0,
+        help_text="Of that, paid for outpatient care (counts toward the outpatient quota; for "
+        "residents this is outpatient pooling).",
     )
 
     class Meta:
+        verbose_name_plural = "annual usage"
         constraints = [
             models.UniqueConstraint(
                 fields=["person", "year"], name="one_usage_row_per_person_year"
@@ -75,6 +271,11 @@ class AnnualUsage(models.Model):
 
     def __str__(self) -> str:
         return f"Usage {self.year} of person {self.person_id}"
+
+    def deductible_paid(self, visit_type: str):
+        if visit_type == VisitType.INPATIENT:
+            return self.deductible_inpatient
+        return self.deductible_outpatient
 
 
 class FamilyAuthorization(models.Model):
@@ -99,8 +300,13 @@ class FamilyAuthorization(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     request_id = models.CharField(max_length=64, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    revocation_request_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
+        ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["account_holder", "beneficiary"],
@@ -115,3 +321,293 @@ class FamilyAuthorization(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_holder} → {self.beneficiary} ({self.get_relation_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class CrossCityFiling(models.Model):
+    """A cross-city medical-treatment filing: without one, a person insured in one city is not
+    settled directly in another (art. 29)."""
+
+    class Category(models.TextChoices):
+        RELOCATED_RETIREE = "RELOCATED_RETIREE", "Retiree living in the other city"
+        LONG_TERM_RESIDENT = "LONG_TERM_RESIDENT", "Living in the other city long-term"
+        POSTED_WORKER = "POSTED_WORKER", "Working in the other city"
+        REFERRAL = "REFERRAL", "Referred for treatment"
+        TEMPORARY = "TEMPORARY", "Temporary stay (emergency or short visit)"
+
+    person = models.ForeignKey(
+        "persons.InsuredPerson", on_delete=models.PROTECT, related_name="filings"
+    )
+    city = models.ForeignKey(
+        "cities.City",
+        on_delete=models.PROTECT,
+        related_name="filings_received",
+        help_text="The city where the person will be treated.",
+    )
+    category = models.CharField(max_length=20, choices=Category.choices)
+    valid_from = models.DateField()
+    valid_until = models.DateField(help_text="Last day the filing is valid (inclusive).")
+    note = models.CharField(max_length=255, blank=True)
+    recorded_at = models.DateTimeField(help_text="Business time.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    request_id = models.CharField(max_length=64, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    revocation_request_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "cross-city filing"
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(valid_until__gte=models.F("valid_from")),
+                name="filing_validity_ordered",
+            )
+        ]
+        indexes = [models.Index(fields=["person", "city", "valid_until"])]
+
+    def __str__(self) -> str:
+        return f"Filing of person {self.person_id} for {self.city} ({self.valid_from} to {self.valid_until})"
+
+    def is_valid_on(self, day) -> bool:
+        return self.revoked_at is None and self.valid_from <= day <= self.valid_until
+
+
+# --- Settlements --------------------------------------------------------------------------
+
+
+class Settlement(models.Model):
+    """One visit settled directly at a designated institution.
+
+    The figures satisfy, and the database checks:
+    total = class C + class-B self-paid share + eligible;
+    eligible = deductible + co-payment + over the cap + pool;
+    total = pool + personal account + cash.
+    """
+
+    class Status(models.TextChoices):
+        SETTLED = "SETTLED", "Settled"
+        REVERSED = "REVERSED", "Reversed (refunded)"
+
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="settlements"
+    )
+    person = models.ForeignKey(
+        "persons.InsuredPerson", on_delete=models.PROTECT, related_name="settlements"
+    )
+    insured_city = models.ForeignKey(
+        "cities.City",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The city whose policy and pooled fund applied (the person's).",
+    )
+    scheme = models.CharField(max_length=8)
+    visit_type = models.CharField(max_length=10, choices=VisitType.choices)
+    visit_reference = models.CharField(
+        max_length=64, blank=True, help_text="The institution's own visit or invoice number."
+    )
+    credential_kind = models.CharField(
+        max_length=8, help_text="What the person presented: CARD or EVOUCHER."
+    )
+    year = models.PositiveSmallIntegerField(help_text="The policy year whose usage it counts in.")
+    settled_at = models.DateTimeField(help_text="Business time.")
+    filing = models.ForeignKey(
+        CrossCityFiling, on_delete=models.PROTECT, null=True, blank=True, related_name="settlements"
+    )
+    family_authorization = models.ForeignKey(
+        FamilyAuthorization,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="settlements",
+    )
+    use_personal_account = models.BooleanField()
+    pool_account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="+")
+    paying_account = models.ForeignKey(
+        "accounts.Account",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The personal account that paid (the person's own, or a family member's).",
+    )
+
+    # The policy applied, as it stood.
+    class_b_self_pay_ratio = models.DecimalField(max_digits=5, decimal_places=4)
+    annual_deductible = MoneyField()
+    deductible_paid_before = MoneyField(
+        help_text="Deductible already paid this year, this visit type."
+    )
+    reimbursement_ratio = models.DecimalField(max_digits=5, decimal_places=4)
+    annual_cap = MoneyField()
+    pool_paid_before = MoneyField()
+    outpatient_quota = MoneyField(null=True, blank=True, help_text="Outpatient visits only.")
+    outpatient_pool_paid_before = MoneyField(null=True, blank=True)
+
+    # The figures.
+    total_amount = MoneyField()
+    class_c_amount = MoneyField(help_text="Class-C items: fully self-paid.")
+    class_b_self_pay_amount = MoneyField(help_text="The self-paid first share of class-B items.")
+    eligible_amount = MoneyField()
+    deductible_amount = MoneyField(help_text="Eligible expenses that went to the deductible.")
+    copay_amount = MoneyField(help_text="The person's share above the deductible (1 - ratio).")
+    over_cap_amount = MoneyField(
+        help_text="What the fund would pay beyond its annual cap or quota."
+    )
+    pool_amount = MoneyField(help_text="Paid by the pooled fund.")
+    personal_account_amount = MoneyField()
+    cash_amount = MoneyField()
+    personal_account_balance_after = MoneyField(null=True, blank=True)
+
+    status = FSMField(max_length=8, choices=Status.choices, default=Status.SETTLED)
+    transfer = models.OneToOneField(
+        "accounts.Transfer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="settlement",
+        help_text="Empty when everything was paid in cash.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    request_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reversal_reason = models.CharField(max_length=255, blank=True)
+    reversal_transfer = models.OneToOneField(
+        "accounts.Transfer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversed_settlement",
+    )
+    reversal_request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        permissions = [("reverse_settlement", "Can reverse (refund) a settlement")]
+        indexes = [
+            models.Index(fields=["institution", "-settled_at"]),
+            models.Index(fields=["person", "-settled_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    total_amount__gt=0,
+                    class_c_amount__gte=0,
+                    class_b_self_pay_amount__gte=0,
+                    eligible_amount__gte=0,
+                    deductible_amount__gte=0,
+                    copay_amount__gte=0,
+                    over_cap_amount__gte=0,
+                    pool_amount__gte=0,
+                    personal_account_amount__gte=0,
+                    cash_amount__gte=0,
+                ),
+                name="settlement_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    total_amount=models.F("class_c_amount")
+                    + models.F("class_b_self_pay_amount")
+                    + models.F("eligible_amount")
+                ),
+                name="settlement_total_is_self_pay_plus_eligible",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    eligible_amount=models.F("deductible_amount")
+                    + models.F("copay_amount")
+                    + models.F("over_cap_amount")
+                    + models.F("pool_amount")
+                ),
+                name="settlement_eligible_split",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    total_amount=models.F("pool_amount")
+                    + models.F("personal_account_amount")
+                    + models.F("cash_amount")
+                ),
+                name="settlement_total_is_paid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(personal_account_amount=0)
+                | models.Q(paying_account__isnull=False),
+                name="settlement_personal_account_named",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    status="SETTLED", reversed_at__isnull=True, reversal_transfer__isnull=True
+                )
+                | models.Q(status="REVERSED", reversed_at__isnull=False),
+                name="settlement_reversal_fields_match_status",
+            ),
+            models.UniqueConstraint(
+                fields=["institution", "visit_reference"],
+                condition=models.Q(status="SETTLED") & ~models.Q(visit_reference=""),
+                name="one_live_settlement_per_visit_reference",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Settlement #{self.pk} at {self.institution_id} ({self.get_status_display()})"
+
+    @property
+    def person_share(self):
+        return self.total_amount - self.pool_amount
+
+    @transition(field=status, source=Status.SETTLED, target=Status.REVERSED)
+    def reverse(self, *, at, by, reason: str, request_id: str) -> None:
+        self.reversed_at = at
+        self.reversed_by = by
+        self.reversal_reason = reason
+        self.reversal_request_id = request_id
+
+
+class SettlementLine(models.Model):
+    """One line item of a settlement, with the catalog facts it was settled on."""
+
+    settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveSmallIntegerField()
+    item = models.ForeignKey(CatalogItem, on_delete=models.PROTECT, related_name="+")
+    code = models.CharField(max_length=32)
+    name = models.CharField(max_length=128)
+    catalog_class = models.CharField(max_length=1, choices=CatalogItem.CatalogClass.choices)
+    quantity = models.DecimalField(max_digits=10, decimal_places=3)
+    unit_price = MoneyField()
+    amount = MoneyField(help_text="quantity x unit price, to the cent.")
+    self_pay_amount = MoneyField(help_text="Class C: all of it; class B: the first share.")
+    eligible_amount = MoneyField()
+
+    class Meta:
+        ordering = ["settlement", "line_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["settlement", "line_no"], name="one_line_per_number"),
+            models.CheckConstraint(
+                condition=models.Q(
+                    quantity__gt=0,
+                    unit_price__gt=0,
+                    self_pay_amount__gte=0,
+                    eligible_amount__gte=0,
+                    amount=models.F("self_pay_amount") + models.F("eligible_amount"),
+                ),
+                name="settlement_line_figures_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} x {self.quantity}"

@@ -1,7 +1,17 @@
+from datetime import timedelta
+from decimal import Decimal
+
 import factory
 
-from accounts.services import institution_account_open
-from settlement.models import Institution
+from accounts.models import Account, Transfer
+from accounts.services import Leg, institution_account_open, transfer_post
+from cards.models import SocialSecurityCard
+from cards.services import card_activate, card_apply
+from common import clock
+from settlement.models import CatalogItem, CrossCityFiling, Institution
+from settlement.services import benefit_policy_ensure
+
+TEST_PIN = "258036"
 
 
 class InstitutionFactory(factory.django.DjangoModelFactory):
@@ -18,6 +28,8 @@ class InstitutionFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class, *args, **kwargs):
         institution = super()._create(model_class, *args, **kwargs)
         institution_account_open(institution=institution)
+        # Until city creation makes it, the city's policy comes with its first institution.
+        benefit_policy_ensure(city=institution.city)
         return institution
 
 
@@ -26,3 +38,67 @@ class PharmacyFactory(InstitutionFactory):
     name = factory.Sequence(lambda n: f"Designated Pharmacy {n}")
     kind = Institution.Kind.PHARMACY
     level = None
+
+
+class CatalogItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CatalogItem
+        django_get_or_create = ["code"]
+
+    code = factory.Sequence(lambda n: f"T-ITEM-{n:05d}")
+    name = factory.Sequence(lambda n: f"Test item {n}")
+    kind = CatalogItem.Kind.DRUG
+    catalog_class = CatalogItem.CatalogClass.A
+    unit = "box"
+
+
+def active_card(person) -> SocialSecurityCard:
+    """Issue a card at the county centre and activate it, through the real services."""
+    card = card_apply(
+        person=person,
+        site=SocialSecurityCard.Site.COUNTY_CENTER,
+        insured_resident_id=person.resident_id,
+        by=None,
+    )
+    return card_activate(card=card, pin=TEST_PIN, by=None)
+
+
+def issued_card(person) -> SocialSecurityCard:
+    return card_apply(
+        person=person,
+        site=SocialSecurityCard.Site.COUNTY_CENTER,
+        insured_resident_id=person.resident_id,
+        by=None,
+    )
+
+
+def fund_personal_account(person, amount: str | Decimal) -> Account:
+    """Put money on a personal account as an adjustment from the city's contribution source (a
+    shortcut for months of contributions and crediting)."""
+    account = Account.objects.get(person=person, kind=Account.Kind.PERSONAL)
+    source = Account.objects.get(city_id=person.city_id, kind=Account.Kind.CONTRIBUTION_SOURCE)
+    amount = Decimal(amount)
+    transfer_post(
+        kind=Transfer.Kind.ADJUSTMENT,
+        key=f"test-funding:{account.pk}:{Transfer.objects.count()}",
+        memo="Test funding",
+        legs=[Leg(account.pk, amount), Leg(source.pk, -amount)],
+    )
+    account.refresh_from_db()
+    return account
+
+
+def filing_for(person, city, *, days: int = 30, **kwargs) -> CrossCityFiling:
+    from users.tests.factories import SuperuserFactory
+
+    today = clock.today()
+    return CrossCityFiling.objects.create(
+        person=person,
+        city=city,
+        category=kwargs.pop("category", CrossCityFiling.Category.TEMPORARY),
+        valid_from=kwargs.pop("valid_from", today),
+        valid_until=kwargs.pop("valid_until", today + timedelta(days=days)),
+        recorded_at=clock.now(),
+        created_by=kwargs.pop("created_by", None) or SuperuserFactory(),
+        **kwargs,
+    )

@@ -1,0 +1,464 @@
+"""The operators' console for settlement: institutions and their terminals, the catalog, each
+city's policy grid, settlements with their breakdown (and reversal), filings, family aid."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from common.admin import CityScopedAdminMixin, ReadOnlyAdminMixin
+from common.errors import ProblemError
+from settlement.models import (
+    AnnualUsage,
+    BenefitPolicy,
+    BenefitRule,
+    CatalogItem,
+    CrossCityFiling,
+    FamilyAuthorization,
+    Institution,
+    Settlement,
+    SettlementLine,
+)
+from users.models import User
+
+
+def _administered(request) -> Q | None:
+    """None for superusers; otherwise a Q on city ids, for a lookup built by the caller."""
+    return None if request.user.is_superuser else request.user.cities.values("id")
+
+
+class TwoCityScopedAdminMixin:
+    """Rows that belong to two cities (where the care happened and where the person is insured):
+    operators of either see them."""
+
+    city_lookups: tuple[str, str] = ("", "")
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        cities = _administered(request)
+        if cities is None:
+            return queryset
+        first, second = self.city_lookups
+        return queryset.filter(Q(**{f"{first}__in": cities}) | Q(**{f"{second}__in": cities}))
+
+
+# --- Institutions -----------------------------------------------------------------------------
+
+
+class TerminalInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = User
+    fk_name = "institution"
+    fields = ["username", "is_active", "last_login"]
+    readonly_fields = fields
+    extra = 0
+    verbose_name = "terminal"
+    verbose_name_plural = "terminals (create them under Users, role Institution terminal)"
+
+
+@admin.register(Institution)
+class InstitutionAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
+    list_display = ["code", "name", "kind", "level", "city", "is_designated", "account_link"]
+    list_filter = ["kind", "level", "is_designated", "city"]
+    search_fields = ["code", "name"]
+    list_select_related = ["city", "account"]
+    inlines = [TerminalInline]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # settlements and the ledger refer to it; undesignate instead
+
+    def get_readonly_fields(self, request, obj=None):
+        # The city and kind decide the ledger account and the policy cell: fixed once created.
+        return ["city", "kind"] if obj is not None else []
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "city" and not request.user.is_superuser:
+            from cities.models import City
+
+            kwargs["queryset"] = City.objects.filter(id__in=request.user.cities.values("id"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        from accounts.services import institution_account_open
+        from settlement.services import benefit_policy_ensure
+
+        super().save_model(request, obj, form, change)
+        institution_account_open(institution=obj)
+        benefit_policy_ensure(city=obj.city)
+
+    @admin.display(description="Ledger account")
+    def account_link(self, institution) -> str:
+        account = getattr(institution, "account", None)
+        if account is None:
+            return "-"
+        url = reverse("admin:accounts_account_change", args=[account.pk])
+        return format_html('<a href="{}">{} CNY</a>', url, account.balance)
+
+
+# --- Catalog and policy ----------------------------------------------------------------------
+
+
+@admin.register(CatalogItem)
+class CatalogItemAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name", "kind", "catalog_class", "unit", "is_active"]
+    list_filter = ["catalog_class", "kind", "is_active"]
+    search_fields = ["code", "name"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # settled lines refer to it; deactivate instead
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["code"] if obj is not None else []
+
+
+class BenefitRuleInline(admin.TabularInline):
+    model = BenefitRule
+    fields = ["scheme", "visit_type", "tier", "annual_deductible", "reimbursement_ratio"]
+    extra = 0
+
+
+@admin.register(BenefitPolicy)
+class BenefitPolicyAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
+    list_display = [
+        "city",
+        "class_b_self_pay_ratio",
+        "employee_annual_cap",
+        "resident_annual_cap",
+        "employee_outpatient_annual_quota",
+        "filing_validity_days",
+        "updated_at",
+    ]
+    readonly_fields = ["city", "residents_outpatient_pooling"]
+    inlines = [BenefitRuleInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # every city gets its policy with the defaults; change it here
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        # Cities created before settlement existed get their default policy on first sight.
+        from cities.models import City
+        from settlement.services import benefit_policy_ensure
+
+        cities = City.objects.filter(benefit_policy__isnull=True)
+        if not request.user.is_superuser:
+            cities = cities.filter(id__in=request.user.cities.values("id"))
+        for city in cities:
+            benefit_policy_ensure(city=city)
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="Residents' outpatient pooling (set on the city)")
+    def residents_outpatient_pooling(self, policy) -> str:
+        city = policy.city
+        return (
+            f"{city.outpatient_pooling_ratio:.0%} of eligible costs, up to "
+            f"{city.outpatient_pooling_annual_quota} CNY a year (used where a residents' "
+            "outpatient rule leaves the ratio empty)"
+        )
+
+
+@admin.register(AnnualUsage)
+class AnnualUsageAdmin(CityScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    city_lookup = "person__city_id"
+    list_display = [
+        "person",
+        "year",
+        "deductible_outpatient",
+        "deductible_inpatient",
+        "pool_paid",
+        "outpatient_pool_paid",
+    ]
+    list_filter = ["year", "person__city"]
+    search_fields = ["person__resident_id", "person__name"]
+    list_select_related = ["person"]
+
+
+# --- Settlements ------------------------------------------------------------------------------
+
+
+class SettlementLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = SettlementLine
+    fields = [
+        "line_no",
+        "code",
+        "name",
+        "catalog_class",
+        "quantity",
+        "unit_price",
+        "amount",
+        "self_pay_amount",
+        "eligible_amount",
+    ]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Settlement)
+class SettlementAdmin(TwoCityScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    city_lookups = ("institution__city_id", "insured_city_id")
+    list_display = [
+        "id",
+        "settled_at",
+        "institution",
+        "person",
+        "visit_type",
+        "total_amount",
+        "pool_amount",
+        "personal_account_amount",
+        "cash_amount",
+        "status",
+    ]
+    list_filter = ["status", "visit_type", "scheme", "year", "institution__city"]
+    search_fields = [
+        "visit_reference",
+        "person__resident_id",
+        "person__name",
+        "institution__code",
+        "request_id",
+    ]
+    list_select_related = ["institution", "person"]
+    date_hierarchy = "settled_at"
+    inlines = [SettlementLineInline]
+    actions = ["reverse_settlements"]
+    fieldsets = [
+        (
+            "Visit",
+            {
+                "fields": [
+                    "status",
+                    "institution",
+                    "person",
+                    "insured_city",
+                    "scheme",
+                    "visit_type",
+                    "visit_reference",
+                    "credential_kind",
+                    "settled_at",
+                    "year",
+                    "filing",
+                ]
+            },
+        ),
+        (
+            "Policy applied",
+            {
+                "fields": [
+                    "class_b_self_pay_ratio",
+                    "annual_deductible",
+                    "deductible_paid_before",
+                    "reimbursement_ratio",
+                    "annual_cap",
+                    "pool_paid_before",
+                    "outpatient_quota",
+                    "outpatient_pool_paid_before",
+                ]
+            },
+        ),
+        (
+            "Breakdown (CNY)",
+            {
+                "description": "total = class C + class-B share + eligible; eligible = deductible "
+                "+ co-payment + over the cap + pool; total = pool + personal account + cash.",
+                "fields": [
+                    "total_amount",
+                    "class_c_amount",
+                    "class_b_self_pay_amount",
+                    "eligible_amount",
+                    "deductible_amount",
+                    "copay_amount",
+                    "over_cap_amount",
+                    "pool_amount",
+                    "personal_account_amount",
+                    "cash_amount",
+                ],
+            },
+        ),
+        (
+            "Payment",
+            {
+                "fields": [
+                    "use_personal_account",
+                    "pool_account",
+                    "paying_account",
+                    "family_authorization",
+                    "personal_account_balance_after",
+                    "transfer",
+                ]
+            },
+        ),
+        (
+            "Audit and reversal",
+            {
+                "fields": [
+                    "created_by",
+                    "request_id",
+                    "created_at",
+                    "reversed_at",
+                    "reversed_by",
+                    "reversal_reason",
+                    "reversal_transfer",
+                    "reversal_request_id",
+                ]
+            },
+        ),
+    ]
+
+    def has_reverse_permission(self, request) -> bool:
+        return request.user.has_perm("settlement.reverse_settlement")
+
+    @admin.action(description="Reverse (refund) the selected settlements", permissions=["reverse"])
+    def reverse_settlements(self, request, queryset):
+        from settlement.services import settlement_reverse
+
+        for settlement in queryset:
+            try:
+                settlement_reverse(
+                    settlement=settlement,
+                    reason=f"Reversed in the console by {request.user.username}",
+                    by=request.user,
+                )
+            except ProblemError as error:
+                messages.warning(request, f"Settlement #{settlement.pk}: {error.detail}")
+            else:
+                messages.success(request, f"Settlement #{settlement.pk} reversed.")
+
+
+# --- Filings and family aid ----------------------------------------------------------------
+
+
+class CrossCityFilingForm(forms.ModelForm):
+    """Recording goes through the same checks as the API (city, dates, overlaps)."""
+
+    valid_until = forms.DateField(
+        required=False, help_text="Empty: the insured city's default validity."
+    )
+
+    class Meta:
+        model = CrossCityFiling
+        fields = ["person", "city", "category", "valid_from", "valid_until", "note"]
+
+    def clean(self):
+        from settlement.services import filing_period
+
+        cleaned = super().clean()
+        person, city = cleaned.get("person"), cleaned.get("city")
+        if person is None or city is None or not cleaned.get("category"):
+            return cleaned
+        user = self.request_user
+        if not user.is_superuser and not user.cities.filter(id=person.city_id).exists():
+            raise forms.ValidationError("You do not administer the person's insured city.")
+        try:
+            cleaned["valid_from"], cleaned["valid_until"] = filing_period(
+                person=person,
+                city=city,
+                category=cleaned["category"],
+                valid_from=cleaned.get("valid_from"),
+                valid_until=cleaned.get("valid_until"),
+            )
+        except ProblemError as error:
+            raise forms.ValidationError(error.detail) from None
+        return cleaned
+
+
+@admin.register(CrossCityFiling)
+class CrossCityFilingAdmin(TwoCityScopedAdminMixin, admin.ModelAdmin):
+    city_lookups = ("person__city_id", "city_id")
+    form = CrossCityFilingForm
+    list_display = [
+        "id",
+        "person",
+        "insured_city",
+        "city",
+        "category",
+        "valid_from",
+        "valid_until",
+        "revoked_at",
+        "created_by",
+    ]
+    list_filter = ["category", "city", "person__city"]
+    search_fields = ["person__resident_id", "person__name", "request_id"]
+    list_select_related = ["person", "person__city", "city", "created_by"]
+    autocomplete_fields = ["person"]
+    actions = ["revoke"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.request_user = request.user
+        return form
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return [
+            field.name for field in CrossCityFiling._meta.fields if field.name not in ("id", "note")
+        ]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # settlements refer to it; revoke instead
+
+    def save_model(self, request, obj, form, change):
+        from settlement.services import filing_record
+
+        if change:
+            obj.save(update_fields=["note"])
+            return
+        recorded = filing_record(
+            person=form.cleaned_data["person"],
+            city=form.cleaned_data["city"],
+            category=form.cleaned_data["category"],
+            valid_from=form.cleaned_data["valid_from"],
+            valid_until=form.cleaned_data["valid_until"],
+            note=form.cleaned_data.get("note") or "",
+            by=request.user,
+        )
+        obj.pk = recorded.pk
+        obj.refresh_from_db()
+
+    @admin.display(description="Insured city")
+    def insured_city(self, filing) -> str:
+        return str(filing.person.city)
+
+    @admin.action(description="Revoke the selected filings", permissions=["change"])
+    def revoke(self, request, queryset):
+        from settlement.services import filing_revoke
+
+        for filing in queryset:
+            try:
+                filing_revoke(filing=filing, by=request.user)
+            except ProblemError as error:
+                messages.warning(request, f"Filing #{filing.pk}: {error.detail}")
+            else:
+                messages.success(request, f"Filing #{filing.pk} revoked.")
+
+
+@admin.register(FamilyAuthorization)
+class FamilyAuthorizationAdmin(TwoCityScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    city_lookups = ("account_holder__city_id", "beneficiary__city_id")
+    list_display = ["id", "account_holder", "beneficiary", "relation", "granted_at", "revoked_at"]
+    list_filter = ["relation"]
+    search_fields = [
+        "account_holder__resident_id",
+        "account_holder__name",
+        "beneficiary__resident_id",
+        "beneficiary__name",
+    ]
+    list_select_related = ["account_holder", "beneficiary"]
+    actions = ["revoke"]
+
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.has_perm("settlement.change_familyauthorization")
+
+    @admin.action(description="Revoke the selected authorisations", permissions=["revoke"])
+    def revoke(self, request, queryset):
+        from settlement.services import family_authorization_revoke
+
+        for authorization in queryset:
+            try:
+                family_authorization_revoke(authorization=authorization, by=request.user)
+            except ProblemError as error:
+                messages.warning(request, f"Authorisation #{authorization.pk}: {error.detail}")
+            else:
+                messages.success(request, f"Authorisation #{authorization.pk} revoked.")

@@ -1,0 +1,796 @@
+from decimal import Decimal
+
+from django.shortcuts import get_object_or_404
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import generics, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cities.models import City
+from common.api import IDEMPOTENCY_KEY_PARAMETER, PRESENTED_CREDENTIAL_PARAMETER, ActorMixin
+from common.errors import CommonErrorCode, ProblemError, field_error
+from common.idempotency import idempotent
+from common.money import CURRENCY, MoneySerializerField
+from common.problems import flatten_validation_errors
+from persons.models import InsuredPerson
+from settlement.error_codes import SettlementErrorCode
+from settlement.models import (
+    BenefitRule,
+    CatalogItem,
+    CrossCityFiling,
+    FamilyAuthorization,
+    Institution,
+    Settlement,
+    SettlementLine,
+    VisitType,
+)
+from settlement.selectors import (
+    family_authorizations_visible,
+    filings_visible,
+    settlement_list,
+)
+from settlement.services import (
+    MAX_LINES,
+    LineInput,
+    benefit_policy_ensure,
+    family_authorization_grant,
+    family_authorization_revoke,
+    filing_record,
+    filing_revoke,
+    settlement_reverse,
+    settlement_submit,
+)
+from users import access
+from users.models import User
+
+_RATIO = {"max_digits": 5, "decimal_places": 4}
+
+
+def _invalid(serializer, *, amount_code=None):
+    """Field errors as one problem; amount fields get the caller's dedicated code."""
+    errors = flatten_validation_errors(serializer.errors)
+    code = CommonErrorCode.VALIDATION_ERROR
+    if amount_code is not None and any(
+        error["field"].endswith((".quantity", ".unit_price")) for error in errors
+    ):
+        code = amount_code
+    return ProblemError(code, "Some fields are invalid; see errors.", errors=errors)
+
+
+def _validated(serializer_class, request, **kwargs) -> dict:
+    serializer = serializer_class(data=request.data)
+    if not serializer.is_valid():
+        raise _invalid(serializer, **kwargs)
+    return dict(serializer.validated_data)
+
+
+# --- Institutions ------------------------------------------------------------------------------
+
+
+class InstitutionOutputSerializer(serializers.ModelSerializer):
+    city = serializers.CharField(source="city.code")
+    tier = serializers.CharField()
+
+    class Meta:
+        model = Institution
+        fields = ["id", "code", "name", "kind", "level", "tier", "city", "is_designated"]
+
+
+class InstitutionFilter(filters.FilterSet):
+    city = filters.CharFilter(field_name="city__code", help_text="6-digit division code")
+    name = filters.CharFilter(field_name="name", lookup_expr="icontains")
+
+    class Meta:
+        model = Institution
+        fields = ["city", "kind", "level", "is_designated", "name"]
+
+
+class InstitutionListApi(generics.ListAPIView):
+    serializer_class = InstitutionOutputSerializer
+    filterset_class = InstitutionFilter
+    queryset = Institution.objects.select_related("city").order_by("city__code", "code")
+
+    @extend_schema(
+        summary="Designated hospitals and pharmacies (public directory)", tags=["institutions"]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class InstitutionDetailApi(generics.RetrieveAPIView):
+    serializer_class = InstitutionOutputSerializer
+    queryset = Institution.objects.select_related("city")
+    lookup_url_kwarg = "institution_id"
+
+    @extend_schema(summary="One designated institution", tags=["institutions"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+# --- Catalog and policy ----------------------------------------------------------------------
+
+
+class CatalogItemOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CatalogItem
+        fields = ["code", "name", "kind", "catalog_class", "unit", "is_active"]
+
+
+class CatalogFilter(filters.FilterSet):
+    q = filters.CharFilter(method="search", help_text="Part of the code or the name.")
+    include_inactive = filters.BooleanFilter(
+        method="inactive", help_text="Also list items that can no longer be settled."
+    )
+
+    class Meta:
+        model = CatalogItem
+        fields = ["catalog_class", "kind", "q", "include_inactive"]
+
+    def search(self, queryset, name, value):
+        from django.db.models import Q
+
+        return queryset.filter(Q(code__icontains=value) | Q(name__icontains=value))
+
+    def inactive(self, queryset, name, value):
+        return queryset
+
+    def filter_queryset(self, queryset):
+        if not self.form.cleaned_data.get("include_inactive"):
+            queryset = queryset.filter(is_active=True)
+        return super().filter_queryset(queryset)
+
+
+class CatalogListApi(generics.ListAPIView):
+    serializer_class = CatalogItemOutputSerializer
+    filterset_class = CatalogFilter
+    queryset = CatalogItem.objects.order_by("code")
+
+    @extend_schema(
+        summary="The medical-insurance catalog: drugs and services with their class",
+        description="Class A is fully eligible; class B is eligible after a self-paid first share "
+        "(a percentage each city sets, see `/benefit-policies/{city}`); class C is fully self-paid.",
+        tags=["catalog"],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class CatalogDetailApi(generics.RetrieveAPIView):
+    serializer_class = CatalogItemOutputSerializer
+    queryset = CatalogItem.objects.all()
+    lookup_field = "code"
+
+    @extend_schema(summary="One catalog item", tags=["catalog"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class BenefitRuleOutputSerializer(serializers.Serializer):
+    scheme = serializers.CharField()
+    visit_type = serializers.CharField()
+    tier = serializers.CharField()
+    annual_deductible = MoneySerializerField()
+    reimbursement_ratio = serializers.DecimalField(
+        **_RATIO,
+        help_text="The ratio that applies (for residents' outpatient care, by default "
+        "the city's outpatient-pooling ratio).",
+    )
+    ratio_source = serializers.ChoiceField(choices=["RULE", "CITY_OUTPATIENT_POOLING"])
+
+
+class BenefitPolicyOutputSerializer(serializers.Serializer):
+    city = serializers.CharField()
+    currency = serializers.CharField()
+    class_b_self_pay_ratio = serializers.DecimalField(**_RATIO)
+    employee_annual_cap = MoneySerializerField()
+    resident_annual_cap = MoneySerializerField()
+    employee_outpatient_annual_quota = MoneySerializerField()
+    resident_outpatient_annual_quota = MoneySerializerField()
+    personal_account_pays_class_c = serializers.BooleanField()
+    family_aid_across_cities = serializers.BooleanField()
+    filing_validity_days = serializers.IntegerField()
+    rules = BenefitRuleOutputSerializer(many=True)
+
+
+class BenefitPolicyApi(APIView):
+    @extend_schema(
+        summary="A city's settlement policy: class-B share, caps, and the deductible and ratio for "
+        "each scheme, visit type and institution tier",
+        tags=["catalog"],
+        responses=BenefitPolicyOutputSerializer,
+    )
+    def get(self, request, city_code: str):
+        city = get_object_or_404(City, code=city_code)
+        policy = benefit_policy_ensure(city=city)
+        rules: list[BenefitRule] = list(policy.rules.all())
+        return Response(
+            BenefitPolicyOutputSerializer(
+                {
+                    "city": city.code,
+                    "currency": CURRENCY,
+                    "class_b_self_pay_ratio": policy.class_b_self_pay_ratio,
+                    "employee_annual_cap": policy.employee_annual_cap,
+                    "resident_annual_cap": policy.resident_annual_cap,
+                    "employee_outpatient_annual_quota": policy.employee_outpatient_annual_quota,
+                    "resident_outpatient_annual_quota": city.outpatient_pooling_annual_quota,
+                    "personal_account_pays_class_c": policy.personal_account_pays_class_c,
+                    "family_aid_across_cities": policy.family_aid_across_cities,
+                    "filing_validity_days": policy.filing_validity_days,
+                    "rules": [
+                        {
+                            "scheme": rule.scheme,
+                            "visit_type": rule.visit_type,
+                            "tier": rule.tier,
+                            "annual_deductible": rule.annual_deductible,
+                            "reimbursement_ratio": rule.reimbursement_ratio
+                            if rule.reimbursement_ratio is not None
+                            else city.outpatient_pooling_ratio,
+                            "ratio_source": "RULE"
+                            if rule.reimbursement_ratio is not None
+                            else "CITY_OUTPATIENT_POOLING",
+                        }
+                        for rule in rules
+                    ],
+                }
+            ).data
+        )
+
+
+# --- Settlements -----------------------------------------------------------------------------
+
+
+class SettlementLineOutputSerializer(serializers.ModelSerializer):
+    quantity = serializers.DecimalField(max_digits=10, decimal_places=3)
+    unit_price = MoneySerializerField()
+    amount = MoneySerializerField()
+    self_pay_amount = MoneySerializerField()
+    eligible_amount = MoneySerializerField()
+
+    class Meta:
+        model = SettlementLine
+        fields = [
+            "line_no",
+            "code",
+            "name",
+            "catalog_class",
+            "quantity",
+            "unit_price",
+            "amount",
+            "self_pay_amount",
+            "eligible_amount",
+        ]
+
+
+class SettlementPolicySerializer(serializers.Serializer):
+    """The policy as it stood for this person when the visit was settled."""
+
+    scheme = serializers.CharField()
+    insured_city = serializers.CharField(source="insured_city.code")
+    fund = serializers.CharField(source="pool_account.kind", help_text="The pooled fund that paid.")
+    class_b_self_pay_ratio = serializers.DecimalField(**_RATIO)
+    annual_deductible = MoneySerializerField(help_text="This visit type's deductible at this tier.")
+    deductible_paid_before = MoneySerializerField()
+    reimbursement_ratio = serializers.DecimalField(**_RATIO)
+    annual_cap = MoneySerializerField()
+    pool_paid_before = MoneySerializerField()
+    outpatient_quota = MoneySerializerField(allow_null=True)
+    outpatient_pool_paid_before = MoneySerializerField(allow_null=True)
+
+
+class SettlementBreakdownSerializer(serializers.Serializer):
+    """total = class_c + class_b_self_pay + eligible; eligible = deductible + copay + over_cap +
+    pool; total = pool + personal_account + cash."""
+
+    currency = serializers.SerializerMethodField()
+    total = MoneySerializerField(source="total_amount")
+    class_c_self_pay = MoneySerializerField(source="class_c_amount")
+    class_b_self_pay = MoneySerializerField(source="class_b_self_pay_amount")
+    eligible = MoneySerializerField(source="eligible_amount")
+    deductible = MoneySerializerField(source="deductible_amount")
+    copay = MoneySerializerField(source="copay_amount")
+    over_cap = MoneySerializerField(source="over_cap_amount")
+    pool = MoneySerializerField(source="pool_amount")
+    person_share = MoneySerializerField()
+    personal_account = MoneySerializerField(source="personal_account_amount")
+    cash = MoneySerializerField(source="cash_amount")
+
+    def get_currency(self, obj) -> str:
+        return CURRENCY
+
+
+class SettlementAccountSerializer(serializers.Serializer):
+    account_id = serializers.IntegerField(source="paying_account_id")
+    holder_person_id = serializers.IntegerField(source="paying_account.person_id")
+    family_authorization_id = serializers.IntegerField(allow_null=True)
+    balance_after = MoneySerializerField(source="personal_account_balance_after")
+
+
+class SettlementReversalSerializer(serializers.Serializer):
+    reversed_at = serializers.DateTimeField()
+    reason = serializers.CharField(source="reversal_reason")
+    transfer_id = serializers.IntegerField(source="reversal_transfer_id", allow_null=True)
+    request_id = serializers.CharField(source="reversal_request_id")
+
+
+class SettlementInstitutionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    tier = serializers.CharField()
+    city = serializers.CharField(source="city.code")
+
+
+class SettlementOutputSerializer(serializers.ModelSerializer):
+    institution = SettlementInstitutionSerializer()
+    person = serializers.IntegerField(source="person_id")
+    cross_city = serializers.SerializerMethodField()
+    filing = serializers.IntegerField(source="filing_id", allow_null=True)
+    lines = SettlementLineOutputSerializer(many=True)
+    policy = SettlementPolicySerializer(source="*")
+    breakdown = SettlementBreakdownSerializer(source="*")
+    personal_account = serializers.SerializerMethodField()
+    transfer_id = serializers.IntegerField(allow_null=True)
+    reversal = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Settlement
+        fields = [
+            "id",
+            "status",
+            "institution",
+            "person",
+            "cross_city",
+            "filing",
+            "visit_type",
+            "visit_reference",
+            "credential_kind",
+            "use_personal_account",
+            "year",
+            "settled_at",
+            "lines",
+            "policy",
+            "breakdown",
+            "personal_account",
+            "transfer_id",
+            "reversal",
+            "request_id",
+        ]
+
+    def get_cross_city(self, obj) -> bool:
+        return obj.institution.city_id != obj.insured_city_id
+
+    @extend_schema_field(SettlementAccountSerializer(allow_null=True))
+    def get_personal_account(self, obj):
+        if obj.paying_account_id is None:
+            return None
+        return SettlementAccountSerializer(obj).data
+
+    @extend_schema_field(SettlementReversalSerializer(allow_null=True))
+    def get_reversal(self, obj):
+        if obj.status != Settlement.Status.REVERSED:
+            return None
+        return SettlementReversalSerializer(obj).data
+
+
+class SettlementFilter(filters.FilterSet):
+    settled_from = filters.DateFilter(field_name="settled_at", lookup_expr="date__gte")
+    settled_to = filters.DateFilter(field_name="settled_at", lookup_expr="date__lte")
+    institution = filters.NumberFilter(field_name="institution_id")
+    person = filters.NumberFilter(field_name="person_id")
+
+    class Meta:
+        model = Settlement
+        fields = [
+            "status",
+            "visit_type",
+            "year",
+            "visit_reference",
+            "institution",
+            "person",
+            "settled_from",
+            "settled_to",
+        ]
+
+
+class SettlementListApi(ActorMixin, generics.ListAPIView):
+    serializer_class = SettlementOutputSerializer
+    filterset_class = SettlementFilter
+
+    def get_queryset(self):
+        return settlement_list(self.actor, self.request)
+
+    @extend_schema(
+        summary="Settlements you may see (an institution its own; a person theirs and those their "
+        "account paid for a relative; operators their cities')",
+        tags=["settlement"],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class SettlementLineInputSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=32, help_text="Catalog code.")
+    quantity = serializers.DecimalField(max_digits=10, decimal_places=3, min_value=Decimal("0.001"))
+    unit_price = MoneySerializerField(
+        min_value=Decimal("0.01"), help_text="CNY, at most two decimal places."
+    )
+
+
+class SettlementSubmitInputSerializer(serializers.Serializer):
+    visit_type = serializers.ChoiceField(choices=VisitType.choices)
+    visit_reference = serializers.CharField(
+        max_length=64,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Your visit or invoice number; a live settlement per number and institution.",
+    )
+    use_personal_account = serializers.BooleanField(
+        help_text="The person's choice: pay their share from a personal account, up to its balance."
+    )
+    family_account_holder = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        help_text="Family mutual aid: the person id of the employee whose personal account pays "
+        "(they must have authorised this person).",
+    )
+    line_items = SettlementLineInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
+
+
+class SettlementCollectionApi(SettlementListApi):
+    """GET lists settlements; POST settles a visit (institution terminals)."""
+
+    @extend_schema(
+        summary="Settle a visit directly (institution terminal, for the person presenting a card "
+        "or e-voucher)",
+        description="The insured city's policy decides: class C items are self-paid, class B items "
+        "leave their first share to the person, the year's deductible (per visit type) comes "
+        "first, the fund pays its ratio of the rest up to the annual cap (and, outpatient, the "
+        "outpatient quota), the personal account pays the person's share up to its balance if "
+        "chosen, and the rest is cash. The ledger transfer matches the breakdown to the cent. "
+        "A person insured in another city needs a valid cross-city filing for this one "
+        "(`CROSS_CITY_FILING_REQUIRED` otherwise, with how to file).",
+        tags=["settlement"],
+        request=SettlementSubmitInputSerializer,
+        parameters=[PRESENTED_CREDENTIAL_PARAMETER, IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: SettlementOutputSerializer},
+    )
+    @idempotent
+    def post(self, request):
+        if not self.actor.is_institution:
+            raise ProblemError(SettlementErrorCode.TERMINAL_REQUIRED)
+        values = _validated(
+            SettlementSubmitInputSerializer,
+            request,
+            amount_code=SettlementErrorCode.LINE_AMOUNT_INVALID,
+        )
+        settlement = settlement_submit(
+            institution=request.user.institution,
+            credential=access.presented_credential(request),
+            visit_type=values["visit_type"],
+            visit_reference=values["visit_reference"],
+            use_personal_account=values["use_personal_account"],
+            family_account_holder_id=values["family_account_holder"],
+            lines=[LineInput(**line) for line in values["line_items"]],
+            by=request.user,
+        )
+        settlement = settlement_list(self.actor, request).get(pk=settlement.pk)
+        response = Response(SettlementOutputSerializer(settlement).data, status=201)
+        response["Location"] = f"/api/v1/settlements/{settlement.pk}"
+        return response
+
+
+class SettlementDetailApi(ActorMixin, generics.RetrieveAPIView):
+    serializer_class = SettlementOutputSerializer
+    lookup_url_kwarg = "settlement_id"
+
+    def get_queryset(self):
+        return settlement_list(self.actor, self.request)
+
+    @extend_schema(summary="One settlement with its full breakdown", tags=["settlement"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class SettlementReverseApi(ActorMixin, APIView):
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=255)
+
+    @extend_schema(
+        summary="Reverse (refund) a settlement: the institution that made it, or an operator",
+        description="Posts a new transfer the other way (the original is never edited) and gives "
+        "back the year's deductible, cap and quota usage exactly as the settlement took them.",
+        tags=["settlement"],
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=SettlementOutputSerializer,
+    )
+    @idempotent
+    def post(self, request, settlement_id: int):
+        settlement = get_object_or_404(settlement_list(self.actor, request), pk=settlement_id)
+        access.require_role(self.actor, User.Role.INSTITUTION, User.Role.OPERATOR)
+        values = _validated(self.InputSerializer, request)
+        settlement = settlement_reverse(
+            settlement=settlement, reason=values["reason"], by=request.user
+        )
+        settlement = settlement_list(self.actor, request).get(pk=settlement.pk)
+        return Response(SettlementOutputSerializer(settlement).data)
+
+
+# --- Cross-city filings ----------------------------------------------------------------------
+
+
+class FilingOutputSerializer(serializers.ModelSerializer):
+    city = serializers.CharField(source="city.code")
+    insured_city = serializers.CharField(source="person.city.code")
+    valid_today = serializers.SerializerMethodField()
+    created_by = serializers.CharField(source="created_by.username")
+
+    class Meta:
+        model = CrossCityFiling
+        fields = [
+            "id",
+            "person",
+            "insured_city",
+            "city",
+            "category",
+            "valid_from",
+            "valid_until",
+            "valid_today",
+            "note",
+            "recorded_at",
+            "created_by",
+            "request_id",
+            "revoked_at",
+        ]
+
+    def get_valid_today(self, obj) -> bool:
+        from common import clock
+
+        return obj.is_valid_on(clock.today())
+
+
+class FilingFilter(filters.FilterSet):
+    city = filters.CharFilter(field_name="city__code", help_text="The care city's code.")
+    active = filters.BooleanFilter(field_name="revoked_at", lookup_expr="isnull")
+
+    class Meta:
+        model = CrossCityFiling
+        fields = ["person", "city", "category", "active"]
+
+
+class FilingListApi(ActorMixin, generics.ListAPIView):
+    serializer_class = FilingOutputSerializer
+    filterset_class = FilingFilter
+
+    def get_queryset(self):
+        return (
+            filings_visible(self.actor, self.request).select_related("created_by").order_by("-id")
+        )
+
+    @extend_schema(
+        summary="Cross-city filings you may see",
+        tags=["filings"],
+        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class FilingRecordInputSerializer(serializers.Serializer):
+    person = serializers.IntegerField(
+        required=False, min_value=1, help_text="Operators: the person. Insured persons: omit."
+    )
+    city = serializers.RegexField(r"^\d{6}$", help_text="The city where care will be sought.")
+    category = serializers.ChoiceField(choices=CrossCityFiling.Category.choices)
+    valid_from = serializers.DateField(required=False, help_text="Defaults to today.")
+    valid_until = serializers.DateField(
+        required=False, help_text="Defaults to the insured city's filing validity."
+    )
+    note = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
+
+
+def _acting_person(actor, request, person_id: int | None) -> InsuredPerson:
+    """Whom a person-level write is for: an insured person acts for themselves; an operator for a
+    person of a city they administer."""
+    if actor.is_insured:
+        if actor.person_id is None or person_id not in (None, actor.person_id):
+            raise ProblemError(CommonErrorCode.NOT_FOUND, "No such insured person.")
+        return InsuredPerson.objects.select_related("city").get(pk=actor.person_id)
+    access.require_role(actor, User.Role.OPERATOR)
+    if person_id is None:
+        raise ProblemError(
+            CommonErrorCode.VALIDATION_ERROR, errors=[field_error("person", "Required.")]
+        )
+    person = get_object_or_404(
+        access.persons_visible(actor, request).select_related("city"), pk=person_id
+    )
+    access.require_city(actor, person.city_id)
+    return person
+
+
+class FilingCollectionApi(FilingListApi):
+    """GET lists filings; POST records one (the person themselves, or an operator of their city)."""
+
+    @extend_schema(
+        summary="Record a cross-city filing (the person, or an operator of the insured city)",
+        tags=["filings"],
+        request=FilingRecordInputSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: FilingOutputSerializer},
+    )
+    @idempotent
+    def post(self, request):
+        values = _validated(FilingRecordInputSerializer, request)
+        person = _acting_person(self.actor, request, values.pop("person", None))
+        city = City.objects.filter(code=values.pop("city")).first()
+        if city is None:
+            raise ProblemError(
+                CommonErrorCode.VALIDATION_ERROR, errors=[field_error("city", "Unknown city.")]
+            )
+        filing = filing_record(person=person, city=city, by=request.user, **values)
+        return Response(FilingOutputSerializer(filing).data, status=201)
+
+
+class FilingDetailApi(ActorMixin, generics.RetrieveAPIView):
+    serializer_class = FilingOutputSerializer
+    lookup_url_kwarg = "filing_id"
+
+    def get_queryset(self):
+        return filings_visible(self.actor, self.request).select_related("created_by")
+
+    @extend_schema(
+        summary="One cross-city filing",
+        tags=["filings"],
+        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class FilingRevokeApi(ActorMixin, APIView):
+    @extend_schema(
+        summary="Revoke a cross-city filing (the person, or an operator of the insured city)",
+        tags=["filings"],
+        request=None,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=FilingOutputSerializer,
+    )
+    @idempotent
+    def post(self, request, filing_id: int):
+        filing = get_object_or_404(filings_visible(self.actor, request), pk=filing_id)
+        # Filings are kept by the insured city's agency: the person or that city's operators.
+        access.require_role(self.actor, User.Role.INSURED, User.Role.OPERATOR)
+        if self.actor.is_operator:
+            access.require_city(self.actor, filing.person.city_id)
+        filing = filing_revoke(filing=filing, by=request.user)
+        return Response(FilingOutputSerializer(filing).data)
+
+
+# --- Family mutual aid -----------------------------------------------------------------------
+
+
+class FamilyAuthorizationOutputSerializer(serializers.ModelSerializer):
+    active = serializers.BooleanField(source="is_active")
+
+    class Meta:
+        model = FamilyAuthorization
+        fields = [
+            "id",
+            "account_holder",
+            "beneficiary",
+            "relation",
+            "granted_at",
+            "active",
+            "revoked_at",
+            "request_id",
+        ]
+
+
+class FamilyAuthorizationFilter(filters.FilterSet):
+    active = filters.BooleanFilter(field_name="revoked_at", lookup_expr="isnull")
+
+    class Meta:
+        model = FamilyAuthorization
+        fields = ["account_holder", "beneficiary", "relation", "active"]
+
+
+class FamilyAuthorizationListApi(ActorMixin, generics.ListAPIView):
+    serializer_class = FamilyAuthorizationOutputSerializer
+    filterset_class = FamilyAuthorizationFilter
+
+    def get_queryset(self):
+        return family_authorizations_visible(self.actor, self.request).order_by("-id")
+
+    @extend_schema(
+        summary="Family mutual-aid authorisations you may see",
+        description="A terminal presenting a person's card or e-voucher sees the active "
+        "authorisations that person may settle with (`family_account_holder`).",
+        tags=["family-aid"],
+        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class FamilyAuthorizationGrantInputSerializer(serializers.Serializer):
+    account_holder = serializers.IntegerField(
+        required=False, min_value=1, help_text="Operators: the employee. Insured persons: omit."
+    )
+    beneficiary_resident_id = serializers.CharField(max_length=18)
+    beneficiary_name = serializers.CharField(max_length=64)
+    relation = serializers.ChoiceField(choices=FamilyAuthorization.Relation.choices)
+
+
+class FamilyAuthorizationCollectionApi(FamilyAuthorizationListApi):
+    """GET lists authorisations; POST grants one (the employee, or an operator of their city)."""
+
+    @extend_schema(
+        summary="Authorise a close relative to use your personal account for their settlements",
+        description="The relative is named by resident ID number and name, which must both match. "
+        "Their settlements may then draw on the account holder's personal account (never "
+        "wellness spending).",
+        tags=["family-aid"],
+        request=FamilyAuthorizationGrantInputSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: FamilyAuthorizationOutputSerializer},
+    )
+    @idempotent
+    def post(self, request):
+        values = _validated(FamilyAuthorizationGrantInputSerializer, request)
+        holder = _acting_person(self.actor, request, values.get("account_holder"))
+        beneficiary = InsuredPerson.objects.filter(
+            resident_id=values["beneficiary_resident_id"].strip().upper(),
+            name=values["beneficiary_name"].strip(),
+        ).first()
+        if beneficiary is None:
+            # The same answer whichever of the two is wrong: no probing for ID numbers.
+            raise ProblemError(
+                SettlementErrorCode.FAMILY_BENEFICIARY_UNKNOWN,
+                errors=[field_error("beneficiary_resident_id", "No match with that name.")],
+            )
+        authorization = family_authorization_grant(
+            account_holder=holder,
+            beneficiary=beneficiary,
+            relation=values["relation"],
+            by=request.user,
+        )
+        return Response(FamilyAuthorizationOutputSerializer(authorization).data, status=201)
+
+
+class FamilyAuthorizationDetailApi(ActorMixin, generics.RetrieveAPIView):
+    serializer_class = FamilyAuthorizationOutputSerializer
+    lookup_url_kwarg = "authorization_id"
+
+    def get_queryset(self):
+        return family_authorizations_visible(self.actor, self.request)
+
+    @extend_schema(
+        summary="One family mutual-aid authorisation",
+        tags=["family-aid"],
+        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class FamilyAuthorizationRevokeApi(ActorMixin, APIView):
+    @extend_schema(
+        summary="Revoke a family authorisation (the holder, the relative, or an operator)",
+        tags=["family-aid"],
+        request=None,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses=FamilyAuthorizationOutputSerializer,
+    )
+    @idempotent
+    def post(self, request, authorization_id: int):
+        authorization = get_object_or_404(
+            family_authorizations_visible(self.actor, request), pk=authorization_id
+        )
+        # Visible means: the holder or the relative themselves, or an operator of either city.
+        access.require_role(self.actor, User.Role.INSURED, User.Role.OPERATOR)
+        authorization = family_authorization_revoke(authorization=authorization, by=request.user)
+        return Response(FamilyAuthorizationOutputSerializer(authorization).data)

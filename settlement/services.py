@@ -1,0 +1,740 @@
+"""Writes about settlement: institutions and their terminals, the policy grid's defaults,
+cross-city filings, family mutual aid, and settlements with their reversals."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from simple_history.utils import bulk_create_with_history
+
+from accounts.models import Account, Transfer
+from accounts.services import Leg, institution_account_open, lock_accounts, transfer_post
+from cards.models import SocialSecurityCard
+from common import clock
+from common.context import current_request_id
+from common.errors import CommonErrorCode, ProblemError, field_error
+from common.money import MAX_DIGITS, ZERO, money
+from persons.models import InsuredPerson
+from settlement.calculation import (
+    PolicyFigures,
+    PricedLine,
+    personal_account_payment,
+    settlement_figures,
+)
+from settlement.error_codes import SettlementErrorCode
+from settlement.models import (
+    AnnualUsage,
+    BenefitPolicy,
+    BenefitRule,
+    CatalogItem,
+    CrossCityFiling,
+    FamilyAuthorization,
+    Institution,
+    Settlement,
+    SettlementLine,
+    Tier,
+    VisitType,
+)
+from settlement.selectors import filing_overlapping, filing_valid_for
+from users.access import PresentedCredential
+from users.error_codes import UserErrorCode
+
+MAX_LINES = 200
+_MAX_AMOUNT = Decimal(10) ** (MAX_DIGITS - 2) - Decimal("0.01")
+
+# --- The policy grid's defaults ----------------------------------------------------------------
+#
+# Representative figures (spec section 7). They are copied into each new city's own rows once;
+# from then on the city's rows are the only truth and operators change them in the console.
+
+EMPLOYEE, RESIDENT = InsuredPerson.Scheme.EMPLOYEE, InsuredPerson.Scheme.RESIDENT
+OUT, IN = VisitType.OUTPATIENT, VisitType.INPATIENT
+
+DEFAULT_CLASS_B_SELF_PAY_RATIO = Decimal("0.1000")
+# "About six times the average wage": the city's average monthly wage times 72 months.
+DEFAULT_CAP_IN_MONTHS_OF_AVERAGE_WAGE = 72
+# Residents' caps follow residents' incomes, roughly half the employees' average wage.
+DEFAULT_RESIDENT_CAP_SHARE = Decimal("0.5")
+DEFAULT_EMPLOYEE_OUTPATIENT_QUOTA = Decimal("4000.00")
+
+# (scheme, visit type, tier) -> (annual deductible, reimbursement ratio). Ratios rise as the level
+# falls; a ratio of None (residents' outpatient care) means the city's outpatient-pooling ratio.
+DEFAULT_RULES: dict[tuple[str, str, str], tuple[Decimal, Decimal | None]] = {
+    (EMPLOYEE, IN, Tier.LEVEL_3): (Decimal("1300.00"), Decimal("0.8500")),
+    (EMPLOYEE, IN, Tier.LEVEL_2): (Decimal("800.00"), Decimal("0.9000")),
+    (EMPLOYEE, IN, Tier.LEVEL_1): (Decimal("400.00"), Decimal("0.9500")),
+    (EMPLOYEE, OUT, Tier.LEVEL_3): (Decimal("1000.00"), Decimal("0.5000")),
+    (EMPLOYEE, OUT, Tier.LEVEL_2): (Decimal("800.00"), Decimal("0.6000")),
+    (EMPLOYEE, OUT, Tier.LEVEL_1): (Decimal("500.00"), Decimal("0.7000")),
+    (EMPLOYEE, OUT, Tier.PHARMACY): (Decimal("500.00"), Decimal("0.5000")),
+    (RESIDENT, IN, Tier.LEVEL_3): (Decimal("1000.00"), Decimal("0.6000")),
+    (RESIDENT, IN, Tier.LEVEL_2): (Decimal("600.00"), Decimal("0.7000")),
+    (RESIDENT, IN, Tier.LEVEL_1): (Decimal("300.00"), Decimal("0.8000")),
+    (RESIDENT, OUT, Tier.LEVEL_3): (Decimal("0.00"), None),
+    (RESIDENT, OUT, Tier.LEVEL_2): (Decimal("0.00"), None),
+    (RESIDENT, OUT, Tier.LEVEL_1): (Decimal("0.00"), None),
+    (RESIDENT, OUT, Tier.PHARMACY): (Decimal("0.00"), None),
+}
+
+
+def benefit_policy_ensure(*, city) -> BenefitPolicy:
+    """The city's benefit policy, created with the default figures and the full rule grid the
+    first time it is asked for (city creation calls this; settlement does too, for cities created
+    before the policy existed). Idempotent and safe under concurrency."""
+    employee_cap = money(city.average_wage * DEFAULT_CAP_IN_MONTHS_OF_AVERAGE_WAGE)
+    with transaction.atomic():
+        policy, created = BenefitPolicy.objects.get_or_create(
+            city=city,
+            defaults={
+                "class_b_self_pay_ratio": DEFAULT_CLASS_B_SELF_PAY_RATIO,
+                "employee_annual_cap": employee_cap,
+                "resident_annual_cap": money(employee_cap * DEFAULT_RESIDENT_CAP_SHARE),
+                "employee_outpatient_annual_quota": DEFAULT_EMPLOYEE_OUTPATIENT_QUOTA,
+            },
+        )
+        if created:
+            # Only with a new policy: a rule an operator deleted on purpose stays deleted.
+            bulk_create_with_history(
+                [
+                    BenefitRule(
+                        policy=policy,
+                        scheme=scheme,
+                        visit_type=visit_type,
+                        tier=tier,
+                        annual_deductible=deductible,
+                        reimbursement_ratio=ratio,
+                    )
+                    for (scheme, visit_type, tier), (deductible, ratio) in DEFAULT_RULES.items()
+                ],
+                BenefitRule,
+            )
+        return policy
+
+
+# --- Institutions ------------------------------------------------------------------------------
+
+
+def institution_register(
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    city,
+    level: int | None = None,
+    is_designated: bool = True,
+    by=None,
+) -> Institution:
+    """Register a designated hospital or pharmacy with its ledger account (idempotent on code)."""
+    with transaction.atomic():
+        institution = Institution.objects.filter(code=code).first()
+        if institution is None:
+            institution = Institution(
+                code=code,
+                name=name,
+                kind=kind,
+                level=level,
+                city=city,
+                is_designated=is_designated,
+            )
+            try:
+                institution.full_clean()
+            except ValidationError as exc:
+                raise ProblemError(
+                    CommonErrorCode.VALIDATION_ERROR,
+                    "The institution's fields are invalid.",
+                    errors=[
+                        field_error(field, str(message))
+                        for field, messages in exc.message_dict.items()
+                        for message in messages
+                    ],
+                ) from None
+            institution._history_user = by if getattr(by, "pk", None) else None
+            institution.save()
+        institution_account_open(institution=institution)
+        benefit_policy_ensure(city=institution.city)
+        return institution
+
+
+# --- Cross-city filings -----------------------------------------------------------------------
+
+
+def filing_period(
+    *,
+    person: InsuredPerson,
+    city,
+    category: str,
+    valid_from: date | None = None,
+    valid_until: date | None = None,
+) -> tuple[date, date]:
+    """Check a filing's city, category and dates; the validity it will have. Without an end date
+    it is valid for the insured city's default period."""
+    today = clock.today()
+    if city.pk == person.city_id:
+        raise ProblemError(
+            SettlementErrorCode.FILING_CITY_INVALID,
+            "The person is insured in that city; no filing is needed there.",
+            errors=[field_error("city", "Must differ from the insured city.")],
+        )
+    if category not in CrossCityFiling.Category.values:
+        raise ProblemError(
+            CommonErrorCode.VALIDATION_ERROR, errors=[field_error("category", "Unknown category.")]
+        )
+    valid_from = valid_from or today
+    if valid_from < today:
+        raise ProblemError(
+            SettlementErrorCode.FILING_VALIDITY_INVALID,
+            "A filing cannot start in the past.",
+            errors=[field_error("valid_from", f"On or after {today:%Y-%m-%d}.")],
+        )
+    if valid_until is None:
+        days = benefit_policy_ensure(city=person.city).filing_validity_days
+        valid_until = valid_from + timedelta(days=days - 1)
+    if valid_until < valid_from:
+        raise ProblemError(
+            SettlementErrorCode.FILING_VALIDITY_INVALID,
+            "A filing must end on or after the day it starts.",
+            errors=[field_error("valid_until", "Before valid_from.")],
+        )
+    overlapping = filing_overlapping(
+        person_id=person.pk, city_id=city.pk, valid_from=valid_from, valid_until=valid_until
+    )
+    if overlapping is not None:
+        raise ProblemError(
+            SettlementErrorCode.FILING_OVERLAPS,
+            f"Filing #{overlapping.pk} already covers {overlapping.valid_from:%Y-%m-%d} to "
+            f"{overlapping.valid_until:%Y-%m-%d}; revoke it first to change the period.",
+            extra={"filing_id": overlapping.pk},
+        )
+    return valid_from, valid_until
+
+
+def filing_record(
+    *,
+    person: InsuredPerson,
+    city,
+    category: str,
+    valid_from: date | None = None,
+    valid_until: date | None = None,
+    note: str = "",
+    by,
+) -> CrossCityFiling:
+    """Record a cross-city filing: the person may then be settled directly in ``city`` on the days
+    it is valid."""
+    with transaction.atomic():
+        # One filing at a time per person, so the overlap check cannot race.
+        InsuredPerson.objects.select_for_update().filter(pk=person.pk).first()
+        valid_from, valid_until = filing_period(
+            person=person,
+            city=city,
+            category=category,
+            valid_from=valid_from,
+            valid_until=valid_until,
+        )
+        return CrossCityFiling.objects.create(
+            person=person,
+            city=city,
+            category=category,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            note=note[:255],
+            recorded_at=clock.now(),
+            created_by=by,
+            request_id=current_request_id(),
+        )
+
+
+def filing_revoke(*, filing: CrossCityFiling, by) -> CrossCityFiling:
+    with transaction.atomic():
+        filing = CrossCityFiling.objects.select_for_update().get(pk=filing.pk)
+        if filing.revoked_at is not None:
+            raise ProblemError(SettlementErrorCode.FILING_ALREADY_REVOKED)
+        filing.revoked_at = clock.now()
+        filing.revoked_by = by
+        filing.revocation_request_id = current_request_id()
+        filing.save(update_fields=["revoked_at", "revoked_by", "revocation_request_id"])
+        return filing
+
+
+# --- Family mutual aid ------------------------------------------------------------------------
+
+
+def family_authorization_grant(
+    *, account_holder: InsuredPerson, beneficiary: InsuredPerson, relation: str, by
+) -> FamilyAuthorization:
+    """An employee lets a close relative's settlements draw on their personal account (settlements
+    only: never wellness spending, which this backend does not pay from accounts at all)."""
+    if account_holder.pk == beneficiary.pk:
+        raise ProblemError(SettlementErrorCode.FAMILY_BENEFICIARY_IS_HOLDER)
+    if relation not in FamilyAuthorization.Relation.values:
+        raise ProblemError(
+            CommonErrorCode.VALIDATION_ERROR, errors=[field_error("relation", "Unknown relation.")]
+        )
+    has_account = Account.objects.filter(person=account_holder, kind=Account.Kind.PERSONAL).exists()
+    if not account_holder.is_employee or not has_account:
+        raise ProblemError(SettlementErrorCode.FAMILY_HOLDER_NOT_ELIGIBLE)
+    policy = benefit_policy_ensure(city=account_holder.city)
+    if beneficiary.city_id != account_holder.city_id and not policy.family_aid_across_cities:
+        raise ProblemError(SettlementErrorCode.FAMILY_AID_OTHER_CITY)
+    with transaction.atomic():
+        InsuredPerson.objects.select_for_update().filter(pk=account_holder.pk).first()
+        if FamilyAuthorization.objects.filter(
+            account_holder=account_holder, beneficiary=beneficiary, revoked_at__isnull=True
+        ).exists():
+            raise ProblemError(SettlementErrorCode.FAMILY_AUTHORIZATION_EXISTS)
+        return FamilyAuthorization.objects.create(
+            account_holder=account_holder,
+            beneficiary=beneficiary,
+            relation=relation,
+            granted_at=clock.now(),
+            created_by=by,
+            request_id=current_request_id(),
+        )
+
+
+def family_authorization_revoke(*, authorization: FamilyAuthorization, by) -> FamilyAuthorization:
+    with transaction.atomic():
+        authorization = FamilyAuthorization.objects.select_for_update().get(pk=authorization.pk)
+        if authorization.revoked_at is not None:
+            raise ProblemError(SettlementErrorCode.FAMILY_AUTHORIZATION_REVOKED)
+        authorization.revoked_at = clock.now()
+        authorization.revoked_by = by
+        authorization.revocation_request_id = current_request_id()
+        authorization.save(update_fields=["revoked_at", "revoked_by", "revocation_request_id"])
+        return authorization
+
+
+# --- Settlement -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineInput:
+    code: str
+    quantity: Decimal
+    unit_price: Decimal
+
+
+def _checked_decimal(value, *, places: int, field: str) -> Decimal:
+    if (
+        not isinstance(value, Decimal)
+        or not value.is_finite()
+        or value <= 0
+        or value.as_tuple().exponent < -places
+    ):
+        raise ProblemError(
+            SettlementErrorCode.LINE_AMOUNT_INVALID,
+            errors=[field_error(field, f"A positive number with at most {places} decimal places.")],
+        )
+    return value
+
+
+def _priced_lines(lines: Sequence[LineInput]) -> list[tuple[CatalogItem, PricedLine]]:
+    """Resolve every line against the catalog, reporting every bad line at once."""
+    if not 1 <= len(lines) <= MAX_LINES:
+        raise ProblemError(
+            CommonErrorCode.VALIDATION_ERROR,
+            f"A settlement has 1 to {MAX_LINES} line items.",
+            errors=[field_error("line_items", f"1 to {MAX_LINES} items.")],
+        )
+    for index, line in enumerate(lines):
+        _checked_decimal(line.quantity, places=3, field=f"line_items.{index}.quantity")
+        _checked_decimal(line.unit_price, places=2, field=f"line_items.{index}.unit_price")
+    items = CatalogItem.objects.in_bulk({line.code for line in lines}, field_name="code")
+    unknown = [
+        field_error(
+            f"line_items.{index}.code",
+            f"{line.code!r} is not a settleable catalog item.",
+            "unknown",
+        )
+        for index, line in enumerate(lines)
+        if line.code not in items or not items[line.code].is_active
+    ]
+    if unknown:
+        raise ProblemError(
+            SettlementErrorCode.CATALOG_ITEM_UNKNOWN,
+            "Some line items are not in the catalog (or no longer settleable); see errors.",
+            errors=unknown,
+        )
+    priced = []
+    for index, line in enumerate(lines):
+        item = items[line.code]
+        priced_line = PricedLine(item.catalog_class, line.quantity, line.unit_price)
+        if not ZERO < priced_line.amount <= _MAX_AMOUNT:
+            raise ProblemError(
+                SettlementErrorCode.LINE_AMOUNT_INVALID,
+                "quantity x unit price must come to at least 0.01 CNY and fit the ledger.",
+                errors=[field_error(f"line_items.{index}", "Amount out of range.")],
+            )
+        priced.append((item, priced_line))
+    if sum(p.amount for _, p in priced) > _MAX_AMOUNT:
+        raise ProblemError(
+            SettlementErrorCode.LINE_AMOUNT_INVALID,
+            "The settlement's total does not fit the ledger.",
+            errors=[field_error("line_items", "Total out of range.")],
+        )
+    return priced
+
+
+def _locked_usage(*, person_id: int, year: int) -> AnnualUsage:
+    """The person's usage row for the year, created if need be and locked: concurrent settlements
+    of one person take turns, so none applies a deductible or a cap already used up."""
+    AnnualUsage.objects.bulk_create(
+        [AnnualUsage(person_id=person_id, year=year)], ignore_conflicts=True
+    )
+    return AnnualUsage.objects.select_for_update().get(person_id=person_id, year=year)
+
+
+def _pool_kind(person: InsuredPerson, visit_type: str) -> str:
+    if person.is_employee:
+        return Account.Kind.EMPLOYEE_POOL
+    if visit_type == VisitType.OUTPATIENT:
+        return Account.Kind.OUTPATIENT_POOL
+    return Account.Kind.RESIDENT_POOL
+
+
+def _check_presented(credential: PresentedCredential | None, *, person_id: int) -> None:
+    if credential is None:
+        raise ProblemError(UserErrorCode.CREDENTIAL_REQUIRED)
+    # A card identifies its holder once issued, but it pays only once activated.
+    if (
+        credential.kind == "CARD"
+        and not SocialSecurityCard.objects.filter(
+            number=credential.value, person_id=person_id, status=SocialSecurityCard.Status.ACTIVE
+        ).exists()
+    ):
+        raise ProblemError(SettlementErrorCode.CARD_NOT_ACTIVE)
+
+
+def _cross_city_refusal(person: InsuredPerson, institution: Institution) -> ProblemError:
+    return ProblemError(
+        SettlementErrorCode.CROSS_CITY_FILING_REQUIRED,
+        f"The person is insured in {person.city.name} ({person.city.code}) and has no cross-city "
+        f"filing valid today for {institution.city.name} ({institution.city.code}), so the visit "
+        "cannot be settled directly. The person (online, POST /api/v1/filings) or the agency of "
+        f"{person.city.name} records a filing for {institution.city.code}; then settle again. "
+        "Until then the person pays in full and claims reimbursement in the insured city.",
+        extra={
+            "insured_city": person.city.code,
+            "care_city": institution.city.code,
+            "how_to_file": {
+                "endpoint": "/api/v1/filings",
+                "method": "POST",
+                "body": {"city": institution.city.code, "category": "TEMPORARY"},
+                "categories": CrossCityFiling.Category.values,
+            },
+        },
+    )
+
+
+def settlement_submit(
+    *,
+    institution: Institution | None,
+    credential: PresentedCredential | None,
+    visit_type: str,
+    lines: Sequence[LineInput],
+    use_personal_account: bool,
+    family_account_holder_id: int | None = None,
+    visit_reference: str = "",
+    by,
+) -> Settlement:
+    """Settle a visit for the person whose card or e-voucher is presented. See
+    ``settlement.calculation`` for the order of the figures; the ledger transfer moves the pool's
+    and the personal account's payments to the institution, in one balanced transfer."""
+    if institution is None:
+        raise ProblemError(SettlementErrorCode.TERMINAL_REQUIRED)
+    if not institution.is_designated:
+        raise ProblemError(SettlementErrorCode.INSTITUTION_NOT_DESIGNATED)
+    if visit_type not in VisitType.values:
+        raise ProblemError(
+            CommonErrorCode.VALIDATION_ERROR, errors=[field_error("visit_type", "Unknown.")]
+        )
+    if institution.kind == Institution.Kind.PHARMACY and visit_type != VisitType.OUTPATIENT:
+        raise ProblemError(
+            SettlementErrorCode.VISIT_TYPE_NOT_OFFERED, "Pharmacies settle outpatient visits only."
+        )
+    if family_account_holder_id is not None and not use_personal_account:
+        raise ProblemError(
+            SettlementErrorCode.FAMILY_AID_NEEDS_PERSONAL_ACCOUNT,
+            errors=[field_error("use_personal_account", "Must be true with a family account.")],
+        )
+    if credential is None:
+        raise ProblemError(UserErrorCode.CREDENTIAL_REQUIRED)
+    priced = _priced_lines(lines)
+
+    now = clock.now()
+    today = clock.localdate(now)
+    with transaction.atomic():
+        person = InsuredPerson.objects.select_related("city").get(pk=credential.person_id)
+        _check_presented(credential, person_id=person.pk)
+        if person.enrolled_on > today:
+            raise ProblemError(
+                SettlementErrorCode.NOT_YET_ENROLLED,
+                f"The person's insurance starts on {person.enrolled_on:%Y-%m-%d}.",
+            )
+        filing = None
+        if institution.city_id != person.city_id:
+            filing = filing_valid_for(person_id=person.pk, city_id=institution.city_id, on=today)
+            if filing is None:
+                raise _cross_city_refusal(person, institution)
+
+        # The insured city's policy and pool, wherever the care happens.
+        policy = benefit_policy_ensure(city=person.city)
+        rule = BenefitRule.objects.filter(
+            policy=policy, scheme=person.scheme, visit_type=visit_type, tier=institution.tier
+        ).first()
+        if rule is None:
+            raise ProblemError(
+                SettlementErrorCode.BENEFIT_RULE_MISSING,
+                f"{person.city.name} has no {person.get_scheme_display().lower()} rule for "
+                f"{visit_type.lower()} care at a {Tier(institution.tier).label.lower()}.",
+            )
+        outpatient = visit_type == VisitType.OUTPATIENT
+        ratio = rule.reimbursement_ratio
+        if ratio is None:
+            ratio = person.city.outpatient_pooling_ratio
+        if not outpatient:
+            outpatient_quota = None
+        elif person.is_employee:
+            outpatient_quota = policy.employee_outpatient_annual_quota
+        else:
+            outpatient_quota = person.city.outpatient_pooling_annual_quota
+        pool_account = Account.objects.get(
+            city_id=person.city_id, kind=_pool_kind(person, visit_type)
+        )
+
+        authorization = None
+        paying_account_id = None
+        if family_account_holder_id is not None:
+            # Locked so that a revocation in flight either lands before this settlement or after.
+            authorization = (
+                FamilyAuthorization.objects.select_for_update()
+                .filter(
+                    account_holder_id=family_account_holder_id,
+                    beneficiary=person,
+                    revoked_at__isnull=True,
+                )
+                .first()
+            )
+            if authorization is None:
+                raise ProblemError(
+                    SettlementErrorCode.FAMILY_AUTHORIZATION_MISSING,
+                    errors=[field_error("family_account_holder", "No active authorisation.")],
+                )
+            paying_account_id = (
+                Account.objects.filter(
+                    person_id=family_account_holder_id, kind=Account.Kind.PERSONAL
+                )
+                .values_list("id", flat=True)
+                .first()
+            )
+            if paying_account_id is None:
+                raise ProblemError(SettlementErrorCode.FAMILY_HOLDER_NOT_ELIGIBLE)
+        elif use_personal_account:
+            # None for residents whose city abolished personal accounts: they pay cash.
+            paying_account_id = (
+                Account.objects.filter(person=person, kind=Account.Kind.PERSONAL)
+                .values_list("id", flat=True)
+                .first()
+            )
+
+        usage = _locked_usage(person_id=person.pk, year=today.year)
+        policy_figures = PolicyFigures(
+            class_b_self_pay_ratio=policy.class_b_self_pay_ratio,
+            annual_deductible=rule.annual_deductible,
+            deductible_paid_before=usage.deductible_paid(visit_type),
+            reimbursement_ratio=ratio,
+            annual_cap=policy.annual_cap_for(person.scheme),
+            pool_paid_before=usage.pool_paid,
+            outpatient_quota=outpatient_quota,
+            outpatient_pool_paid_before=usage.outpatient_pool_paid if outpatient else None,
+        )
+        figures = settlement_figures([line for _, line in priced], policy_figures)
+
+        institution_account = institution_account_open(institution=institution)
+        # Lock every account the transfer touches, in id order, before reading the balance the
+        # personal-account share is based on: concurrent settlements against one account take
+        # turns and each sees the balance the previous one left.
+        locked = lock_accounts(
+            [pool_account.id, institution_account.id]
+            + ([paying_account_id] if paying_account_id else [])
+        )
+        account_amount = ZERO
+        balance_after = None
+        if paying_account_id is not None:
+            balance = locked[paying_account_id].balance
+            account_amount = personal_account_payment(
+                figures, balance=balance, class_c_payable=policy.personal_account_pays_class_c
+            )
+            balance_after = balance - account_amount
+
+        try:
+            with transaction.atomic():
+                settlement = Settlement.objects.create(
+                    institution=institution,
+                    person=person,
+                    insured_city_id=person.city_id,
+                    scheme=person.scheme,
+                    visit_type=visit_type,
+                    visit_reference=visit_reference,
+                    credential_kind=credential.kind,
+                    year=today.year,
+                    settled_at=now,
+                    filing=filing,
+                    family_authorization=authorization,
+                    use_personal_account=use_personal_account,
+                    pool_account=pool_account,
+                    paying_account_id=paying_account_id,
+                    class_b_self_pay_ratio=policy_figures.class_b_self_pay_ratio,
+                    annual_deductible=policy_figures.annual_deductible,
+                    deductible_paid_before=policy_figures.deductible_paid_before,
+                    reimbursement_ratio=policy_figures.reimbursement_ratio,
+                    annual_cap=policy_figures.annual_cap,
+                    pool_paid_before=policy_figures.pool_paid_before,
+                    outpatient_quota=policy_figures.outpatient_quota,
+                    outpatient_pool_paid_before=policy_figures.outpatient_pool_paid_before,
+                    total_amount=figures.total_amount,
+                    class_c_amount=figures.class_c_amount,
+                    class_b_self_pay_amount=figures.class_b_self_pay_amount,
+                    eligible_amount=figures.eligible_amount,
+                    deductible_amount=figures.deductible_amount,
+                    copay_amount=figures.copay_amount,
+                    over_cap_amount=figures.over_cap_amount,
+                    pool_amount=figures.pool_amount,
+                    personal_account_amount=account_amount,
+                    cash_amount=figures.person_share - account_amount,
+                    personal_account_balance_after=balance_after,
+                    created_by=by,
+                    request_id=current_request_id(),
+                )
+        except IntegrityError as exc:
+            if "one_live_settlement_per_visit_reference" in str(exc):
+                raise ProblemError(
+                    SettlementErrorCode.VISIT_ALREADY_SETTLED,
+                    f"Visit {visit_reference!r} is already settled here; reverse that settlement "
+                    "first to settle it again.",
+                ) from None
+            raise
+        SettlementLine.objects.bulk_create(
+            [
+                SettlementLine(
+                    settlement=settlement,
+                    line_no=number,
+                    item=item,
+                    code=item.code,
+                    name=item.name,
+                    catalog_class=item.catalog_class,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    amount=line_figure.amount,
+                    self_pay_amount=line_figure.self_pay_amount,
+                    eligible_amount=line_figure.eligible_amount,
+                )
+                for number, ((item, line), line_figure) in enumerate(
+                    zip(priced, figures.lines, strict=True), start=1
+                )
+            ]
+        )
+
+        legs = [
+            Leg(pool_account.id, -settlement.pool_amount),
+            Leg(paying_account_id or 0, -settlement.personal_account_amount),
+            Leg(
+                institution_account.id, settlement.pool_amount + settlement.personal_account_amount
+            ),
+        ]
+        legs = [leg for leg in legs if leg.amount != 0]
+        if legs:
+            settlement.transfer = transfer_post(
+                kind=Transfer.Kind.SETTLEMENT,
+                key=f"settlement:{settlement.pk}",
+                memo=f"Settlement #{settlement.pk}: {visit_type.lower()} visit of person "
+                f"{person.pk} at {institution.code}",
+                legs=legs,
+                by=by,
+                posted_at=now,
+            )
+            settlement.save(update_fields=["transfer"])
+
+        deductible_field = "deductible_outpatient" if outpatient else "deductible_inpatient"
+        setattr(
+            usage, deductible_field, getattr(usage, deductible_field) + figures.deductible_amount
+        )
+        usage.pool_paid += figures.pool_amount
+        if outpatient:
+            usage.outpatient_pool_paid += figures.pool_amount
+        usage.save(update_fields=[deductible_field, "pool_paid", "outpatient_pool_paid"])
+        return settlement
+
+
+def settlement_reverse(*, settlement: Settlement, reason: str, by) -> Settlement:
+    """Refund a settlement: a new transfer the other way (never an edit), and the year's
+    deductible, cap and quota usage given back exactly as the settlement took it."""
+    if not reason.strip():
+        raise ProblemError(
+            CommonErrorCode.VALIDATION_ERROR, errors=[field_error("reason", "Required.")]
+        )
+    now = clock.now()
+    with transaction.atomic():
+        # Same lock order as settling: settlement, usage row, then accounts by id.
+        settlement = (
+            Settlement.objects.select_for_update()
+            .select_related("institution", "institution__account")
+            .get(pk=settlement.pk)
+        )
+        if settlement.status != Settlement.Status.SETTLED:
+            raise ProblemError(
+                SettlementErrorCode.SETTLEMENT_ALREADY_REVERSED,
+                f"Settlement #{settlement.pk} was reversed on {settlement.reversed_at:%Y-%m-%d}.",
+            )
+        usage = _locked_usage(person_id=settlement.person_id, year=settlement.year)
+
+        paid_to_institution = settlement.pool_amount + settlement.personal_account_amount
+        legs = [
+            Leg(settlement.institution.account.id, -paid_to_institution),
+            Leg(settlement.pool_account_id, settlement.pool_amount),
+            Leg(settlement.paying_account_id or 0, settlement.personal_account_amount),
+        ]
+        legs = [leg for leg in legs if leg.amount != 0]
+        transfer = None
+        if legs:
+            transfer = transfer_post(
+                kind=Transfer.Kind.REVERSAL,
+                key=f"reversal:{settlement.pk}",
+                memo=f"Reversal of settlement #{settlement.pk}: {reason.strip()}",
+                legs=legs,
+                by=by,
+                posted_at=now,
+            )
+
+        if settlement.visit_type == VisitType.OUTPATIENT:
+            usage.deductible_outpatient -= settlement.deductible_amount
+            usage.outpatient_pool_paid -= settlement.pool_amount
+        else:
+            usage.deductible_inpatient -= settlement.deductible_amount
+        usage.pool_paid -= settlement.pool_amount
+        usage.save(
+            update_fields=[
+                "deductible_outpatient",
+                "deductible_inpatient",
+                "pool_paid",
+                "outpatient_pool_paid",
+            ]
+        )
+
+        settlement.reverse(
+            at=now, by=by, reason=reason.strip()[:255], request_id=current_request_id()
+        )
+        settlement.reversal_transfer = transfer
+        settlement.save(
+            update_fields=[
+                "status",
+                "reversed_at",
+                "reversed_by",
+                "reversal_reason",
+                "reversal_request_id",
+                "reversal_transfer",
+            ]
+        )
+        return settlement
