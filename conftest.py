@@ -16,3 +16,44 @@ def _fresh_cache():
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def agreement(db):
+    """The e-voucher agreement the migrations create (recreated after a transactional test's flush)."""
+    from datetime import date
+
+    from cards.models import EVoucherAgreement
+
+    agreement, _ = EVoucherAgreement.objects.get_or_create(
+        version="2025.1",
+        defaults={
+            "title": "E-voucher user agreement",
+            "text": "...",
+            "effective_from": date(2020, 1, 1),
+        },
+    )
+    return agreement
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real worker (in a thread of this process) on the suite's broker: Redis when reachable,
+    else Celery's in-memory transport. Tests using it need ``django_db(transaction=True)`` so the
+    worker's own database connection sees what the test committed."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery_app import app as celery_app
+
+    celery_app.conf.task_always_eager = False
+    with django_db_blocker.unblock():
+        celery_app.control.purge()
+        with start_worker(
+            celery_app,
+            pool="solo",
+            concurrency=1,
+            perform_ping_check=False,
+            shutdown_timeout=30,
+            loglevel="WARNING",
+        ) as worker:
+            yield worker

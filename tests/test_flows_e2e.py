@@ -2,7 +2,7 @@
 shortcut), and removed through its remedy where one exists."""
 
 import time
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -12,13 +12,13 @@ from common.models import JobStatus
 from persons.resident_id import make_resident_id
 from sandbox.world import CITY_PROFILES, sandbox_city
 from settlement.tests.factories import InstitutionFactory, PharmacyFactory
-from tests.conftest import SHANGHAI, client_for, set_clock, wait_for
+from tests.support import MONDAY_MORNING, client_for, set_clock, wait_for
 from uploads.models import CityUpload
 from users.tests.factories import OperatorFactory, TerminalFactory
 
 pytestmark = pytest.mark.django_db
 
-MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=SHANGHAI)
+MONDAY = MONDAY_MORNING
 PIN = "258036"
 
 
