@@ -678,11 +678,7 @@ def settlement_reverse(*, settlement: Settlement, reason: str, by) -> Settlement
     now = clock.now()
     with transaction.atomic():
         # Same lock order as settling: settlement, usage row, then accounts by id.
-        settlement = (
-            Settlement.objects.select_for_update()
-            .select_related("institution", "institution__account")
-            .get(pk=settlement.pk)
-        )
+        settlement = Settlement.objects.select_for_update().get(pk=settlement.pk)
         if settlement.status != Settlement.Status.SETTLED:
             raise ProblemError(
                 SettlementErrorCode.SETTLEMENT_ALREADY_REVERSED,
@@ -691,8 +687,9 @@ def settlement_reverse(*, settlement: Settlement, reason: str, by) -> Settlement
         usage = _locked_usage(person_id=settlement.person_id, year=settlement.year)
 
         paid_to_institution = settlement.pool_amount + settlement.personal_account_amount
+        institution_account = Account.objects.get(institution_id=settlement.institution_id)
         legs = [
-            Leg(settlement.institution.account.id, -paid_to_institution),
+            Leg(institution_account.id, -paid_to_institution),
             Leg(settlement.pool_account_id, settlement.pool_amount),
             Leg(settlement.paying_account_id or 0, settlement.personal_account_amount),
         ]
