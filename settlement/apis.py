@@ -47,12 +47,23 @@ from users.models import User
 _RATIO = {"max_digits": 5, "decimal_places": 4}
 
 
+def _string_keys(detail):
+    # DRF reports list items as {index: errors}; index 0 must survive flattening as "0".
+    if isinstance(detail, dict):
+        return {str(key): _string_keys(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_string_keys(item) for item in detail]
+    return detail
+
+
 def _invalid(serializer, *, amount_code=None):
-    """Field errors as one problem; amount fields get the caller's dedicated code."""
-    errors = flatten_validation_errors(serializer.errors)
+    """Field errors as one problem; a bad amount (not a missing one) gets the caller's code."""
+    errors = flatten_validation_errors(_string_keys(serializer.errors))
     code = CommonErrorCode.VALIDATION_ERROR
     if amount_code is not None and any(
-        error["field"].endswith((".quantity", ".unit_price")) for error in errors
+        error["field"].endswith((".quantity", ".unit_price"))
+        and error["code"] not in ("required", "null")
+        for error in errors
     ):
         code = amount_code
     return ProblemError(code, "Some fields are invalid; see errors.", errors=errors)

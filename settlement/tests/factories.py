@@ -102,3 +102,27 @@ def filing_for(person, city, *, days: int = 30, **kwargs) -> CrossCityFiling:
         created_by=kwargs.pop("created_by", None) or SuperuserFactory(),
         **kwargs,
     )
+
+
+def activated_evoucher(person):
+    """Activate the person's e-voucher online (agreement, then face authentication)."""
+    from datetime import date
+
+    from cards.models import EVoucher, EVoucherAgreement
+    from cards.services import (
+        evoucher_accept_agreement,
+        evoucher_agreement_current,
+        evoucher_face_authenticate,
+    )
+
+    agreement = evoucher_agreement_current() or EVoucherAgreement.objects.create(
+        version="test-1", title="Test agreement", text="...", effective_from=date(2020, 1, 1)
+    )
+    evoucher_accept_agreement(
+        person=person,
+        platform=EVoucher.Platform.WECHAT,
+        agreement_version=agreement.version,
+        by=None,
+    )
+    evoucher_face_authenticate(person=person, outcome=None, by=None)
+    return EVoucher.objects.get(person=person)
