@@ -5,7 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test lint migrations-check deploy-check ci bench clean
+.PHONY: demo test lint migrations-check schema-check deploy-check bench clean
 
 $(BIN)/python:
 	@echo "==> Creating the virtual environment in $(VENV)"
@@ -40,6 +40,9 @@ lint: $(VENV)/.installed-test
 
 migrations-check: $(VENV)/.installed-test
 	DJANGO_ENV=demo DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run
+
+schema-check: $(VENV)/.installed-app
+	DJANGO_ENV=demo DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 deploy-check: $(VENV)/.installed-app
 	DJANGO_ENV=production DJANGO_ALLOWED_HOSTS=yibao.example DJANGO_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(60))') \

@@ -12,7 +12,10 @@ from accounts.models import Account, Contribution, Entry, Transfer
 from common import clock
 from common.context import current_request_id
 from common.errors import ProblemError
-from common.money import ZERO, money
+from common.money import MAX_DIGITS, ZERO, money
+
+# The largest amount a ledger column holds (14 digits, 2 of them after the point).
+MAX_AMOUNT = Decimal(10) ** (MAX_DIGITS - 2)
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,7 @@ class Leg:
 def _checked_amount(value: Decimal) -> Decimal:
     if not isinstance(value, Decimal) or not value.is_finite() or value == 0:
         raise ProblemError(LedgerErrorCode.TRANSFER_INVALID_AMOUNT)
-    if value.as_tuple().exponent < -2:
+    if value.as_tuple().exponent < -2 or abs(value) >= MAX_AMOUNT:
         raise ProblemError(LedgerErrorCode.TRANSFER_INVALID_AMOUNT)
     return money(value)
 

@@ -111,7 +111,7 @@ class HealthApi(APIView):
             return {"transport": conn.transport_cls}
 
 
-class ProblemSerializer(serializers.Serializer):
+class ErrorCodeSerializer(serializers.Serializer):
     code = serializers.CharField()
     status = serializers.IntegerField()
     title = serializers.CharField()
@@ -128,7 +128,7 @@ class ProblemListApi(APIView):
     @extend_schema(
         summary="Every error code the API answers with",
         tags=["meta"],
-        responses=ProblemSerializer(many=True),
+        responses=ErrorCodeSerializer(many=True),
     )
     def get(self, request):
         return Response([_problem_entry(member) for member in all_error_codes().values()])
@@ -137,7 +137,7 @@ class ProblemListApi(APIView):
 class ProblemDetailApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(summary="One error code", tags=["meta"], responses=ProblemSerializer)
+    @extend_schema(summary="One error code", tags=["meta"], responses=ErrorCodeSerializer)
     def get(self, request, code: str):
         member = all_error_codes().get(code)
         if member is None:
