@@ -9,6 +9,7 @@ worker was lost.
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -90,14 +91,14 @@ def jobs_schedule_due(*, today: date) -> list[DaySchedule]:
     return schedules
 
 
-def job_execute(job: RecordedJob):
+def job_execute(job: RecordedJob, *, progress: Callable[[int], None] | None = None):
     """Run one recorded job to completion in this process."""
     if isinstance(job, ContributionCollection):
-        return contribution_collection_execute(collection_id=job.pk)
+        return contribution_collection_execute(collection_id=job.pk, progress=progress)
     if isinstance(job, CreditingRun):
-        return crediting_run_execute(run_id=job.pk)
+        return crediting_run_execute(run_id=job.pk, progress=progress)
     if isinstance(job, CityUpload):
-        return upload_execute(upload_id=job.pk)
+        return upload_execute(upload_id=job.pk, progress=progress)
     raise TypeError(f"not a recorded job: {job!r}")
 
 

@@ -1,0 +1,32 @@
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from accounts.models import ContributionCollection, CreditingRun
+from jobs.services import job_execute
+from uploads.models import CityUpload
+
+KINDS = {"crediting": CreditingRun, "collection": ContributionCollection, "upload": CityUpload}
+
+
+class Command(BaseCommand):
+    help = (
+        "Run a recorded job (crediting run, contribution collection or upload) in the foreground, "
+        "with progress. Safe to repeat: it resumes or rescans, and never posts anything twice."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", choices=sorted(KINDS))
+        parser.add_argument("job_id", type=int)
+
+    def handle(self, *args, kind: str, job_id: int, **options):
+        job = KINDS[kind].objects.filter(pk=job_id).first()
+        if job is None:
+            raise CommandError(f"No {kind} job #{job_id}.")
+        with tqdm(total=job.items_total or None, unit="row", file=sys.stderr, desc=str(job)) as bar:
+            outcome = job_execute(job, progress=bar.update)
+        totals = ", ".join(f"{name} {value}" for name, value in outcome.totals.items())
+        self.stdout.write(
+            f"{job}: {outcome.status}; {outcome.items_done} rows in {outcome.chunks} chunks; {totals}"
+        )
