@@ -57,7 +57,7 @@ def assert_credited_exactly_once(city, run: CreditingRun) -> None:
     retirees = Account.objects.filter(
         city=city, kind=Account.Kind.PERSONAL, person__employment_status="RETIRED"
     ).values_list("id", flat=True)
-    expected = {**shares, **{account: city.retiree_monthly_credit for account in retirees}}
+    expected = {**shares, **dict.fromkeys(retirees, city.retiree_monthly_credit)}
     posted = Crediting.objects.filter(run=run)
     assert posted.values("account").annotate(n=Count("id")).filter(n__gt=1).count() == 0
     assert dict(posted.values_list("account", "amount")) == expected
@@ -80,7 +80,7 @@ def test_a_crediting_job_killed_half_way_finishes_exactly_once_when_run_again(
     credited_city, celery_worker
 ):
     city, run = credited_city
-    process = subprocess.Popen(  # noqa: S603 - our own management command
+    process = subprocess.Popen(
         [sys.executable, "manage.py", "run_job", "crediting", str(run.pk)],
         cwd=ROOT,
         env=_worker_env(),
@@ -132,7 +132,7 @@ def test_a_dropped_database_connection_mid_job_is_retried_to_completion(
 def test_an_upload_killed_half_way_completes_when_run_again(credited_city):
     city, _ = credited_city
     upload, _ = upload_open(city=city, trigger=CityUpload.Trigger.OPERATOR)
-    process = subprocess.Popen(  # noqa: S603 - our own management command
+    process = subprocess.Popen(
         [sys.executable, "manage.py", "run_job", "upload", str(upload.pk)],
         cwd=ROOT,
         env=_worker_env(),
