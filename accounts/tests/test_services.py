@@ -290,14 +290,12 @@ def test_invalid_amounts_are_refused(books, amount):
     assert not Transfer.objects.exists()
 
 
-@pytest.mark.xfail(
-    reason="Bug: an amount beyond the money columns' 14 digits escapes as a raw DataError "
-    "(numeric field overflow) instead of TRANSFER_INVALID_AMOUNT.",
-    strict=True,
-)
-def test_an_amount_too_large_for_the_ledger_is_refused(books):
+def test_amounts_up_to_the_ledgers_columns_and_no_further(books):
     with refused(LedgerErrorCode.TRANSFER_INVALID_AMOUNT):
         move(books, "1000000000000.00", key="too-large")
+    assert not Transfer.objects.exists()
+    move(books, "999999999999.99", key="largest")
+    assert balances(books[Account.Kind.EMPLOYEE_POOL]) == [Decimal("999999999999.99")]
 
 
 def test_an_unknown_account_is_refused(books):
