@@ -161,7 +161,7 @@ def test_balanced_raw_entries_are_accepted_and_move_the_balances(books):
 def test_entries_cannot_be_added_to_a_posted_transfer(books):
     pool, source = books[Account.Kind.EMPLOYEE_POOL], books[Account.Kind.CONTRIBUTION_SOURCE]
     posted = fund(pool, books, "10.00")
-    with refused_by_database(BALANCED):
+    with refused_by_database(IMMUTABLE):
         raw_entries((posted.id, pool.id, "5.00"), (posted.id, source.id, "-5.00"))
     assert posted.entries.count() == 2
 

@@ -768,6 +768,44 @@ def test_a_real_burst_through_the_api(api_client):
     assert (after.json()["visible"], after.has_header("Retry-After")) == (True, False)
 
 
+ONE_STATE_PER_CODE = {
+    "CITY_INQUIRY_NOT_LAUNCHED": lambda: settled(CityFactory(not_launched=True)),
+    "EVOUCHER_NOT_ACTIVATED": lambda: settled(evoucher=False),
+    "WRONG_CHANNEL": lambda: settled(CityFactory(counter_only=True)),
+    "PERSONAL_ACCOUNT_ABOLISHED": lambda: settled(
+        CityFactory(abolished=True), kind=ResidentFactory
+    ),
+    "CARD_NOT_ACTIVATED": lambda: settled(card=False),
+    "DATA_NOT_UPLOADED": lambda: settled(CityFactory(no_channel=True)),
+    "PLATFORM_BUSY": lambda: settled(CityFactory(busy=True)),
+    "FUNDS_NOT_YET_TRANSFERRED": lambda: settled(credited=False, enrolled_on=TODAY),
+}
+
+
+def test_the_states_below_cover_the_whole_catalogue():
+    assert list(ONE_STATE_PER_CODE) == SPEC_ORDER == [code.value for code in ReasonCode]
+
+
+@pytest.mark.parametrize("code", SPEC_ORDER)
+def test_each_code_through_the_api_with_its_remedy(api_client, code):
+    person = ONE_STATE_PER_CODE[code]()
+    login(api_client, person)
+    response = api_client.get("/api/v1/me/balance")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert [r["code"] for r in body["reasons"]] == [code]
+    item = body["reasons"][0]
+    for key in ("title", "detail", "remedy"):
+        assert isinstance(item[key], str) and len(item[key]) > 10, (key, item)
+    if code == "FUNDS_NOT_YET_TRANSFERRED":
+        assert body["visible"] is True
+        assert body["balance"]["amount"] == "0.00"
+        assert item["expected_date"]
+    else:
+        assert (body["visible"], body["balance"]) == (False, None)
+    assert response.has_header("Retry-After") is (code == "PLATFORM_BUSY")
+
+
 def test_a_persons_balance_at_the_counter_and_the_hotline(api_client, now):
     person = settled(CityFactory(counter_only=True))
     operator = OperatorFactory(cities=[person.city])
