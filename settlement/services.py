@@ -316,16 +316,24 @@ class LineInput:
     unit_price: Decimal
 
 
-def _checked_decimal(value, *, places: int, field: str) -> Decimal:
+def _checked_decimal(value, *, digits: int, places: int, field: str) -> Decimal:
+    """Positive, finite, and fitting its column (``digits`` in all, ``places`` after the point)."""
     if (
         not isinstance(value, Decimal)
         or not value.is_finite()
         or value <= 0
         or value.as_tuple().exponent < -places
+        or value >= Decimal(10) ** (digits - places)
     ):
         raise ProblemError(
             SettlementErrorCode.LINE_AMOUNT_INVALID,
-            errors=[field_error(field, f"A positive number with at most {places} decimal places.")],
+            errors=[
+                field_error(
+                    field,
+                    f"A positive number below {Decimal(10) ** (digits - places)} with at most "
+                    f"{places} decimal places.",
+                )
+            ],
         )
     return value
 
@@ -339,8 +347,10 @@ def _priced_lines(lines: Sequence[LineInput]) -> list[tuple[CatalogItem, PricedL
             errors=[field_error("line_items", f"1 to {MAX_LINES} items.")],
         )
     for index, line in enumerate(lines):
-        _checked_decimal(line.quantity, places=3, field=f"line_items.{index}.quantity")
-        _checked_decimal(line.unit_price, places=2, field=f"line_items.{index}.unit_price")
+        _checked_decimal(line.quantity, digits=10, places=3, field=f"line_items.{index}.quantity")
+        _checked_decimal(
+            line.unit_price, digits=MAX_DIGITS, places=2, field=f"line_items.{index}.unit_price"
+        )
     items = CatalogItem.objects.in_bulk({line.code for line in lines}, field_name="code")
     unknown = [
         field_error(

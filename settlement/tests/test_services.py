@@ -412,6 +412,8 @@ def test_insurance_must_have_started(hospital, terminal, city, item_a):
         ([("T-A", "1", "NaN")], "LINE_AMOUNT_INVALID"),
         ([("T-A", "1", "Infinity")], "LINE_AMOUNT_INVALID"),
         ([("T-A", "9999999", "999999999999.99")], "LINE_AMOUNT_INVALID"),
+        ([("T-A", "10000000", "1.00")], "LINE_AMOUNT_INVALID"),  # quantity beyond its column
+        ([("T-A", "0.001", "1000000000000.00")], "LINE_AMOUNT_INVALID"),  # price beyond its column
         ([], "VALIDATION_ERROR"),
     ],
 )
