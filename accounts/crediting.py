@@ -341,7 +341,11 @@ def crediting_credit_account(*, run: CreditingRun, account: Account) -> int:
     """Sandbox fast-forward: credit what is due to one account under a run (the run itself is
     left to its schedule). Returns how many credits were posted."""
     with transaction.atomic():
-        locked = CreditingRun.objects.select_for_update().select_related("city").get(pk=run.pk)
+        locked = (
+            CreditingRun.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("city")
+            .get(pk=run.pk)
+        )
         increments = _credit_chunk(locked, account.id - 1, account.id, locked.executions)
         if increments["credited_count"]:
             locked.credited_count += increments["credited_count"]

@@ -41,7 +41,11 @@ def _same_legs(transfer: Transfer, legs: Sequence[Leg]) -> bool:
 
 def lock_accounts(account_ids: Sequence[int]) -> dict[int, Account]:
     """Lock accounts in id order (every posting path does, so concurrent postings cannot deadlock)."""
-    accounts = Account.objects.select_for_update().filter(id__in=set(account_ids)).order_by("id")
+    accounts = (
+        Account.objects.select_for_update(no_key=True)
+        .filter(id__in=set(account_ids))
+        .order_by("id")
+    )
     return {account.id: account for account in accounts}
 
 
@@ -225,6 +229,8 @@ def contribution_record(
         raise ProblemError(LedgerErrorCode.CONTRIBUTION_BEFORE_ENROLMENT)
 
     with transaction.atomic():
+        # One receipt at a time per person, so a retried or concurrent receipt finds the first.
+        InsuredPerson.objects.select_for_update(no_key=True).filter(pk=person.pk).first()
         existing = Contribution.objects.filter(person=person, period=period).first()
         if existing is not None:
             if (existing.employer_amount, existing.individual_amount, existing.subsidy_amount) == (

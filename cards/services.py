@@ -103,7 +103,7 @@ def card_apply(
     now = clock.now()
     today = clock.localdate(now)
     with transaction.atomic():
-        InsuredPerson.objects.select_for_update().filter(pk=person.pk).first()
+        InsuredPerson.objects.select_for_update(no_key=True).filter(pk=person.pk).first()
         if (
             SocialSecurityCard.objects.filter(person=person)
             .exclude(status=SocialSecurityCard.Status.LOST)
@@ -130,7 +130,7 @@ def card_apply(
 
 
 def _locked_card(card: SocialSecurityCard) -> SocialSecurityCard:
-    return SocialSecurityCard.objects.select_for_update().get(pk=card.pk)
+    return SocialSecurityCard.objects.select_for_update(no_key=True).get(pk=card.pk)
 
 
 def card_mark_ready(*, card: SocialSecurityCard, by=None) -> SocialSecurityCard:
@@ -148,7 +148,7 @@ def cards_mark_ready_due(*, today) -> int:
     )
     for card_id in due.values_list("id", flat=True).iterator():
         with transaction.atomic():
-            card = SocialSecurityCard.objects.select_for_update().get(pk=card_id)
+            card = SocialSecurityCard.objects.select_for_update(no_key=True).get(pk=card_id)
             if card.status == SocialSecurityCard.Status.PENDING:
                 _transition(card, "mark_ready", CardErrorCode.CARD_TRANSITION_NOT_ALLOWED, None)
                 ready += 1
@@ -238,7 +238,7 @@ def evoucher_agreement_current() -> EVoucherAgreement | None:
 
 
 def _locked_voucher(person: InsuredPerson) -> EVoucher:
-    return EVoucher.objects.select_for_update().get(person=person)
+    return EVoucher.objects.select_for_update(no_key=True).get(person=person)
 
 
 def evoucher_accept_agreement(

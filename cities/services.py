@@ -22,7 +22,7 @@ def city_create(*, code: str, name: str, by=None, **settings) -> City:
 def city_set_switches(*, city: City, by=None, **switches) -> City:
     """Change a city's switches or figures; every change is kept in its history."""
     with transaction.atomic():
-        city = City.objects.select_for_update().get(pk=city.pk)
+        city = City.objects.select_for_update(no_key=True).get(pk=city.pk)
         for field, value in switches.items():
             setattr(city, field, value)
         city.full_clean()

@@ -57,7 +57,7 @@ def execute_recorded_job(
 ) -> JobOutcome:
     model = kind.model
     with transaction.atomic():
-        job = model.objects.select_for_update().get(pk=job_id)
+        job = model.objects.select_for_update(no_key=True).get(pk=job_id)
         if job.status == JobStatus.SUCCEEDED and not kind.rescan_when_done:
             return JobOutcome(job_id=job.pk, status=job.status)
         resume = job.status in (JobStatus.RUNNING, JobStatus.FAILED)
@@ -76,7 +76,7 @@ def execute_recorded_job(
     try:
         while True:
             with transaction.atomic():
-                locked = model.objects.select_for_update().get(pk=job_id)
+                locked = model.objects.select_for_update(no_key=True).get(pk=job_id)
                 chunk = kind.next_chunk(locked, after, chunk_size)
                 if chunk is None:
                     break

@@ -57,10 +57,10 @@ def _job_report(job, outcome) -> dict:
 def clock_advance(*, days: int | None = None, to: datetime | None = None, by=None) -> AdvanceReport:
     require_sandbox()
     with transaction.atomic():
-        row = SimulatedClock.objects.select_for_update().filter(pk=1).first()
+        row = SimulatedClock.objects.select_for_update(no_key=True).filter(pk=1).first()
         if row is None:
             row = SimulatedClock.objects.create(pk=1, now=timezone.now())
-            row = SimulatedClock.objects.select_for_update().get(pk=1)
+            row = SimulatedClock.objects.select_for_update(no_key=True).get(pk=1)
         previous = row.now
         target = to if to is not None else previous + timedelta(days=days or 0)
         if target < previous:

@@ -439,12 +439,6 @@ def test_a_key_taken_concurrently_for_other_legs_is_a_key_conflict():
     assert Transfer.objects.count() == 1
 
 
-@pytest.mark.xfail(
-    reason="Bug: two records of one person's period at once both pass the 'already recorded' "
-    "check; the second finds the first's transfer (same legs) and then fails on the unique "
-    "(person, period) constraint with a raw IntegrityError instead of replaying the first.",
-    strict=True,
-)
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_records_of_one_contribution_record_it_once():
     set_clock(TODAY)
