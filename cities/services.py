@@ -4,6 +4,7 @@ from django.db import transaction
 
 from accounts.services import city_accounts_open
 from cities.models import City
+from settlement.services import benefit_policy_ensure
 
 
 def city_create(*, code: str, name: str, by=None, **settings) -> City:
@@ -16,6 +17,7 @@ def city_create(*, code: str, name: str, by=None, **settings) -> City:
             city._history_user = by if getattr(by, "pk", None) else None
             city.save()
         city_accounts_open(city=city)
+        benefit_policy_ensure(city=city)
         return city
 
 

@@ -60,7 +60,7 @@ def flatten_validation_errors(detail: Any, prefix: str = "") -> list[dict[str, s
     if isinstance(detail, dict):
         flat = []
         for key, value in detail.items():
-            name = key if key != api_settings.NON_FIELD_ERRORS_KEY else ""
+            name = str(key) if key != api_settings.NON_FIELD_ERRORS_KEY else ""
             path = f"{prefix}.{name}" if prefix and name else (prefix or name)
             flat.extend(flatten_validation_errors(value, path))
         return flat

@@ -16,12 +16,12 @@ from knox.crypto import hash_token
 from knox.models import AuthToken
 from knox.settings import CONSTANTS
 
-from accounts.services import institution_account_open
 from cards.models import SocialSecurityCard
 from common.models import SimulatedClock
 from sandbox.scenarios import SCENARIOS, build_person
 from sandbox.world import CITY_PROFILES, sandbox_city
 from settlement.models import Institution
+from settlement.services import institution_register
 from users.models import User
 from users.services import operator_create, operator_group_ensure, terminal_create
 
@@ -124,16 +124,13 @@ def demo_world_build() -> None:
         )
 
     for spec in INSTITUTIONS:
-        institution, _ = Institution.objects.get_or_create(
+        institution = institution_register(
             code=spec.code,
-            defaults={
-                "name": spec.name,
-                "kind": spec.kind,
-                "level": spec.level,
-                "city": cities[spec.city_code],
-            },
+            name=spec.name,
+            kind=spec.kind,
+            level=spec.level,
+            city=cities[spec.city_code],
         )
-        institution_account_open(institution=institution)
         _ensure_token(
             terminal_create(
                 username=spec.terminal, password=STAFF_PASSWORD, institution=institution

@@ -225,7 +225,7 @@ def filing_record(
     it is valid."""
     with transaction.atomic():
         # One filing at a time per person, so the overlap check cannot race.
-        InsuredPerson.objects.select_for_update().filter(pk=person.pk).first()
+        InsuredPerson.objects.select_for_update(no_key=True).filter(pk=person.pk).first()
         valid_from, valid_until = filing_period(
             person=person,
             city=city,
@@ -248,7 +248,7 @@ def filing_record(
 
 def filing_revoke(*, filing: CrossCityFiling, by) -> CrossCityFiling:
     with transaction.atomic():
-        filing = CrossCityFiling.objects.select_for_update().get(pk=filing.pk)
+        filing = CrossCityFiling.objects.select_for_update(no_key=True).get(pk=filing.pk)
         if filing.revoked_at is not None:
             raise ProblemError(SettlementErrorCode.FILING_ALREADY_REVOKED)
         filing.revoked_at = clock.now()
@@ -279,7 +279,7 @@ def family_authorization_grant(
     if beneficiary.city_id != account_holder.city_id and not policy.family_aid_across_cities:
         raise ProblemError(SettlementErrorCode.FAMILY_AID_OTHER_CITY)
     with transaction.atomic():
-        InsuredPerson.objects.select_for_update().filter(pk=account_holder.pk).first()
+        InsuredPerson.objects.select_for_update(no_key=True).filter(pk=account_holder.pk).first()
         if FamilyAuthorization.objects.filter(
             account_holder=account_holder, beneficiary=beneficiary, revoked_at__isnull=True
         ).exists():
@@ -296,7 +296,9 @@ def family_authorization_grant(
 
 def family_authorization_revoke(*, authorization: FamilyAuthorization, by) -> FamilyAuthorization:
     with transaction.atomic():
-        authorization = FamilyAuthorization.objects.select_for_update().get(pk=authorization.pk)
+        authorization = FamilyAuthorization.objects.select_for_update(no_key=True).get(
+            pk=authorization.pk
+        )
         if authorization.revoked_at is not None:
             raise ProblemError(SettlementErrorCode.FAMILY_AUTHORIZATION_REVOKED)
         authorization.revoked_at = clock.now()
@@ -393,7 +395,7 @@ def _locked_usage(*, person_id: int, year: int) -> AnnualUsage:
     AnnualUsage.objects.bulk_create(
         [AnnualUsage(person_id=person_id, year=year)], ignore_conflicts=True
     )
-    return AnnualUsage.objects.select_for_update().get(person_id=person_id, year=year)
+    return AnnualUsage.objects.select_for_update(no_key=True).get(person_id=person_id, year=year)
 
 
 def _pool_kind(person: InsuredPerson, visit_type: str) -> str:
@@ -519,7 +521,7 @@ def settlement_submit(
         if family_account_holder_id is not None:
             # Locked so that a revocation in flight either lands before this settlement or after.
             authorization = (
-                FamilyAuthorization.objects.select_for_update()
+                FamilyAuthorization.objects.select_for_update(no_key=True)
                 .filter(
                     account_holder_id=family_account_holder_id,
                     beneficiary=person,
@@ -688,7 +690,7 @@ def settlement_reverse(*, settlement: Settlement, reason: str, by) -> Settlement
     now = clock.now()
     with transaction.atomic():
         # Same lock order as settling: settlement, usage row, then accounts by id.
-        settlement = Settlement.objects.select_for_update().get(pk=settlement.pk)
+        settlement = Settlement.objects.select_for_update(no_key=True).get(pk=settlement.pk)
         if settlement.status != Settlement.Status.SETTLED:
             raise ProblemError(
                 SettlementErrorCode.SETTLEMENT_ALREADY_REVERSED,
