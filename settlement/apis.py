@@ -25,11 +25,7 @@ from settlement.models import (
     SettlementLine,
     VisitType,
 )
-from settlement.selectors import (
-    family_authorizations_visible,
-    filings_visible,
-    settlement_list,
-)
+from settlement.selectors import settlement_list
 from settlement.services import (
     MAX_LINES,
     LineInput,
@@ -579,7 +575,9 @@ class FilingListApi(ActorMixin, generics.ListAPIView):
 
     def get_queryset(self):
         return (
-            filings_visible(self.actor, self.request).select_related("created_by").order_by("-id")
+            access.filings_visible(self.actor, self.request)
+            .select_related("created_by")
+            .order_by("-id")
         )
 
     @extend_schema(
@@ -651,7 +649,7 @@ class FilingDetailApi(ActorMixin, generics.RetrieveAPIView):
     lookup_url_kwarg = "filing_id"
 
     def get_queryset(self):
-        return filings_visible(self.actor, self.request).select_related("created_by")
+        return access.filings_visible(self.actor, self.request).select_related("created_by")
 
     @extend_schema(
         summary="One cross-city filing",
@@ -672,7 +670,7 @@ class FilingRevokeApi(ActorMixin, APIView):
     )
     @idempotent
     def post(self, request, filing_id: int):
-        filing = get_object_or_404(filings_visible(self.actor, request), pk=filing_id)
+        filing = get_object_or_404(access.filings_visible(self.actor, request), pk=filing_id)
         # Filings are kept by the insured city's agency: the person or that city's operators.
         access.require_role(self.actor, User.Role.INSURED, User.Role.OPERATOR)
         if self.actor.is_operator:
@@ -714,7 +712,7 @@ class FamilyAuthorizationListApi(ActorMixin, generics.ListAPIView):
     filterset_class = FamilyAuthorizationFilter
 
     def get_queryset(self):
-        return family_authorizations_visible(self.actor, self.request).order_by("-id")
+        return access.family_authorizations_visible(self.actor, self.request).order_by("-id")
 
     @extend_schema(
         summary="Family mutual-aid authorisations you may see",
@@ -777,7 +775,7 @@ class FamilyAuthorizationDetailApi(ActorMixin, generics.RetrieveAPIView):
     lookup_url_kwarg = "authorization_id"
 
     def get_queryset(self):
-        return family_authorizations_visible(self.actor, self.request)
+        return access.family_authorizations_visible(self.actor, self.request)
 
     @extend_schema(
         summary="One family mutual-aid authorisation",
@@ -799,7 +797,7 @@ class FamilyAuthorizationRevokeApi(ActorMixin, APIView):
     @idempotent
     def post(self, request, authorization_id: int):
         authorization = get_object_or_404(
-            family_authorizations_visible(self.actor, request), pk=authorization_id
+            access.family_authorizations_visible(self.actor, request), pk=authorization_id
         )
         # Visible means: the holder or the relative themselves, or an operator of either city.
         access.require_role(self.actor, User.Role.INSURED, User.Role.OPERATOR)

@@ -249,3 +249,60 @@ def settlements_visible(actor: Actor, request) -> QuerySet:
             | models.Q(paying_account__person_id=actor.person_id)
         )
     return Settlement.objects.none()
+
+
+def _presented_person_id(request) -> int | None:
+    if not request.headers.get(PRESENTED_CREDENTIAL_HEADER):
+        return None
+    return presented_credential(request).person_id
+
+
+def filings_visible(actor: Actor, request) -> QuerySet:
+    """An insured person sees their own filings; an operator those of persons insured in their
+    cities and those naming their cities; a terminal, for the person presenting a card or
+    e-voucher, the filings naming its own city (to see whether it may settle directly)."""
+    from settlement.models import CrossCityFiling
+
+    filings = CrossCityFiling.objects.select_related("person", "person__city", "city")
+    if actor.is_superuser:
+        return filings
+    if actor.is_operator:
+        return filings.filter(
+            models.Q(person__city_id__in=actor.city_ids) | models.Q(city_id__in=actor.city_ids)
+        )
+    if actor.is_insured:
+        return filings.filter(person_id=actor.person_id) if actor.person_id else filings.none()
+    if actor.is_institution:
+        person_id = _presented_person_id(request)
+        if person_id is None:
+            return filings.none()
+        return filings.filter(person_id=person_id, city__institutions__id=actor.user.institution_id)
+    return filings.none()
+
+
+def family_authorizations_visible(actor: Actor, request) -> QuerySet:
+    """An insured person sees the authorisations they gave and received; an operator those whose
+    holder or beneficiary is insured in their cities; a terminal, for the person presenting a
+    card or e-voucher, the active ones that person may draw on."""
+    from settlement.models import FamilyAuthorization
+
+    authorizations = FamilyAuthorization.objects.select_related("account_holder", "beneficiary")
+    if actor.is_superuser:
+        return authorizations
+    if actor.is_operator:
+        return authorizations.filter(
+            models.Q(account_holder__city_id__in=actor.city_ids)
+            | models.Q(beneficiary__city_id__in=actor.city_ids)
+        )
+    if actor.is_insured:
+        if not actor.person_id:
+            return authorizations.none()
+        return authorizations.filter(
+            models.Q(account_holder_id=actor.person_id) | models.Q(beneficiary_id=actor.person_id)
+        )
+    if actor.is_institution:
+        person_id = _presented_person_id(request)
+        if person_id is None:
+            return authorizations.none()
+        return authorizations.filter(beneficiary_id=person_id, revoked_at__isnull=True)
+    return authorizations.none()

@@ -1,0 +1,561 @@
+"""Every endpoint by every role: what each caller gets, asserted as a matrix.
+
+The world: city A (Hangzhou) with the subject P (an employee with an active card, an activated
+e-voucher and a login), another insured person Q of the same city, persons R and T without logins
+(R's card is ready for pick-up, T's was reported lost), a hospital and a pharmacy of A whose
+terminals present P's card, a settlement of P's at the hospital, a cross-city filing of P's, a
+family authorisation from P to Q, and a crediting run, collection and upload of A. City B
+(Fuzhou) has its own operator. Each request runs in a savepoint rolled back afterwards, so every
+role meets the same world.
+
+Roles: anon (no credential), self (P), other (Q), terminal (the hospital, presenting P's card),
+bare (the hospital presenting nothing), pharmacy (presenting P's card), op (operator of A),
+op_other (operator of B only), super (superuser).
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from django.urls import URLResolver, get_resolver
+from knox.models import AuthToken
+from rest_framework.test import APIClient
+
+from accounts.crediting import contribution_collection_open, crediting_run_open
+from cards.models import SocialSecurityCard
+from cards.services import card_apply, card_mark_ready, card_report_lost
+from persons.resident_id import make_resident_id
+from persons.services import person_login_create
+from persons.tests.factories import PersonFactory
+from sandbox.scenarios import PersonSpec, build_person
+from sandbox.world import sandbox_city
+from settlement.models import CatalogItem, CrossCityFiling, FamilyAuthorization, Settlement
+from settlement.services import LineInput, settlement_submit
+from settlement.tests.factories import (
+    CatalogItemFactory,
+    InstitutionFactory,
+    PharmacyFactory,
+    filing_for,
+)
+from tests.support import MONDAY_MORNING, set_clock
+from uploads.models import CityUpload
+from uploads.services import upload_open
+from users.access import PresentedCredential
+from users.tests.factories import OperatorFactory, SuperuserFactory, TerminalFactory
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("anon", "self", "other", "terminal", "bare", "pharmacy", "op", "op_other", "super")
+
+
+def everyone(status: int, **overrides: int) -> dict[str, int]:
+    return dict.fromkeys(ROLES, status) | overrides
+
+
+def signed_in(status: int, **overrides: int) -> dict[str, int]:
+    return everyone(status, anon=401) | overrides
+
+
+def persons_row(**overrides: int) -> dict[str, int]:
+    """A person-scoped read of P: P, presenting terminals, A's operator and the superuser see it."""
+    return signed_in(200, other=404, bare=403, op_other=404) | overrides
+
+
+def operator_of_a(success: int, **overrides: int) -> dict[str, int]:
+    """A city-level write in A: only A's operator and the superuser."""
+    return signed_in(403, op=success, super=success) | overrides
+
+
+@dataclass
+class Case:
+    method: str
+    route: str  # as in the URLconf
+    path: str  # with {placeholders} from the world
+    expected: dict[str, int]
+    body: dict = field(default_factory=dict)
+
+
+CASES = [
+    # Public meta endpoints.
+    Case("get", "api/v1/", "/api/v1/", everyone(200)),
+    Case("get", "api/v1/health", "/api/v1/health", everyone(200)),
+    Case("get", "api/v1/schema", "/api/v1/schema", everyone(200)),
+    Case("get", "api/v1/docs", "/api/v1/docs", everyone(200)),
+    Case("get", "api/v1/redoc", "/api/v1/redoc", everyone(200)),
+    Case("get", "api/v1/problems", "/api/v1/problems", everyone(200)),
+    Case("get", "api/v1/problems/<str:code>", "/api/v1/problems/NOT_FOUND", everyone(200)),
+    Case("get", "api/v1/balance-reasons", "/api/v1/balance-reasons", everyone(200)),
+    # Authentication.
+    Case(
+        "post",
+        "api/v1/auth/login",
+        "/api/v1/auth/login",
+        everyone(400),
+        {"username": "nobody", "password": "wrong"},
+    ),
+    Case("post", "api/v1/auth/logout", "/api/v1/auth/logout", signed_in(204)),
+    Case("get", "api/v1/me", "/api/v1/me", signed_in(200)),
+    # Cities.
+    Case("get", "api/v1/cities", "/api/v1/cities", signed_in(200)),
+    Case(
+        "get",
+        "api/v1/cities/<str:city_code>",
+        "/api/v1/cities/{city_a}",
+        signed_in(200, op_other=404),
+    ),
+    Case(
+        "patch",
+        "api/v1/cities/<str:city_code>",
+        "/api/v1/cities/{city_a}",
+        operator_of_a(200),
+        {"platform_busy_forced": True},
+    ),
+    # Persons.
+    Case("get", "api/v1/persons", "/api/v1/persons", signed_in(200, bare=403)),
+    Case(
+        "post",
+        "api/v1/persons",
+        "/api/v1/persons",
+        operator_of_a(201),
+        {"resident_id": "{new_id}", "name": "New", "city": "{city_a}", "scheme": "RESIDENT"},
+    ),
+    Case("get", "api/v1/persons/<int:person_id>", "/api/v1/persons/{p}", persons_row()),
+    Case(
+        "post",
+        "api/v1/persons/<int:person_id>/login",
+        "/api/v1/persons/{r}/login",
+        signed_in(404, bare=403, op=201, super=201),
+        {"username": "r-login", "password": "a-long-password-1"},
+    ),
+    Case(
+        "get",
+        "api/v1/persons/<int:person_id>/balance",
+        "/api/v1/persons/{p}/balance",
+        persons_row(),
+    ),
+    Case(
+        "get",
+        "api/v1/persons/<int:person_id>/contributions",
+        "/api/v1/persons/{p}/contributions",
+        persons_row(),
+    ),
+    Case(
+        "get",
+        "api/v1/persons/<int:person_id>/evoucher",
+        "/api/v1/persons/{p}/evoucher",
+        persons_row(),
+    ),
+    # Cards.
+    Case("get", "api/v1/cards", "/api/v1/cards", signed_in(200, bare=403)),
+    Case(
+        "post",
+        "api/v1/cards",
+        "/api/v1/cards",
+        signed_in(404, bare=403, op=201, super=201),
+        {"person": "{r_plain}", "site": "COUNTY_CENTER", "insured_resident_id": "{r_plain_id}"},
+    ),
+    Case("get", "api/v1/cards/<int:card_id>", "/api/v1/cards/{p_card}", persons_row()),
+    Case(
+        "post",
+        "api/v1/cards/<int:card_id>/collect",
+        "/api/v1/cards/{r_card}/collect",
+        signed_in(404, bare=403, op=200, super=200),
+    ),
+    Case(
+        "post",
+        "api/v1/cards/<int:card_id>/activate",
+        "/api/v1/cards/{q_card}/activate",
+        signed_in(404, other=403, bare=403, op=200, super=200),
+        {"pin": "258036"},
+    ),
+    Case(
+        "post",
+        "api/v1/cards/<int:card_id>/report-lost",
+        "/api/v1/cards/{p_card}/report-lost",
+        signed_in(403, self=200, other=404, op=200, op_other=404, super=200),
+    ),
+    Case(
+        "post",
+        "api/v1/cards/<int:card_id>/replace",
+        "/api/v1/cards/{t_card}/replace",
+        signed_in(404, bare=403, op=201, super=201),
+        {"site": "COUNTY_CENTER", "insured_resident_id": "{t_id}"},
+    ),
+    # E-vouchers.
+    Case(
+        "get",
+        "api/v1/evoucher-agreements/current",
+        "/api/v1/evoucher-agreements/current",
+        signed_in(200),
+    ),
+    Case(
+        "post",
+        "api/v1/me/evoucher/agreement",
+        "/api/v1/me/evoucher/agreement",
+        signed_in(403, self=409, other=200, super=404),
+        {"platform": "WECHAT", "agreement_version": "2025.1"},
+    ),
+    Case(
+        "post",
+        "api/v1/me/evoucher/face-authentications",
+        "/api/v1/me/evoucher/face-authentications",
+        signed_in(403, self=409, other=409, super=404),
+        {"sandbox_outcome": "PASS"},
+    ),
+    Case(
+        "post",
+        "api/v1/evouchers/pharmacy-activations",
+        "/api/v1/evouchers/pharmacy-activations",
+        signed_in(403, pharmacy=200),
+        {"resident_id": "{q_id}"},
+    ),
+    # Balance.
+    Case(
+        "get",
+        "api/v1/me/balance",
+        "/api/v1/me/balance",
+        signed_in(403, self=200, other=200, super=404),
+    ),
+    # Accounts and contributions.
+    Case("get", "api/v1/accounts", "/api/v1/accounts", signed_in(200)),
+    Case(
+        "get",
+        "api/v1/accounts/<int:account_id>",
+        "/api/v1/accounts/{p_account}",
+        persons_row(bare=404),
+    ),
+    Case(
+        "get",
+        "api/v1/accounts/<int:account_id>/entries",
+        "/api/v1/accounts/{p_account}/entries",
+        persons_row(bare=404),
+    ),
+    Case(
+        "post",
+        "api/v1/contributions",
+        "/api/v1/contributions",
+        signed_in(403, other=404, op=201, op_other=404, super=201),
+        {"person": "{p}", "period": "2026-11-01"},
+    ),
+    # Recorded jobs.
+    Case("get", "api/v1/crediting-runs", "/api/v1/crediting-runs", signed_in(200)),
+    Case(
+        "post",
+        "api/v1/crediting-runs",
+        "/api/v1/crediting-runs",
+        operator_of_a(202),
+        {"city": "{city_a}", "period": "2026-11-01"},
+    ),
+    Case(
+        "get",
+        "api/v1/crediting-runs/<int:job_id>",
+        "/api/v1/crediting-runs/{run}",
+        signed_in(404, op=200, super=200),
+    ),
+    Case(
+        "get", "api/v1/contribution-collections", "/api/v1/contribution-collections", signed_in(200)
+    ),
+    Case(
+        "post",
+        "api/v1/contribution-collections",
+        "/api/v1/contribution-collections",
+        operator_of_a(202),
+        {"city": "{city_a}", "period": "2026-11-01"},
+    ),
+    Case(
+        "get",
+        "api/v1/contribution-collections/<int:job_id>",
+        "/api/v1/contribution-collections/{collection}",
+        signed_in(404, op=200, super=200),
+    ),
+    Case("get", "api/v1/uploads", "/api/v1/uploads", signed_in(200)),
+    Case("post", "api/v1/uploads", "/api/v1/uploads", operator_of_a(202), {"city": "{city_a}"}),
+    Case(
+        "get",
+        "api/v1/uploads/<int:upload_id>",
+        "/api/v1/uploads/{upload}",
+        signed_in(404, op=200, super=200),
+    ),
+    # Institutions, catalog, policy: a directory for every signed-in caller.
+    Case("get", "api/v1/institutions", "/api/v1/institutions", signed_in(200)),
+    Case(
+        "get",
+        "api/v1/institutions/<int:institution_id>",
+        "/api/v1/institutions/{hospital}",
+        signed_in(200),
+    ),
+    Case("get", "api/v1/catalog", "/api/v1/catalog", signed_in(200)),
+    Case("get", "api/v1/catalog/<str:code>", "/api/v1/catalog/MATRIX-A", signed_in(200)),
+    Case(
+        "get",
+        "api/v1/benefit-policies/<str:city_code>",
+        "/api/v1/benefit-policies/{city_a}",
+        signed_in(200),
+    ),
+    # Settlement.
+    Case("get", "api/v1/settlements", "/api/v1/settlements", signed_in(200)),
+    Case(
+        "post",
+        "api/v1/settlements",
+        "/api/v1/settlements",
+        signed_in(403, terminal=201, pharmacy=201),
+        {
+            "visit_type": "OUTPATIENT",
+            "use_personal_account": True,
+            "line_items": [{"code": "MATRIX-A", "quantity": "1", "unit_price": "20.00"}],
+        },
+    ),
+    Case(
+        "get",
+        "api/v1/settlements/<int:settlement_id>",
+        "/api/v1/settlements/{settlement}",
+        signed_in(200, other=404, pharmacy=404, op_other=404),
+    ),
+    Case(
+        "post",
+        "api/v1/settlements/<int:settlement_id>/reversal",
+        "/api/v1/settlements/{settlement}/reversal",
+        signed_in(200, self=403, other=404, pharmacy=404, op_other=404),
+        {"reason": "refund"},
+    ),
+    # Cross-city filings (P's filing names city B).
+    Case("get", "api/v1/filings", "/api/v1/filings", signed_in(200)),
+    Case(
+        "post",
+        "api/v1/filings",
+        "/api/v1/filings",
+        signed_in(403, self=201, other=404, op=201, op_other=404, super=201),
+        {"person": "{p}", "city": "{city_c}", "category": "TEMPORARY"},
+    ),
+    Case(
+        "get",
+        "api/v1/filings/<int:filing_id>",
+        "/api/v1/filings/{filing}",
+        signed_in(404, self=200, op=200, op_other=200, super=200),
+    ),
+    Case(
+        "post",
+        "api/v1/filings/<int:filing_id>/revocation",
+        "/api/v1/filings/{filing}/revocation",
+        signed_in(404, self=200, op=200, op_other=403, super=200),
+    ),
+    # Family mutual aid (P authorised Q; either of them may end it).
+    Case("get", "api/v1/family-authorizations", "/api/v1/family-authorizations", signed_in(200)),
+    Case(
+        "post",
+        "api/v1/family-authorizations",
+        "/api/v1/family-authorizations",
+        signed_in(403, self=201, other=404, op=201, op_other=404, super=201),
+        {
+            "account_holder": "{p}",
+            "beneficiary_resident_id": "{r_id}",
+            "beneficiary_name": "{r_name}",
+            "relation": "PARENT",
+        },
+    ),
+    Case(
+        "get",
+        "api/v1/family-authorizations/<int:authorization_id>",
+        "/api/v1/family-authorizations/{family}",
+        signed_in(404, self=200, other=200, op=200, super=200),
+    ),
+    Case(
+        "post",
+        "api/v1/family-authorizations/<int:authorization_id>/revocation",
+        "/api/v1/family-authorizations/{family}/revocation",
+        signed_in(404, self=200, other=200, op=200, super=200),
+    ),
+    # Sandbox (on in the test settings).
+    Case("get", "api/v1/sandbox/scenarios", "/api/v1/sandbox/scenarios", signed_in(200)),
+    Case(
+        "post",
+        "api/v1/sandbox/scenarios/<str:code>",
+        "/api/v1/sandbox/scenarios/BALANCE_VISIBLE",
+        signed_in(201),
+    ),
+    Case("get", "api/v1/sandbox/clock", "/api/v1/sandbox/clock", signed_in(200)),
+    Case(
+        "post",
+        "api/v1/sandbox/clock/advance",
+        "/api/v1/sandbox/clock/advance",
+        signed_in(403, op=200, op_other=200, super=200),
+        {"days": 1},
+    ),
+]
+
+
+def _api_operations() -> set[tuple[str, str]]:
+    """Every (method, route) the URLconf serves under /api/v1/, but the catch-all for unknown routes."""
+
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            else:
+                yield prefix + str(pattern.pattern), pattern.callback
+
+    operations = set()
+    for route, callback in walk(get_resolver().url_patterns):
+        view = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+        if not route.startswith("api/v1/") or view is None or route.endswith("^.*$"):
+            continue
+        operations |= {
+            (method, route)
+            for method in ("get", "post", "put", "patch", "delete")
+            if hasattr(view, method)
+        }
+    return operations
+
+
+def test_the_matrix_covers_every_endpoint_and_method():
+    covered = {(case.method, case.route) for case in CASES}
+    assert covered == _api_operations()
+
+
+@pytest.fixture
+def world(agreement):
+    set_clock(MONDAY_MORNING)
+    city_a, city_b = sandbox_city("standard"), sandbox_city("abolished")
+    city_c = sandbox_city("small_platform")
+    subject = build_person(PersonSpec(), username="matrix-p")
+    p = subject.person
+    q = PersonFactory(city=city_a, resident_id=make_resident_id("110105", date(1990, 1, 1), 14))
+    person_login_create(person=q, username="matrix-q", password=None)
+    q_card = card_apply(
+        person=q,
+        site=SocialSecurityCard.Site.COUNTY_CENTER,
+        insured_resident_id=q.resident_id,
+        by=None,
+    )
+    r = PersonFactory(city=city_a, resident_id=make_resident_id("110105", date(1990, 1, 2), 16))
+    r_card = card_mark_ready(
+        card=card_apply(
+            person=r,
+            site=SocialSecurityCard.Site.STREET_POINT,
+            insured_resident_id=r.resident_id,
+            by=None,
+        )
+    )
+    r_plain = PersonFactory(
+        city=city_a, resident_id=make_resident_id("110105", date(1990, 1, 3), 18)
+    )
+    t = PersonFactory(city=city_a, resident_id=make_resident_id("110105", date(1990, 1, 4), 20))
+    t_card = card_report_lost(
+        card=card_apply(
+            person=t,
+            site=SocialSecurityCard.Site.COUNTY_CENTER,
+            insured_resident_id=t.resident_id,
+            by=None,
+        ),
+        by=None,
+    )
+    p_card = SocialSecurityCard.objects.get(person=p, status=SocialSecurityCard.Status.ACTIVE)
+    hospital = InstitutionFactory(city=city_a, level=3)
+    pharmacy = PharmacyFactory(city=city_a)
+    CatalogItemFactory(code="MATRIX-A", catalog_class=CatalogItem.CatalogClass.A)
+    credential = PresentedCredential(kind="CARD", value=p_card.number, person_id=p.id)
+    terminal_user = TerminalFactory(institution=hospital)
+    settlement = settlement_submit(
+        institution=hospital,
+        credential=credential,
+        visit_type="OUTPATIENT",
+        lines=[LineInput(code="MATRIX-A", quantity=Decimal("1"), unit_price=Decimal("30.00"))],
+        use_personal_account=True,
+        by=terminal_user,
+    )
+    filing = filing_for(p, city_b, category=CrossCityFiling.Category.TEMPORARY)
+    family = FamilyAuthorization.objects.create(
+        account_holder=p,
+        beneficiary=q,
+        relation=FamilyAuthorization.Relation.CHILD,
+        granted_at=MONDAY_MORNING,
+        created_by=SuperuserFactory(),
+    )
+    run, _ = crediting_run_open(city=city_a, period=date(2026, 11, 1))
+    collection, _ = contribution_collection_open(city=city_a, period=date(2026, 11, 1))
+    upload, _ = upload_open(city=city_a, trigger=CityUpload.Trigger.OPERATOR)
+
+    def client(user=None, presented: str | None = None) -> APIClient:
+        api = APIClient()
+        if user is not None:
+            _, token = AuthToken.objects.create(user)
+            api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        if presented:
+            api.defaults["HTTP_X_PRESENTED_CREDENTIAL"] = presented
+        return api
+
+    presented = f"CARD {p_card.number}"
+    clients = {
+        "anon": client(),
+        "self": client(p.user),
+        "other": client(q.user),
+        "terminal": client(terminal_user, presented),
+        "bare": client(terminal_user),
+        "pharmacy": client(TerminalFactory(institution=pharmacy), presented),
+        "op": client(OperatorFactory(cities=[city_a])),
+        "op_other": client(OperatorFactory(cities=[city_b])),
+        "super": client(SuperuserFactory()),
+    }
+    values = {
+        "city_a": city_a.code,
+        "city_c": city_c.code,
+        "new_id": make_resident_id("110105", date(1990, 1, 5), 11),
+        "p": p.id,
+        "r": r.id,
+        "r_id": r.resident_id,
+        "r_name": r.name,
+        "r_plain": r_plain.id,
+        "r_plain_id": r_plain.resident_id,
+        "q_id": q.resident_id,
+        "t_id": t.resident_id,
+        "p_card": p_card.id,
+        "q_card": q_card.id,
+        "r_card": r_card.id,
+        "t_card": t_card.id,
+        "p_account": p.personal_account.id,
+        "run": run.id,
+        "collection": collection.id,
+        "upload": upload.id,
+        "hospital": hospital.id,
+        "settlement": settlement.id,
+        "filing": filing.id,
+        "family": family.id,
+    }
+    assert Settlement.objects.filter(pk=settlement.pk).exists()
+    return clients, values
+
+
+def _fill(template, values):
+    if isinstance(template, str):
+        if template.startswith("{") and template.endswith("}") and template[1:-1] in values:
+            return values[template[1:-1]]
+        return template.format(**values)
+    if isinstance(template, dict):
+        return {key: _fill(value, values) for key, value in template.items()}
+    if isinstance(template, list):
+        return [_fill(item, values) for item in template]
+    return template
+
+
+@pytest.mark.parametrize(
+    "case", CASES, ids=[f"{case.method.upper()} {case.path}" for case in CASES]
+)
+def test_each_role_gets_what_it_may(case, world):
+    clients, values = world
+    path, body = case.path.format(**values), _fill(case.body, values)
+    actual = {}
+    for role in ROLES:
+        with transaction.atomic():
+            response = getattr(clients[role], case.method)(path, body or None, format="json")
+            transaction.set_rollback(True)
+        actual[role] = response.status_code
+        if response.status_code >= 400 and response.get("Content-Type", "").startswith(
+            "application/"
+        ):
+            assert response["Content-Type"].startswith("application/problem+json"), (
+                role,
+                response.content,
+            )
+    assert actual == case.expected
