@@ -238,6 +238,12 @@ def _candidates_sql(*, include_retirees: bool, include_residents: bool) -> str:
          WHERE a.city_id = %(city)s AND a.kind = 'PERSONAL' AND a.id > %(lo)s AND a.id <= %(hi)s
            AND p.scheme = 'EMPLOYEE' AND p.employment_status = 'RETIRED' AND p.enrolled_on <= %(period_end)s
            AND NOT EXISTS (SELECT 1 FROM {CREDITING} k WHERE k.account_id = a.id AND k.period = %(period)s)
+           -- A month with a contribution share to credit is credited from it (first part), once.
+           AND NOT EXISTS (
+               SELECT 1 FROM {CONTRIBUTION} s
+                WHERE s.person_id = a.person_id AND s.kind = 'EMPLOYEE_MONTHLY'
+                  AND s.period = %(period)s AND s.account_share > 0
+           )
         """
         )
     if include_residents:
@@ -250,6 +256,12 @@ def _candidates_sql(*, include_retirees: bool, include_residents: bool) -> str:
          WHERE a.city_id = %(city)s AND a.kind = 'PERSONAL' AND a.id > %(lo)s AND a.id <= %(hi)s
            AND p.scheme = 'RESIDENT' AND p.enrolled_on <= %(period_end)s
            AND NOT EXISTS (SELECT 1 FROM {CREDITING} k WHERE k.account_id = a.id AND k.period = %(period)s)
+           -- A month with a contribution share to credit is credited from it (first part), once.
+           AND NOT EXISTS (
+               SELECT 1 FROM {CONTRIBUTION} s
+                WHERE s.person_id = a.person_id AND s.kind = 'EMPLOYEE_MONTHLY'
+                  AND s.period = %(period)s AND s.account_share > 0
+           )
         """
         )
     return " UNION ALL ".join(parts)

@@ -106,7 +106,12 @@ def transfer_post(
                     ]
                 )
         except IntegrityError as exc:
-            # The database is the last word (a concurrent writer, or a rule Python did not see).
+            # The database is the last word: a concurrent transfer took the key, or a rule
+            # Python did not see refused it.
+            if Transfer.objects.filter(key=key).exists():
+                raise ProblemError(
+                    LedgerErrorCode.TRANSFER_KEY_CONFLICT, f"Transfer key {key!r} is already used."
+                ) from exc
             raise ProblemError(
                 LedgerErrorCode.INSUFFICIENT_FUNDS, "The ledger refused the transfer."
             ) from exc

@@ -162,12 +162,17 @@ def card_collect(*, card: SocialSecurityCard, by) -> SocialSecurityCard:
         return card
 
 
-_PIN = re.compile(r"^\d{6}$")
+_PIN = re.compile(r"[0-9]{6}")
 
 
 def _check_pin(pin: str) -> None:
+    if not isinstance(pin, str) or not _PIN.fullmatch(pin):
+        raise ProblemError(
+            CardErrorCode.CARD_PIN_INVALID,
+            errors=[field_error("pin", "6 digits, not 111111 or 123456.")],
+        )
     weak = len(set(pin)) == 1 or pin in "0123456789" or pin in "9876543210"
-    if not isinstance(pin, str) or not _PIN.match(pin) or weak:
+    if weak:
         raise ProblemError(
             CardErrorCode.CARD_PIN_INVALID,
             errors=[field_error("pin", "6 digits, not 111111 or 123456.")],

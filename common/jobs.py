@@ -73,6 +73,9 @@ def execute_recorded_job(
         execution = job.executions
     outcome = JobOutcome(job_id=job_id, status=JobStatus.RUNNING)
     after = job.cursor
+    # Rows this pass has got through (from the resumed point); progress is the furthest any
+    # execution got, so executions that interleave do not add up past the total.
+    scanned = job.items_done
     try:
         while True:
             with transaction.atomic():
@@ -85,8 +88,9 @@ def execute_recorded_job(
                 for name, value in increments.items():
                     setattr(locked, name, getattr(locked, name) + value)
                     outcome.totals[name] = outcome.totals.get(name, 0) + value
+                scanned += count
                 locked.cursor = last
-                locked.items_done += count
+                locked.items_done = max(locked.items_done, scanned)
                 locked.heartbeat_at = timezone.now()
                 locked.save()
             outcome.items_done += count

@@ -6,7 +6,5 @@ class PersonErrorCode(ErrorCodes):
     ALREADY_ENROLLED = 409, "A person with this resident ID number is already enrolled."
     SCHEME_FIELDS_INVALID = 400, "The fields do not fit the chosen scheme."
     PERSON_NOT_FOUND = 404, "No such insured person."
-    FAMILY_RELATION_INVALID = (
-        422,
-        "Family mutual aid needs an employee account holder and a different person.",
-    )
+    LOGIN_EXISTS = 409, "This person already has a login."
+    USERNAME_TAKEN = 409, "This username is taken."

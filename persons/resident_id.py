@@ -7,7 +7,7 @@ from datetime import date
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARACTERS = "10X98765432"
-_SHAPE = re.compile(r"^[1-9]\d{16}[\dX]$")
+_SHAPE = re.compile(r"[1-9][0-9]{16}[0-9X]")
 
 
 class InvalidResidentId(ValueError):
@@ -35,7 +35,7 @@ def parse_resident_id(value: object, *, today: date | None = None) -> ResidentId
     if not isinstance(value, str):
         raise InvalidResidentId("A resident ID number is a string of 18 characters.")
     number = value.strip().upper()
-    if not _SHAPE.match(number):
+    if not _SHAPE.fullmatch(number):
         raise InvalidResidentId("A resident ID number has 17 digits and a check digit or X.")
     try:
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))

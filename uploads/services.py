@@ -42,6 +42,7 @@ ON CONFLICT (person_id) DO UPDATE SET
     balance = excluded.balance,
     credited = excluded.credited,
     as_of = excluded.as_of
+ WHERE {SNAPSHOT}.upload_id <= excluded.upload_id
 """
 
 

@@ -250,12 +250,6 @@ def test_only_the_citys_own_accounts_are_credited(population):
     assert balance(outsider) == ZERO
 
 
-@pytest.mark.xfail(
-    reason="Bug: an employee who contributed for a month and retired in it gets two credit rows "
-    "for that month in one INSERT; the unique constraint refuses the chunk and the run fails on "
-    "every execution, so nobody in the chunk is ever credited.",
-    strict=True,
-)
 def test_retiring_in_a_month_already_contributed_for_does_not_stop_the_run(city):
     colleague = PersonFactory(city=city, enrolled_on=date(2025, 12, 1))
     contribution_record(person=colleague, period=FEB)
@@ -471,11 +465,6 @@ def test_interleaved_executions_post_once():
     assert total_of_all_balances() == 0
 
 
-@pytest.mark.xfail(
-    reason="Bug: concurrent executions of one job each count the chunks they scan, so the "
-    "recorded progress (items_done) ends above items_total.",
-    strict=True,
-)
 @pytest.mark.django_db(transaction=True)
 def test_interleaved_executions_record_true_progress():
     set_clock(TODAY)

@@ -153,11 +153,6 @@ def test_balanced_raw_entries_are_accepted_and_move_the_balances(books):
     assert balances_disagreeing_with_entries() == []
 
 
-@pytest.mark.xfail(
-    reason="Bug: balanced legs can be appended to an already posted transfer, changing a movement "
-    "that is meant to be immutable (and whose key answers idempotent replays).",
-    strict=True,
-)
 def test_entries_cannot_be_added_to_a_posted_transfer(books):
     pool, source = books[Account.Kind.EMPLOYEE_POOL], books[Account.Kind.CONTRIBUTION_SOURCE]
     posted = fund(pool, books, "10.00")

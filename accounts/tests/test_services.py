@@ -395,11 +395,6 @@ def test_concurrent_posts_of_one_key_post_once():
     assert Account.objects.get(pk=books[Account.Kind.EMPLOYEE_POOL].pk).balance == Decimal("75.00")
 
 
-@pytest.mark.xfail(
-    reason="Bug: when a concurrent transfer takes the same key on other accounts, the unique-key "
-    "violation is reported as INSUFFICIENT_FUNDS instead of TRANSFER_KEY_CONFLICT.",
-    strict=True,
-)
 @pytest.mark.django_db(transaction=True)
 def test_a_key_taken_concurrently_for_other_legs_is_a_key_conflict():
     set_clock(TODAY)

@@ -132,11 +132,6 @@ def _non_ascii(number: str, zero: str) -> str:
     return number[0] + "".join(chr(ord(zero) + int(c)) if c.isdigit() else c for c in number[1:])
 
 
-@pytest.mark.xfail(
-    reason="Bug: the shape check uses \\d, which matches any Unicode decimal digit, so numbers "
-    "written with full-width or Arabic-Indic digits are accepted and stored as such.",
-    strict=True,
-)
 @pytest.mark.parametrize("zero", ["\uff10", "\u0660"], ids=["full-width", "arabic-indic"])
 def test_digits_of_other_scripts_are_refused(zero):
     with pytest.raises(InvalidResidentId):

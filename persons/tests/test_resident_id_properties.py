@@ -13,7 +13,7 @@ from persons.resident_id import (
 )
 
 TODAY = date(2026, 11, 23)
-divisions = st.from_regex(r"^[1-8]\d{5}$", fullmatch=True)
+divisions = st.from_regex(r"[1-8][0-9]{5}", fullmatch=True)
 birth_dates = st.dates(min_value=date(1900, 1, 1), max_value=TODAY)
 sequences = st.integers(min_value=0, max_value=999)
 

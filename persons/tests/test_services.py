@@ -129,11 +129,6 @@ def refused_with(code_name: str):
     return pytest.raises(ProblemError, match=f"^{code_name}:")
 
 
-@pytest.mark.xfail(
-    reason="Bug: person_login_create raises PersonErrorCode.LOGIN_EXISTS, which the enum does "
-    "not define, so a second login is an AttributeError (a 500) instead of a refusal.",
-    strict=True,
-)
 def test_a_second_login_for_a_person_is_refused():
     person = enrol(CityFactory())
     person_login_create(person=person, username="chenjing", password=None)
@@ -141,11 +136,6 @@ def test_a_second_login_for_a_person_is_refused():
         person_login_create(person=person, username="chenjing2", password=None)
 
 
-@pytest.mark.xfail(
-    reason="Bug: person_login_create raises PersonErrorCode.USERNAME_TAKEN, which the enum does "
-    "not define, so a taken username is an AttributeError (a 500) instead of a refusal.",
-    strict=True,
-)
 def test_a_taken_username_is_refused_whatever_its_case():
     city = CityFactory()
     person_login_create(person=enrol(city), username="chenjing", password=None)

@@ -174,11 +174,6 @@ def test_an_older_upload_finishing_late_does_not_become_the_latest(city, people)
     assert City.objects.get(pk=city.pk).latest_upload_id == newer.id
 
 
-@pytest.mark.xfail(
-    reason="Bug: an older upload finishing after a newer one keeps the city's pointer but "
-    "overwrites the newer snapshot rows with its own (older as-of) picture.",
-    strict=True,
-)
 def test_an_older_upload_finishing_late_leaves_the_newer_snapshot_rows(city, people):
     older = open_upload(city)
     later = set_clock(at(date(2026, 3, 17), 2))
