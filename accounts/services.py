@@ -213,6 +213,11 @@ def contribution_record(
                 LedgerErrorCode.CONTRIBUTION_PERIOD_INVALID,
                 "Employees contribute per month (day 1).",
             )
+        if period > clock.today().replace(day=1):
+            raise ProblemError(
+                LedgerErrorCode.CONTRIBUTION_PERIOD_INVALID,
+                "Employers pay a month once it has begun, not ahead.",
+            )
         base = payment_base if payment_base is not None else person.declared_wage
         if base is None:
             raise ProblemError(

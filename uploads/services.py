@@ -101,6 +101,10 @@ def upload_execute(
     *, upload_id: int, chunk_size: int | None = None, progress: Callable[[int], None] | None = None
 ) -> JobOutcome:
     """Execute (or resume) an upload. Safe to repeat and to run concurrently."""
+    # The data is read when the upload first runs, so that is its as-of time (not when queued).
+    CityUpload.objects.filter(pk=upload_id, status=JobStatus.PENDING, executions=0).update(
+        as_of=clock.now()
+    )
     return execute_recorded_job(
         UPLOAD_KIND,
         job_id=upload_id,
@@ -120,4 +124,5 @@ def upload_person_now(*, person: InsuredPerson, by=None) -> CityUpload:
         started_at=timezone.now(),
         finished_at=timezone.now(),
     )
+    upload.refresh_from_db()
     return upload

@@ -569,6 +569,14 @@ def test_employee_periods_start_with_the_month_of_enrolment(city):
     assert contribution_record(person=person, period=date(2026, 2, 1)).period == date(2026, 2, 1)
 
 
+def test_employers_do_not_pay_months_that_have_not_begun(city):
+    person = PersonFactory(city=city, enrolled_on=date(2026, 1, 1))
+    with refused(LedgerErrorCode.CONTRIBUTION_PERIOD_INVALID):
+        contribution_record(person=person, period=date(2026, 4, 1))  # the clock is in March
+    assert not Transfer.objects.exists()
+    assert contribution_record(person=person, period=date(2026, 3, 1)).period == date(2026, 3, 1)
+
+
 # --- contribution_record: residents ------------------------------------------------------------
 
 
