@@ -182,15 +182,15 @@ COLLECTION = JobKind(
 )
 
 
-def contribution_collection_open(
-    *, city: City, period: date, by=None
-) -> tuple[ContributionCollection, bool]:
+def _monthly_job_open(model, *, city: City, period: date, by=None):
+    """The job of a city and month: created once, for a month that has begun; asking again
+    returns the same job."""
     period = period.replace(day=1)
     if period > clock.today().replace(day=1):
         raise ProblemError(
             LedgerErrorCode.CREDITING_PERIOD_NOT_DUE, f"{period:%Y-%m} has not begun."
         )
-    return ContributionCollection.objects.get_or_create(
+    return model.objects.get_or_create(
         city=city,
         period=period,
         defaults={
@@ -198,6 +198,12 @@ def contribution_collection_open(
             "request_id": current_request_id(),
         },
     )
+
+
+def contribution_collection_open(
+    *, city: City, period: date, by=None
+) -> tuple[ContributionCollection, bool]:
+    return _monthly_job_open(ContributionCollection, city=city, period=period, by=by)
 
 
 def contribution_collection_execute(
@@ -322,19 +328,7 @@ CREDITING_KIND = JobKind(
 
 def crediting_run_open(*, city: City, period: date, by=None) -> tuple[CreditingRun, bool]:
     """The run for a city and month (created once; asking again returns the same run)."""
-    period = period.replace(day=1)
-    if period > clock.today().replace(day=1):
-        raise ProblemError(
-            LedgerErrorCode.CREDITING_PERIOD_NOT_DUE, f"{period:%Y-%m} has not begun."
-        )
-    return CreditingRun.objects.get_or_create(
-        city=city,
-        period=period,
-        defaults={
-            "created_by": by if getattr(by, "pk", None) else None,
-            "request_id": current_request_id(),
-        },
-    )
+    return _monthly_job_open(CreditingRun, city=city, period=period, by=by)
 
 
 def crediting_run_execute(
