@@ -220,7 +220,9 @@ def _reason_busy(person: InsuredPerson, retry_after: int) -> Reason:
 def _reason_funds(person: InsuredPerson, today: date, *, credited_since_snapshot: bool) -> Reason:
     if credited_since_snapshot:
         city = person.city
-        expected = next_upload_on(city, today=today, uploaded_today=False)
+        latest = city.latest_upload
+        uploaded_today = latest is not None and clock.localdate(latest.as_of) == today
+        expected = next_upload_on(city, today=today, uploaded_today=uploaded_today)
         return Reason(
             ReasonCode.FUNDS_NOT_YET_TRANSFERRED,
             detail="At the city's last upload your account had not received its first crediting; it has "
@@ -228,6 +230,15 @@ def _reason_funds(person: InsuredPerson, today: date, *, credited_since_snapshot
             remedy="Wait for the next upload"
             + (f", due on {expected:%Y-%m-%d}." if expected else "."),
             expected_date=expected,
+        )
+    if not person.is_employee and not person.has_contribution:
+        # Crediting only credits residents whose year is paid: no date can be promised before.
+        return Reason(
+            ReasonCode.FUNDS_NOT_YET_TRANSFERRED,
+            detail="Your personal account is at 0.00 because this year's resident contribution has "
+            "not been received; the first crediting follows it.",
+            remedy="Pay this year's resident contribution; the first crediting follows on the next "
+            "crediting day.",
         )
     expected = _expected_first_crediting(person, today)
     if person.is_employee and not person.is_retired and not person.has_contribution:
@@ -302,13 +313,13 @@ def balance_diagnose(
     if account is not None:
         if online and snapshot_current:
             amount, as_of, source = snapshot.balance, snapshot.as_of, "snapshot"
-            if amount == 0 and not snapshot.credited:
+            if amount == 0 and not snapshot.credited and not resident_abolished:
                 reasons.append(
                     _reason_funds(person, today, credited_since_snapshot=person.has_crediting)
                 )
         else:
             amount, as_of, source = account.balance, now, "live"
-            if amount == 0 and not person.has_crediting:
+            if amount == 0 and not person.has_crediting and not resident_abolished:
                 reasons.append(_reason_funds(person, today, credited_since_snapshot=False))
 
     reasons = in_catalogue_order(reasons)

@@ -295,12 +295,6 @@ def test_abolished_account_shows_what_outpatient_pooling_has_left_this_year():
     assert (pooling["used"], pooling["remaining"]) == ("150.40", "449.60")
 
 
-@pytest.mark.xfail(
-    reason="Bug: a resident account opened before the abolition, never credited, also gets "
-    "FUNDS_NOT_YET_TRANSFERRED with an expected crediting date that never comes (crediting "
-    "skips residents once accounts are abolished).",
-    strict=True,
-)
 def test_an_abolished_account_never_awaits_a_first_crediting():
     set_clock(at(date(2026, 2, 10)))
     city = CityFactory(resident_accounts_abolished_on=date(2026, 3, 1))
@@ -524,12 +518,6 @@ def test_funds_credited_since_the_snapshot_show_after_the_next_upload():
     assert (codes(diagnose(person)), diagnose(person).amount) == ([], Decimal("200.00"))
 
 
-@pytest.mark.xfail(
-    reason="Bug: when the snapshot predates the first crediting, the expected date is computed "
-    "as if today's upload had not run, so a city that uploaded today promises an upload today "
-    "(already past) instead of its next one.",
-    strict=True,
-)
 def test_funds_credited_since_the_snapshot_name_the_next_upload_not_todays():
     city = CityFactory(upload_frequency="WEEKLY", upload_day=1)  # Mondays; today is one
     person = settled(city, credited=False, enrolled_on=date(2026, 2, 1))
@@ -566,11 +554,6 @@ def test_a_paid_residents_expected_first_crediting_date_is_kept():
     _first_crediting_promise_kept(resident)
 
 
-@pytest.mark.xfail(
-    reason="Bug: a resident who has not paid the year's contribution is promised the next "
-    "crediting day, but crediting only credits residents whose year is paid.",
-    strict=True,
-)
 def test_an_unpaid_resident_is_not_promised_a_crediting_that_will_not_come():
     resident = enrol(kind=ResidentFactory, enrolled_on=TODAY)
     item = reason(diagnose(resident, Channel.COUNTER), R.FUNDS_NOT_YET_TRANSFERRED)
