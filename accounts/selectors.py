@@ -1,12 +1,17 @@
 """Reads of accounts: the balance diagnosis, ledger history and payment records."""
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
+from django.db import connection
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import Col
 
 from accounts.models import Account, Contribution, Crediting, CreditingRun, Entry
 from accounts.reasons import Reason, ReasonCode, in_catalogue_order
@@ -58,31 +63,237 @@ class BalanceDiagnosis:
         }
 
 
+# --- The balance query -----------------------------------------------------------------------
+
+# Lookups the insured person's own query comes with, and the field each one reads.
+_DIRECT_LOOKUPS = {"pk": "id", "id": "id", "user_id": "user"}
+# While the balance statement runs, psycopg's counter must not prepare anything by itself.
+_NOT_BY_COUNT = 2**31
+
+try:  # PostgreSQL with psycopg 3: a cursor that binds on the server and prepares its statement.
+    from django.db.backends.postgresql.base import ServerBindingCursor as _ServerBindingCursor
+except (ImportError, ImproperlyConfigured):  # pragma: no cover - the embedded demo on SQLite
+    _ServerBindingCursor = None
+
+if _ServerBindingCursor is not None:
+
+    class _PreparedStatementCursor(_ServerBindingCursor):
+        """Runs its statement as a prepared statement of the connection. psycopg keeps them per
+        connection (and forgets them on a rollback or a reconnection, preparing again). Django
+        turns psycopg's automatic preparing off for its own queries; it stays off for them: only
+        this cursor's statements are prepared, and only for the time they run."""
+
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            connection = self.connection
+            threshold = connection.prepare_threshold
+            if threshold is None:
+                connection.prepare_threshold = _NOT_BY_COUNT
+            try:
+                return super().execute(query, params, prepare=True, binary=binary)
+            finally:
+                connection.prepare_threshold = threshold
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One model of the balance query's row: its columns' place, and its primary key's."""
+
+    model: type
+    start: int
+    stop: int
+    attnames: tuple[str, ...]
+    pk_index: int
+
+
+class _BalanceQuery:
+    """The balance query without its WHERE clause, built once from the models, and how to turn
+    its row into the objects ``select_related`` and ``annotate`` would give: the person with its
+    city (and the city's latest upload), e-voucher, personal account and snapshot, annotated with
+    its latest card, whether it was ever credited or paid a contribution, and this year's
+    outpatient-pooling use. The one parameter before the WHERE clause's is the year."""
+
+    def __init__(self, db) -> None:
+        from cities.models import City
+        from settlement.models import AnnualUsage
+        from uploads.models import BalanceSnapshot, CityUpload
+
+        qn = db.ops.quote_name
+
+        def table(model) -> str:
+            return qn(model._meta.db_table)
+
+        def column(model, name: str) -> str:
+            return qn(model._meta.get_field(name).column)
+
+        select: list[str] = []
+        self.converters: list[tuple[int, list, Col]] = []
+        self.parts: dict[str, _Part] = {}
+
+        def add(sql: str, expression: Col) -> None:
+            functions = db.ops.get_db_converters(expression) + expression.get_db_converters(db)
+            if functions:
+                self.converters.append((len(select), functions, expression))
+            select.append(sql)
+
+        for alias, model in (
+            ("p", InsuredPerson),
+            ("c", City),
+            ("u", CityUpload),
+            ("e", EVoucher),
+            ("a", Account),
+            ("s", BalanceSnapshot),
+        ):
+            start = len(select)
+            fields = model._meta.concrete_fields
+            for field in fields:
+                add(f"{alias}.{qn(field.column)}", field.get_col(alias))
+            attnames = tuple(field.attname for field in fields)
+            self.parts[alias] = _Part(
+                model, start, len(select), attnames, attnames.index(model._meta.pk.attname)
+            )
+
+        person_id = f"p.{column(InsuredPerson, 'id')}"
+        card = SocialSecurityCard
+        latest_card = (
+            f"FROM {table(card)} k WHERE k.{column(card, 'person')} = {person_id} "
+            f"ORDER BY k.{column(card, 'id')} DESC LIMIT 1"
+        )
+        self.annotations = [
+            (
+                "card_status",
+                f"(SELECT k.{column(card, 'status')} {latest_card})",
+                card._meta.get_field("status"),
+            ),
+            (
+                "card_ready_on",
+                f"(SELECT k.{column(card, 'ready_on')} {latest_card})",
+                card._meta.get_field("ready_on"),
+            ),
+            (
+                "has_crediting",
+                f"EXISTS (SELECT 1 FROM {table(Crediting)} k "  # noqa: S608 (names from the models)
+                f"WHERE k.{column(Crediting, 'account')} = a.{column(Account, 'id')})",
+                BooleanField(),
+            ),
+            (
+                "has_contribution",
+                f"EXISTS (SELECT 1 FROM {table(Contribution)} k "  # noqa: S608
+                f"WHERE k.{column(Contribution, 'person')} = {person_id})",
+                BooleanField(),
+            ),
+            (
+                "outpatient_pool_paid",
+                f"(SELECT y.{column(AnnualUsage, 'outpatient_pool_paid')} FROM {table(AnnualUsage)} y "  # noqa: S608
+                f"WHERE y.{column(AnnualUsage, 'person')} = {person_id} "
+                f"AND y.{column(AnnualUsage, 'year')} = %s LIMIT 1)",
+                AnnualUsage._meta.get_field("outpatient_pool_paid"),
+            ),
+        ]
+        self.annotation_start = len(select)
+        for name, sql, field in self.annotations:
+            add(f"{sql} AS {qn(name)}", Col("annotation", field))
+        self.sql = (
+            f"SELECT {', '.join(select)} FROM {table(InsuredPerson)} p "  # noqa: S608
+            f"INNER JOIN {table(City)} c ON c.{column(City, 'id')} = p.{column(InsuredPerson, 'city')} "
+            f"LEFT OUTER JOIN {table(CityUpload)} u "
+            f"ON u.{column(CityUpload, 'id')} = c.{column(City, 'latest_upload')} "
+            f"LEFT OUTER JOIN {table(EVoucher)} e ON e.{column(EVoucher, 'person')} = {person_id} "
+            f"LEFT OUTER JOIN {table(Account)} a ON a.{column(Account, 'person')} = {person_id} "
+            f"LEFT OUTER JOIN {table(BalanceSnapshot)} s "
+            f"ON s.{column(BalanceSnapshot, 'person')} = {person_id}"
+        )
+
+    def build(self, row, db) -> InsuredPerson:
+        from cities.models import City
+
+        row = list(row)
+        for index, functions, expression in self.converters:
+            value = row[index]
+            for function in functions:
+                value = function(value, expression, db)
+            row[index] = value
+        found = {}
+        for alias, part in self.parts.items():
+            values = row[part.start : part.stop]
+            found[alias] = (
+                None
+                if values[part.pk_index] is None
+                else part.model.from_db(db.alias, part.attnames, values)
+            )
+        person = found["p"]
+        InsuredPerson._meta.get_field("city").set_cached_value(person, found["c"])
+        City._meta.get_field("latest_upload").set_cached_value(found["c"], found["u"])
+        for alias, name in (("e", "evoucher"), ("a", "personal_account"), ("s", "snapshot")):
+            relation = InsuredPerson._meta.get_field(name)
+            related = found[alias]
+            relation.set_cached_value(person, related)
+            if related is not None:
+                relation.remote_field.set_cached_value(related, person)
+        for offset, (name, _, _) in enumerate(self.annotations):
+            setattr(person, name, row[self.annotation_start + offset])
+        return person
+
+
+@lru_cache(maxsize=4)
+def _balance_query(vendor: str) -> _BalanceQuery:
+    return _BalanceQuery(connection)
+
+
+@contextmanager
+def _balance_cursor(prepared: bool):
+    if prepared and _ServerBindingCursor is not None and connection.vendor == "postgresql":
+        connection.close_if_health_check_failed()
+        connection.ensure_connection()
+        raw = connection.connection
+        factory = raw.cursor_factory
+        raw.cursor_factory = _PreparedStatementCursor
+        try:
+            cursor = connection.cursor()
+        finally:
+            raw.cursor_factory = factory
+    else:
+        cursor = connection.cursor()
+    with cursor:
+        yield cursor
+
+
 def person_for_balance(*, persons: QuerySet | None = None, **lookup) -> InsuredPerson:
     """Everything the diagnosis needs, in one SQL query whatever the person's history.
-    ``persons`` is the caller's visible set (so visibility costs no extra query)."""
-    from settlement.models import AnnualUsage
+    ``persons`` is the caller's visible set (so visibility costs no extra query).
 
-    latest_card = SocialSecurityCard.objects.filter(person=OuterRef("pk")).order_by("-id")
-    year = clock.today().year
-    persons = InsuredPerson.objects.all() if persons is None else persons
-    return (
-        persons.select_related(
-            "city", "city__latest_upload", "evoucher", "personal_account", "snapshot"
-        )
-        .annotate(
-            card_status=Subquery(latest_card.values("status")[:1]),
-            card_ready_on=Subquery(latest_card.values("ready_on")[:1]),
-            has_crediting=Exists(Crediting.objects.filter(account__person=OuterRef("pk"))),
-            has_contribution=Exists(Contribution.objects.filter(person=OuterRef("pk"))),
-            outpatient_pool_paid=Subquery(
-                AnnualUsage.objects.filter(person=OuterRef("pk"), year=year).values(
-                    "outpatient_pool_paid"
-                )[:1]
-            ),
-        )
-        .get(**lookup)
-    )
+    An insured person's own query (by login or id, no visible set) is the platform's hottest
+    read: its SQL is built once per process from the models and, on PostgreSQL, runs as a
+    prepared statement, so neither the ORM's compiler nor the planner works per request. A visible
+    set is compiled by the ORM into the statement's WHERE clause.
+    """
+    query = _balance_query(connection.vendor)
+    params: list[Any] = [clock.today().year]
+    (name, value), *others = lookup.items() if lookup else [(None, None)]
+    prepared = persons is None and not others and name in _DIRECT_LOOKUPS and value is not None
+    if prepared:
+        field = InsuredPerson._meta.get_field(_DIRECT_LOOKUPS[name])
+        where = f"p.{connection.ops.quote_name(field.column)} = %s"
+        params.append(field.get_prep_value(value))
+    else:
+        visible = InsuredPerson.objects.all() if persons is None else persons
+        try:
+            subquery, subparams = (
+                visible.filter(**lookup).order_by().values("pk").query.sql_with_params()
+            )
+        except EmptyResultSet:
+            raise InsuredPerson.DoesNotExist(
+                "InsuredPerson matching query does not exist."
+            ) from None
+        where = f"p.{connection.ops.quote_name('id')} IN ({subquery})"
+        params.extend(subparams)
+    with _balance_cursor(prepared) as cursor:
+        cursor.execute(f"{query.sql} WHERE {where}", params)
+        rows = cursor.fetchmany(2)
+    if not rows:
+        raise InsuredPerson.DoesNotExist("InsuredPerson matching query does not exist.")
+    if len(rows) > 1:
+        raise InsuredPerson.MultipleObjectsReturned("More than one person matched the lookup.")
+    return query.build(rows[0], connection)
 
 
 def _expected_first_crediting(person: InsuredPerson, today: date) -> date:

@@ -1,14 +1,18 @@
 """A large generated population for load and scale work (``seed_demo --persons N``).
 
-Bulk inserts in batches, so memory stays bounded whatever N: persons with ``bulk_create``, then
-their personal accounts and e-vouchers with ``INSERT ... SELECT`` over the batch's id range.
-Generated persons have resident ID numbers from a division code of their own (the city's code
-with ``06`` as its last two digits), so they never collide with scenario persons; generation is
-resumable: it continues from the number already generated.
+Bulk inserts in batches, so memory stays bounded whatever N. Each batch is one transaction: the
+persons, then their personal accounts and e-vouchers. On PostgreSQL the batch's persons are
+streamed with ``COPY`` into a temporary table and moved into place by one statement that also
+opens their accounts and e-vouchers (from the ids it has just assigned); elsewhere (the embedded
+demo) persons go in with ``bulk_create`` and accounts and e-vouchers with ``INSERT ... SELECT``
+over the batch's id range. Generated persons have resident ID numbers from a division code of
+their own (the city's code with ``06`` as its last two digits), so they never collide with
+scenario persons; each person is a function of its number alone, and generation is resumable:
+it continues from the number already generated.
 """
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -30,6 +34,20 @@ _WAGES = [
     Decimal(w)
     for w in ("4800.00", "6500.00", "8200.00", "9800.00", "12500.00", "18000.00", "32000.00")
 ]
+# The fields a generated person sets, in the order _person_values gives them.
+_PERSON_FIELDS = (
+    "resident_id",
+    "name",
+    "sex",
+    "birth_date",
+    "city_id",
+    "scheme",
+    "employment_status",
+    "subsidy_category",
+    "declared_wage",
+    "enrolled_on",
+)
+_STAGING = "population_batch"
 
 
 def population_prefix(city: City) -> str:
@@ -42,10 +60,11 @@ def population_count(city: City) -> int:
     ).count()
 
 
-def _person(index: int, city: City, prefix: str, enrolled_on: date) -> InsuredPerson:
+def _person_values(index: int, city_id: int, prefix: str, enrolled_on: date) -> tuple:
+    """Generated person number ``index``: the values of ``_PERSON_FIELDS``."""
     rng = random.Random(index)
     birth = _FIRST_BIRTH_DATE + timedelta(days=index // SEQUENCES_PER_DAY)
-    resident_id = make_resident_id(prefix, birth, index % SEQUENCES_PER_DAY + 1)
+    sequence = index % SEQUENCES_PER_DAY + 1
     roll = rng.random()
     if roll < 0.8:
         scheme, status, wage = (
@@ -61,17 +80,69 @@ def _person(index: int, city: City, prefix: str, enrolled_on: date) -> InsuredPe
         )
     else:
         scheme, status, wage = InsuredPerson.Scheme.RESIDENT, "", None
-    return InsuredPerson(
-        resident_id=resident_id,
-        name=f"Resident {index:07d}",
-        sex="M" if (index % SEQUENCES_PER_DAY + 1) % 2 else "F",
-        birth_date=birth,
-        city=city,
-        scheme=scheme,
-        employment_status=status,
-        declared_wage=wage,
-        enrolled_on=enrolled_on,
+    return (
+        make_resident_id(prefix, birth, sequence),
+        f"Resident {index:07d}",
+        "M" if sequence % 2 else "F",
+        birth,
+        city_id,
+        str(scheme),
+        str(status),
+        str(InsuredPerson.SubsidyCategory.NONE),
+        wage,
+        enrolled_on,
     )
+
+
+def _insert_batch_postgresql(rows: Iterator[tuple], *, residents_have_accounts: bool) -> None:
+    """COPY the batch into a temporary table, then one statement moves the persons into place
+    (in number order, so ids follow numbers) and opens their accounts and e-vouchers."""
+    columns = ", ".join(_PERSON_FIELDS)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGING} ON COMMIT DELETE ROWS AS "  # noqa: S608
+            f"SELECT 0 AS number, {columns} FROM {PERSON} WITH NO DATA"
+        )
+        cursor.execute(f"TRUNCATE {_STAGING}")
+        with cursor.copy(f"COPY {_STAGING} (number, {columns}) FROM STDIN") as copy:
+            for number, row in enumerate(rows):
+                copy.write_row((number, *row))
+        cursor.execute(
+            f"""
+            WITH persons AS (
+                INSERT INTO {PERSON} ({columns}, created_at)
+                SELECT {columns}, %(now)s FROM {_STAGING} ORDER BY number
+                RETURNING id, city_id, scheme
+            ), accounts AS (
+                INSERT INTO {ACCOUNT} (kind, city_id, person_id, balance, created_at)
+                SELECT 'PERSONAL', city_id, id, 0, %(now)s FROM persons
+                 WHERE scheme = 'EMPLOYEE' OR %(residents)s
+            )
+            INSERT INTO {EVOUCHER} (person_id, status, platform, consecutive_failures)
+            SELECT id, 'NOT_ACTIVATED', '', 0 FROM persons
+            """,  # noqa: S608
+            {"now": now, "residents": residents_have_accounts},
+        )
+
+
+def _insert_batch_portable(rows: Iterator[tuple], *, residents_have_accounts: bool) -> None:
+    created = InsuredPerson.objects.bulk_create(
+        InsuredPerson(**dict(zip(_PERSON_FIELDS, row, strict=True))) for row in rows
+    )
+    low, high = min(p.id for p in created), max(p.id for p in created)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ACCOUNT} (kind, city_id, person_id, balance, created_at) "  # noqa: S608
+            f"SELECT 'PERSONAL', city_id, id, 0, %s FROM {PERSON} "
+            "WHERE id BETWEEN %s AND %s AND (scheme = 'EMPLOYEE' OR %s)",
+            [timezone.now(), low, high, residents_have_accounts],
+        )
+        cursor.execute(
+            f"INSERT INTO {EVOUCHER} (person_id, status, platform, consecutive_failures) "  # noqa: S608
+            f"SELECT id, 'NOT_ACTIVATED', '', 0 FROM {PERSON} WHERE id BETWEEN %s AND %s",
+            [low, high],
+        )
 
 
 def population_generate(
@@ -89,26 +160,17 @@ def population_generate(
         city.resident_accounts_abolished_on is None
         or city.resident_accounts_abolished_on > enrolled_on
     )
+    insert_batch = (
+        _insert_batch_postgresql if connection.vendor == "postgresql" else _insert_batch_portable
+    )
     for batch_start in range(start, persons, batch_size):
         batch_end = min(batch_start + batch_size, persons)
+        rows = (
+            _person_values(index, city.id, prefix, enrolled_on)
+            for index in range(batch_start, batch_end)
+        )
         with transaction.atomic():
-            created = InsuredPerson.objects.bulk_create(
-                _person(index, city, prefix, enrolled_on) for index in range(batch_start, batch_end)
-            )
-            low, high = min(p.id for p in created), max(p.id for p in created)
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"INSERT INTO {ACCOUNT} (kind, city_id, person_id, balance, created_at) "  # noqa: S608
-                    f"SELECT 'PERSONAL', city_id, id, 0, %s FROM {PERSON} "
-                    "WHERE id BETWEEN %s AND %s AND (scheme = 'EMPLOYEE' OR %s)",
-                    [timezone.now(), low, high, residents_have_accounts],
-                )
-                cursor.execute(
-                    f"INSERT INTO {EVOUCHER} (person_id, status, platform, consecutive_failures) "  # noqa: S608
-                    f"SELECT id, 'NOT_ACTIVATED', '', 0 FROM {PERSON} WHERE id BETWEEN %s AND %s",
-                    [low, high],
-                )
+            insert_batch(rows, residents_have_accounts=residents_have_accounts)
         if progress:
             progress(batch_end - batch_start)
-        del created
     return max(0, persons - start)
