@@ -75,7 +75,8 @@ class BalanceOutputSerializer(serializers.Serializer):
 
 
 def balance_response(diagnosis) -> Response:
-    response = Response(BalanceOutputSerializer(diagnosis.as_dict()).data)
+    # BalanceOutputSerializer documents this body; as_json renders it the same way, faster.
+    response = Response(diagnosis.as_json())
     if diagnosis.retry_after:
         response["Retry-After"] = str(diagnosis.retry_after)
     return response

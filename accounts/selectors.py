@@ -12,6 +12,7 @@ from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import connection
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import Col
+from django.utils import timezone
 
 from accounts.models import Account, Contribution, Crediting, CreditingRun, Entry
 from accounts.reasons import Reason, ReasonCode, in_catalogue_order
@@ -61,6 +62,22 @@ class BalanceDiagnosis:
             ),
             "reasons": [reason.as_dict() for reason in self.reasons],
         }
+
+    def as_json(self) -> dict[str, Any]:
+        """``as_dict`` as ``BalanceOutputSerializer`` renders it (money with two places, times in
+        the local zone, dates ISO 8601), without a serializer's per-request cost on the hottest
+        read. A test holds the two to the same output."""
+        data = self.as_dict()
+        if data["balance"] is not None:
+            as_of = timezone.localtime(self.as_of).isoformat()
+            data["balance"] |= {
+                "amount": f"{self.amount:.2f}",
+                "as_of": as_of[:-6] + "Z" if as_of.endswith("+00:00") else as_of,
+            }
+        for reason in data["reasons"]:
+            if reason["expected_date"] is not None:
+                reason["expected_date"] = reason["expected_date"].isoformat()
+        return data
 
 
 # --- The balance query -----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 exact reasons, their order, visibility, the amount and where it comes from, per channel; the
 online platform's load; and the query's fixed cost in SQL."""
 
+import json
 import time
 from datetime import date, timedelta
 from decimal import Decimal
@@ -9,7 +10,9 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.renderers import JSONRenderer
 
+from accounts.apis import BalanceOutputSerializer
 from accounts.crediting import crediting_run_execute, crediting_run_open
 from accounts.models import Account, Transfer
 from accounts.reasons import ReasonCode
@@ -830,6 +833,16 @@ def test_each_code_through_the_api_with_its_remedy(api_client, code):
     else:
         assert (body["visible"], body["balance"]) == (False, None)
     assert response.has_header("Retry-After") is (code == "PLATFORM_BUSY")
+
+
+@pytest.mark.parametrize("code", ["BALANCE_VISIBLE", *SPEC_ORDER])
+@pytest.mark.parametrize("channel", [Channel.ONLINE, Channel.COUNTER])
+def test_the_fast_rendering_is_what_the_documented_serializer_renders(code, channel):
+    person = settled() if code == "BALANCE_VISIBLE" else ONE_STATE_PER_CODE[code]()
+    diagnosis = diagnose(person, channel, count_query=False)
+    documented = BalanceOutputSerializer(diagnosis.as_dict()).data
+    rendered = JSONRenderer().render
+    assert json.loads(rendered(diagnosis.as_json())) == json.loads(rendered(documented))
 
 
 def test_a_persons_balance_at_the_counter_and_the_hotline(api_client, now):
