@@ -5,7 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test lint migrations-check schema-check deploy-check bench clean
+.PHONY: demo test lint migrations-check schema-check deploy-check bench bench-small clean
 
 $(BIN)/python:
 	@echo "==> Creating the virtual environment in $(VENV)"
@@ -47,6 +47,14 @@ schema-check: $(VENV)/.installed-app
 deploy-check: $(VENV)/.installed-app
 	DJANGO_ENV=production DJANGO_ALLOWED_HOSTS=yibao.example DJANGO_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(60))') \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+## bench: every benchmark at full size (1,000,000 persons; PostgreSQL and Redis on 127.0.0.1)
+bench: $(VENV)/.installed-app
+	$(BIN)/python bench/run.py all --json-dir var/bench
+
+## bench-small: every benchmark at the CI smoke size, in a minute or two
+bench-small: $(VENV)/.installed-app
+	$(BIN)/python bench/run.py all --small
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

@@ -61,13 +61,23 @@ def _city_accounts(city_id: int) -> dict[str, int]:
     )
 
 
+BATCH = "ledger_batch_due"
+
+
 def _post_batch(
     *, kind: str, memo: str, job, due_sql: str, insert_sql: str, legs_sql: str, params: dict
 ) -> int | None:
-    """If ``due_sql`` finds anything, create one transfer, insert the rows and their entries.
-    Returns the transfer's id, or None when nothing was due."""
+    """Put the rows ``due_sql`` finds in the temporary table ``BATCH``; when there are any, create
+    one transfer and insert the rows (``insert_sql``, reading ``BATCH``) and their entries.
+    Returns the transfer's id, or None when nothing was due.
+
+    The rows due are read before anything is written: a statement that inserts into the table
+    its own NOT EXISTS reads scans the rows it has just written, once per row, when the planner
+    takes that table for empty (the first month of a new installation), which is quadratic."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT EXISTS ({due_sql})", params)
+        cursor.execute(f"DROP TABLE IF EXISTS {BATCH}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {BATCH} AS {due_sql}", params)
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {BATCH})")
         if not cursor.fetchone()[0]:
             return None
         transfer = Transfer.objects.create(
@@ -138,15 +148,14 @@ def _collect_chunk(job: ContributionCollection, lo: int, hi: int, execution: int
         "clearing": accounts[Account.Kind.PERSONAL_ACCOUNT_CLEARING],
         "source": accounts[Account.Kind.CONTRIBUTION_SOURCE],
     }
-    due = f"SELECT 1 FROM {PERSON} p WHERE {_COLLECTION_WHERE}"
+    due = f"SELECT p.id AS person_id, {base} AS payment_base FROM {PERSON} p WHERE {_COLLECTION_WHERE}"
     insert = f"""
         INSERT INTO {CONTRIBUTION} (person_id, kind, period, payment_base, employer_amount, individual_amount,
                                     subsidy_amount, account_share, received_at, transfer_id, created_by_id)
-        SELECT p.id, 'EMPLOYEE_MONTHLY', %(period)s, {base},
-               ROUND({base} * %(employer_rate)s, 2), ROUND({base} * %(individual_rate)s, 2), 0,
-               ROUND({base} * %(individual_rate)s, 2), %(received_at)s, %(transfer)s, %(by)s
-          FROM {PERSON} p
-         WHERE {_COLLECTION_WHERE}
+        SELECT person_id, 'EMPLOYEE_MONTHLY', %(period)s, payment_base,
+               ROUND(payment_base * %(employer_rate)s, 2), ROUND(payment_base * %(individual_rate)s, 2), 0,
+               ROUND(payment_base * %(individual_rate)s, 2), %(received_at)s, %(transfer)s, %(by)s
+          FROM {BATCH}
     """
     legs = f"""
         SELECT %(pool)s AS account_id, SUM(employer_amount + individual_amount - account_share) AS amount
@@ -305,7 +314,7 @@ def _credit_chunk(run: CreditingRun, lo: int, hi: int, execution: int) -> dict:
         job=run,
         due_sql=candidates,
         insert_sql=f"INSERT INTO {CREDITING} (account_id, period, amount, source_id, run_id, transfer_id) "
-        f"SELECT account_id, period, amount, source_id, %(run)s, %(transfer)s FROM ({candidates}) due",
+        f"SELECT account_id, period, amount, source_id, %(run)s, %(transfer)s FROM {BATCH}",
         legs_sql=f"SELECT account_id, amount FROM {CREDITING} WHERE transfer_id = %(transfer)s "
         f"UNION ALL SELECT source_id, -SUM(amount) FROM {CREDITING} WHERE transfer_id = %(transfer)s GROUP BY source_id",
         params=params,
