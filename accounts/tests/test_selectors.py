@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from rest_framework.renderers import JSONRenderer
 
@@ -957,3 +957,26 @@ def test_the_balance_endpoint_costs_the_same_whatever_the_history(
         assert response.status_code == 200
         counts.append(len(captured.captured_queries))
     assert counts[0] == counts[1]
+
+
+def test_the_prepared_balance_query_answers_as_the_visible_set_query_does():
+    """An insured person's own query runs as a prepared statement; an operator's through the ORM
+    with a visible set. Both build the same person, again and again on the same connection, after
+    a failed statement has been rolled back."""
+    person = settled()
+    login_user = person_login_create(person=person, username=f"user-{person.id}", password=None)
+    visible = InsuredPerson.objects.filter(city=person.city)
+    expected = balance_diagnose(
+        person=person_for_balance(persons=visible, pk=person.pk), channel=Channel.COUNTER
+    )
+    for attempt in range(7):  # past any automatic preparing threshold
+        if attempt == 3:
+            with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT 1 / 0")
+        got = balance_diagnose(
+            person=person_for_balance(user_id=login_user.pk), channel=Channel.COUNTER
+        )
+        assert got.as_dict() | {"balance": None} == expected.as_dict() | {"balance": None}
+        assert (got.amount, got.source) == (expected.amount, expected.source)
+    with pytest.raises(InsuredPerson.DoesNotExist):
+        person_for_balance(user_id=login_user.pk + 10_000)
