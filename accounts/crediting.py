@@ -74,11 +74,13 @@ def _post_batch(
     The rows due are read before anything is written: a statement that inserts into the table
     its own NOT EXISTS reads scans the rows it has just written, once per row, when the planner
     takes that table for empty (the first month of a new installation), which is quadratic."""
+    # Dropped once read, so a kept connection carries no chunk's rows (a rollback drops it too).
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {BATCH}")
         cursor.execute(f"CREATE TEMPORARY TABLE {BATCH} AS {due_sql}", params)
         cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {BATCH})")
         if not cursor.fetchone()[0]:
+            cursor.execute(f"DROP TABLE {BATCH}")
             return None
         transfer = Transfer.objects.create(
             kind=kind,
@@ -90,6 +92,7 @@ def _post_batch(
         )
         params = {**params, "transfer": transfer.id}
         cursor.execute(insert_sql, params)
+        cursor.execute(f"DROP TABLE {BATCH}")
         cursor.execute(
             f"INSERT INTO {ENTRY} (transfer_id, account_id, amount) "
             f"SELECT %(transfer)s, account_id, amount FROM ({legs_sql}) legs WHERE amount <> 0",
