@@ -45,6 +45,7 @@ class TransferAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["key", "memo", "request_id"]
     date_hierarchy = "posted_at"
     inlines = [EntryInline]
+    list_select_related = ["created_by"]
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

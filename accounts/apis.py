@@ -8,8 +8,19 @@ from rest_framework.views import APIView
 
 from accounts.crediting import contribution_collection_open, crediting_run_open
 from accounts.models import Account, Contribution, ContributionCollection, CreditingRun, Entry
-from accounts.reasons import REASON_CHOICES, REASON_ORDER, REASON_SOURCES, REASON_TITLES, ReasonCode
-from accounts.selectors import account_entries, balance_diagnose, person_for_balance
+from accounts.reasons import (
+    HIDING_REASONS,
+    REASON_CHOICES,
+    REASON_ORDER,
+    REASON_SOURCES,
+    REASON_TITLES,
+)
+from accounts.selectors import (
+    account_entries,
+    balance_diagnose,
+    person_contributions,
+    person_for_balance,
+)
 from accounts.services import contribution_record
 from common.api import (
     IDEMPOTENCY_KEY_PARAMETER,
@@ -20,7 +31,7 @@ from common.api import (
 from common.errors import CommonErrorCode, ProblemError, field_error
 from common.idempotency import idempotent
 from common.job_apis import RecordedJobOutputSerializer
-from common.money import MoneySerializerField
+from common.money import CURRENCY, MoneySerializerField
 from common.pagination import NewestFirstCursorPagination
 from jobs.services import job_enqueue
 from persons.models import InsuredPerson
@@ -168,7 +179,7 @@ class ReasonCatalogueApi(APIView):
                     "code": code.value,
                     "order": index + 1,
                     "title": REASON_TITLES[code],
-                    "hides_balance": code != ReasonCode.FUNDS_NOT_YET_TRANSFERRED,
+                    "hides_balance": code in HIDING_REASONS,
                     "background": REASON_SOURCES[code],
                 }
                 for index, code in enumerate(REASON_ORDER)
@@ -198,7 +209,7 @@ class AccountOutputSerializer(serializers.ModelSerializer):
         ]
 
     def get_currency(self, obj) -> str:
-        return "CNY"
+        return CURRENCY
 
 
 class AccountFilter(filters.FilterSet):
@@ -326,7 +337,7 @@ class PersonContributionListApi(ActorMixin, generics.ListAPIView):
         person = get_object_or_404(
             access.persons_visible(self.actor, self.request), pk=self.kwargs["person_id"]
         )
-        return Contribution.objects.filter(person=person).order_by("-period")
+        return person_contributions(person_id=person.id)
 
     @extend_schema(
         summary="A person's payment records (Social Insurance Law art. 4)",

@@ -33,8 +33,10 @@ from accounts.models import (
     Entry,
     Transfer,
 )
+from accounts.services import city_account_ids
 from cities.models import City
 from common import clock
+from common.audit import acting_user
 from common.calendar import next_month
 from common.context import current_request_id
 from common.errors import ProblemError
@@ -51,14 +53,6 @@ PERSON = InsuredPerson._meta.db_table
 
 def _period_end(period: date) -> date:
     return next_month(period) - timedelta(days=1)
-
-
-def _city_accounts(city_id: int) -> dict[str, int]:
-    return dict(
-        Account.objects.filter(city_id=city_id, kind__in=Account.CITY_KINDS).values_list(
-            "kind", "id"
-        )
-    )
 
 
 BATCH = "ledger_batch_due"
@@ -132,7 +126,7 @@ _COLLECTION_WHERE = f"""
 
 def _collect_chunk(job: ContributionCollection, lo: int, hi: int, execution: int) -> dict:
     city = job.city
-    accounts = _city_accounts(city.id)
+    accounts = city_account_ids(city_id=city.id)
     least, greatest = _least_greatest()
     base = f"{least}({greatest}(p.declared_wage, %(base_min)s), %(base_max)s)"
     params = {
@@ -206,7 +200,7 @@ def _monthly_job_open(model, *, city: City, period: date, by=None):
         city=city,
         period=period,
         defaults={
-            "created_by": by if getattr(by, "pk", None) else None,
+            "created_by": acting_user(by),
             "request_id": current_request_id(),
         },
     )
@@ -288,11 +282,8 @@ def _candidates_sql(*, include_retirees: bool, include_residents: bool) -> str:
 def _credit_chunk(run: CreditingRun, lo: int, hi: int, execution: int) -> dict:
     city = run.city
     period_end = _period_end(run.period)
-    accounts = _city_accounts(city.id)
-    residents_have_accounts = (
-        city.resident_accounts_abolished_on is None
-        or city.resident_accounts_abolished_on > period_end
-    )
+    accounts = city_account_ids(city_id=city.id)
+    residents_have_accounts = not city.resident_accounts_abolished_by(period_end)
     candidates = _candidates_sql(
         include_retirees=city.retiree_monthly_credit > 0,
         include_residents=residents_have_accounts and city.resident_monthly_account_credit > 0,

@@ -14,13 +14,12 @@ from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import Col
 from django.utils import timezone
 
-from accounts.models import Account, Contribution, Crediting, CreditingRun, Entry
+from accounts.models import Account, Contribution, Crediting, Entry
 from accounts.reasons import Reason, ReasonCode, in_catalogue_order
 from cards.models import EVoucher, SocialSecurityCard
-from cities.limiter import platform_admit, platform_peek
+from cities.limiter import platform_admit
 from cities.selectors import next_contribution_on, next_crediting_on, next_upload_on
 from common import clock
-from common.models import JobStatus
 from common.money import CURRENCY, ZERO
 from persons.models import InsuredPerson
 from users.access import Channel
@@ -316,7 +315,7 @@ def person_for_balance(*, persons: QuerySet | None = None, **lookup) -> InsuredP
 def _expected_first_crediting(person: InsuredPerson, today: date) -> date:
     city = person.city
     start = max(today, person.enrolled_on)
-    if person.is_employee and not person.is_retired and not person.has_contribution:
+    if _awaiting_first_contribution(person):
         # The first contribution must be collected before anything can be credited.
         return next_crediting_on(city, on_or_after=next_contribution_on(city, on_or_after=start))
     return next_crediting_on(city, on_or_after=start)
@@ -412,6 +411,18 @@ def _reason_card(person: InsuredPerson) -> Reason:
     )
 
 
+def _next_upload(city, today: date) -> date | None:
+    """The city's next upload after today's, when today's has already run."""
+    latest = city.latest_upload
+    uploaded_today = latest is not None and clock.localdate(latest.as_of) == today
+    return next_upload_on(city, today=today, uploaded_today=uploaded_today)
+
+
+def _awaiting_first_contribution(person: InsuredPerson) -> bool:
+    """An active employee from whom no contribution has arrived: nothing can be credited yet."""
+    return person.is_employee and not person.is_retired and not person.has_contribution
+
+
 def _reason_not_uploaded(person: InsuredPerson, today: date) -> Reason:
     city = person.city
     latest = city.latest_upload
@@ -422,8 +433,7 @@ def _reason_not_uploaded(person: InsuredPerson, today: date) -> Reason:
             remedy="Online inquiry will not show it until the city opens one; designated institutions and "
             "agency counters read the live account meanwhile.",
         )
-    uploaded_today = latest is not None and clock.localdate(latest.as_of) == today
-    expected = next_upload_on(city, today=today, uploaded_today=uploaded_today)
+    expected = _next_upload(city, today)
     if latest is None:
         detail = f"{city.name} has not uploaded account data to the national platform yet."
     else:
@@ -447,10 +457,7 @@ def _reason_busy(person: InsuredPerson, retry_after: int) -> Reason:
 
 def _reason_funds(person: InsuredPerson, today: date, *, credited_since_snapshot: bool) -> Reason:
     if credited_since_snapshot:
-        city = person.city
-        latest = city.latest_upload
-        uploaded_today = latest is not None and clock.localdate(latest.as_of) == today
-        expected = next_upload_on(city, today=today, uploaded_today=uploaded_today)
+        expected = _next_upload(person.city, today)
         return Reason(
             ReasonCode.FUNDS_NOT_YET_TRANSFERRED,
             detail="At the city's last upload your account had not received its first crediting; it has "
@@ -469,7 +476,7 @@ def _reason_funds(person: InsuredPerson, today: date, *, credited_since_snapshot
             "crediting day.",
         )
     expected = _expected_first_crediting(person, today)
-    if person.is_employee and not person.is_retired and not person.has_contribution:
+    if _awaiting_first_contribution(person):
         detail = (
             "Your personal account is at 0.00 because no contribution has been received yet; the first "
             "crediting follows the first contribution."
@@ -499,11 +506,7 @@ def balance_diagnose(
     online = channel == Channel.ONLINE
     account: Account | None = getattr(person, "personal_account", None)
     snapshot = getattr(person, "snapshot", None)
-    resident_abolished = (
-        not person.is_employee
-        and city.resident_accounts_abolished_on is not None
-        and city.resident_accounts_abolished_on <= today
-    )
+    resident_abolished = not person.is_employee and city.resident_accounts_abolished_by(today)
     reasons: list[Reason] = []
 
     if online and not city.online_inquiry_launched:
@@ -527,12 +530,12 @@ def balance_diagnose(
     if online and (not city.has_public_upload_channel or not snapshot_current):
         reasons.append(_reason_not_uploaded(person, today))
     if online and city.online_inquiry_launched:
-        limiter = platform_admit if count_query else platform_peek
-        retry_after = limiter(
+        retry_after = platform_admit(
             city_id=city.id,
             capacity=city.query_capacity,
             window_seconds=city.query_window_seconds,
             forced_busy=city.platform_busy_forced,
+            count=count_query,
         )
         if retry_after is not None:
             reasons.append(_reason_busy(person, retry_after))
@@ -576,11 +579,3 @@ def account_entries(*, account: Account) -> QuerySet[Entry]:
 
 def person_contributions(*, person_id: int) -> QuerySet[Contribution]:
     return Contribution.objects.filter(person_id=person_id).order_by("-period")
-
-
-def crediting_run_latest(*, city_id: int) -> CreditingRun | None:
-    return (
-        CreditingRun.objects.filter(city_id=city_id, status=JobStatus.SUCCEEDED)
-        .order_by("-period")
-        .first()
-    )

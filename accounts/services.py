@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from accounts.error_codes import LedgerErrorCode
 from accounts.models import Account, Contribution, Entry, Transfer
 from common import clock
+from common.audit import acting_user
 from common.context import current_request_id
 from common.errors import ProblemError
 from common.money import MAX_DIGITS, ZERO, money
@@ -96,7 +97,7 @@ def transfer_post(
                     key=key,
                     memo=memo[:255],
                     posted_at=posted_at or clock.now(),
-                    created_by=by if getattr(by, "pk", None) else None,
+                    created_by=acting_user(by),
                     request_id=current_request_id(),
                 )
                 Entry.objects.bulk_create(
@@ -132,6 +133,15 @@ def city_accounts_open(*, city) -> dict[str, Account]:
 
 def city_account(*, city_id: int, kind: str) -> Account:
     return Account.objects.get(city_id=city_id, kind=kind)
+
+
+def city_account_ids(*, city_id: int) -> dict[str, int]:
+    """The ids of a city's pools, clearing and source accounts, by kind."""
+    return dict(
+        Account.objects.filter(city_id=city_id, kind__in=Account.CITY_KINDS).values_list(
+            "kind", "id"
+        )
+    )
 
 
 def personal_account_open(*, person) -> Account:
@@ -251,12 +261,7 @@ def contribution_record(
                 return existing
             raise ProblemError(LedgerErrorCode.CONTRIBUTION_ALREADY_RECORDED)
 
-        accounts = {
-            account.kind: account.id
-            for account in Account.objects.filter(
-                city_id=person.city_id, kind__in=Account.CITY_KINDS
-            )
-        }
+        accounts = city_account_ids(city_id=person.city_id)
         total = figures.employer_amount + figures.individual_amount + figures.subsidy_amount
         if person.is_employee:
             legs = [
@@ -294,5 +299,5 @@ def contribution_record(
             account_share=figures.account_share,
             received_at=transfer.posted_at,
             transfer=transfer,
-            created_by=by if getattr(by, "pk", None) else None,
+            created_by=acting_user(by),
         )

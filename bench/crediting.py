@@ -39,6 +39,7 @@ def floor_crediting(city, period) -> tuple[float, int]:
     from django.db import connection, transaction
 
     from accounts.models import Account, Crediting, Entry
+    from accounts.services import city_account_ids
 
     for scratch, model in (
         (SCRATCH_CREDITING, Crediting),
@@ -48,9 +49,7 @@ def floor_crediting(city, period) -> tuple[float, int]:
         harness.sql(f"DROP TABLE IF EXISTS {scratch}")
         harness.sql(f"CREATE TABLE {scratch} (LIKE {model._meta.db_table} INCLUDING ALL)")
     harness.sql(f"INSERT INTO {SCRATCH_ACCOUNT} SELECT * FROM accounts_account")
-    accounts = dict(
-        Account.objects.filter(city=city, kind__in=Account.CITY_KINDS).values_list("kind", "id")
-    )
+    accounts = city_account_ids(city_id=city.id)
     params = {
         "city": city.id,
         "period": period,

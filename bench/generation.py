@@ -144,10 +144,7 @@ def main() -> None:
     harness.log(f"seed_demo wrote persons/accounts/e-vouchers: {[generated, accounts, vouchers]}")
     if generated != args.size:
         raise SystemExit(f"expected {args.size} generated persons, found {generated}")
-    residents_have_accounts = (
-        city.resident_accounts_abolished_on is None
-        or city.resident_accounts_abolished_on > clock.today()
-    )
+    residents_have_accounts = not city.resident_accounts_abolished_by(clock.today())
     with harness.step("floor: bare INSERT ... SELECT generate_series"):
         floor = floor_generate(args.size, city.id, residents_have_accounts)
 

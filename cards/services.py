@@ -14,6 +14,7 @@ from django_fsm import TransitionNotAllowed
 from cards.error_codes import CardErrorCode
 from cards.models import EVoucher, EVoucherAgreement, FaceAuthAttempt, SocialSecurityCard
 from common import clock
+from common.audit import acting_user
 from common.calendar import add_working_days
 from common.context import current_request_id
 from common.errors import CommonErrorCode, ProblemError, field_error
@@ -25,7 +26,7 @@ _CARD_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 
 def _save_with_history(instance, by, **kwargs) -> None:
-    instance._history_user = by if getattr(by, "pk", None) else None
+    instance._history_user = acting_user(by)
     instance.save(**kwargs)
 
 

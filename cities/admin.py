@@ -21,6 +21,7 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         "resident_accounts_abolished_on",
         "latest_upload",
     ]
+    list_select_related = ["latest_upload__city"]
     list_filter = [
         "online_inquiry_launched",
         "personal_account_shown_online",

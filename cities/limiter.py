@@ -42,27 +42,20 @@ def _current_count(key: str) -> int:
     return int(cache.get(key) or 0)
 
 
-def platform_peek(
-    *, city_id: int, capacity: int, window_seconds: int, forced_busy: bool
-) -> int | None:
-    """Like :func:`platform_admit`, without counting a query (for operators looking on)."""
-    if forced_busy:
-        return FORCED_RETRY_AFTER_SECONDS
-    now = time.time()
-    key, window = _window_key(city_id, window_seconds, now)
-    if _current_count(key) < capacity:
-        return None
-    return max(1, math.ceil((window + 1) * window_seconds - now))
-
-
 def platform_admit(
-    *, city_id: int, capacity: int, window_seconds: int, forced_busy: bool
+    *, city_id: int, capacity: int, window_seconds: int, forced_busy: bool, count: bool = True
 ) -> int | None:
-    """Count one query against the city's platform. None if admitted; else seconds to wait."""
+    """Count one query against the city's platform. None if admitted; else seconds to wait.
+    With ``count`` false (operators looking on), the answer a query would get, without counting
+    it."""
     if forced_busy:
         return FORCED_RETRY_AFTER_SECONDS
     now = time.time()
     key, window = _window_key(city_id, window_seconds, now)
-    if _count_hit(key, window_seconds + 1) <= capacity:
+    if count:
+        admitted = _count_hit(key, window_seconds + 1) <= capacity
+    else:
+        admitted = _current_count(key) < capacity
+    if admitted:
         return None
     return max(1, math.ceil((window + 1) * window_seconds - now))

@@ -144,6 +144,13 @@ class City(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
 
+    def resident_accounts_abolished_by(self, day) -> bool:
+        """Whether residents of this city have no personal account on ``day``."""
+        return (
+            self.resident_accounts_abolished_on is not None
+            and self.resident_accounts_abolished_on <= day
+        )
+
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 

@@ -35,8 +35,3 @@ def next_contribution_on(city: City, *, on_or_after: date) -> date:
 
 def next_crediting_on(city: City, *, on_or_after: date) -> date:
     return next_monthly_date(on_or_after, city.crediting_day)
-
-
-def crediting_period_for(city: City, day: date) -> date | None:
-    """The month whose crediting falls on this day, if any."""
-    return day.replace(day=1) if day.day == city.crediting_day else None

@@ -4,6 +4,7 @@ from django.db import transaction
 
 from accounts.services import city_accounts_open
 from cities.models import City
+from common.audit import acting_user
 from settlement.services import benefit_policy_ensure
 
 
@@ -14,7 +15,7 @@ def city_create(*, code: str, name: str, by=None, **settings) -> City:
         if city is None:
             city = City(code=code, name=name, **settings)
             city.full_clean()
-            city._history_user = by if getattr(by, "pk", None) else None
+            city._history_user = acting_user(by)
             city.save()
         city_accounts_open(city=city)
         benefit_policy_ensure(city=city)
@@ -28,6 +29,6 @@ def city_set_switches(*, city: City, by=None, **switches) -> City:
         for field, value in switches.items():
             setattr(city, field, value)
         city.full_clean()
-        city._history_user = by if getattr(by, "pk", None) else None
+        city._history_user = acting_user(by)
         city.save()
         return city

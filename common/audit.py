@@ -7,6 +7,11 @@ from simple_history.signals import pre_create_historical_record
 from common.context import current_request_id
 
 
+def acting_user(by):
+    """The user to record as having acted, or None for the system (a job, an anonymous caller)."""
+    return by if getattr(by, "pk", None) else None
+
+
 class AuditedHistory(models.Model):
     """Base for django-simple-history models: adds the request id to each record."""
 

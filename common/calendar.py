@@ -27,16 +27,8 @@ def add_working_days(start: date, count: int) -> date:
     return day
 
 
-def first_of_month(day: date) -> date:
-    return day.replace(day=1)
-
-
 def next_month(day: date) -> date:
     return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
-
-
-def day_in_month(month: date, day_of_month: int) -> date:
-    return month.replace(day=day_of_month)
 
 
 def next_monthly_date(on_or_after: date, day_of_month: int) -> date:

@@ -79,7 +79,12 @@ def execute_recorded_job(
     try:
         while True:
             with transaction.atomic():
-                locked = model.objects.select_for_update(no_key=True).get(pk=job_id)
+                # Every job belongs to a city, which each chunk reads.
+                locked = (
+                    model.objects.select_for_update(no_key=True, of=("self",))
+                    .select_related("city")
+                    .get(pk=job_id)
+                )
                 chunk = kind.next_chunk(locked, after, chunk_size)
                 if chunk is None:
                     break

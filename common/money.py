@@ -38,14 +38,3 @@ class MoneySerializerField(serializers.DecimalField):
         kwargs.setdefault("decimal_places", 2)
         kwargs.setdefault("coerce_to_string", True)
         super().__init__(**kwargs)
-
-
-class AmountSerializer(serializers.Serializer):
-    """``{"amount": "12.34", "currency": "CNY"}``"""
-
-    amount = MoneySerializerField(read_only=True)
-    currency = serializers.CharField(read_only=True, default=CURRENCY)
-
-
-def amount_dict(value: Decimal) -> dict[str, str]:
-    return {"amount": f"{money(value):.2f}", "currency": CURRENCY}

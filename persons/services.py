@@ -8,6 +8,7 @@ from django.db import transaction
 from accounts.services import personal_account_open
 from cards.models import EVoucher
 from common import clock
+from common.audit import acting_user
 from common.errors import ProblemError, field_error
 from persons.error_codes import PersonErrorCode
 from persons.models import InsuredPerson
@@ -94,14 +95,10 @@ def person_enrol(
             declared_wage=declared_wage if is_employee else None,
             enrolled_on=enrolled_on,
         )
-        person._history_user = by if getattr(by, "pk", None) else None
+        person._history_user = acting_user(by)
         person.save()
         EVoucher.objects.create(person=person)
-        abolished = (
-            city.resident_accounts_abolished_on is not None
-            and city.resident_accounts_abolished_on <= enrolled_on
-        )
-        if is_employee or not abolished:
+        if is_employee or not city.resident_accounts_abolished_by(enrolled_on):
             personal_account_open(person=person)
         return person
 

@@ -156,10 +156,7 @@ def population_generate(
     """Grow the city's generated population to ``persons``. Returns how many were added."""
     prefix = population_prefix(city)
     start = population_count(city)
-    residents_have_accounts = (
-        city.resident_accounts_abolished_on is None
-        or city.resident_accounts_abolished_on > enrolled_on
-    )
+    residents_have_accounts = not city.resident_accounts_abolished_by(enrolled_on)
     insert_batch = (
         _insert_batch_postgresql if connection.vendor == "postgresql" else _insert_batch_portable
     )

@@ -11,9 +11,16 @@ from django.db import IntegrityError, transaction
 from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Account, Transfer
-from accounts.services import Leg, institution_account_open, lock_accounts, transfer_post
+from accounts.services import (
+    Leg,
+    city_account,
+    institution_account_open,
+    lock_accounts,
+    transfer_post,
+)
 from cards.models import SocialSecurityCard
 from common import clock
+from common.audit import acting_user
 from common.context import current_request_id
 from common.errors import CommonErrorCode, ProblemError, field_error
 from common.money import MAX_DIGITS, ZERO, money
@@ -151,7 +158,7 @@ def institution_register(
                         for message in messages
                     ],
                 ) from None
-            institution._history_user = by if getattr(by, "pk", None) else None
+            institution._history_user = acting_user(by)
             institution.save()
         institution_account_open(institution=institution)
         benefit_policy_ensure(city=institution.city)
@@ -512,9 +519,7 @@ def settlement_submit(
             outpatient_quota = policy.employee_outpatient_annual_quota
         else:
             outpatient_quota = person.city.outpatient_pooling_annual_quota
-        pool_account = Account.objects.get(
-            city_id=person.city_id, kind=_pool_kind(person, visit_type)
-        )
+        pool_account = city_account(city_id=person.city_id, kind=_pool_kind(person, visit_type))
 
         authorization = None
         paying_account_id = None

@@ -24,4 +24,4 @@ class BalanceSnapshotAdmin(CityScopedAdminMixin, ReadOnlyAdminMixin, admin.Model
     city_lookup = "person__city_id"
     list_display = ["person", "balance", "credited", "has_personal_account", "as_of", "upload"]
     search_fields = ["person__resident_id", "person__name"]
-    list_select_related = ["person"]
+    list_select_related = ["person", "upload__city"]

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import Account, Crediting
 from cities.models import City
 from common import clock
+from common.audit import acting_user
 from common.context import current_request_id
 from common.errors import ProblemError
 from common.jobs import JobKind, JobOutcome, chunk_of_rows, execute_recorded_job
@@ -54,7 +55,7 @@ def upload_open(*, city: City, trigger: str, due_on=None, by=None) -> tuple[City
     fields = {
         "trigger": trigger,
         "as_of": clock.now(),
-        "created_by": by if getattr(by, "pk", None) else None,
+        "created_by": acting_user(by),
         "request_id": current_request_id(),
     }
     if due_on is not None:

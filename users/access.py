@@ -29,9 +29,6 @@ class Channel(models.TextChoices):
     HOTLINE = "HOTLINE", "Hotline"
 
 
-LIVE_CHANNELS = (Channel.INSTITUTION, Channel.COUNTER, Channel.HOTLINE)
-
-
 @dataclass(frozen=True)
 class PresentedCredential:
     kind: str  # "CARD" or "EVOUCHER"
