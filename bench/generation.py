@@ -56,7 +56,7 @@ def run_seed_demo(persons: int) -> tuple[float, float, str]:
     return timer.seconds, peak_kib / 1024, tail
 
 
-def floor_generate(persons: int, city_id: int, residents_have_accounts: bool) -> float:
+def floor_generate(persons: int, city_id: int, prefix: str, residents_have_accounts: bool) -> float:
     """The same rows as sandbox.population, written by bare SQL into scratch tables."""
     from django.db import connection, transaction
 
@@ -68,7 +68,6 @@ def floor_generate(persons: int, city_id: int, residents_have_accounts: bool) ->
     for scratch, model in zip(SCRATCH, (InsuredPerson, Account, EVoucher), strict=True):
         harness.sql(f"DROP TABLE IF EXISTS {scratch}")
         harness.sql(f"CREATE TABLE {scratch} (LIKE {model._meta.db_table} INCLUDING ALL)")
-    prefix = CITY_CODE[:4] + "06"
     checksum = " + ".join(
         f"substr(rid17, {index + 1}, 1)::int * {weight}" for index, weight in enumerate(_WEIGHTS)
     )
@@ -131,22 +130,23 @@ def main() -> None:
     from cities.models import City
     from common import clock
     from persons.models import InsuredPerson
-    from sandbox.population import population_count
+    from sandbox.population import population_count, population_prefix
 
     city = City.objects.get(code=CITY_CODE)
+    prefix = population_prefix(city)
     generated = population_count(city)
     accounts = Account.objects.filter(
-        person__resident_id__startswith=CITY_CODE[:4] + "06", person__city=city
+        person__resident_id__startswith=prefix, person__city=city
     ).count()
     vouchers = EVoucher.objects.filter(
-        person__resident_id__startswith=CITY_CODE[:4] + "06", person__city=city
+        person__resident_id__startswith=prefix, person__city=city
     ).count()
     harness.log(f"seed_demo wrote persons/accounts/e-vouchers: {[generated, accounts, vouchers]}")
     if generated != args.size:
         raise SystemExit(f"expected {args.size} generated persons, found {generated}")
     residents_have_accounts = not city.resident_accounts_abolished_by(clock.today())
     with harness.step("floor: bare INSERT ... SELECT generate_series"):
-        floor = floor_generate(args.size, city.id, residents_have_accounts)
+        floor = floor_generate(args.size, city.id, prefix, residents_have_accounts)
 
     full = args.size == FULL_SIZE
     report.add(

@@ -44,3 +44,16 @@ def localtime(value: datetime) -> datetime:
 
 def forget_cached_now() -> None:
     cache.delete(CACHE_KEY)
+
+
+def remember_now(value: datetime) -> None:
+    """After the simulated clock's row is moved: what ``now`` answers from here on."""
+    cache.set(CACHE_KEY, value, CACHE_SECONDS)
+
+
+def simulated_clock_ensure(*, starting_at: datetime):
+    """The simulated clock's row, created at ``starting_at`` the first time."""
+    from common.models import SimulatedClock
+
+    row, _ = SimulatedClock.objects.get_or_create(pk=1, defaults={"now": starting_at})
+    return row

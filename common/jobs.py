@@ -97,7 +97,7 @@ def execute_recorded_job(
                 locked.cursor = last
                 locked.items_done = max(locked.items_done, scanned)
                 locked.heartbeat_at = timezone.now()
-                locked.save()
+                locked.save(update_fields=[*increments, "cursor", "items_done", "heartbeat_at"])
             outcome.items_done += count
             outcome.chunks += 1
             after = last

@@ -23,7 +23,6 @@ api_v1 = [
     path("", include("uploads.urls")),
     path("", include("settlement.urls")),
     path("", include("sandbox.urls")),
-    re_path(r"^.*$", common_views.NotFoundApi.as_view()),
 ]
 
 urlpatterns = [

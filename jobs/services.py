@@ -15,7 +15,9 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from accounts.crediting import (
     contribution_collection_execute,
@@ -27,6 +29,7 @@ from accounts.models import ContributionCollection, CreditingRun
 from cards.services import cards_mark_ready_due
 from cities.models import City
 from cities.selectors import is_upload_day
+from common.jobs import JobOutcome
 from common.models import JobStatus, RecordedJob
 from jobs.models import JobDay
 from uploads.models import CityUpload
@@ -34,9 +37,53 @@ from uploads.services import upload_execute, upload_open
 
 logger = logging.getLogger(__name__)
 
-# Within a day: money in before money credited, credited before uploaded.
-JOB_MODELS: tuple[type[RecordedJob], ...] = (ContributionCollection, CreditingRun, CityUpload)
 MAX_AUTOMATIC_EXECUTIONS = 5
+# A pending job whose message has not started it within this long may have lost its message.
+PENDING_GRACE = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class RecordedJobType:
+    """A kind of recorded job: its name on the command line, its model, how it runs in this
+    process and the Celery task that runs it on a worker."""
+
+    name: str
+    model: type[RecordedJob]
+    execute: Callable[..., JobOutcome]  # (job_id, progress) -> outcome
+    task: str
+
+
+# Within a day: money in before money credited, credited before uploaded.
+JOB_TYPES: tuple[RecordedJobType, ...] = (
+    RecordedJobType(
+        "collection",
+        ContributionCollection,
+        lambda job_id, progress: contribution_collection_execute(
+            collection_id=job_id, progress=progress
+        ),
+        "accounts.tasks.execute_contribution_collection",
+    ),
+    RecordedJobType(
+        "crediting",
+        CreditingRun,
+        lambda job_id, progress: crediting_run_execute(run_id=job_id, progress=progress),
+        "accounts.tasks.execute_crediting_run",
+    ),
+    RecordedJobType(
+        "upload",
+        CityUpload,
+        lambda job_id, progress: upload_execute(upload_id=job_id, progress=progress),
+        "uploads.tasks.execute_upload",
+    ),
+)
+JOB_MODELS: tuple[type[RecordedJob], ...] = tuple(kind.model for kind in JOB_TYPES)
+
+
+def _job_type(job: RecordedJob) -> RecordedJobType:
+    for kind in JOB_TYPES:
+        if type(job) is kind.model:
+            return kind
+    raise TypeError(f"not a recorded job: {job!r}")
 
 
 @dataclass
@@ -58,7 +105,7 @@ class DaySchedule:
 def jobs_schedule_day(*, day: date) -> DaySchedule | None:
     """Record the day's due jobs, once. None if the day was already scheduled."""
     with transaction.atomic():
-        _, created = JobDay.objects.get_or_create(day=day)
+        job_day, created = JobDay.objects.get_or_create(day=day)
         if not created:
             return None
         schedule = DaySchedule(day=day, cards_ready=cards_mark_ready_due(today=day))
@@ -73,7 +120,8 @@ def jobs_schedule_day(*, day: date) -> DaySchedule | None:
                     upload_open(city=city, trigger=CityUpload.Trigger.SCHEDULE, due_on=day)[0]
                 )
         schedule.jobs.sort(key=lambda job: JOB_MODELS.index(type(job)))
-        JobDay.objects.filter(day=day).update(summary=schedule.summary())
+        job_day.summary = schedule.summary()
+        job_day.save(update_fields=["summary"])
         return schedule
 
 
@@ -93,27 +141,14 @@ def jobs_schedule_due(*, today: date) -> list[DaySchedule]:
 
 def job_execute(job: RecordedJob, *, progress: Callable[[int], None] | None = None):
     """Run one recorded job to completion in this process."""
-    if isinstance(job, ContributionCollection):
-        return contribution_collection_execute(collection_id=job.pk, progress=progress)
-    if isinstance(job, CreditingRun):
-        return crediting_run_execute(run_id=job.pk, progress=progress)
-    if isinstance(job, CityUpload):
-        return upload_execute(upload_id=job.pk, progress=progress)
-    raise TypeError(f"not a recorded job: {job!r}")
+    return _job_type(job).execute(job.pk, progress)
 
 
 def job_enqueue(job: RecordedJob) -> None:
     """Send the job to a worker once the current transaction commits."""
-    from accounts.tasks import execute_contribution_collection, execute_crediting_run
     from common.queue import enqueue_on_commit
-    from uploads.tasks import execute_upload
 
-    task = {
-        ContributionCollection: execute_contribution_collection,
-        CreditingRun: execute_crediting_run,
-        CityUpload: execute_upload,
-    }[type(job)]
-    enqueue_on_commit(task, job.pk)
+    enqueue_on_commit(import_string(_job_type(job).task), job.pk)
 
 
 def jobs_stalled(*, now=None) -> list[RecordedJob]:
@@ -122,20 +157,16 @@ def jobs_stalled(*, now=None) -> list[RecordedJob]:
     times, then left to an operator)."""
     now = now or timezone.now()
     stale = now - settings.JOB_STALE_AFTER
-    found: list[RecordedJob] = []
-    for model in JOB_MODELS:
-        found.extend(
-            model.objects.filter(status=JobStatus.PENDING, queued_at__lt=now - timedelta(minutes=1))
+    nobody_on_it = (
+        Q(status=JobStatus.PENDING, queued_at__lt=now - PENDING_GRACE)
+        | Q(status=JobStatus.RUNNING, heartbeat_at__lt=stale)
+        | Q(
+            status=JobStatus.FAILED,
+            executions__lt=MAX_AUTOMATIC_EXECUTIONS,
+            heartbeat_at__lt=stale,
         )
-        found.extend(model.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale))
-        found.extend(
-            model.objects.filter(
-                status=JobStatus.FAILED,
-                executions__lt=MAX_AUTOMATIC_EXECUTIONS,
-                heartbeat_at__lt=stale,
-            )
-        )
-    return found
+    )
+    return [job for model in JOB_MODELS for job in model.objects.filter(nobody_on_it)]
 
 
 def jobs_sweep(*, now=None) -> int:

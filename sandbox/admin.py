@@ -22,8 +22,7 @@ class SimulatedClockAdmin(admin.ModelAdmin):
         from common import clock
 
         # The clock row appears once the clock is first used, so there is always something to act on.
-        if not SimulatedClock.objects.exists():
-            SimulatedClock.objects.create(pk=1, now=clock.now())
+        clock.simulated_clock_ensure(starting_at=clock.now())
         return super().changelist_view(request, extra_context)
 
     def _advance(self, request, days: int):

@@ -12,13 +12,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from knox.crypto import hash_token
-from knox.models import AuthToken
-from knox.settings import CONSTANTS
 
 from cards.models import SocialSecurityCard
-from common.models import SimulatedClock
-from sandbox.scenarios import SCENARIOS, build_person
+from sandbox.scenarios import SCENARIOS, build_person, fixed_token_ensure
 from sandbox.world import CITY_PROFILES, sandbox_city
 from settlement.models import Institution
 from settlement.services import institution_register
@@ -90,13 +86,7 @@ def demo_token(username: str) -> str:
 
 
 def _ensure_token(user: User) -> str:
-    token = demo_token(user.username)
-    AuthToken.objects.get_or_create(
-        user=user,
-        token_key=token[: CONSTANTS.TOKEN_KEY_LENGTH],
-        defaults={"digest": hash_token(token), "expiry": None},
-    )
-    return token
+    return fixed_token_ensure(user, demo_token(user.username))
 
 
 def person_username(code: str) -> str:
@@ -105,10 +95,9 @@ def person_username(code: str) -> str:
 
 @transaction.atomic
 def demo_world_build() -> None:
-    if not SimulatedClock.objects.exists():
-        SimulatedClock.objects.create(pk=1, now=DEMO_START)
     from common import clock
 
+    clock.simulated_clock_ensure(starting_at=DEMO_START)
     clock.forget_cached_now()
     cities = {profile.code: sandbox_city(key) for key, profile in CITY_PROFILES.items()}
     operator_group_ensure()

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import transaction
+from knox.crypto import hash_token
 from knox.models import AuthToken
+from knox.settings import CONSTANTS
 
 from accounts.crediting import crediting_credit_account, crediting_run_open
 from accounts.reasons import ReasonCode
@@ -314,17 +316,20 @@ def build_person(
         if token is None:
             _, token = AuthToken.objects.create(user, expiry=None)
         else:
-            from knox.crypto import hash_token
-            from knox.settings import CONSTANTS
-
-            AuthToken.objects.get_or_create(
-                user=user,
-                token_key=token[: CONSTANTS.TOKEN_KEY_LENGTH],
-                defaults={"digest": hash_token(token), "expiry": None},
-            )
+            fixed_token_ensure(user, token)
     return BuiltPerson(
         person=person, username=username, password=password, authorization=f"Token {token}"
     )
+
+
+def fixed_token_ensure(user, token: str) -> str:
+    """Give ``user`` the API token ``token`` (a known one: sandbox and demo logins only)."""
+    AuthToken.objects.get_or_create(
+        user=user,
+        token_key=token[: CONSTANTS.TOKEN_KEY_LENGTH],
+        defaults={"digest": hash_token(token), "expiry": None},
+    )
+    return token
 
 
 def _card_number(rng: random.Random) -> str | None:

@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -38,11 +37,11 @@ def _set_clock(row: SimulatedClock, value: datetime) -> None:
     row.now = value
     row.save(update_fields=["now", "updated_at"])
     # The jobs run below read the clock in this same transaction.
-    cache.set(clock.CACHE_KEY, value, clock.CACHE_SECONDS)
+    clock.remember_now(value)
 
 
 def _job_report(job, outcome) -> dict:
-    job.refresh_from_db()
+    job.refresh_from_db(fields=["status", "items_done"])
     report = {
         "kind": job._meta.model_name,
         "id": job.pk,
@@ -57,10 +56,9 @@ def _job_report(job, outcome) -> dict:
 def clock_advance(*, days: int | None = None, to: datetime | None = None, by=None) -> AdvanceReport:
     require_sandbox()
     with transaction.atomic():
-        row = SimulatedClock.objects.select_for_update(no_key=True).filter(pk=1).first()
-        if row is None:
-            row = SimulatedClock.objects.create(pk=1, now=timezone.now())
-            row = SimulatedClock.objects.select_for_update(no_key=True).get(pk=1)
+        row, _ = SimulatedClock.objects.select_for_update(no_key=True).get_or_create(
+            pk=1, defaults={"now": timezone.now()}
+        )
         previous = row.now
         target = to if to is not None else previous + timedelta(days=days or 0)
         if target < previous:

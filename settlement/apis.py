@@ -43,18 +43,9 @@ from users.models import User
 _RATIO = {"max_digits": 5, "decimal_places": 4}
 
 
-def _string_keys(detail):
-    # DRF reports list items as {index: errors}; index 0 must survive flattening as "0".
-    if isinstance(detail, dict):
-        return {str(key): _string_keys(value) for key, value in detail.items()}
-    if isinstance(detail, list):
-        return [_string_keys(item) for item in detail]
-    return detail
-
-
 def _invalid(serializer, *, amount_code=None):
     """Field errors as one problem; a bad amount (not a missing one) gets the caller's code."""
-    errors = flatten_validation_errors(_string_keys(serializer.errors))
+    errors = flatten_validation_errors(serializer.errors)
     code = CommonErrorCode.VALIDATION_ERROR
     if amount_code is not None and any(
         error["field"].endswith((".quantity", ".unit_price"))
@@ -230,9 +221,7 @@ class BenefitPolicyApi(APIView):
                             "visit_type": rule.visit_type,
                             "tier": rule.tier,
                             "annual_deductible": rule.annual_deductible,
-                            "reimbursement_ratio": rule.reimbursement_ratio
-                            if rule.reimbursement_ratio is not None
-                            else city.outpatient_pooling_ratio,
+                            "reimbursement_ratio": rule.ratio_for(city),
                             "ratio_source": "RULE"
                             if rule.reimbursement_ratio is not None
                             else "CITY_OUTPATIENT_POOLING",
@@ -517,7 +506,9 @@ class SettlementReverseApi(ActorMixin, APIView):
     )
     @idempotent
     def post(self, request, settlement_id: int):
-        settlement = get_object_or_404(settlement_list(self.actor, request), pk=settlement_id)
+        settlement = get_object_or_404(
+            access.settlements_visible(self.actor, request), pk=settlement_id
+        )
         access.require_role(self.actor, User.Role.INSTITUTION, User.Role.OPERATOR)
         values = _validated(self.InputSerializer, request)
         settlement = settlement_reverse(

@@ -226,6 +226,13 @@ class BenefitRule(models.Model):
     def __str__(self) -> str:
         return f"{self.scheme} {self.visit_type} {self.tier}"
 
+    def ratio_for(self, city):
+        """The rule's ratio; where it has none (residents' outpatient care), the city's
+        outpatient-pooling ratio."""
+        if self.reimbursement_ratio is not None:
+            return self.reimbursement_ratio
+        return city.outpatient_pooling_ratio
+
 
 # --- Per person and year ----------------------------------------------------------------------
 

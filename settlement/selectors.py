@@ -43,12 +43,9 @@ def settlement_list(actor: Actor, request) -> QuerySet:
         .select_related(
             "institution",
             "institution__city",
-            "person",
             "insured_city",
             "pool_account",
             "paying_account",
-            "transfer",
-            "reversal_transfer",
         )
         .prefetch_related("lines")
         .order_by("-id")

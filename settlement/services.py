@@ -12,6 +12,7 @@ from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Account, Transfer
 from accounts.services import (
+    MAX_AMOUNT,
     Leg,
     city_account,
     institution_account_open,
@@ -50,7 +51,6 @@ from users.access import PresentedCredential
 from users.error_codes import UserErrorCode
 
 MAX_LINES = 200
-_MAX_AMOUNT = Decimal(10) ** (MAX_DIGITS - 2) - Decimal("0.01")
 
 # --- The policy grid's defaults ----------------------------------------------------------------
 #
@@ -91,6 +91,10 @@ def benefit_policy_ensure(*, city) -> BenefitPolicy:
     """The city's benefit policy, created with the default figures and the full rule grid the
     first time it is asked for (city creation calls this; settlement does too, for cities created
     before the policy existed). Idempotent and safe under concurrency."""
+    # Settlement asks on every submission: the usual answer costs one read, no savepoint.
+    policy = BenefitPolicy.objects.filter(city=city).first()
+    if policy is not None:
+        return policy
     employee_cap = money(city.average_wage * DEFAULT_CAP_IN_MONTHS_OF_AVERAGE_WAGE)
     with transaction.atomic():
         policy, created = BenefitPolicy.objects.get_or_create(
@@ -253,16 +257,21 @@ def filing_record(
         )
 
 
-def filing_revoke(*, filing: CrossCityFiling, by) -> CrossCityFiling:
+def _revoke(record, *, by, already_revoked):
+    """Revoke a filing or a family authorisation, once: who, when and through which request."""
     with transaction.atomic():
-        filing = CrossCityFiling.objects.select_for_update(no_key=True).get(pk=filing.pk)
-        if filing.revoked_at is not None:
-            raise ProblemError(SettlementErrorCode.FILING_ALREADY_REVOKED)
-        filing.revoked_at = clock.now()
-        filing.revoked_by = by
-        filing.revocation_request_id = current_request_id()
-        filing.save(update_fields=["revoked_at", "revoked_by", "revocation_request_id"])
-        return filing
+        record = type(record).objects.select_for_update(no_key=True).get(pk=record.pk)
+        if record.revoked_at is not None:
+            raise ProblemError(already_revoked)
+        record.revoked_at = clock.now()
+        record.revoked_by = by
+        record.revocation_request_id = current_request_id()
+        record.save(update_fields=["revoked_at", "revoked_by", "revocation_request_id"])
+        return record
+
+
+def filing_revoke(*, filing: CrossCityFiling, by) -> CrossCityFiling:
+    return _revoke(filing, by=by, already_revoked=SettlementErrorCode.FILING_ALREADY_REVOKED)
 
 
 # --- Family mutual aid ------------------------------------------------------------------------
@@ -302,17 +311,9 @@ def family_authorization_grant(
 
 
 def family_authorization_revoke(*, authorization: FamilyAuthorization, by) -> FamilyAuthorization:
-    with transaction.atomic():
-        authorization = FamilyAuthorization.objects.select_for_update(no_key=True).get(
-            pk=authorization.pk
-        )
-        if authorization.revoked_at is not None:
-            raise ProblemError(SettlementErrorCode.FAMILY_AUTHORIZATION_REVOKED)
-        authorization.revoked_at = clock.now()
-        authorization.revoked_by = by
-        authorization.revocation_request_id = current_request_id()
-        authorization.save(update_fields=["revoked_at", "revoked_by", "revocation_request_id"])
-        return authorization
+    return _revoke(
+        authorization, by=by, already_revoked=SettlementErrorCode.FAMILY_AUTHORIZATION_REVOKED
+    )
 
 
 # --- Settlement -------------------------------------------------------------------------------
@@ -380,14 +381,14 @@ def _priced_lines(lines: Sequence[LineInput]) -> list[tuple[CatalogItem, PricedL
     for index, line in enumerate(lines):
         item = items[line.code]
         priced_line = PricedLine(item.catalog_class, line.quantity, line.unit_price)
-        if not ZERO < priced_line.amount <= _MAX_AMOUNT:
+        if not ZERO < priced_line.amount < MAX_AMOUNT:
             raise ProblemError(
                 SettlementErrorCode.LINE_AMOUNT_INVALID,
                 "quantity x unit price must come to at least 0.01 CNY and fit the ledger.",
                 errors=[field_error(f"line_items.{index}", "Amount out of range.")],
             )
         priced.append((item, priced_line))
-    if sum(p.amount for _, p in priced) > _MAX_AMOUNT:
+    if sum(p.amount for _, p in priced) >= MAX_AMOUNT:
         raise ProblemError(
             SettlementErrorCode.LINE_AMOUNT_INVALID,
             "The settlement's total does not fit the ledger.",
@@ -413,9 +414,7 @@ def _pool_kind(person: InsuredPerson, visit_type: str) -> str:
     return Account.Kind.RESIDENT_POOL
 
 
-def _check_presented(credential: PresentedCredential | None, *, person_id: int) -> None:
-    if credential is None:
-        raise ProblemError(UserErrorCode.CREDENTIAL_REQUIRED)
+def _check_presented(credential: PresentedCredential, *, person_id: int) -> None:
     # A card identifies its holder once issued, but it pays only once activated.
     if (
         credential.kind == "CARD"
@@ -510,9 +509,7 @@ def settlement_submit(
                 f"{visit_type.lower()} care at a {Tier(institution.tier).label.lower()}.",
             )
         outpatient = visit_type == VisitType.OUTPATIENT
-        ratio = rule.reimbursement_ratio
-        if ratio is None:
-            ratio = person.city.outpatient_pooling_ratio
+        ratio = rule.ratio_for(person.city)
         if not outpatient:
             outpatient_quota = None
         elif person.is_employee:

@@ -3,11 +3,9 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from accounts.models import ContributionCollection, CreditingRun
-from jobs.services import job_execute
-from uploads.models import CityUpload
+from jobs.services import JOB_TYPES, job_execute
 
-KINDS = {"crediting": CreditingRun, "collection": ContributionCollection, "upload": CityUpload}
+KINDS = {kind.name: kind.model for kind in JOB_TYPES}
 
 
 class Command(BaseCommand):
