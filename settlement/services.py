@@ -446,6 +446,35 @@ def _cross_city_refusal(person: InsuredPerson, institution: Institution) -> Prob
     )
 
 
+def _settlement_legs(
+    settlement: Settlement,
+    *,
+    pool_account_id: int,
+    paying_account_id: int | None,
+    institution_account_id: int,
+) -> list[Leg]:
+    """The pool and the personal account pay the institution (the legs that move money)."""
+    legs = [
+        Leg(pool_account_id, -settlement.pool_amount),
+        Leg(paying_account_id or 0, -settlement.personal_account_amount),
+        Leg(institution_account_id, settlement.pool_amount + settlement.personal_account_amount),
+    ]
+    return [leg for leg in legs if leg.amount != 0]
+
+
+def _usage_add(usage: AnnualUsage, *, visit_type: str, deductible, pool) -> None:
+    """Add a settlement's deductible and pooled payment to the year's usage (negative amounts
+    give them back, on a reversal)."""
+    deductible_field = (
+        "deductible_outpatient" if visit_type == VisitType.OUTPATIENT else "deductible_inpatient"
+    )
+    setattr(usage, deductible_field, getattr(usage, deductible_field) + deductible)
+    usage.pool_paid += pool
+    if visit_type == VisitType.OUTPATIENT:
+        usage.outpatient_pool_paid += pool
+    usage.save(update_fields=[deductible_field, "pool_paid", "outpatient_pool_paid"])
+
+
 def settlement_submit(
     *,
     institution: Institution | None,
@@ -651,14 +680,12 @@ def settlement_submit(
             ]
         )
 
-        legs = [
-            Leg(pool_account.id, -settlement.pool_amount),
-            Leg(paying_account_id or 0, -settlement.personal_account_amount),
-            Leg(
-                institution_account.id, settlement.pool_amount + settlement.personal_account_amount
-            ),
-        ]
-        legs = [leg for leg in legs if leg.amount != 0]
+        legs = _settlement_legs(
+            settlement,
+            pool_account_id=pool_account.id,
+            paying_account_id=paying_account_id,
+            institution_account_id=institution_account.id,
+        )
         if legs:
             settlement.transfer = transfer_post(
                 kind=Transfer.Kind.SETTLEMENT,
@@ -671,14 +698,12 @@ def settlement_submit(
             )
             settlement.save(update_fields=["transfer"])
 
-        deductible_field = "deductible_outpatient" if outpatient else "deductible_inpatient"
-        setattr(
-            usage, deductible_field, getattr(usage, deductible_field) + figures.deductible_amount
+        _usage_add(
+            usage,
+            visit_type=visit_type,
+            deductible=figures.deductible_amount,
+            pool=figures.pool_amount,
         )
-        usage.pool_paid += figures.pool_amount
-        if outpatient:
-            usage.outpatient_pool_paid += figures.pool_amount
-        usage.save(update_fields=[deductible_field, "pool_paid", "outpatient_pool_paid"])
         return settlement
 
 
@@ -700,14 +725,17 @@ def settlement_reverse(*, settlement: Settlement, reason: str, by) -> Settlement
             )
         usage = _locked_usage(person_id=settlement.person_id, year=settlement.year)
 
-        paid_to_institution = settlement.pool_amount + settlement.personal_account_amount
         institution_account = Account.objects.get(institution_id=settlement.institution_id)
+        # The settlement's legs the other way.
         legs = [
-            Leg(institution_account.id, -paid_to_institution),
-            Leg(settlement.pool_account_id, settlement.pool_amount),
-            Leg(settlement.paying_account_id or 0, settlement.personal_account_amount),
+            Leg(leg.account_id, -leg.amount)
+            for leg in _settlement_legs(
+                settlement,
+                pool_account_id=settlement.pool_account_id,
+                paying_account_id=settlement.paying_account_id,
+                institution_account_id=institution_account.id,
+            )
         ]
-        legs = [leg for leg in legs if leg.amount != 0]
         transfer = None
         if legs:
             transfer = transfer_post(
@@ -719,19 +747,11 @@ def settlement_reverse(*, settlement: Settlement, reason: str, by) -> Settlement
                 posted_at=now,
             )
 
-        if settlement.visit_type == VisitType.OUTPATIENT:
-            usage.deductible_outpatient -= settlement.deductible_amount
-            usage.outpatient_pool_paid -= settlement.pool_amount
-        else:
-            usage.deductible_inpatient -= settlement.deductible_amount
-        usage.pool_paid -= settlement.pool_amount
-        usage.save(
-            update_fields=[
-                "deductible_outpatient",
-                "deductible_inpatient",
-                "pool_paid",
-                "outpatient_pool_paid",
-            ]
+        _usage_add(
+            usage,
+            visit_type=settlement.visit_type,
+            deductible=-settlement.deductible_amount,
+            pool=-settlement.pool_amount,
         )
 
         settlement.reverse(
