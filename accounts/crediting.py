@@ -40,7 +40,7 @@ from common.audit import acting_user
 from common.calendar import next_month
 from common.context import current_request_id
 from common.errors import ProblemError
-from common.jobs import JobKind, JobOutcome, chunk_of_rows, execute_recorded_job
+from common.jobs import JobKind, JobOutcome, execute_recorded_job
 from common.money import ZERO
 from persons.models import InsuredPerson
 
@@ -180,10 +180,7 @@ def _collect_chunk(job: ContributionCollection, lo: int, hi: int, execution: int
 
 COLLECTION = JobKind(
     model=ContributionCollection,
-    count_items=lambda job: InsuredPerson.objects.filter(city_id=job.city_id).count(),
-    next_chunk=lambda job, after, size: chunk_of_rows(
-        PERSON, "city_id = %s", [job.city_id], after, size
-    ),
+    rows=lambda job: InsuredPerson.objects.filter(city_id=job.city_id),
     process_chunk=_collect_chunk,
 )
 
@@ -319,12 +316,7 @@ def _credit_chunk(run: CreditingRun, lo: int, hi: int, execution: int) -> dict:
 
 CREDITING_KIND = JobKind(
     model=CreditingRun,
-    count_items=lambda run: Account.objects.filter(
-        city_id=run.city_id, kind=Account.Kind.PERSONAL
-    ).count(),
-    next_chunk=lambda run, after, size: chunk_of_rows(
-        ACCOUNT, "city_id = %s AND kind = 'PERSONAL'", [run.city_id], after, size
-    ),
+    rows=lambda run: Account.objects.filter(city_id=run.city_id, kind=Account.Kind.PERSONAL),
     process_chunk=_credit_chunk,
 )
 

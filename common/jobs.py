@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
 from common.models import JobStatus, RecordedJob
@@ -19,9 +20,8 @@ from common.models import JobStatus, RecordedJob
 @dataclass
 class JobKind:
     model: type[RecordedJob]
-    count_items: Callable[[RecordedJob], int]
-    # (job, after_id, size) -> (last id in chunk, rows in chunk) or None when done
-    next_chunk: Callable[[RecordedJob, int, int], tuple[int, int] | None]
+    # The rows the job walks through, in id order, a chunk at a time.
+    rows: Callable[[RecordedJob], QuerySet]
     # (locked job, lo, hi, execution) -> increments for the job's counter fields
     process_chunk: Callable[[RecordedJob, int, int, int], dict[str, int | Decimal]]
     # Whether executing a finished job scans again (idempotent catch-up) or returns at once.
@@ -38,18 +38,12 @@ class JobOutcome:
     totals: dict[str, int | Decimal] = field(default_factory=dict)
 
 
-def chunk_of_rows(
-    table: str, where: str, params: list, after: int, size: int
-) -> tuple[int, int] | None:
-    """The next ``size`` rows of ``table`` (id order) matching ``where``: (last id, count)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT MAX(id), COUNT(*) FROM (SELECT id FROM {table} WHERE {where} AND id > %s "  # noqa: S608
-            "ORDER BY id LIMIT %s) chunk",
-            [*params, after, size],
-        )
-        last, count = cursor.fetchone()
-    return None if last is None else (last, count)
+def chunk_of_rows(rows: QuerySet, after: int, size: int) -> tuple[int, int] | None:
+    """The next ``size`` of ``rows`` (id order) after id ``after``: (last id, count)."""
+    chunk = (
+        rows.filter(pk__gt=after).order_by("pk")[:size].aggregate(last=Max("pk"), count=Count("pk"))
+    )
+    return None if chunk["last"] is None else (chunk["last"], chunk["count"])
 
 
 def execute_recorded_job(
@@ -68,7 +62,7 @@ def execute_recorded_job(
         job.started_at = job.started_at or timezone.now()
         job.heartbeat_at = timezone.now()
         job.error = ""
-        job.items_total = kind.count_items(job)
+        job.items_total = kind.rows(job).count()
         job.save()
         execution = job.executions
     outcome = JobOutcome(job_id=job_id, status=JobStatus.RUNNING)
@@ -85,7 +79,7 @@ def execute_recorded_job(
                     .select_related("city")
                     .get(pk=job_id)
                 )
-                chunk = kind.next_chunk(locked, after, chunk_size)
+                chunk = chunk_of_rows(kind.rows(locked), after, chunk_size)
                 if chunk is None:
                     break
                 last, count = chunk

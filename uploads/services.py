@@ -18,7 +18,7 @@ from common import clock
 from common.audit import acting_user
 from common.context import current_request_id
 from common.errors import ProblemError
-from common.jobs import JobKind, JobOutcome, chunk_of_rows, execute_recorded_job
+from common.jobs import JobKind, JobOutcome, execute_recorded_job
 from common.models import JobStatus
 from persons.models import InsuredPerson
 from uploads.error_codes import UploadErrorCode
@@ -87,10 +87,7 @@ def _advance_city_pointer(upload: CityUpload) -> None:
 
 UPLOAD_KIND = JobKind(
     model=CityUpload,
-    count_items=lambda upload: InsuredPerson.objects.filter(city_id=upload.city_id).count(),
-    next_chunk=lambda upload, after, size: chunk_of_rows(
-        PERSON, "city_id = %s", [upload.city_id], after, size
-    ),
+    rows=lambda upload: InsuredPerson.objects.filter(city_id=upload.city_id),
     process_chunk=_upload_chunk,
     # An upload is a picture at its as-of time: once finished, running it again changes nothing.
     rescan_when_done=False,
