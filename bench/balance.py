@@ -159,7 +159,9 @@ def main() -> None:
         server.wait_ready(FLOOR_PATH, floor_token)
         floor_url = server.base_url + FLOOR_PATH
         balance_url = server.base_url + BALANCE_PATH
+        # Warm both paths alike (each worker's first requests load code and prepare statements).
         wrk(floor_url, authorization=floor_token, seconds=2, connections=conns)
+        wrk(balance_url, authorization=floor_token, seconds=2, connections=conns)
         # The floor runs before and after each scenario: each scenario's ratio is to the mean of
         # the two floor runs around it, so a change in the machine's load between scenarios
         # weighs on both sides of the ratio alike.

@@ -1,8 +1,11 @@
 """Admin building blocks shared by the apps: read-only registers, city scoping for operators,
 progress bars for recorded jobs, and the idempotency log."""
 
+import operator
+from functools import reduce
+
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.html import format_html
 
 from common.models import IdempotencyRecord, JobStatus
@@ -10,15 +13,20 @@ from common.models import IdempotencyRecord, JobStatus
 
 class CityScopedAdminMixin:
     """Operators see only rows of the cities they administer; superusers see everything.
-    ``city_lookup`` is the path from the model to its city id."""
+    ``city_lookup`` is the path from the model to its city id, or several paths for rows that
+    belong to more than one city (operators of any of them see the row)."""
 
-    city_lookup = "city_id"
+    city_lookup: str | tuple[str, ...] = "city_id"
 
     def get_queryset(self, request) -> QuerySet:
         queryset = super().get_queryset(request)
         if request.user.is_superuser:
             return queryset
-        return queryset.filter(**{f"{self.city_lookup}__in": request.user.cities.values("id")})
+        cities = request.user.cities.values("id")
+        lookups = (self.city_lookup,) if isinstance(self.city_lookup, str) else self.city_lookup
+        return queryset.filter(
+            reduce(operator.or_, (Q(**{f"{lookup}__in": cities}) for lookup in lookups))
+        )
 
 
 class ReadOnlyAdminMixin:

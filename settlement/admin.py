@@ -3,7 +3,6 @@ city's policy grid, settlements with their breakdown (and reversal), filings, fa
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Q
 from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
@@ -22,27 +21,6 @@ from settlement.models import (
     SettlementLine,
 )
 from users.models import User
-
-
-def _administered(request) -> Q | None:
-    """None for superusers; otherwise a Q on city ids, for a lookup built by the caller."""
-    return None if request.user.is_superuser else request.user.cities.values("id")
-
-
-class TwoCityScopedAdminMixin:
-    """Rows that belong to two cities (where the care happened and where the person is insured):
-    operators of either see them."""
-
-    city_lookups: tuple[str, str] = ("", "")
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        cities = _administered(request)
-        if cities is None:
-            return queryset
-        first, second = self.city_lookups
-        return queryset.filter(Q(**{f"{first}__in": cities}) | Q(**{f"{second}__in": cities}))
-
 
 # --- Institutions -----------------------------------------------------------------------------
 
@@ -80,12 +58,10 @@ class InstitutionAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        from accounts.services import institution_account_open
-        from settlement.services import benefit_policy_ensure
+        from settlement.services import institution_provision
 
         super().save_model(request, obj, form, change)
-        institution_account_open(institution=obj)
-        benefit_policy_ensure(city=obj.city)
+        institution_provision(institution=obj)
 
     @admin.display(description="Ledger account")
     def account_link(self, institution) -> str:
@@ -197,8 +173,8 @@ class SettlementLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Settlement)
-class SettlementAdmin(TwoCityScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    city_lookups = ("institution__city_id", "insured_city_id")
+class SettlementAdmin(CityScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    city_lookup = ("institution__city_id", "insured_city_id")
     list_display = [
         "id",
         "settled_at",
@@ -364,8 +340,8 @@ class CrossCityFilingForm(forms.ModelForm):
 
 
 @admin.register(CrossCityFiling)
-class CrossCityFilingAdmin(TwoCityScopedAdminMixin, admin.ModelAdmin):
-    city_lookups = ("person__city_id", "city_id")
+class CrossCityFilingAdmin(CityScopedAdminMixin, admin.ModelAdmin):
+    city_lookup = ("person__city_id", "city_id")
     form = CrossCityFilingForm
     list_display = [
         "id",
@@ -435,8 +411,8 @@ class CrossCityFilingAdmin(TwoCityScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(FamilyAuthorization)
-class FamilyAuthorizationAdmin(TwoCityScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    city_lookups = ("account_holder__city_id", "beneficiary__city_id")
+class FamilyAuthorizationAdmin(CityScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    city_lookup = ("account_holder__city_id", "beneficiary__city_id")
     list_display = ["id", "account_holder", "beneficiary", "relation", "granted_at", "revoked_at"]
     list_filter = ["relation"]
     search_fields = [

@@ -164,9 +164,14 @@ def institution_register(
                 ) from None
             institution._history_user = acting_user(by)
             institution.save()
-        institution_account_open(institution=institution)
-        benefit_policy_ensure(city=institution.city)
+        institution_provision(institution=institution)
         return institution
+
+
+def institution_provision(*, institution: Institution) -> None:
+    """What a saved institution needs to settle: its ledger account and its city's policy."""
+    institution_account_open(institution=institution)
+    benefit_policy_ensure(city=institution.city)
 
 
 # --- Cross-city filings -----------------------------------------------------------------------

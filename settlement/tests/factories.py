@@ -4,12 +4,12 @@ from decimal import Decimal
 import factory
 
 from accounts.models import Account, Transfer
-from accounts.services import Leg, institution_account_open, transfer_post
+from accounts.services import Leg, transfer_post
 from cards.models import SocialSecurityCard
 from cards.services import card_activate, card_apply
 from common import clock
 from settlement.models import CatalogItem, CrossCityFiling, Institution
-from settlement.services import benefit_policy_ensure
+from settlement.services import institution_provision
 
 TEST_PIN = "258036"
 
@@ -27,9 +27,7 @@ class InstitutionFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         institution = super()._create(model_class, *args, **kwargs)
-        institution_account_open(institution=institution)
-        # Until city creation makes it, the city's policy comes with its first institution.
-        benefit_policy_ensure(city=institution.city)
+        institution_provision(institution=institution)
         return institution
 
 
