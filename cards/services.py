@@ -19,7 +19,7 @@ from common.calendar import add_working_days
 from common.context import current_request_id
 from common.errors import CommonErrorCode, ProblemError, field_error
 from persons.models import InsuredPerson
-from persons.resident_id import InvalidResidentId, parse_resident_id
+from persons.resident_id import InvalidResidentId, normalize_resident_id, parse_resident_id
 
 STREET_POINT_WORKING_DAYS = 3
 _CARD_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -56,7 +56,7 @@ def _unused_card_number() -> str:
 def _check_presented_ids(
     *, person: InsuredPerson, insured_resident_id: str, agent_name: str, agent_resident_id: str
 ):
-    if insured_resident_id.strip().upper() != person.resident_id:
+    if normalize_resident_id(insured_resident_id) != person.resident_id:
         raise ProblemError(
             CardErrorCode.INSURED_ID_MISMATCH,
             errors=[field_error("insured_resident_id", "Does not match the insured person.")],
@@ -370,7 +370,7 @@ def evoucher_activate_at_pharmacy(*, resident_id: str, institution, by) -> EVouc
         or not institution.is_designated
     ):
         raise ProblemError(CardErrorCode.INSTITUTION_NOT_PHARMACY)
-    person = InsuredPerson.objects.filter(resident_id=resident_id.strip().upper()).first()
+    person = InsuredPerson.objects.filter(resident_id=normalize_resident_id(resident_id)).first()
     if person is None:
         raise ProblemError(
             CardErrorCode.INSURED_ID_MISMATCH,

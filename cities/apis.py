@@ -1,4 +1,3 @@
-from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.response import Response
@@ -69,6 +68,5 @@ class CityDetailApi(ActorMixin, generics.RetrieveAPIView):
         city = operated_city(self.actor, city_code)
         data = CitySwitchesInputSerializer(city, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        with transaction.atomic():
-            city = city_set_switches(city=city, by=request.user, **data.validated_data)
+        city = city_set_switches(city=city, by=request.user, **data.validated_data)
         return Response(CityOutputSerializer(city).data)

@@ -31,10 +31,15 @@ def check_character(first17: str) -> str:
     return _CHECK_CHARACTERS[total % 11]
 
 
+def normalize_resident_id(value: str) -> str:
+    """As stored: no surrounding spaces, an upper-case check character X."""
+    return value.strip().upper()
+
+
 def parse_resident_id(value: object, *, today: date | None = None) -> ResidentId:
     if not isinstance(value, str):
         raise InvalidResidentId("A resident ID number is a string of 18 characters.")
-    number = value.strip().upper()
+    number = normalize_resident_id(value)
     if not _SHAPE.fullmatch(number):
         raise InvalidResidentId("A resident ID number has 17 digits and a check digit or X.")
     try:

@@ -14,6 +14,7 @@ from common.idempotency import idempotent
 from common.money import CURRENCY, MoneySerializerField
 from common.problems import flatten_validation_errors
 from persons.models import InsuredPerson
+from persons.resident_id import normalize_resident_id
 from settlement.error_codes import SettlementErrorCode
 from settlement.models import (
     BenefitRule,
@@ -743,7 +744,7 @@ class FamilyAuthorizationCollectionApi(FamilyAuthorizationListApi):
         values = _validated(FamilyAuthorizationGrantInputSerializer, request)
         holder = _acting_person(self.actor, request, values.get("account_holder"))
         beneficiary = InsuredPerson.objects.filter(
-            resident_id=values["beneficiary_resident_id"].strip().upper(),
+            resident_id=normalize_resident_id(values["beneficiary_resident_id"]),
             name=values["beneficiary_name"].strip(),
         ).first()
         if beneficiary is None:
