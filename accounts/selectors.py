@@ -170,10 +170,21 @@ class _BalanceQuery:
 
         person_id = f"p.{column(InsuredPerson, 'id')}"
         card = SocialSecurityCard
+        latest_card = (
+            f"FROM {table(card)} k WHERE k.{column(card, 'person')} = {person_id} "
+            f"ORDER BY k.{column(card, 'id')} DESC LIMIT 1"
+        )
         self.annotations = [
-            # From the person's latest card, joined once (below).
-            ("card_status", f"lc.{column(card, 'status')}", card._meta.get_field("status")),
-            ("card_ready_on", f"lc.{column(card, 'ready_on')}", card._meta.get_field("ready_on")),
+            (
+                "card_status",
+                f"(SELECT k.{column(card, 'status')} {latest_card})",
+                card._meta.get_field("status"),
+            ),
+            (
+                "card_ready_on",
+                f"(SELECT k.{column(card, 'ready_on')} {latest_card})",
+                card._meta.get_field("ready_on"),
+            ),
             (
                 "has_crediting",
                 f"EXISTS (SELECT 1 FROM {table(Crediting)} k "  # noqa: S608 (names from the models)
@@ -205,10 +216,7 @@ class _BalanceQuery:
             f"LEFT OUTER JOIN {table(EVoucher)} e ON e.{column(EVoucher, 'person')} = {person_id} "
             f"LEFT OUTER JOIN {table(Account)} a ON a.{column(Account, 'person')} = {person_id} "
             f"LEFT OUTER JOIN {table(BalanceSnapshot)} s "
-            f"ON s.{column(BalanceSnapshot, 'person')} = {person_id} "
-            f"LEFT OUTER JOIN {table(card)} lc ON lc.{column(card, 'id')} = ("
-            f"SELECT MAX(k.{column(card, 'id')}) FROM {table(card)} k "
-            f"WHERE k.{column(card, 'person')} = {person_id})"
+            f"ON s.{column(BalanceSnapshot, 'person')} = {person_id}"
         )
 
     def build(self, row, db) -> InsuredPerson:
