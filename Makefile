@@ -5,7 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test lint migrations-check schema-check deploy-check bench bench-small clean
+.PHONY: demo demo-reset test lint migrations-check schema-check deploy-check bench bench-small clean
 
 $(BIN)/python:
 	@echo "==> Creating the virtual environment in $(VENV)"
@@ -16,19 +16,23 @@ $(VENV)/.installed-app: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) -e .
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
-	@echo "==> Installing the application with its test tools"
-	$(PIP) -e ".[test]"
+$(VENV)/.installed-demo: pyproject.toml constraints.txt | $(BIN)/python
+	@echo "==> Installing the application with the demo's embedded PostgreSQL"
+	$(PIP) -e ".[demo]"
 	@touch $@ $(VENV)/.installed-app
 
-## demo: the seeded sandbox on http://127.0.0.1:$(PORT) (embedded SQLite, no servers needed)
-demo: $(VENV)/.installed-app
-	@echo "==> Migrating the embedded demo database (var/demo.sqlite3)"
-	DJANGO_ENV=demo $(BIN)/python manage.py migrate --no-input
-	@echo "==> Seeding the demo world"
-	DJANGO_ENV=demo $(BIN)/python manage.py seed_demo --port $(PORT)
-	@echo "==> Serving on http://127.0.0.1:$(PORT)/  (Ctrl-C to stop)"
-	DJANGO_ENV=demo $(BIN)/python manage.py runserver 127.0.0.1:$(PORT) --noreload
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
+	@echo "==> Installing the application with its test tools"
+	$(PIP) -e ".[demo,test]"
+	@touch $@ $(VENV)/.installed-app $(VENV)/.installed-demo
+
+## demo: the seeded sandbox on http://127.0.0.1:$(PORT) (embedded PostgreSQL, no servers needed)
+demo: $(VENV)/.installed-demo
+	DJANGO_ENV=demo $(BIN)/python manage.py serve_demo --port $(PORT)
+
+## demo-reset: throw the demo world away, seed a new one and serve it
+demo-reset: $(VENV)/.installed-demo
+	DJANGO_ENV=demo $(BIN)/python manage.py serve_demo --port $(PORT) --reset
 
 ## test: the whole suite, on PostgreSQL and a real Celery worker
 test: $(VENV)/.installed-test
@@ -39,10 +43,10 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check .
 
 migrations-check: $(VENV)/.installed-test
-	DJANGO_ENV=demo DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_ENV=test $(BIN)/python manage.py makemigrations --check --dry-run
 
 schema-check: $(VENV)/.installed-app
-	DJANGO_ENV=demo DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
+	DJANGO_ENV=test $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 deploy-check: $(VENV)/.installed-app
 	DJANGO_ENV=production DJANGO_ALLOWED_HOSTS=yibao.example DJANGO_SECRET_KEY=$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(60))') \

@@ -112,10 +112,6 @@ def _batch_totals(
 # --- Contribution collection ---------------------------------------------------------------
 
 
-def _least_greatest() -> tuple[str, str]:
-    return ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("MIN", "MAX")
-
-
 _COLLECTION_WHERE = f"""
        p.city_id = %(city)s AND p.id > %(lo)s AND p.id <= %(hi)s
    AND p.scheme = 'EMPLOYEE' AND p.employment_status = 'ACTIVE'
@@ -127,8 +123,7 @@ _COLLECTION_WHERE = f"""
 def _collect_chunk(job: ContributionCollection, lo: int, hi: int, execution: int) -> dict:
     city = job.city
     accounts = city_account_ids(city_id=city.id)
-    least, greatest = _least_greatest()
-    base = f"{least}({greatest}(p.declared_wage, %(base_min)s), %(base_max)s)"
+    base = "LEAST(GREATEST(p.declared_wage, %(base_min)s), %(base_max)s)"
     params = {
         "city": city.id,
         "lo": lo,

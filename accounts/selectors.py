@@ -8,8 +8,9 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
+from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import Col
 from django.utils import timezone
@@ -86,28 +87,23 @@ _DIRECT_LOOKUPS = {"pk": "id", "id": "id", "user_id": "user"}
 # While the balance statement runs, psycopg's counter must not prepare anything by itself.
 _NOT_BY_COUNT = 2**31
 
-try:  # PostgreSQL with psycopg 3: a cursor that binds on the server and prepares its statement.
-    from django.db.backends.postgresql.base import ServerBindingCursor as _ServerBindingCursor
-except (ImportError, ImproperlyConfigured):  # pragma: no cover - the embedded demo on SQLite
-    _ServerBindingCursor = None
 
-if _ServerBindingCursor is not None:
+# A cursor that binds on the server and prepares its statement (psycopg 3).
+class _PreparedStatementCursor(ServerBindingCursor):
+    """Runs its statement as a prepared statement of the connection. psycopg keeps them per
+    connection (and forgets them on a rollback or a reconnection, preparing again). Django
+    turns psycopg's automatic preparing off for its own queries; it stays off for them: only
+    this cursor's statements are prepared, and only for the time they run."""
 
-    class _PreparedStatementCursor(_ServerBindingCursor):
-        """Runs its statement as a prepared statement of the connection. psycopg keeps them per
-        connection (and forgets them on a rollback or a reconnection, preparing again). Django
-        turns psycopg's automatic preparing off for its own queries; it stays off for them: only
-        this cursor's statements are prepared, and only for the time they run."""
-
-        def execute(self, query, params=None, *, prepare=None, binary=None):
-            connection = self.connection
-            threshold = connection.prepare_threshold
-            if threshold is None:
-                connection.prepare_threshold = _NOT_BY_COUNT
-            try:
-                return super().execute(query, params, prepare=True, binary=binary)
-            finally:
-                connection.prepare_threshold = threshold
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        connection = self.connection
+        threshold = connection.prepare_threshold
+        if threshold is None:
+            connection.prepare_threshold = _NOT_BY_COUNT
+        try:
+            return super().execute(query, params, prepare=True, binary=binary)
+        finally:
+            connection.prepare_threshold = threshold
 
 
 @dataclass(frozen=True)
@@ -257,7 +253,7 @@ def _balance_query(vendor: str) -> _BalanceQuery:
 
 @contextmanager
 def _balance_cursor(prepared: bool):
-    if prepared and _ServerBindingCursor is not None and connection.vendor == "postgresql":
+    if prepared:
         connection.close_if_health_check_failed()
         connection.ensure_connection()
         raw = connection.connection
@@ -337,7 +333,7 @@ def _reason_evoucher(person: InsuredPerson, now: datetime) -> Reason:
     if voucher is not None and voucher.locked_until and voucher.locked_until > now:
         detail = (
             "Activation is paused after repeated failed face authentications, until "
-            f"{voucher.locked_until:%Y-%m-%d %H:%M}."
+            f"{clock.as_text(voucher.locked_until)}." + clock.simulated_wait_note()
         )
     elif voucher is not None and voucher.status == EVoucher.Status.AGREEMENT_ACCEPTED:
         detail = "You accepted the user agreement, but face authentication has not been passed."
@@ -437,7 +433,7 @@ def _reason_not_uploaded(person: InsuredPerson, today: date) -> Reason:
     if latest is None:
         detail = f"{city.name} has not uploaded account data to the national platform yet."
     else:
-        detail = f"Your account is not in {city.name}'s latest upload (as of {clock.localtime(latest.as_of):%Y-%m-%d %H:%M})."
+        detail = f"Your account is not in {city.name}'s latest upload (as of {clock.as_text(latest.as_of)})."
     return Reason(
         ReasonCode.DATA_NOT_UPLOADED,
         detail=detail,
@@ -450,7 +446,8 @@ def _reason_busy(person: InsuredPerson, retry_after: int) -> Reason:
     return Reason(
         ReasonCode.PLATFORM_BUSY,
         detail=f"Too many people are querying {person.city.name}'s platform right now.",
-        remedy=f"Query again off-peak; retry in {retry_after} seconds at the earliest.",
+        remedy=f"Query again off-peak; retry in {retry_after} seconds at the earliest."
+        + clock.real_wait_note(),
         retry_after=retry_after,
     )
 

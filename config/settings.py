@@ -1,7 +1,8 @@
 """One settings module; every deployment differs only through environment variables.
 
 DJANGO_ENV picks the defaults:
-- ``demo`` (the default): embedded SQLite, Celery tasks run in-process, sandbox mode on.
+- ``demo`` (the default): an embedded PostgreSQL (pgserver), Celery tasks run in-process,
+  sandbox mode on.
 - ``production``: PostgreSQL, Celery on Redis, sandbox mode off, hardened for ``check --deploy``.
 - ``test``: PostgreSQL and a real Celery broker, as the test suite needs.
 Any single setting can still be overridden by its own variable.
@@ -120,22 +121,22 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 
-_DEFAULT_DATABASE_URL = {
-    "demo": f"sqlite:///{VAR_DIR / 'demo.sqlite3'}",
-    "production": "postgres://postgres@127.0.0.1:5432/yibao",
-    "test": "postgres://postgres@127.0.0.1:5432/yibao",
-}[ENV]
-DATABASE_URL = os.environ.get("DATABASE_URL", _DEFAULT_DATABASE_URL)
-if ENV == "test" and DATABASE_URL.startswith("sqlite"):
-    raise ImproperlyConfigured("The test suite runs on PostgreSQL only")
+# One engine everywhere. The demo, unless DATABASE_URL names a server, runs on an embedded
+# PostgreSQL from the pgserver wheel, with its data under var/ (started on first use).
+DEMO_DATA_DIR = VAR_DIR / "demo-postgres"
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if not DATABASE_URL:
+    if IS_DEMO:
+        from config.embedded_postgres import database_url as embedded_database_url
+
+        DATABASE_URL = embedded_database_url(DEMO_DATA_DIR)
+    else:
+        DATABASE_URL = "postgres://postgres@127.0.0.1:5432/yibao"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    # The demo serves one process; a generous timeout rides out the in-process Celery tasks.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DATABASE_CONN_MAX_AGE", "60"))
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("Yibao runs on PostgreSQL only: DATABASE_URL must be postgres://")
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DATABASE_CONN_MAX_AGE", "60"))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (the per-city query limiter lives here) ------------------------------------------

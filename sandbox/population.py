@@ -94,7 +94,7 @@ def _person_values(index: int, city_id: int, prefix: str, enrolled_on: date) -> 
     )
 
 
-def _insert_batch_postgresql(rows: Iterator[tuple], *, residents_have_accounts: bool) -> None:
+def _insert_batch(rows: Iterator[tuple], *, residents_have_accounts: bool) -> None:
     """COPY the batch into a temporary table, then one statement moves the persons into place
     (in number order, so ids follow numbers) and opens their accounts and e-vouchers."""
     columns = ", ".join(_PERSON_FIELDS)
@@ -126,25 +126,6 @@ def _insert_batch_postgresql(rows: Iterator[tuple], *, residents_have_accounts: 
         )
 
 
-def _insert_batch_portable(rows: Iterator[tuple], *, residents_have_accounts: bool) -> None:
-    created = InsuredPerson.objects.bulk_create(
-        InsuredPerson(**dict(zip(_PERSON_FIELDS, row, strict=True))) for row in rows
-    )
-    low, high = min(p.id for p in created), max(p.id for p in created)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {ACCOUNT} (kind, city_id, person_id, balance, created_at) "  # noqa: S608
-            f"SELECT 'PERSONAL', city_id, id, 0, %s FROM {PERSON} "
-            "WHERE id BETWEEN %s AND %s AND (scheme = 'EMPLOYEE' OR %s)",
-            [timezone.now(), low, high, residents_have_accounts],
-        )
-        cursor.execute(
-            f"INSERT INTO {EVOUCHER} (person_id, status, platform, consecutive_failures) "  # noqa: S608
-            f"SELECT id, 'NOT_ACTIVATED', '', 0 FROM {PERSON} WHERE id BETWEEN %s AND %s",
-            [low, high],
-        )
-
-
 def population_generate(
     *,
     city: City,
@@ -157,9 +138,6 @@ def population_generate(
     prefix = population_prefix(city)
     start = population_count(city)
     residents_have_accounts = not city.resident_accounts_abolished_by(enrolled_on)
-    insert_batch = (
-        _insert_batch_postgresql if connection.vendor == "postgresql" else _insert_batch_portable
-    )
     for batch_start in range(start, persons, batch_size):
         batch_end = min(batch_start + batch_size, persons)
         rows = (
@@ -167,7 +145,7 @@ def population_generate(
             for index in range(batch_start, batch_end)
         )
         with transaction.atomic():
-            insert_batch(rows, residents_have_accounts=residents_have_accounts)
+            _insert_batch(rows, residents_have_accounts=residents_have_accounts)
         if progress:
             progress(batch_end - batch_start)
     return max(0, persons - start)

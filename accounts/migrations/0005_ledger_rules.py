@@ -1,6 +1,5 @@
 """The ledger's rules, enforced by the database so that no code path (raw SQL included) can break them.
 
-PostgreSQL:
 - every statement that inserts entries must leave each touched transfer summing to zero;
 - the cached account balance is maintained from entries by the same trigger, in account-id order
   (the order every service locks accounts in, so concurrent postings cannot deadlock), and any
@@ -9,9 +8,6 @@ PostgreSQL:
 - transfers, entries, contributions and creditings are immutable (corrections are new transfers).
 Together with the CHECK constraints on Account (a personal account never goes negative) these hold
 whatever the application does.
-
-SQLite (the embedded demo only) gets the balance maintenance and immutability; the per-transfer
-balance is checked by the posting service there.
 """
 
 from django.db import migrations
@@ -125,48 +121,7 @@ DROP TRIGGER IF EXISTS ledger_entries_inserted ON accounts_entry;
 DROP FUNCTION IF EXISTS ledger_entries_inserted();
 """
 
-SQLITE_FORWARD = [
-    """CREATE TRIGGER ledger_entries_inserted AFTER INSERT ON accounts_entry BEGIN
-         UPDATE accounts_account SET balance = ROUND(balance + NEW.amount, 2) WHERE id = NEW.account_id;
-       END""",
-    *[
-        f"""CREATE TRIGGER ledger_{table}_{event.lower()} BEFORE {event} ON accounts_{table} BEGIN
-              SELECT RAISE(ABORT, 'ledger: rows of accounts_{table} are immutable');
-            END"""
-        for table in ("entry", "transfer", "contribution", "crediting")
-        for event in ("UPDATE", "DELETE")
-    ],
-]
-
-SQLITE_BACKWARD = [
-    "DROP TRIGGER IF EXISTS ledger_entries_inserted",
-    *[
-        f"DROP TRIGGER IF EXISTS ledger_{table}_{event}"
-        for table in ("entry", "transfer", "contribution", "crediting")
-        for event in ("update", "delete")
-    ],
-]
-
-
-def forwards(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(POSTGRES_FORWARD, params=None)
-    elif vendor == "sqlite":
-        for statement in SQLITE_FORWARD:
-            schema_editor.execute(statement, params=None)
-
-
-def backwards(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(POSTGRES_BACKWARD, params=None)
-    elif vendor == "sqlite":
-        for statement in SQLITE_BACKWARD:
-            schema_editor.execute(statement, params=None)
-
-
 class Migration(migrations.Migration):
     dependencies = [("accounts", "0004_initial")]
 
-    operations = [migrations.RunPython(forwards, backwards, elidable=False)]
+    operations = [migrations.RunSQL([POSTGRES_FORWARD], [POSTGRES_BACKWARD], elidable=False)]

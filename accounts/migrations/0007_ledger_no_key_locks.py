@@ -34,17 +34,13 @@ $$;
 """
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FUNCTION.replace("{lock}", "NO KEY UPDATE"), params=None)
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FUNCTION.replace("{lock}", "UPDATE"), params=None)
-
-
 class Migration(migrations.Migration):
     dependencies = [("accounts", "0006_recorded_jobs_and_collection")]
 
-    operations = [migrations.RunPython(forwards, backwards, elidable=False)]
+    operations = [
+        migrations.RunSQL(
+            [FUNCTION.replace("{lock}", "NO KEY UPDATE")],
+            [FUNCTION.replace("{lock}", "UPDATE")],
+            elidable=False,
+        )
+    ]

@@ -47,17 +47,18 @@ $$;
 """
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FUNCTION, params=None)
-
-
-def backwards(apps, schema_editor):
-    # The function as migration 0007 left it.
-    import_module("accounts.migrations.0007_ledger_no_key_locks").forwards(apps, schema_editor)
-
-
 class Migration(migrations.Migration):
     dependencies = [("accounts", "0007_ledger_no_key_locks")]
 
-    operations = [migrations.RunPython(forwards, backwards, elidable=False)]
+    # Backwards: the function as migration 0007 left it.
+    operations = [
+        migrations.RunSQL(
+            [FUNCTION],
+            [
+                import_module("accounts.migrations.0007_ledger_no_key_locks").FUNCTION.replace(
+                    "{lock}", "NO KEY UPDATE"
+                )
+            ],
+            elidable=False,
+        )
+    ]

@@ -1,13 +1,10 @@
 """A settlement is a financial record: once written, its figures never change.
 
-PostgreSQL:
 - settlement lines are immutable;
 - a settlement's figures, parties and policy snapshot are immutable; the ledger transfer is set
   once; the only other change is the one reversal (SETTLED -> REVERSED with its fields), after
   which nothing changes;
 - settlements are never deleted (a refund is a reversal).
-
-SQLite (the embedded demo) relies on the services and the CHECK constraints.
 """
 
 from django.db import migrations
@@ -110,17 +107,7 @@ DROP FUNCTION IF EXISTS settlement_guard();
 """
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_FORWARD, params=None)
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(POSTGRES_BACKWARD, params=None)
-
-
 class Migration(migrations.Migration):
     dependencies = [("settlement", "0003_settlement_catalog_policy_filings")]
 
-    operations = [migrations.RunPython(forwards, backwards, elidable=False)]
+    operations = [migrations.RunSQL([POSTGRES_FORWARD], [POSTGRES_BACKWARD], elidable=False)]
