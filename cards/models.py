@@ -3,6 +3,7 @@ from django.db import models
 from django_fsm import FSMField, transition
 from simple_history.models import HistoricalRecords
 
+from common import clock
 from common.audit import AuditedHistory
 
 
@@ -186,4 +187,4 @@ class FaceAuthAttempt(models.Model):
         ordering = ["-id"]
 
     def __str__(self) -> str:
-        return f"{self.get_outcome_display()} at {self.attempted_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_outcome_display()} at {clock.as_text(self.attempted_at)}"

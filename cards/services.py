@@ -309,9 +309,10 @@ def evoucher_face_authenticate(*, person: InsuredPerson, outcome: str | None, by
             wait = int((voucher.locked_until - now).total_seconds()) + 1
             raise ProblemError(
                 CardErrorCode.FACE_AUTH_LOCKED,
-                f"Face authentication is locked until {clock.localtime(voucher.locked_until):%Y-%m-%d %H:%M}.",
+                f"Face authentication is locked until {clock.as_text(voucher.locked_until)}."
+                + clock.simulated_wait_note(),
                 headers={"Retry-After": str(wait)},
-                extra={"locked_until": voucher.locked_until.isoformat()},
+                extra={"locked_until": clock.as_iso(voucher.locked_until)},
             )
         if voucher.status != EVoucher.Status.AGREEMENT_ACCEPTED:
             raise ProblemError(

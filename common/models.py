@@ -15,7 +15,9 @@ class SimulatedClock(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Simulated clock at {self.now:%Y-%m-%d %H:%M}"
+        from common import clock
+
+        return f"Simulated clock at {clock.as_text(self.now)}"
 
 
 class IdempotencyRecord(models.Model):

@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from common import clock
 from common.errors import ProblemError
 from common.models import SimulatedClock
 
@@ -19,8 +20,6 @@ class SimulatedClockAdmin(admin.ModelAdmin):
         return False
 
     def changelist_view(self, request, extra_context=None):
-        from common import clock
-
         # The clock row appears once the clock is first used, so there is always something to act on.
         clock.simulated_clock_ensure(starting_at=clock.now())
         return super().changelist_view(request, extra_context)
@@ -37,7 +36,7 @@ class SimulatedClockAdmin(admin.ModelAdmin):
         ready = sum(day["cards_ready"] for day in report.days)
         messages.success(
             request,
-            f"Clock now {report.now:%Y-%m-%d %H:%M}: {ran} job(s) ran (collection, crediting, uploads), "
+            f"Clock now {clock.as_text(report.now)}: {ran} job(s) ran (collection, crediting, uploads), "
             f"{ready} card(s) became ready.",
         )
         for day in report.days:

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -123,14 +123,29 @@ class ClockApi(APIView):
         return Response(ClockSerializer(clock_state()).data)
 
 
+_STEP_FIELDS = ("days", "hours", "minutes")
+
+
 class ClockAdvanceApi(ActorMixin, APIView):
     class InputSerializer(serializers.Serializer):
         days = serializers.IntegerField(required=False, min_value=0, max_value=MAX_ADVANCE_DAYS)
-        to = serializers.DateTimeField(required=False, help_text="Advance to this time instead.")
+        hours = serializers.IntegerField(
+            required=False, min_value=0, max_value=MAX_ADVANCE_DAYS * 24
+        )
+        minutes = serializers.IntegerField(
+            required=False, min_value=0, max_value=MAX_ADVANCE_DAYS * 24 * 60
+        )
+        to = serializers.DateTimeField(
+            required=False,
+            help_text="Advance to this time instead (ISO 8601; without an offset, Asia/Shanghai).",
+        )
 
         def validate(self, attrs):
-            if ("days" in attrs) == ("to" in attrs):
-                raise serializers.ValidationError("Give either days or to.")
+            step = any(name in attrs for name in _STEP_FIELDS)
+            if step == ("to" in attrs):
+                raise serializers.ValidationError(
+                    "Give either a step (days, hours and/or minutes) or to."
+                )
             return attrs
 
     class OutputSerializer(serializers.Serializer):
@@ -142,14 +157,54 @@ class ClockAdvanceApi(ActorMixin, APIView):
 
     @extend_schema(
         summary="Move the simulated clock forward and run whatever became due",
-        description="Day by day: street-point cards become ready, contributions are collected, "
-        "personal accounts credited and cities upload, each on its city's schedule; the response "
-        "reports what ran. The clock never moves back. Operators and superusers only."
-        + _SANDBOX_NOTE,
+        description="By a step (`days`, `hours` and `minutes`, in any combination) or `to` a time. "
+        "Day by day: street-point cards become ready, contributions are collected, personal "
+        "accounts credited and cities upload, each on its city's schedule; a day's work runs when "
+        "the clock first reaches that day, so 90 minutes from 23:00 runs the next day's work. "
+        "Waits on the simulated clock (a face-authentication lock) pass with it; a query "
+        "platform's busy window (PLATFORM_BUSY) is real time and does not. The response reports "
+        "what ran. The clock never moves back. Operators and superusers only." + _SANDBOX_NOTE,
         tags=["sandbox"],
         request=InputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses=OutputSerializer,
+        examples=[
+            OpenApiExample("A day", value={"days": 1}, request_only=True),
+            OpenApiExample(
+                "Past a face-authentication lock", value={"minutes": 31}, request_only=True
+            ),
+            OpenApiExample(
+                "Hours and minutes together", value={"hours": 1, "minutes": 30}, request_only=True
+            ),
+            OpenApiExample(
+                "To a time", value={"to": "2026-11-25T00:30:00+08:00"}, request_only=True
+            ),
+            OpenApiExample(
+                "What ran",
+                value={
+                    "previous": "2026-11-24T23:00:00+08:00",
+                    "now": "2026-11-25T00:30:00+08:00",
+                    "days": [
+                        {
+                            "day": "2026-11-25",
+                            "cards_ready": 0,
+                            "jobs": [
+                                {
+                                    "kind": "creditingrun",
+                                    "id": 12,
+                                    "city": "330100",
+                                    "status": "SUCCEEDED",
+                                    "items_done": 3,
+                                    "credited_count": "2",
+                                    "credited_amount": "420.00",
+                                }
+                            ],
+                        }
+                    ],
+                },
+                response_only=True,
+            ),
+        ],
     )
     @idempotent
     def post(self, request):

@@ -1,5 +1,8 @@
 """Sandbox controls: the simulated clock. Advancing it runs, day by day and in order, everything
-that became due (cards ready, contributions collected, crediting, uploads) and reports it."""
+that became due (cards ready, contributions collected, crediting, uploads) and reports it.
+
+A step may be as short as a minute: a day's work runs at the day's first minute the clock reaches,
+so a step from 23:00 to 00:30 runs the new day's jobs (once; a day is scheduled only once)."""
 
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -53,18 +56,27 @@ def _job_report(job, outcome) -> dict:
     return report
 
 
-def clock_advance(*, days: int | None = None, to: datetime | None = None, by=None) -> AdvanceReport:
+def clock_advance(
+    *,
+    days: int = 0,
+    hours: int = 0,
+    minutes: int = 0,
+    to: datetime | None = None,
+    by=None,
+) -> AdvanceReport:
+    """Move the clock to ``to``, or forward by ``days``, ``hours`` and ``minutes`` together."""
     require_sandbox()
     with transaction.atomic():
         row, _ = SimulatedClock.objects.select_for_update(no_key=True).get_or_create(
             pk=1, defaults={"now": timezone.now()}
         )
         previous = row.now
-        target = to if to is not None else previous + timedelta(days=days or 0)
+        step = timedelta(days=days, hours=hours, minutes=minutes)
+        target = to if to is not None else previous + step
         if target < previous:
             raise ProblemError(
                 SandboxErrorCode.CLOCK_CANNOT_GO_BACK,
-                f"The clock is at {clock.localtime(previous):%Y-%m-%d %H:%M}.",
+                f"The clock is at {clock.as_text(previous)}.",
             )
         if target - previous > timedelta(days=MAX_ADVANCE_DAYS):
             raise ProblemError(SandboxErrorCode.CLOCK_STEP_TOO_LARGE)

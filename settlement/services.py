@@ -726,7 +726,7 @@ def settlement_reverse(*, settlement: Settlement, reason: str, by) -> Settlement
         if settlement.status != Settlement.Status.SETTLED:
             raise ProblemError(
                 SettlementErrorCode.SETTLEMENT_ALREADY_REVERSED,
-                f"Settlement #{settlement.pk} was reversed on {settlement.reversed_at:%Y-%m-%d}.",
+                f"Settlement #{settlement.pk} was reversed on {clock.localdate(settlement.reversed_at):%Y-%m-%d}.",
             )
         usage = _locked_usage(person_id=settlement.person_id, year=settlement.year)
 

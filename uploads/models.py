@@ -1,5 +1,6 @@
 from django.db import models
 
+from common import clock
 from common.models import RecordedJob
 from common.money import MoneyField
 
@@ -31,7 +32,7 @@ class CityUpload(RecordedJob):
         ]
 
     def __str__(self) -> str:
-        return f"Upload #{self.pk} of {self.city} as of {self.as_of:%Y-%m-%d %H:%M}"
+        return f"Upload #{self.pk} of {self.city} as of {clock.as_text(self.as_of)}"
 
 
 class BalanceSnapshot(models.Model):
@@ -49,4 +50,4 @@ class BalanceSnapshot(models.Model):
     as_of = models.DateTimeField()
 
     def __str__(self) -> str:
-        return f"Snapshot of person {self.person_id}: {self.balance} as of {self.as_of:%Y-%m-%d}"
+        return f"Snapshot of person {self.person_id}: {self.balance} as of {clock.localdate(self.as_of):%Y-%m-%d}"

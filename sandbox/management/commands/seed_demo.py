@@ -87,7 +87,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  API docs (try it out):   {base}/api/v1/docs")
         self.stdout.write(f"  Operators' admin:        {base}/admin/")
         self.stdout.write(
-            f"  Simulated clock:         {clock.now():%Y-%m-%d %H:%M} (POST /api/v1/sandbox/clock/advance)"
+            f"  Simulated clock:         {clock.as_text(clock.now())} (POST /api/v1/sandbox/clock/advance)"
         )
         self.stdout.write("")
         rows = demo_world_table()
