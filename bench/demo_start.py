@@ -28,8 +28,8 @@ def serve_once(clone: Path, port: int, log) -> float:
     }
     env["PIP_NO_CACHE_DIR"] = "1"
     started = time.monotonic()
-    process = subprocess.Popen(
-        ["make", "demo", f"PORT={port}"],
+    process = subprocess.Popen(  # noqa: S603
+        ["make", "demo", f"PORT={port}"],  # noqa: S607
         cwd=clone,
         env=env,
         stdout=log,
@@ -41,7 +41,7 @@ def serve_once(clone: Path, port: int, log) -> float:
             if process.poll() is not None:
                 raise SystemExit(f"make demo exited with {process.returncode}; see {log.name}")
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)  # noqa: S310
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
                 return time.monotonic() - started
             except OSError:
                 time.sleep(0.2)
@@ -57,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="yibao-demo-start-"))
     clone = workdir / "yibao"
-    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)  # noqa: S607
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)  # noqa: S603, S607
     print(f"Fresh clone in {clone}; make demo's output goes to {workdir / 'demo.log'}")
     with (workdir / "demo.log").open("w") as log:
         figures = {}
