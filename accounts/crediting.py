@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from accounts.error_codes import LedgerErrorCode
 from accounts.models import (
@@ -41,6 +42,7 @@ from common.calendar import next_month
 from common.context import current_request_id
 from common.errors import ProblemError
 from common.jobs import JobKind, JobOutcome, execute_recorded_job
+from common.models import JobStatus
 from common.money import ZERO
 from persons.models import InsuredPerson
 
@@ -334,8 +336,10 @@ def crediting_run_execute(
 
 
 def crediting_credit_account(*, run: CreditingRun, account: Account) -> int:
-    """Sandbox fast-forward: credit what is due to one account under a run (the run itself is
-    left to its schedule). Returns how many credits were posted."""
+    """Sandbox fast-forward: the run goes through one account (a past month's run, whose day the
+    clock has already passed). The run's record says so as an execution's would: the account
+    counts as an item done, and a run nothing else has started is succeeded, so it neither shows
+    as pending beside its credits nor waits for the sweep. Returns how many credits were posted."""
     with transaction.atomic():
         locked = (
             CreditingRun.objects.select_for_update(of=("self",), no_key=True)
@@ -343,8 +347,17 @@ def crediting_credit_account(*, run: CreditingRun, account: Account) -> int:
             .get(pk=run.pk)
         )
         increments = _credit_chunk(locked, account.id - 1, account.id, locked.executions)
-        if increments["credited_count"]:
-            locked.credited_count += increments["credited_count"]
-            locked.credited_amount += increments["credited_amount"]
-            locked.save(update_fields=["credited_count", "credited_amount"])
+        locked.credited_count += increments["credited_count"]
+        locked.credited_amount += increments["credited_amount"]
+        fields = ["credited_count", "credited_amount"]
+        # A running or failed execution keeps its own progress; it reaches this account itself.
+        if locked.status in (JobStatus.PENDING, JobStatus.SUCCEEDED):
+            now = timezone.now()
+            locked.items_total += 1
+            locked.items_done += 1
+            locked.status = JobStatus.SUCCEEDED
+            locked.started_at = locked.started_at or now
+            locked.finished_at = now
+            fields += ["items_total", "items_done", "status", "started_at", "finished_at"]
+        locked.save(update_fields=fields)
     return increments["credited_count"]

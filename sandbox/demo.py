@@ -1,23 +1,33 @@
 """The demo world: deterministic, built by ``manage.py seed_demo``; building it again changes nothing.
 
 Seven real cities with different switches, designated hospitals and a pharmacy with their
-terminals, operators, a superuser, and one insured person for every scenario, each with a login
-and a ready-made API token. The same table is printed by the command and shown at ``/``.
+terminals, operators, a superuser, and one insured person for every scenario. In sandbox mode
+outside production every login has a published password and a ready-made API token (the demo is
+public by design); a staging world on production settings gets random passwords, shown once, and
+no tokens. The same table is printed by the command and shown at ``/``; what each person's online
+balance query answers is read live from the balance diagnosis, so it stays true as the clock and
+the flows move the world on.
 """
 
 import hashlib
 import random
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import transaction
+from knox.models import AuthToken
+from knox.settings import CONSTANTS
 
+from accounts.selectors import balance_diagnose, person_for_balance
 from cards.models import SocialSecurityCard
 from sandbox.scenarios import SCENARIOS, build_person, fixed_token_ensure
 from sandbox.world import CITY_PROFILES, sandbox_city
 from settlement.models import Institution
 from settlement.services import institution_register
+from users.access import Channel
 from users.models import User
 from users.services import operator_create, operator_group_ensure, terminal_create
 
@@ -85,8 +95,41 @@ def demo_token(username: str) -> str:
     return hashlib.sha256(f"yibao demo world: {username}".encode()).hexdigest()
 
 
-def _ensure_token(user: User) -> str:
-    return fixed_token_ensure(user, demo_token(user.username))
+def demo_credentials_public() -> bool:
+    """Whether the demo's logins carry their published passwords and derivable tokens: only in
+    sandbox mode outside production."""
+    return settings.SANDBOX_MODE and not settings.IS_PRODUCTION
+
+
+class _Logins:
+    """The demo's logins: the published passwords and tokens, or (``public`` false) a random
+    password for each login created now, kept to be shown once, and no API token; a login an
+    earlier public run left behind loses its published password and token."""
+
+    def __init__(self, *, public: bool):
+        self.public = public
+        self.passwords: dict[str, str] = {}
+
+    def password(self, username: str, published: str) -> str:
+        """The password ``username`` gets if it is created now (remembered, to be shown once)."""
+        if self.public:
+            return published
+        password = secrets.token_urlsafe(12)
+        if not User.objects.filter(username=username).exists():
+            self.passwords[username] = password
+        return password
+
+    def settle(self, user: User, published: str) -> None:
+        """After the login exists: its token (public), or no trace of the published credentials."""
+        if self.public:
+            fixed_token_ensure(user, demo_token(user.username))
+            return
+        derivable = demo_token(user.username)[: CONSTANTS.TOKEN_KEY_LENGTH]
+        AuthToken.objects.filter(user=user, token_key=derivable).delete()
+        if user.username not in self.passwords and user.check_password(published):
+            self.passwords[user.username] = secrets.token_urlsafe(12)
+            user.set_password(self.passwords[user.username])
+            user.save(update_fields=["password"])
 
 
 def person_username(code: str) -> str:
@@ -94,23 +137,31 @@ def person_username(code: str) -> str:
 
 
 @transaction.atomic
-def demo_world_build() -> None:
+def demo_world_build(*, public_credentials: bool = True) -> dict[str, str]:
+    """Build the world (again: nothing changes). With ``public_credentials`` false, the logins
+    created now get random passwords, returned (username to password) to be shown once, and no
+    login keeps a published password or token."""
     from common import clock
 
+    logins = _Logins(public=public_credentials)
     clock.simulated_clock_ensure(starting_at=DEMO_START)
     clock.forget_cached_now()
     cities = {profile.code: sandbox_city(key) for key, profile in CITY_PROFILES.items()}
     operator_group_ensure()
 
-    if not User.objects.filter(username=SUPERUSER[0]).exists():
-        User.objects.create_superuser(SUPERUSER[0], password=SUPERUSER[1], role=User.Role.OPERATOR)
-    _ensure_token(User.objects.get(username=SUPERUSER[0]))
-    for username, codes in OPERATORS.items():
-        _ensure_token(
-            operator_create(
-                username=username, password=STAFF_PASSWORD, cities=[cities[c] for c in codes]
-            )
+    username, published = SUPERUSER
+    if not User.objects.filter(username=username).exists():
+        User.objects.create_superuser(
+            username, password=logins.password(username, published), role=User.Role.OPERATOR
         )
+    logins.settle(User.objects.get(username=username), published)
+    for username, codes in OPERATORS.items():
+        operator = operator_create(
+            username=username,
+            password=logins.password(username, STAFF_PASSWORD),
+            cities=[cities[c] for c in codes],
+        )
+        logins.settle(operator, STAFF_PASSWORD)
 
     for spec in INSTITUTIONS:
         institution = institution_register(
@@ -120,23 +171,28 @@ def demo_world_build() -> None:
             level=spec.level,
             city=cities[spec.city_code],
         )
-        _ensure_token(
-            terminal_create(
-                username=spec.terminal, password=STAFF_PASSWORD, institution=institution
-            )
+        terminal = terminal_create(
+            username=spec.terminal,
+            password=logins.password(spec.terminal, STAFF_PASSWORD),
+            institution=institution,
         )
+        logins.settle(terminal, STAFF_PASSWORD)
 
     for code in SCENARIOS:
         username = person_username(code)
-        if User.objects.filter(username=username).exists():
-            continue
-        build_person(
-            SCENARIOS[code].spec,
-            rng=random.Random(f"demo:{code}"),
-            username=username,
-            password=PERSON_PASSWORD,
-            token=demo_token(username),
-        )
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            built = build_person(
+                SCENARIOS[code].spec,
+                rng=random.Random(f"demo:{code}"),
+                username=username,
+                password=logins.password(username, PERSON_PASSWORD),
+                token=demo_token(username) if logins.public else None,
+                api_token=logins.public,
+            )
+            user = built.person.user
+        logins.settle(user, PERSON_PASSWORD)
+    return logins.passwords
 
 
 @dataclass(frozen=True)
@@ -146,18 +202,36 @@ class DemoRow:
     password: str
     authorization: str
     notes: str
+    # Insured persons: what GET /api/v1/me/balance answers at this moment.
+    online_now: str = ""
 
 
-def demo_world_table() -> list[DemoRow]:
-    rows = [
-        DemoRow(
-            "Superuser",
-            SUPERUSER[0],
-            SUPERUSER[1],
-            f"Token {demo_token(SUPERUSER[0])}",
-            "Everything, every city",
-        )
-    ]
+def online_answer_now(person_id: int) -> str:
+    """What the person's online balance query answers now, without counting as a query."""
+    diagnosis = balance_diagnose(
+        person=person_for_balance(pk=person_id), channel=Channel.ONLINE, count_query=False
+    )
+    codes = ", ".join(reason.code.value for reason in diagnosis.reasons)
+    if not diagnosis.visible:
+        return f"hidden: {codes}"
+    shown = f"visible, {diagnosis.amount:.2f} CNY"
+    return f"{shown}; {codes}" if codes else shown
+
+
+PASSWORD_NOT_SHOWN = "(shown once, when the login was created)"
+NO_TOKEN = "none: log in with POST /api/v1/auth/login for an expiring token"
+
+
+def demo_world_table(*, passwords: dict[str, str] | None = None) -> list[DemoRow]:
+    """Who is who. With ``passwords`` None the logins are the public ones (sandbox mode);
+    otherwise they are not public, and ``passwords`` are those of the logins just created."""
+
+    def credentials(username: str, published: str) -> tuple[str, str]:
+        if passwords is None:
+            return published, f"Token {demo_token(username)}"
+        return passwords.get(username, PASSWORD_NOT_SHOWN), NO_TOKEN
+
+    rows = [DemoRow("Superuser", SUPERUSER[0], *credentials(*SUPERUSER), "Everything, every city")]
     for username, codes in OPERATORS.items():
         names = ", ".join(
             CITY_PROFILES[key].name for key, p in CITY_PROFILES.items() if p.code in codes
@@ -166,8 +240,7 @@ def demo_world_table() -> list[DemoRow]:
             DemoRow(
                 "Operator",
                 username,
-                STAFF_PASSWORD,
-                f"Token {demo_token(username)}",
+                *credentials(username, STAFF_PASSWORD),
                 f"Administers {names}",
             )
         )
@@ -176,8 +249,7 @@ def demo_world_table() -> list[DemoRow]:
             DemoRow(
                 "Institution terminal",
                 spec.terminal,
-                STAFF_PASSWORD,
-                f"Token {demo_token(spec.terminal)}",
+                *credentials(spec.terminal, STAFF_PASSWORD),
                 spec.name,
             )
         )
@@ -197,22 +269,21 @@ def demo_world_table() -> list[DemoRow]:
         if user is None or not hasattr(user, "person"):
             continue
         person = user.person
-        reasons = ", ".join(reason.value for reason in scenario.reasons) or "none: balance visible"
         presented = []
         if person.id in cards:
             presented.append(f"card {cards[person.id]}")
         if person.evoucher.code:
             presented.append(f"e-voucher {person.evoucher.code}")
-        notes = f"{scenario.title}: person #{person.id} in {person.city.name}; online reasons: {reasons}"
+        notes = f"{scenario.title}: person #{person.id} in {person.city.name}"
         if presented:
             notes += "; presents " + " or ".join(presented)
         rows.append(
             DemoRow(
                 f"Insured: {scenario.title}",
                 username,
-                PERSON_PASSWORD,
-                f"Token {demo_token(username)}",
+                *credentials(username, PERSON_PASSWORD),
                 notes,
+                online_answer_now(person.id),
             )
         )
     return rows

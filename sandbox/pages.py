@@ -4,23 +4,39 @@ from django.urls import path
 
 from common import clock
 
+# The demo person whose token the page's curl example uses.
+EXAMPLE_USERNAME = "balance-visible"
+
 
 def home(request):
-    """The front page: links, and in sandbox mode the demo world's who-is-who with credentials."""
+    """The front page: links, and in sandbox mode the demo world's who-is-who with credentials
+    and what each person's online balance query answers now."""
     rows = []
+    scenarios = []
     if settings.SANDBOX_MODE:
-        from sandbox.demo import demo_world_table
+        from sandbox.demo import demo_credentials_public, demo_world_table
         from sandbox.scenarios import SCENARIOS
 
-        rows = demo_world_table()
+        # Published credentials only where they are the world's (sandbox mode outside production).
+        rows = demo_world_table(passwords=None if demo_credentials_public() else {})
         scenarios = list(SCENARIOS.values())
-    else:
-        scenarios = []
+    example = next(
+        (
+            row.authorization
+            for row in rows
+            if row.username == EXAMPLE_USERNAME and row.authorization.startswith("Token ")
+        ),
+        "Token …",
+    )
     context = {
         "rows": rows,
         "scenarios": scenarios,
         "sandbox": settings.SANDBOX_MODE,
         "now": clock.now(),
+        "time_zone": settings.TIME_ZONE,
+        # The address this page was asked for, so its examples work as written.
+        "base_url": f"{request.scheme}://{request.get_host()}",
+        "example_authorization": example,
     }
     return render(request, "sandbox/home.html", context)
 

@@ -259,8 +259,10 @@ def build_person(
     username: str | None = None,
     password: str | None = None,
     token: str | None = None,
+    api_token: bool = True,
 ) -> BuiltPerson:
-    """Enrol a person and fast-forward their history to ``spec`` with the real services."""
+    """Enrol a person and fast-forward their history to ``spec`` with the real services. The
+    login gets the API token ``token``, or a new one, or (``api_token`` false) none."""
     rng = rng or random.Random()
     today = clock.today()
     last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
@@ -313,12 +315,15 @@ def build_person(
 
         username = username or f"p{person.id}-{rng.randrange(16**6):06x}"
         user = person_login_create(person=person, username=username, password=password)
-        if token is None:
-            _, token = AuthToken.objects.create(user, expiry=None)
-        else:
+        if token is not None:
             fixed_token_ensure(user, token)
+        elif api_token:
+            _, token = AuthToken.objects.create(user, expiry=None)
     return BuiltPerson(
-        person=person, username=username, password=password, authorization=f"Token {token}"
+        person=person,
+        username=username,
+        password=password,
+        authorization=f"Token {token}" if token else "",
     )
 
 
