@@ -1,6 +1,12 @@
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import generics, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -98,14 +104,57 @@ _BALANCE_DESCRIPTION = (
     "money has not arrived), every reason that applies, in the catalogue's order, each with a remedy. "
     "A `PLATFORM_BUSY` answer also carries a `Retry-After` header."
 )
+_BALANCE_EXAMPLES = [
+    OpenApiExample(
+        "Visible",
+        value={
+            "person_id": 9,
+            "channel": "ONLINE",
+            "visible": True,
+            "balance": {
+                "amount": "1234.56",
+                "currency": "CNY",
+                "as_of": "2026-11-02T02:00:00Z",
+                "source": "snapshot",
+            },
+            "reasons": [],
+        },
+        response_only=True,
+    ),
+    OpenApiExample(
+        "Hidden: card not activated",
+        value={
+            "person_id": 9,
+            "channel": "ONLINE",
+            "visible": False,
+            "balance": None,
+            "reasons": [
+                {
+                    "code": "CARD_NOT_ACTIVATED",
+                    "title": "Your social security card is not activated",
+                    "detail": "Your card is being made; it will be ready on 2026-11-05.",
+                    "remedy": "Collect it when it is ready, then activate it at the agency "
+                    "(bring your ID, set a PIN).",
+                    "retry_after": None,
+                    "expected_date": "2026-11-05",
+                }
+            ],
+        },
+        response_only=True,
+    ),
+]
 
 
 class MyBalanceApi(ActorMixin, APIView):
     @extend_schema(
         summary="My balance (online channel: the city's latest uploaded snapshot)",
-        description=_BALANCE_DESCRIPTION,
+        description=_BALANCE_DESCRIPTION
+        + " For an insured person's own login only (other roles: 403 `ROLE_NOT_ALLOWED`; a login "
+        "not linked to an insured person: 404 `NOT_FOUND`). The amount is the one in the city's "
+        "latest upload to the national platform, not the live ledger.",
         tags=["balance"],
         responses=BalanceOutputSerializer,
+        examples=_BALANCE_EXAMPLES,
     )
     def get(self, request):
         access.require_role(self.actor, User.Role.INSURED)
@@ -123,8 +172,11 @@ class PersonBalanceApi(ActorMixin, APIView):
         summary="A person's balance (counter, hotline or designated-institution channel: the live ledger)",
         description=_BALANCE_DESCRIPTION
         + " The channel follows the caller: an institution terminal is the designated-institution "
-        "channel (and must present the person's card or e-voucher), an operator the counter (or "
-        "`?channel=HOTLINE`), an insured person asking for themselves the online channel.",
+        "channel (and must present the person's card or e-voucher: 403 `CREDENTIAL_REQUIRED` "
+        "or `CREDENTIAL_INVALID` otherwise), an operator the counter (or `?channel=HOTLINE`), an "
+        "insured person asking for themselves the online channel. A person the caller may not "
+        "see answers 404; `channel` from anyone but an operator, or any other value, 400 "
+        "`VALIDATION_ERROR`.",
         tags=["balance"],
         parameters=[
             PRESENTED_CREDENTIAL_PARAMETER,
@@ -136,6 +188,7 @@ class PersonBalanceApi(ActorMixin, APIView):
             ),
         ],
         responses=BalanceOutputSerializer,
+        examples=_BALANCE_EXAMPLES,
     )
     def get(self, request, person_id: int):
         channel = self.actor.default_channel
@@ -169,6 +222,9 @@ class ReasonCatalogueApi(APIView):
 
     @extend_schema(
         summary="The reason catalogue: every code a balance query can answer with, in order",
+        description="Each reason code with its position (a balance answer lists its reasons in "
+        "this order, the first being the primary one), its title, whether it hides the balance, "
+        "and the rule or fact behind it. The codes never change meaning. Public: no login needed.",
         tags=["balance"],
         responses=OutputSerializer(many=True),
     )
@@ -220,6 +276,18 @@ class AccountFilter(filters.FilterSet):
         fields = ["kind", "city", "person", "institution"]
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="Accounts you may see",
+        description="Personal, pooled-fund and institution accounts with their balances (CNY). An "
+        "insured person sees their own personal account; an institution terminal its own account "
+        "and, while presenting a person's card or e-voucher, that person's; an operator every "
+        "account of the cities they administer. Filter by `kind`, `city`, `person` or "
+        "`institution`. An invalid presented credential answers 403 `CREDENTIAL_INVALID`.",
+        tags=["accounts"],
+        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
+    )
+)
 class AccountListApi(ActorMixin, generics.ListAPIView):
     serializer_class = AccountOutputSerializer
     filterset_class = AccountFilter
@@ -229,27 +297,22 @@ class AccountListApi(ActorMixin, generics.ListAPIView):
             access.accounts_visible(self.actor, self.request).select_related("city").order_by("id")
         )
 
-    @extend_schema(
-        summary="Accounts you may see",
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="One account",
+        description="One account with its kind, city, owner and balance (CNY), for a caller who "
+        "may see it (see the account list for who sees what); any other account answers 404.",
         tags=["accounts"],
         parameters=[PRESENTED_CREDENTIAL_PARAMETER],
     )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-
+)
 class AccountDetailApi(ActorMixin, generics.RetrieveAPIView):
     serializer_class = AccountOutputSerializer
     lookup_url_kwarg = "account_id"
 
     def get_queryset(self):
         return access.accounts_visible(self.actor, self.request).select_related("city")
-
-    @extend_schema(
-        summary="One account", tags=["accounts"], parameters=[PRESENTED_CREDENTIAL_PARAMETER]
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
 
 class EntryOutputSerializer(serializers.ModelSerializer):
@@ -265,6 +328,21 @@ class EntryOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "transfer_id", "kind", "amount", "memo", "posted_at", "request_id"]
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="An account's ledger entries, newest first (cursor-paginated)",
+        description="Each entry is one leg of an immutable ledger transfer: the signed amount, "
+        "the transfer's kind, memo, time and the request id that posted it. Follow `next` for "
+        "older entries; the cursor stays stable while new entries arrive. Visible to whoever may "
+        "see the account.",
+        tags=["accounts"],
+        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
+        responses={
+            200: EntryOutputSerializer(many=True),
+            404: OpenApiResponse(description="No such account, or not visible to the caller."),
+        },
+    )
+)
 class AccountEntriesApi(ActorMixin, generics.ListAPIView):
     serializer_class = EntryOutputSerializer
     pagination_class = NewestFirstCursorPagination
@@ -275,18 +353,6 @@ class AccountEntriesApi(ActorMixin, generics.ListAPIView):
             access.accounts_visible(self.actor, self.request), pk=self.kwargs["account_id"]
         )
         return account_entries(account=account)
-
-    @extend_schema(
-        summary="An account's ledger entries, newest first (cursor-paginated)",
-        tags=["accounts"],
-        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
-        responses={
-            200: EntryOutputSerializer(many=True),
-            404: OpenApiResponse(description="Not visible"),
-        },
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
 
 # --- Contributions (payment records, Social Insurance Law art. 4) --------------------------
@@ -327,6 +393,18 @@ class ContributionFilter(filters.FilterSet):
         fields = ["kind", "period_from", "period_to"]
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="A person's payment records (Social Insurance Law art. 4)",
+        description="Every contribution recorded for the person: the period, the employer, "
+        "individual and subsidy amounts, the share that went to the personal account, and the "
+        "ledger transfer. For the person themselves, operators of their city, and a terminal "
+        "presenting their card or e-voucher; any other person answers 404. Filter by `kind`, "
+        "`period_from` and `period_to`.",
+        tags=["contributions"],
+        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
+    )
+)
 class PersonContributionListApi(ActorMixin, generics.ListAPIView):
     serializer_class = ContributionOutputSerializer
     filterset_class = ContributionFilter
@@ -338,14 +416,6 @@ class PersonContributionListApi(ActorMixin, generics.ListAPIView):
             access.persons_visible(self.actor, self.request), pk=self.kwargs["person_id"]
         )
         return person_contributions(person_id=person.id)
-
-    @extend_schema(
-        summary="A person's payment records (Social Insurance Law art. 4)",
-        tags=["contributions"],
-        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
 
 class ContributionRecordApi(ActorMixin, APIView):
@@ -364,11 +434,26 @@ class ContributionRecordApi(ActorMixin, APIView):
     @extend_schema(
         summary="Record a contribution received (operators of the person's city)",
         description="Employees: employer and individual shares on the payment base clamped to the city's "
-        "bounds. Residents: the yearly individual amount by subsidy category plus the government subsidy.",
+        "bounds. Residents: the yearly individual amount by subsidy category plus the government "
+        "subsidy. The money is posted as one ledger transfer. Operators of the person's city only "
+        "(403 `CITY_NOT_ADMINISTERED`). Refused: a period that does not fit the scheme (400 "
+        "`CONTRIBUTION_PERIOD_INVALID`), one before enrolment (422 "
+        "`CONTRIBUTION_BEFORE_ENROLMENT`), one already recorded (409 "
+        "`CONTRIBUTION_ALREADY_RECORDED`).",
         tags=["contributions"],
         request=InputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={201: ContributionOutputSerializer},
+        examples=[
+            OpenApiExample(
+                "An employee's month",
+                value={"person": 9, "period": "2026-11-01", "payment_base": "10500.00"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "A resident's year", value={"person": 12, "period": "2026-01-01"}, request_only=True
+            ),
+        ],
     )
     @idempotent
     def post(self, request):
@@ -407,6 +492,15 @@ class ContributionCollectionOutputSerializer(RecordedJobOutputSerializer):
 def _monthly_job_views(model, output, opener, noun, description):
     """The list-and-start and detail views of a monthly recorded job."""
 
+    @extend_schema_view(
+        get=extend_schema(
+            summary=f"{noun.capitalize()}s (operators of the city)",
+            description=f"The {noun}s of the cities the caller administers, newest first, each "
+            "with its status and progress. Other roles see an empty list. Filter by `status` "
+            "and `period`.",
+            tags=["jobs"],
+        )
+    )
     class CollectionApi(ActorMixin, generics.ListAPIView):
         serializer_class = output
         filterset_fields = ["status", "period"]
@@ -416,18 +510,24 @@ def _monthly_job_views(model, output, opener, noun, description):
                 self.actor, model.objects.select_related("city")
             ).order_by("-id")
 
-        @extend_schema(summary=f"{noun.capitalize()}s (operators of the city)", tags=["jobs"])
-        def get(self, request, *args, **kwargs):
-            return super().get(request, *args, **kwargs)
-
         @extend_schema(
             summary=f"Start (or re-run) the {noun} of a city's month",
             description=description
-            + " Answers 202 at once; the job runs on a worker and its progress is on the row.",
+            + " Answers 202 at once; the job runs on a worker and its progress is on the row. "
+            "A month has one job: asking again answers the same job and runs it again, which "
+            "posts nothing twice. Operators of the city only (403 `CITY_NOT_ADMINISTERED`; an "
+            "unknown city 404). A month that has not begun: 422 `CREDITING_PERIOD_NOT_DUE`.",
             tags=["jobs"],
             request=MonthlyJobInputSerializer,
             parameters=[IDEMPOTENCY_KEY_PARAMETER],
             responses={202: output},
+            examples=[
+                OpenApiExample(
+                    f"November's {noun}",
+                    value={"city": "330100", "period": "2026-11-01"},
+                    request_only=True,
+                )
+            ],
         )
         @idempotent
         def post(self, request):
@@ -438,16 +538,21 @@ def _monthly_job_views(model, output, opener, noun, description):
             job_enqueue(job)
             return Response(output(job).data, status=202)
 
+    @extend_schema_view(
+        get=extend_schema(
+            summary=f"One {noun}, with its progress",
+            description=f"The {noun}'s status, items done of items total, how many times it "
+            "ran, its totals and any error: poll it after starting the job. Operators of the "
+            "city; any other caller gets 404.",
+            tags=["jobs"],
+        )
+    )
     class DetailApi(ActorMixin, generics.RetrieveAPIView):
         serializer_class = output
         lookup_url_kwarg = "job_id"
 
         def get_queryset(self):
             return access.city_owned_visible(self.actor, model.objects.select_related("city"))
-
-        @extend_schema(summary=f"One {noun}, with its progress", tags=["jobs"])
-        def get(self, request, *args, **kwargs):
-            return super().get(request, *args, **kwargs)
 
     CollectionApi.__name__ = f"{model.__name__}CollectionApi"
     DetailApi.__name__ = f"{model.__name__}DetailApi"

@@ -1,6 +1,6 @@
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -78,6 +78,18 @@ class CardFilter(filters.FilterSet):
         fields = ["status", "site", "person", "number"]
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="Social security cards you may see",
+        description="Cards with their status (`PENDING` being made, `READY` for pick-up, "
+        "`ISSUED` not activated, `ACTIVE`, `LOST`), site and dates, newest first. An insured "
+        "person sees their own; a terminal those of the person presenting a card or e-voucher; "
+        "an operator those of persons of their cities. Filter by `status`, `site`, `person` and "
+        "`number`.",
+        tags=["cards"],
+        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
+    )
+)
 class CardListApi(ActorMixin, generics.ListAPIView):
     serializer_class = CardOutputSerializer
     filterset_class = CardFilter
@@ -87,15 +99,17 @@ class CardListApi(ActorMixin, generics.ListAPIView):
             self.actor, self.request, SocialSecurityCard.objects.order_by("-id")
         )
 
-    @extend_schema(
-        summary="Social security cards you may see",
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="One social security card",
+        description="One card with its status, site, the day it is ready, its issue, activation "
+        "and loss times, and the agent who applied for it, for whoever may see it (see the card "
+        "list); anyone else gets 404.",
         tags=["cards"],
         parameters=[PRESENTED_CREDENTIAL_PARAMETER],
     )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-
+)
 class CardDetailApi(ActorMixin, generics.RetrieveAPIView):
     serializer_class = CardOutputSerializer
     lookup_url_kwarg = "card_id"
@@ -105,29 +119,24 @@ class CardDetailApi(ActorMixin, generics.RetrieveAPIView):
             self.actor, self.request, SocialSecurityCard.objects.all()
         )
 
-    @extend_schema(
-        summary="One social security card",
-        tags=["cards"],
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="A person's e-voucher",
+        description="The person's e-voucher: its status (`NOT_ACTIVATED`, `AGREEMENT_ACCEPTED`, "
+        "`ACTIVATED`), the platform and agreement it was activated with, and whether face "
+        "authentication is locked. For the person themselves, operators of their city and a "
+        "terminal presenting their card or e-voucher; anyone else gets 404.",
+        tags=["e-vouchers"],
         parameters=[PRESENTED_CREDENTIAL_PARAMETER],
     )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-
+)
 class PersonEVoucherApi(ActorMixin, generics.RetrieveAPIView):
     serializer_class = EVoucherOutputSerializer
 
     def get_object(self):
         vouchers = access.person_owned_visible(self.actor, self.request, EVoucher.objects.all())
         return get_object_or_404(vouchers, person_id=self.kwargs["person_id"])
-
-    @extend_schema(
-        summary="A person's e-voucher",
-        tags=["e-vouchers"],
-        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
 
 # --- Card flows (operators at the agency) ---------------------------------------------------
@@ -164,17 +173,44 @@ class CardApplyInputSerializer(AgentFieldsSerializer):
 
 
 class CardCollectionApi(CardListApi):
-    """GET lists the cards you may see; POST applies for one (operators of the person's city)."""
+    """The card list, and applying for a card on POST."""
 
     @extend_schema(
         summary="Apply for a social security card",
         description="At the county centre the card is issued on the spot; at a street service point it is "
         "ready on the 3rd working day (weekends and Chinese public holidays do not count; official "
-        "make-up working days do).",
+        "make-up working days do). The person applies in person, or an entrusted agent presents "
+        "their own ID as well as the person's. Operators of the person's city only (403 "
+        "`CITY_NOT_ADMINISTERED`). Refused: the insured person's ID does not match (422 "
+        "`INSURED_ID_MISMATCH`), an agent without a valid ID of their own (400 "
+        "`AGENT_ID_REQUIRED`), a person who already holds a card that is not lost (409 "
+        "`CARD_ALREADY_HELD`).",
         tags=["cards"],
         request=CardApplyInputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={201: CardOutputSerializer},
+        examples=[
+            OpenApiExample(
+                "In person at a street service point",
+                value={
+                    "person": 9,
+                    "insured_resident_id": "330106198803141234",
+                    "site": "STREET_POINT",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "By an entrusted agent at the county centre",
+                value={
+                    "person": 9,
+                    "insured_resident_id": "330106198803141234",
+                    "agent_name": "Zhang Min",
+                    "agent_resident_id": "330106195607022461",
+                    "site": "COUNTY_CENTER",
+                },
+                request_only=True,
+            ),
+        ],
     )
     @idempotent
     def post(self, request):
@@ -192,6 +228,9 @@ class CardCollectionApi(CardListApi):
 class CardCollectApi(ActorMixin, APIView):
     @extend_schema(
         summary="Hand a ready card over to the person",
+        description="A `READY` card becomes `ISSUED`: the person holds it, still to be activated. "
+        "Operators of the person's city only (403 `CITY_NOT_ADMINISTERED`). A card in any other "
+        "state answers 409 `CARD_TRANSITION_NOT_ALLOWED`.",
         tags=["cards"],
         request=None,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
@@ -211,8 +250,14 @@ class CardActivateApi(ActorMixin, APIView):
 
     @extend_schema(
         summary="Activate an issued card at the counter (the person sets a PIN)",
+        description="An `ISSUED` card becomes `ACTIVE` with the PIN the person chose (stored "
+        "hashed); from then on it can be presented at institutions. Operators of the person's "
+        "city only (403 `CITY_NOT_ADMINISTERED`). Refused: a PIN that is not 6 digits or is "
+        "trivially guessable (400 `CARD_PIN_INVALID`), a card not in `ISSUED` (409 "
+        "`CARD_TRANSITION_NOT_ALLOWED`).",
         tags=["cards"],
         request=InputSerializer,
+        examples=[OpenApiExample("A PIN", value={"pin": "418207"}, request_only=True)],
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses=CardOutputSerializer,
     )
@@ -228,6 +273,10 @@ class CardActivateApi(ActorMixin, APIView):
 class CardReportLostApi(ActorMixin, APIView):
     @extend_schema(
         summary="Report a card lost (the person themselves, or an operator of their city)",
+        description="The card becomes `LOST` at once and identifies nobody any more when "
+        "presented; a replacement can then be applied for. Refused for other roles (403 "
+        "`ROLE_NOT_ALLOWED`) and for a card already lost or not yet issued (409 "
+        "`CARD_TRANSITION_NOT_ALLOWED`).",
         tags=["cards"],
         request=None,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
@@ -251,8 +300,20 @@ class CardReportLostApi(ActorMixin, APIView):
 class CardReplaceApi(ActorMixin, APIView):
     @extend_schema(
         summary="Replace a lost card",
+        description="Applies for a new card for the person of a `LOST` card, the same way as a "
+        "first application (in person or by an agent, at the county centre or a street point); "
+        "the new card records which one it replaces. Operators of the person's city only (403 "
+        "`CITY_NOT_ADMINISTERED`). A card that is not lost answers 409 "
+        "`CARD_TRANSITION_NOT_ALLOWED`.",
         tags=["cards"],
         request=AgentFieldsSerializer,
+        examples=[
+            OpenApiExample(
+                "In person at the county centre",
+                value={"insured_resident_id": "330106198803141234", "site": "COUNTY_CENTER"},
+                request_only=True,
+            )
+        ],
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={201: CardOutputSerializer},
     )
@@ -277,8 +338,16 @@ class AgreementOutputSerializer(serializers.ModelSerializer):
 class CurrentAgreementApi(APIView):
     @extend_schema(
         summary="The e-voucher user agreement in force",
+        description="The version, title and text a person accepts in step 1 of online "
+        "activation (send its `version` as `agreement_version`). Any authenticated caller. "
+        "With no agreement in force, 422 `AGREEMENT_VERSION_NOT_CURRENT`.",
         tags=["e-vouchers"],
-        responses=AgreementOutputSerializer,
+        responses={
+            200: AgreementOutputSerializer,
+            422: OpenApiResponse(
+                description="No agreement is in force (`AGREEMENT_VERSION_NOT_CURRENT`)."
+            ),
+        },
     )
     def get(self, request):
         agreement = evoucher_agreement_current()
@@ -312,8 +381,20 @@ class MyEVoucherAgreementApi(ActorMixin, APIView):
 
     @extend_schema(
         summary="Activation, step 1: accept the current user agreement (WeChat, Alipay or the national app)",
+        description="The insured person (their own login; other roles 403 `ROLE_NOT_ALLOWED`) "
+        "accepts the agreement in force on the platform they activate with; the e-voucher "
+        "becomes `AGREEMENT_ACCEPTED`, ready for face authentication. Refused: an old or unknown "
+        "agreement version (422 `AGREEMENT_VERSION_NOT_CURRENT`), an e-voucher already activated "
+        "(409 `EVOUCHER_TRANSITION_NOT_ALLOWED`).",
         tags=["e-vouchers"],
         request=InputSerializer,
+        examples=[
+            OpenApiExample(
+                "On WeChat",
+                value={"platform": "WECHAT", "agreement_version": "2025.1"},
+                request_only=True,
+            )
+        ],
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses=EVoucherOutputSerializer,
     )
@@ -349,9 +430,20 @@ class MyFaceAuthenticationApi(ActorMixin, APIView):
         summary="Activation, step 2: face authentication (activates the e-voucher when it passes)",
         description="Every attempt is recorded and answered 201 with its outcome. Repeated failures "
         "lock attempts for a while (then 409 FACE_AUTH_LOCKED with Retry-After); a provider outage is "
-        "not counted as the person's failure.",
+        "not counted as the person's failure. The insured person's own login only (other roles "
+        "403 `ROLE_NOT_ALLOWED`), after step 1 (409 `EVOUCHER_TRANSITION_NOT_ALLOWED` "
+        "otherwise). Choosing `sandbox_outcome` needs sandbox mode (400 "
+        "`SANDBOX_OUTCOME_NOT_ALLOWED`).",
         tags=["e-vouchers"],
         request=InputSerializer,
+        examples=[
+            OpenApiExample("A real attempt", value={}, request_only=True),
+            OpenApiExample(
+                "Sandbox: the face does not match",
+                value={"sandbox_outcome": "FACE_MISMATCH"},
+                request_only=True,
+            ),
+        ],
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={201: OutputSerializer},
     )
@@ -388,10 +480,20 @@ class PharmacyActivationApi(ActorMixin, APIView):
 
     @extend_schema(
         summary="Offline activation at a designated pharmacy (the pharmacy's terminal, after checking the ID)",
+        description="For a person present at a designated pharmacy with their ID card: the "
+        "pharmacy's terminal sends the resident ID number read from it and the e-voucher is "
+        "activated without the online steps. Designated pharmacies' terminals only (403 "
+        "`ROLE_NOT_ALLOWED`, `INSTITUTION_NOT_PHARMACY`). An e-voucher already activated answers "
+        "409 `EVOUCHER_TRANSITION_NOT_ALLOWED`.",
         tags=["e-vouchers"],
         request=InputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses=EVoucherOutputSerializer,
+        examples=[
+            OpenApiExample(
+                "An ID card", value={"resident_id": "330106198803141234"}, request_only=True
+            )
+        ],
     )
     @idempotent
     def post(self, request):

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.response import Response
 
@@ -25,18 +25,23 @@ class CityOutputSerializer(serializers.ModelSerializer):
         exclude = ["id", "created_at"]
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="Cities you may see, with their switches and policy figures",
+        description="Each city's switches (online inquiry, public upload channel, platform "
+        "capacity, upload schedule, resident-account abolition) and its contribution and "
+        "crediting figures, by 6-digit division code. An operator sees the cities they "
+        "administer, an insured person their own city, an institution terminal its city, a "
+        "superuser all. Filter by `online_inquiry_launched` and `has_public_upload_channel`.",
+        tags=["cities"],
+    )
+)
 class CityListApi(ActorMixin, generics.ListAPIView):
     serializer_class = CityOutputSerializer
     filterset_fields = ["online_inquiry_launched", "has_public_upload_channel"]
 
     def get_queryset(self):
         return access.cities_visible(self.actor).order_by("code")
-
-    @extend_schema(
-        summary="Cities you may see, with their switches and policy figures", tags=["cities"]
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
 
 class CitySwitchesInputSerializer(serializers.ModelSerializer):
@@ -45,6 +50,14 @@ class CitySwitchesInputSerializer(serializers.ModelSerializer):
         exclude = ["id", "code", "created_at", "latest_upload"]
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="One city",
+        description="One city's switches and figures, by its 6-digit division code, for a caller "
+        "who may see it (see the city list); any other city answers 404.",
+        tags=["cities"],
+    )
+)
 class CityDetailApi(ActorMixin, generics.RetrieveAPIView):
     serializer_class = CityOutputSerializer
     lookup_field = "code"
@@ -53,16 +66,26 @@ class CityDetailApi(ActorMixin, generics.RetrieveAPIView):
     def get_queryset(self):
         return access.cities_visible(self.actor)
 
-    @extend_schema(summary="One city", tags=["cities"])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
     @extend_schema(
         summary="Change a city's switches or policy figures (operators of the city)",
-        description="Only the fields sent change; every change is kept in the city's history.",
+        description="Only the fields sent change; every change is kept in the city's history. "
+        "Operators of the city and superusers only (403 `CITY_NOT_ADMINISTERED`; an unknown city "
+        "404). Invalid figures answer 400 `VALIDATION_ERROR` with field `errors`.",
         tags=["cities"],
         request=CitySwitchesInputSerializer(partial=True),
         responses=CityOutputSerializer,
+        examples=[
+            OpenApiExample(
+                "Launch online inquiry",
+                value={"online_inquiry_launched": True},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Switch the query platform busy",
+                value={"platform_busy_forced": True},
+                request_only=True,
+            ),
+        ],
     )
     def patch(self, request, city_code: str):
         city = operated_city(self.actor, city_code)

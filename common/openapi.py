@@ -1,4 +1,7 @@
-"""Documents the problem responses every operation can answer with."""
+"""Documents the problem responses every operation can answer with, and where an operation's
+description comes from."""
+
+import inspect
 
 from drf_spectacular.openapi import AutoSchema as _SpectacularAutoSchema
 
@@ -67,12 +70,26 @@ def add_problem_responses(result, generator, request, public):
                 responses.setdefault(
                     status, {"description": _DESCRIPTIONS[status], "content": problem_content}
                 )
+            # A view may name an error it answers with (to say when); its body is still a problem.
+            for status, response in responses.items():
+                if status.startswith("4") and "content" not in response:
+                    response["content"] = problem_content
     return result
 
 
 class AutoSchema(_SpectacularAutoSchema):
     """Names each view's nested serializers after the view (``LoginApi.InputSerializer`` becomes
     ``LoginInput``), so many views can each have an InputSerializer and an OutputSerializer."""
+
+    def get_description(self) -> str:
+        """Only what is written for this operation: the handler's docstring where this view class
+        defines the handler, else this class's own docstring. drf-spectacular would otherwise
+        fall back to a base class's or mixin's docstring, which describes code, not the API."""
+        view_class = type(self.view)
+        handler_name = getattr(self.view, "action", None) or self.method.lower()
+        handler = view_class.__dict__.get(handler_name)
+        doc = getattr(handler, "__doc__", None) or view_class.__dict__.get("__doc__")
+        return inspect.cleandoc(doc) if doc else ""
 
     def get_serializer_name(self, serializer, direction):
         cls = serializer.__class__

@@ -31,6 +31,9 @@ class ApiRootApi(APIView):
 
     @extend_schema(
         summary="API root: links to the main resources",
+        description="Absolute links to the health check, the schema and its docs, the problem "
+        "catalogue, login, the caller's own details and balance, cities and persons, and "
+        "whether this server runs in sandbox mode. Public: no login needed.",
         responses=OpenApiTypes.OBJECT,
         tags=["meta"],
     )
@@ -60,6 +63,9 @@ class HealthApi(APIView):
 
     @extend_schema(
         summary="Health: database and broker status",
+        description="Checks PostgreSQL and the Celery broker and reports each with its latency; "
+        "answers 200 `ok` when both answer, 503 `degraded` (with the failing check) when either "
+        "does not. Public and unauthenticated, for load balancers and monitoring.",
         tags=["meta"],
         responses={
             200: inline_serializer(
@@ -127,6 +133,9 @@ class ProblemListApi(APIView):
 
     @extend_schema(
         summary="Every error code the API answers with",
+        description="Each stable `code` a problem response can carry, with its HTTP status and "
+        "title, sorted by code. A problem's `type` links to its entry here. Public: no login "
+        "needed.",
         tags=["meta"],
         responses=ErrorCodeSerializer(many=True),
     )
@@ -137,7 +146,13 @@ class ProblemListApi(APIView):
 class ProblemDetailApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(summary="One error code", tags=["meta"], responses=ErrorCodeSerializer)
+    @extend_schema(
+        summary="One error code",
+        description="The HTTP status and title of one `code` (the address a problem's `type` "
+        "names); an unknown code answers 404. Public: no login needed.",
+        tags=["meta"],
+        responses=ErrorCodeSerializer,
+    )
     def get(self, request, code: str):
         member = all_error_codes().get(code)
         if member is None:

@@ -1,6 +1,6 @@
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -48,6 +48,18 @@ class PersonFilter(filters.FilterSet):
         fields = ["city", "scheme", "employment_status", "subsidy_category", "resident_id", "name"]
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="Insured persons you may see",
+        description="An insured person sees themselves; an institution terminal the person whose "
+        "card or e-voucher it presents (403 `CREDENTIAL_REQUIRED` without one, "
+        "`CREDENTIAL_INVALID` for one that identifies nobody); an operator the persons of the "
+        "cities they administer; a superuser everyone. Filter by `city`, `scheme`, "
+        "`employment_status`, `subsidy_category`, `resident_id` or part of the `name`.",
+        tags=["persons"],
+        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
+    )
+)
 class PersonListApi(ActorMixin, generics.ListAPIView):
     serializer_class = PersonOutputSerializer
     filterset_class = PersonFilter
@@ -57,27 +69,23 @@ class PersonListApi(ActorMixin, generics.ListAPIView):
             access.persons_visible(self.actor, self.request).select_related("city").order_by("id")
         )
 
-    @extend_schema(
-        summary="Insured persons you may see",
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="One insured person",
+        description="The person's identity, city, scheme, employment status, subsidy category, "
+        "declared wage and enrolment date, for a caller who may see them (see the person list); "
+        "anyone else gets 404, never 403, so ids reveal nothing.",
         tags=["persons"],
         parameters=[PRESENTED_CREDENTIAL_PARAMETER],
     )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-
+)
 class PersonDetailApi(ActorMixin, generics.RetrieveAPIView):
     serializer_class = PersonOutputSerializer
     lookup_url_kwarg = "person_id"
 
     def get_queryset(self):
         return access.persons_visible(self.actor, self.request).select_related("city")
-
-    @extend_schema(
-        summary="One insured person", tags=["persons"], parameters=[PRESENTED_CREDENTIAL_PARAMETER]
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
 
 class PersonEnrolInputSerializer(serializers.Serializer):
@@ -100,16 +108,46 @@ class PersonEnrolInputSerializer(serializers.Serializer):
 
 
 class PersonCollectionApi(PersonListApi):
-    """GET lists the persons you may see; POST enrols one (operators of the city)."""
+    """The person list, and enrolment on POST."""
 
     @extend_schema(
         summary="Enrol an insured person (operators of the city)",
         description="Creates the person, their e-voucher (not activated) and, for employees and for "
-        "residents where resident accounts still exist, a personal account at 0.00.",
+        "residents where resident accounts still exist, a personal account at 0.00. Operators "
+        "of the city and superusers only (403 `CITY_NOT_ADMINISTERED`). Refused: an invalid "
+        "resident ID number (400 `RESIDENT_ID_INVALID`), fields that do not fit the scheme (400 "
+        "`SCHEME_FIELDS_INVALID`: an employee needs an employment status and no subsidy "
+        "category, a resident has no employment status or declared wage), a resident ID already "
+        "enrolled (409 `ALREADY_ENROLLED`).",
         tags=["persons"],
         request=PersonEnrolInputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={201: PersonOutputSerializer},
+        examples=[
+            OpenApiExample(
+                "An active employee",
+                value={
+                    "resident_id": "330106198803141234",
+                    "name": "Wang Fang",
+                    "city": "330100",
+                    "scheme": "EMPLOYEE",
+                    "employment_status": "ACTIVE",
+                    "declared_wage": "9800.00",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "A resident on the minimum living guarantee",
+                value={
+                    "resident_id": "330106201605203128",
+                    "name": "Li Na",
+                    "city": "330100",
+                    "scheme": "RESIDENT",
+                    "subsidy_category": "MINIMUM_LIVING",
+                },
+                request_only=True,
+            ),
+        ],
     )
     @idempotent
     def post(self, request):
@@ -134,10 +172,22 @@ class PersonLoginCreateApi(ActorMixin, APIView):
 
     @extend_schema(
         summary="Give a person their own login (the online channel); operators of the city",
+        description="Creates the username and password the person logs in with to query their "
+        "own balance online. Operators of the person's city and superusers only (403 "
+        "`CITY_NOT_ADMINISTERED`; a person the caller may not see 404). Refused: the person "
+        "already has a login (409 `LOGIN_EXISTS`), the username is taken (409 "
+        "`USERNAME_TAKEN`), a password under 10 characters (400 `VALIDATION_ERROR`).",
         tags=["persons"],
         request=InputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={201: OutputSerializer},
+        examples=[
+            OpenApiExample(
+                "A login",
+                value={"username": "wang.fang", "password": "correct-horse-42"},
+                request_only=True,
+            )
+        ],
     )
     @idempotent
     def post(self, request, person_id: int):

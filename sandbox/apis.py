@@ -39,8 +39,8 @@ def scenario_output(scenario) -> dict:
 class ScenarioListApi(APIView):
     @extend_schema(
         summary="The scenario catalogue: one per reason code, plus BALANCE_VISIBLE and combinations",
-        description="Each entry lists the reasons its person's online balance query will give, in order."
-        + _SANDBOX_NOTE,
+        description="Each entry lists the reasons its person's online balance query will give, in "
+        "order, and whether the balance shows. Any authenticated caller." + _SANDBOX_NOTE,
         tags=["sandbox"],
         responses=ScenarioSerializer(many=True),
     )
@@ -66,8 +66,11 @@ class ScenarioCreateApi(ActorMixin, APIView):
 
     @extend_schema(
         summary="Create a fresh person in exactly a scenario's state",
-        description="Answers with the person and an `authorization` value; "
-        "`GET /api/v1/me/balance` with it gives the scenario's reasons." + _SANDBOX_NOTE,
+        description="Builds the person through the real services (enrolment, card, e-voucher, "
+        "contributions, crediting, uploads as the scenario needs) and answers with the person "
+        "and an `authorization` value; `GET /api/v1/me/balance` with it gives the scenario's "
+        "reasons. Any authenticated caller. An unknown scenario code answers 404 "
+        "`SCENARIO_NOT_FOUND`." + _SANDBOX_NOTE,
         tags=["sandbox"],
         request=None,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
@@ -114,7 +117,9 @@ class ClockSerializer(serializers.Serializer):
 class ClockApi(APIView):
     @extend_schema(
         summary="The simulated clock",
-        description=_SANDBOX_NOTE.strip(),
+        description="The time every rule and job of this server goes by: `now`, `today`, and "
+        "whether it is frozen (it follows real time until first advanced). Any authenticated "
+        "caller." + _SANDBOX_NOTE,
         tags=["sandbox"],
         responses=ClockSerializer,
     )

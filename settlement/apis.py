@@ -2,7 +2,12 @@ from decimal import Decimal
 
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiExample,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -85,26 +90,34 @@ class InstitutionFilter(filters.FilterSet):
         fields = ["city", "kind", "level", "is_designated", "name"]
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="Designated hospitals and pharmacies (public directory)",
+        description="Every institution with its code, kind, level, the policy tier it settles "
+        "at, its city and whether it is designated for direct settlement, by city then code. "
+        "Any authenticated caller. Filter by `city`, `kind`, `level`, `is_designated` or part of "
+        "the `name`.",
+        tags=["institutions"],
+    )
+)
 class InstitutionListApi(generics.ListAPIView):
     serializer_class = InstitutionOutputSerializer
     filterset_class = InstitutionFilter
     queryset = Institution.objects.select_related("city").order_by("city__code", "code")
 
-    @extend_schema(
-        summary="Designated hospitals and pharmacies (public directory)", tags=["institutions"]
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="One designated institution",
+        description="One hospital or pharmacy of the directory, by id; an unknown id answers 404. "
+        "Any authenticated caller.",
+        tags=["institutions"],
     )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-
+)
 class InstitutionDetailApi(generics.RetrieveAPIView):
     serializer_class = InstitutionOutputSerializer
     queryset = Institution.objects.select_related("city")
     lookup_url_kwarg = "institution_id"
-
-    @extend_schema(summary="One designated institution", tags=["institutions"])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
 
 # --- Catalog and policy ----------------------------------------------------------------------
@@ -140,29 +153,36 @@ class CatalogFilter(filters.FilterSet):
         return super().filter_queryset(queryset)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="The medical-insurance catalog: drugs and services with their class",
+        description="Class A is fully eligible; class B is eligible after a self-paid first share "
+        "(a percentage each city sets, see `/benefit-policies/{city}`); class C is fully "
+        "self-paid. Items that can no longer be settled are left out unless "
+        "`include_inactive=true`. Search code or name with `q`; filter by `catalog_class` and "
+        "`kind`. Any authenticated caller.",
+        tags=["catalog"],
+    )
+)
 class CatalogListApi(generics.ListAPIView):
     serializer_class = CatalogItemOutputSerializer
     filterset_class = CatalogFilter
     queryset = CatalogItem.objects.order_by("code")
 
-    @extend_schema(
-        summary="The medical-insurance catalog: drugs and services with their class",
-        description="Class A is fully eligible; class B is eligible after a self-paid first share "
-        "(a percentage each city sets, see `/benefit-policies/{city}`); class C is fully self-paid.",
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="One catalog item",
+        description="One drug or service by its catalog code (the code a settlement line "
+        "names), with its class and unit, inactive ones included; an unknown code answers 404. "
+        "Any authenticated caller.",
         tags=["catalog"],
     )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-
+)
 class CatalogDetailApi(generics.RetrieveAPIView):
     serializer_class = CatalogItemOutputSerializer
     queryset = CatalogItem.objects.all()
     lookup_field = "code"
-
-    @extend_schema(summary="One catalog item", tags=["catalog"])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
 
 class BenefitRuleOutputSerializer(serializers.Serializer):
@@ -196,6 +216,11 @@ class BenefitPolicyApi(APIView):
     @extend_schema(
         summary="A city's settlement policy: class-B share, caps, and the deductible and ratio for "
         "each scheme, visit type and institution tier",
+        description="The figures a settlement for a person insured in this city uses: the class-B "
+        "self-paid share, the annual caps and outpatient quotas, whether the personal account "
+        "may pay class C items, family mutual aid across cities, how long a cross-city filing "
+        "lasts, and one rule per scheme, visit type and tier. A city without a policy yet gets "
+        "the default one. An unknown city code answers 404. Any authenticated caller.",
         tags=["catalog"],
         responses=BenefitPolicyOutputSerializer,
     )
@@ -390,20 +415,120 @@ class SettlementFilter(filters.FilterSet):
         ]
 
 
+_SETTLEMENT_EXAMPLE = OpenApiExample(
+    "An outpatient visit: class A, B and C lines, the deductible already met",
+    value={
+        "id": 501,
+        "status": "SETTLED",
+        "institution": {
+            "id": 3,
+            "code": "H330100002",
+            "name": "Hangzhou Second People's Hospital",
+            "tier": "LEVEL_2",
+            "city": "330100",
+        },
+        "person": 9,
+        "cross_city": False,
+        "filing": None,
+        "visit_type": "OUTPATIENT",
+        "visit_reference": "MZ20261125-0042",
+        "credential_kind": "CARD",
+        "use_personal_account": True,
+        "year": 2026,
+        "settled_at": "2026-11-25T10:12:31+08:00",
+        "lines": [
+            {
+                "line_no": 1,
+                "code": "XJ01CAA040A001",
+                "name": "Amoxicillin capsules 0.25 g",
+                "catalog_class": "A",
+                "quantity": "2.000",
+                "unit_price": "18.50",
+                "amount": "37.00",
+                "self_pay_amount": "0.00",
+                "eligible_amount": "37.00",
+            },
+            {
+                "line_no": 2,
+                "code": "XC10AAA013B001",
+                "name": "Atorvastatin calcium tablets 20 mg",
+                "catalog_class": "B",
+                "quantity": "1.000",
+                "unit_price": "60.00",
+                "amount": "60.00",
+                "self_pay_amount": "6.00",
+                "eligible_amount": "54.00",
+            },
+            {
+                "line_no": 3,
+                "code": "XA11CCV004C001",
+                "name": "Vitamin D3 soft capsules (supplement)",
+                "catalog_class": "C",
+                "quantity": "1.000",
+                "unit_price": "25.00",
+                "amount": "25.00",
+                "self_pay_amount": "25.00",
+                "eligible_amount": "0.00",
+            },
+        ],
+        "policy": {
+            "scheme": "EMPLOYEE",
+            "insured_city": "330100",
+            "fund": "EMPLOYEE_POOL",
+            "class_b_self_pay_ratio": "0.1000",
+            "annual_deductible": "200.00",
+            "deductible_paid_before": "200.00",
+            "reimbursement_ratio": "0.8000",
+            "annual_cap": "400000.00",
+            "pool_paid_before": "1520.00",
+            "outpatient_quota": None,
+            "outpatient_pool_paid_before": None,
+        },
+        "breakdown": {
+            "currency": "CNY",
+            "total": "122.00",
+            "class_c_self_pay": "25.00",
+            "class_b_self_pay": "6.00",
+            "eligible": "91.00",
+            "deductible": "0.00",
+            "copay": "18.20",
+            "over_cap": "0.00",
+            "pool": "72.80",
+            "person_share": "49.20",
+            "personal_account": "49.20",
+            "cash": "0.00",
+        },
+        "personal_account": {
+            "account_id": 17,
+            "holder_person_id": 9,
+            "family_authorization_id": None,
+            "balance_after": "1185.36",
+        },
+        "transfer_id": 2048,
+        "reversal": None,
+        "request_id": "7f3c2a9e5b1d4c6f",
+    },
+    response_only=True,
+)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="Settlements you may see (an institution its own; a person theirs and those their "
+        "account paid for a relative; operators their cities')",
+        description="Each settlement with its lines, the policy it used and its full breakdown, "
+        "newest first. Operators see those made in or for persons of the cities they "
+        "administer. Filter by `status`, `visit_type`, `year`, `visit_reference`, "
+        "`institution`, `person`, `settled_from` and `settled_to`.",
+        tags=["settlement"],
+    )
+)
 class SettlementListApi(ActorMixin, generics.ListAPIView):
     serializer_class = SettlementOutputSerializer
     filterset_class = SettlementFilter
 
     def get_queryset(self):
         return settlement_list(self.actor, self.request)
-
-    @extend_schema(
-        summary="Settlements you may see (an institution its own; a person theirs and those their "
-        "account paid for a relative; operators their cities')",
-        tags=["settlement"],
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
 
 class SettlementLineInputSerializer(serializers.Serializer):
@@ -438,7 +563,7 @@ class SettlementSubmitInputSerializer(serializers.Serializer):
 
 
 class SettlementCollectionApi(SettlementListApi):
-    """GET lists settlements; POST settles a visit (institution terminals)."""
+    """The settlement list, and direct settlement of a visit on POST."""
 
     @extend_schema(
         summary="Settle a visit directly (institution terminal, for the person presenting a card "
@@ -449,11 +574,46 @@ class SettlementCollectionApi(SettlementListApi):
         "outpatient quota), the personal account pays the person's share up to its balance if "
         "chosen, and the rest is cash. The ledger transfer matches the breakdown to the cent. "
         "A person insured in another city needs a valid cross-city filing for this one "
-        "(`CROSS_CITY_FILING_REQUIRED` otherwise, with how to file).",
+        "(`CROSS_CITY_FILING_REQUIRED` otherwise, with how to file). Designated institutions' "
+        "terminals only (403 `TERMINAL_REQUIRED`, `INSTITUTION_NOT_DESIGNATED`), for the person "
+        "presenting a card or e-voucher (403 `CREDENTIAL_REQUIRED`; 422 `CARD_NOT_ACTIVE` for a "
+        "card not yet activated). Also refused: an item not in the catalog (422 "
+        "`CATALOG_ITEM_UNKNOWN`), a bad amount (400 `LINE_AMOUNT_INVALID`), a visit reference "
+        "already settled here (409 `VISIT_ALREADY_SETTLED`), family aid without the holder's "
+        "authorisation (422 `FAMILY_AUTHORIZATION_MISSING`).",
         tags=["settlement"],
         request=SettlementSubmitInputSerializer,
         parameters=[PRESENTED_CREDENTIAL_PARAMETER, IDEMPOTENCY_KEY_PARAMETER],
         responses={201: SettlementOutputSerializer},
+        examples=[
+            OpenApiExample(
+                "An outpatient visit paid from the personal account",
+                value={
+                    "visit_type": "OUTPATIENT",
+                    "visit_reference": "MZ20261125-0042",
+                    "use_personal_account": True,
+                    "line_items": [
+                        {"code": "XJ01CAA040A001", "quantity": "2", "unit_price": "18.50"},
+                        {"code": "XC10AAA013B001", "quantity": "1", "unit_price": "60.00"},
+                        {"code": "XA11CCV004C001", "quantity": "1", "unit_price": "25.00"},
+                    ],
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Family mutual aid: a relative's account pays",
+                value={
+                    "visit_type": "OUTPATIENT",
+                    "use_personal_account": True,
+                    "family_account_holder": 9,
+                    "line_items": [
+                        {"code": "XN02BEA071A001", "quantity": "1", "unit_price": "12.00"}
+                    ],
+                },
+                request_only=True,
+            ),
+            _SETTLEMENT_EXAMPLE,
+        ],
     )
     @idempotent
     def post(self, request):
@@ -480,16 +640,23 @@ class SettlementCollectionApi(SettlementListApi):
         return response
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="One settlement with its full breakdown",
+        description="The settlement's lines, the policy figures it used, the breakdown (which "
+        "sums to the total, to the cent), the personal account that paid with its balance "
+        "after, the ledger transfer and any reversal. For whoever may see it (see the "
+        "settlement list); anyone else gets 404.",
+        tags=["settlement"],
+        examples=[_SETTLEMENT_EXAMPLE],
+    )
+)
 class SettlementDetailApi(ActorMixin, generics.RetrieveAPIView):
     serializer_class = SettlementOutputSerializer
     lookup_url_kwarg = "settlement_id"
 
     def get_queryset(self):
         return settlement_list(self.actor, self.request)
-
-    @extend_schema(summary="One settlement with its full breakdown", tags=["settlement"])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
 
 class SettlementReverseApi(ActorMixin, APIView):
@@ -499,11 +666,21 @@ class SettlementReverseApi(ActorMixin, APIView):
     @extend_schema(
         summary="Reverse (refund) a settlement: the institution that made it, or an operator",
         description="Posts a new transfer the other way (the original is never edited) and gives "
-        "back the year's deductible, cap and quota usage exactly as the settlement took them.",
+        "back the year's deductible, cap and quota usage exactly as the settlement took them. "
+        "The institution's terminal that made it, or an operator who may see it (other roles: "
+        "403 `ROLE_NOT_ALLOWED`; a settlement the caller may not see: 404). A second reversal "
+        "answers 409 `SETTLEMENT_ALREADY_REVERSED`.",
         tags=["settlement"],
         request=InputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses=SettlementOutputSerializer,
+        examples=[
+            OpenApiExample(
+                "Refund",
+                value={"reason": "Prescription cancelled by the doctor."},
+                request_only=True,
+            )
+        ],
     )
     @idempotent
     def post(self, request, settlement_id: int):
@@ -561,6 +738,18 @@ class FilingFilter(filters.FilterSet):
         fields = ["person", "city", "category", "active"]
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="Cross-city filings you may see",
+        description="Filings that let a person insured in one city settle directly in another, "
+        "newest first, each saying whether it is valid today. An insured person sees their own; "
+        "an operator those of persons insured in their cities and those naming their cities; a "
+        "terminal, for the person presenting a card or e-voucher, the filings naming its own "
+        "city. Filter by `person`, `city` (the care city), `category` and `active`.",
+        tags=["filings"],
+        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
+    )
+)
 class FilingListApi(ActorMixin, generics.ListAPIView):
     serializer_class = FilingOutputSerializer
     filterset_class = FilingFilter
@@ -571,14 +760,6 @@ class FilingListApi(ActorMixin, generics.ListAPIView):
             .select_related("created_by")
             .order_by("-id")
         )
-
-    @extend_schema(
-        summary="Cross-city filings you may see",
-        tags=["filings"],
-        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
 
 class FilingRecordInputSerializer(serializers.Serializer):
@@ -614,14 +795,40 @@ def _acting_person(actor, request, person_id: int | None) -> InsuredPerson:
 
 
 class FilingCollectionApi(FilingListApi):
-    """GET lists filings; POST records one (the person themselves, or an operator of their city)."""
+    """The filing list, and recording a filing on POST."""
 
     @extend_schema(
         summary="Record a cross-city filing (the person, or an operator of the insured city)",
+        description="Files the person for direct settlement in another city, from `valid_from` "
+        "(default today) to `valid_until` (default: the insured city's filing validity). An "
+        "insured person files for themselves (omit `person`); an operator of the insured city "
+        "names the person. Refused: the insured city itself (422 `FILING_CITY_INVALID`), an "
+        "unknown city (400 `VALIDATION_ERROR`), unusable dates (400 "
+        "`FILING_VALIDITY_INVALID`), a period overlapping another filing for that city (409 "
+        "`FILING_OVERLAPS`).",
         tags=["filings"],
         request=FilingRecordInputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={201: FilingOutputSerializer},
+        examples=[
+            OpenApiExample(
+                "A retiree moving to Xiamen (the person themselves)",
+                value={"city": "350200", "category": "RELOCATED_RETIREE"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "A referral, recorded by an operator",
+                value={
+                    "person": 9,
+                    "city": "350100",
+                    "category": "REFERRAL",
+                    "valid_from": "2026-11-25",
+                    "valid_until": "2027-02-25",
+                    "note": "Referred by Hangzhou First People's Hospital.",
+                },
+                request_only=True,
+            ),
+        ],
     )
     @idempotent
     def post(self, request):
@@ -636,6 +843,15 @@ class FilingCollectionApi(FilingListApi):
         return Response(FilingOutputSerializer(filing).data, status=201)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="One cross-city filing",
+        description="One filing with its category, validity and whether it is valid today, for "
+        "whoever may see it (see the filing list); anyone else gets 404.",
+        tags=["filings"],
+        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
+    )
+)
 class FilingDetailApi(ActorMixin, generics.RetrieveAPIView):
     serializer_class = FilingOutputSerializer
     lookup_url_kwarg = "filing_id"
@@ -643,18 +859,14 @@ class FilingDetailApi(ActorMixin, generics.RetrieveAPIView):
     def get_queryset(self):
         return access.filings_visible(self.actor, self.request).select_related("created_by")
 
-    @extend_schema(
-        summary="One cross-city filing",
-        tags=["filings"],
-        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
 
 class FilingRevokeApi(ActorMixin, APIView):
     @extend_schema(
         summary="Revoke a cross-city filing (the person, or an operator of the insured city)",
+        description="Ends the filing now; settlements already made stay as they are. The person "
+        "themselves or an operator of the insured city (403 `ROLE_NOT_ALLOWED` or "
+        "`CITY_NOT_ADMINISTERED`; a filing the caller may not see: 404). Revoking twice answers "
+        "409 `FILING_ALREADY_REVOKED`.",
         tags=["filings"],
         request=None,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
@@ -699,22 +911,23 @@ class FamilyAuthorizationFilter(filters.FilterSet):
         fields = ["account_holder", "beneficiary", "relation", "active"]
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="Family mutual-aid authorisations you may see",
+        description="A terminal presenting a person's card or e-voucher sees the active "
+        "authorisations that person may settle with (`family_account_holder`). An insured "
+        "person sees those they granted and those granted to them; an operator those of persons "
+        "of their cities. Filter by `account_holder`, `beneficiary`, `relation` and `active`.",
+        tags=["family-aid"],
+        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
+    )
+)
 class FamilyAuthorizationListApi(ActorMixin, generics.ListAPIView):
     serializer_class = FamilyAuthorizationOutputSerializer
     filterset_class = FamilyAuthorizationFilter
 
     def get_queryset(self):
         return access.family_authorizations_visible(self.actor, self.request).order_by("-id")
-
-    @extend_schema(
-        summary="Family mutual-aid authorisations you may see",
-        description="A terminal presenting a person's card or e-voucher sees the active "
-        "authorisations that person may settle with (`family_account_holder`).",
-        tags=["family-aid"],
-        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
 
 class FamilyAuthorizationGrantInputSerializer(serializers.Serializer):
@@ -727,17 +940,34 @@ class FamilyAuthorizationGrantInputSerializer(serializers.Serializer):
 
 
 class FamilyAuthorizationCollectionApi(FamilyAuthorizationListApi):
-    """GET lists authorisations; POST grants one (the employee, or an operator of their city)."""
+    """The authorisation list, and granting one on POST."""
 
     @extend_schema(
         summary="Authorise a close relative to use your personal account for their settlements",
         description="The relative is named by resident ID number and name, which must both match. "
         "Their settlements may then draw on the account holder's personal account (never "
-        "wellness spending).",
+        "wellness spending). The employee grants it themselves (omit `account_holder`), or an "
+        "operator of their city names them. Refused: no person matches the ID number and name "
+        "(422 `FAMILY_BENEFICIARY_UNKNOWN`, the same answer whichever is wrong), the holder "
+        "themselves (422 `FAMILY_BENEFICIARY_IS_HOLDER`), a holder who is not an employee with "
+        "a personal account (422 `FAMILY_HOLDER_NOT_ELIGIBLE`), a relative insured in another "
+        "city where the policy keeps aid within the city (422 `FAMILY_AID_OTHER_CITY`), a "
+        "relative already authorised (409 `FAMILY_AUTHORIZATION_EXISTS`).",
         tags=["family-aid"],
         request=FamilyAuthorizationGrantInputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={201: FamilyAuthorizationOutputSerializer},
+        examples=[
+            OpenApiExample(
+                "A parent",
+                value={
+                    "beneficiary_resident_id": "330106195607022461",
+                    "beneficiary_name": "Zhang Min",
+                    "relation": "PARENT",
+                },
+                request_only=True,
+            )
+        ],
     )
     @idempotent
     def post(self, request):
@@ -762,6 +992,16 @@ class FamilyAuthorizationCollectionApi(FamilyAuthorizationListApi):
         return Response(FamilyAuthorizationOutputSerializer(authorization).data, status=201)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        summary="One family mutual-aid authorisation",
+        description="Who may pay from whose personal account, the relation, and whether the "
+        "authorisation is still active, for whoever may see it (see the authorisation list); "
+        "anyone else gets 404.",
+        tags=["family-aid"],
+        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
+    )
+)
 class FamilyAuthorizationDetailApi(ActorMixin, generics.RetrieveAPIView):
     serializer_class = FamilyAuthorizationOutputSerializer
     lookup_url_kwarg = "authorization_id"
@@ -769,18 +1009,14 @@ class FamilyAuthorizationDetailApi(ActorMixin, generics.RetrieveAPIView):
     def get_queryset(self):
         return access.family_authorizations_visible(self.actor, self.request)
 
-    @extend_schema(
-        summary="One family mutual-aid authorisation",
-        tags=["family-aid"],
-        parameters=[PRESENTED_CREDENTIAL_PARAMETER],
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
 
 class FamilyAuthorizationRevokeApi(ActorMixin, APIView):
     @extend_schema(
         summary="Revoke a family authorisation (the holder, the relative, or an operator)",
+        description="Ends the authorisation now: the relative's later settlements can no longer "
+        "draw on the holder's account; earlier ones stay. The holder, the relative, or an "
+        "operator who may see it (other roles: 403 `ROLE_NOT_ALLOWED`; one the caller may not "
+        "see: 404). Revoking twice answers 409 `FAMILY_AUTHORIZATION_REVOKED`.",
         tags=["family-aid"],
         request=None,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],

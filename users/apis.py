@@ -1,5 +1,5 @@
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from knox.models import AuthToken
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -55,10 +55,21 @@ class LoginApi(APIView):
 
     @extend_schema(
         summary="Log in: exchange a username and password for an API token",
+        description="Answers a token and the exact `Authorization` header value to send with "
+        "every other request, its expiry (10 hours by default) and who you are. Anyone may call "
+        "it. A wrong username or password answers 400 `INVALID_CREDENTIALS` (the same answer for "
+        "both); attempts are rate limited (429 `RATE_LIMITED` with `Retry-After`).",
         tags=["auth"],
         auth=[],
         request=InputSerializer,
         responses={200: OutputSerializer},
+        examples=[
+            OpenApiExample(
+                "An operator",
+                value={"username": "op-hangzhou", "password": "correct-horse-42"},
+                request_only=True,
+            )
+        ],
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
@@ -86,6 +97,8 @@ class LogoutApi(APIView):
 
     @extend_schema(
         summary="Log out: revoke the token used for this request",
+        description="Revokes the token this request was made with, at once; other tokens of the "
+        "same user stay valid. Answers 204 with no body. Any authenticated caller.",
         tags=["auth"],
         request=None,
         responses={204: None},
@@ -101,6 +114,9 @@ class MeApi(APIView):
 
     @extend_schema(
         summary="Who am I: the caller's role and scope",
+        description="The authenticated caller's username and role (`INSURED`, `INSTITUTION` or "
+        "`OPERATOR`), whether a superuser, and their scope: the insured person, the institution, "
+        "or the city codes an operator administers.",
         tags=["auth"],
         responses=UserOutputSerializer,
     )

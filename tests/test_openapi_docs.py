@@ -1,0 +1,139 @@
+"""The OpenAPI document describes each operation for an API client: its own description, its
+problem responses, and examples that match the schemas they illustrate."""
+
+import inspect
+from collections import defaultdict
+
+import jsonschema
+import pytest
+from django.urls import path
+from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
+from rest_framework import generics, serializers
+
+from common.api import ActorMixin
+
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@pytest.fixture(scope="module")
+def document():
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def operations(document):
+    for route, path_item in document["paths"].items():
+        for method, operation in path_item.items():
+            if method in METHODS:
+                yield f"{method.upper()} {route}", operation
+
+
+def inherited_docstrings() -> set[str]:
+    """The docstrings of every base class and mixin of every routed view: they describe code."""
+    docs = set()
+    for _path, _regex, _method, callback in EndpointEnumerator().get_api_endpoints():
+        for base in callback.cls.__mro__[1:]:
+            if base.__doc__:
+                docs.add(inspect.cleandoc(base.__doc__))
+    return docs
+
+
+def test_every_operation_has_its_own_description(document):
+    base_docs = inherited_docstrings()
+    assert inspect.cleandoc(ActorMixin.__doc__) in base_docs
+    by_description = defaultdict(list)
+    for name, operation in operations(document):
+        description = operation.get("description", "").strip()
+        assert description, f"{name} has no description"
+        assert description not in base_docs, f"{name} is described by a base class's docstring"
+        assert "self." not in description, f"{name} describes code: {description!r}"
+        assert operation.get("summary"), f"{name} has no summary"
+        by_description[description].append(name)
+    shared = {text: names for text, names in by_description.items() if len(names) > 1}
+    assert not shared, f"operations sharing one description: {shared}"
+
+
+def test_a_view_without_its_own_words_gets_no_inherited_description():
+    class UndocumentedSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+
+    class UndocumentedApi(ActorMixin, generics.ListAPIView):
+        serializer_class = UndocumentedSerializer
+
+    class DocumentedApi(ActorMixin, generics.ListAPIView):
+        """Lists nothing, for this test."""
+
+        serializer_class = UndocumentedSerializer
+
+    generator = SchemaGenerator(
+        patterns=[
+            path("undocumented", UndocumentedApi.as_view()),
+            path("documented", DocumentedApi.as_view()),
+        ]
+    )
+    paths = generator.get_schema(request=None, public=True)["paths"]
+    assert paths["/undocumented"]["get"].get("description", "") == ""
+    assert paths["/documented"]["get"]["description"] == "Lists nothing, for this test."
+
+
+def test_every_client_error_is_a_documented_problem(document):
+    for name, operation in operations(document):
+        responses = operation["responses"]
+        for status in ("400", "401", "403", "404", "405", "406", "429"):
+            assert status in responses, f"{name} does not document {status}"
+        if name.startswith(("POST", "PATCH")):
+            for status in ("409", "415", "422"):
+                assert status in responses, f"{name} does not document {status}"
+        for status, response in responses.items():
+            if status.startswith("4"):
+                content = response.get("content", {})
+                assert list(content) == ["application/problem+json"], (name, status)
+                schema = content["application/problem+json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Problem"}, (name, status)
+
+
+def _json_schema(schema, components):
+    """An OpenAPI 3.0 schema as plain JSON Schema (`nullable`, local `$ref`s)."""
+    if isinstance(schema, list):
+        return [_json_schema(item, components) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        return _json_schema(components[name], components)
+    converted = {key: _json_schema(value, components) for key, value in schema.items()}
+    if converted.pop("nullable", False):
+        return {"anyOf": [converted, {"type": "null"}]}
+    return converted
+
+
+def _examples(document):
+    for name, operation in operations(document):
+        bodies = [("request", operation.get("requestBody", {}).get("content", {}))]
+        bodies += [
+            (f"response {status}", response.get("content", {}))
+            for status, response in operation["responses"].items()
+        ]
+        for where, content in bodies:
+            for media in content.values():
+                for title, example in media.get("examples", {}).items():
+                    yield f"{name} {where} {title}", media["schema"], example["value"]
+
+
+def test_every_request_body_has_an_example(document):
+    for name, operation in operations(document):
+        content = operation.get("requestBody", {}).get("content", {})
+        if content:
+            examples = content["application/json"].get("examples", {})
+            assert examples, f"{name} has a request body without an example"
+
+
+def test_every_example_matches_its_schema(document):
+    components = document["components"]["schemas"]
+    checked = 0
+    for name, schema, value in _examples(document):
+        errors = list(
+            jsonschema.Draft202012Validator(_json_schema(schema, components)).iter_errors(value)
+        )
+        assert not errors, f"{name}: {[error.message for error in errors]}"
+        checked += 1
+    assert checked >= 30
