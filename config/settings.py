@@ -187,6 +187,8 @@ LANGUAGE_CODE = "en"
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
+# Dates and times shown as the API's texts show them: 2026-11-03 00:00, in TIME_ZONE.
+FORMAT_MODULE_PATH = "config.formats"
 
 # --- Static files ---------------------------------------------------------------------------
 

@@ -41,3 +41,28 @@ def test_records_name_local_times_as_the_admin_columns_beside_them_do():
         outcome=FaceAuthAttempt.Outcome.PASS, attempted_at=SHANGHAI_MIDNIGHT_IN_UTC
     )
     assert str(attempt).endswith("at 2026-11-03 00:00")
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_an_uploads_time_the_same_everywhere(client):
+    from persons.tests.factories import PersonFactory
+    from users.tests.factories import SuperuserFactory
+
+    person = PersonFactory()
+    upload = CityUpload.objects.create(
+        city=person.city, trigger=CityUpload.Trigger.OPERATOR, as_of=SHANGHAI_MIDNIGHT_IN_UTC
+    )
+    BalanceSnapshot.objects.create(
+        person=person,
+        upload=upload,
+        has_personal_account=True,
+        balance=0,
+        credited=False,
+        as_of=SHANGHAI_MIDNIGHT_IN_UTC,
+    )
+    client.force_login(SuperuserFactory())
+    html = client.get("/admin/uploads/balancesnapshot/").content.decode()
+    # The upload column (its name) and the as-of column beside it: one local time, one form.
+    assert f"Upload #{upload.pk} of {person.city} as of 2026-11-03 00:00" in html
+    assert '<td class="field-as_of nowrap">2026-11-03 00:00</td>' in html
+    assert "16:00" not in html and "midnight" not in html
