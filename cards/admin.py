@@ -114,7 +114,7 @@ class EVoucherAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
     city_lookup = "person__city_id"
     list_display = ["person", "status", "platform", "activated_at", "locked_until"]
     list_filter = ["status", "platform", "person__city"]
-    search_fields = ["person__resident_id", "person__name", "code"]
+    search_fields = ["person__resident_id", "person__name"]
     list_select_related = ["person"]
     readonly_fields = [field.name for field in EVoucher._meta.fields if field.name != "id"]
     inlines = [FaceAuthAttemptInline]

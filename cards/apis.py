@@ -17,6 +17,7 @@ from cards.services import (
     evoucher_activate_at_pharmacy,
     evoucher_agreement_current,
     evoucher_face_authenticate,
+    evoucher_presentation_code_issue,
 )
 from common.api import IDEMPOTENCY_KEY_PARAMETER, PRESENTED_CREDENTIAL_PARAMETER, ActorMixin
 from common.errors import CommonErrorCode, ProblemError
@@ -60,7 +61,6 @@ class EVoucherOutputSerializer(serializers.ModelSerializer):
             "agreement_accepted_at",
             "activated_at",
             "activated_at_institution",
-            "code",
             "consecutive_failures",
             "locked_until",
             "locked",
@@ -472,26 +472,97 @@ class MyFaceAuthenticationApi(ActorMixin, APIView):
         return response
 
 
+class MyEVoucherApi(ActorMixin, APIView):
+    @extend_schema(
+        summary="Your e-voucher",
+        description="The insured person's own e-voucher: its status, platform and whether face "
+        "authentication is locked. It carries no code: to use it at a hospital or pharmacy, get a "
+        "presentation code with `POST /api/v1/me/evoucher/qr-codes` and show it there. The "
+        "insured person's own login only (other roles 403 `ROLE_NOT_ALLOWED`).",
+        tags=["e-vouchers"],
+        responses=EVoucherOutputSerializer,
+    )
+    def get(self, request):
+        person = _own_person(self.actor, request)
+        return Response(EVoucherOutputSerializer(person.evoucher).data)
+
+
+class MyEVoucherPresentationCodeApi(ActorMixin, APIView):
+    class OutputSerializer(serializers.Serializer):
+        code = serializers.CharField(help_text="What the e-voucher's QR code carries right now.")
+        credential = serializers.CharField(
+            help_text="The X-Presented-Credential value a terminal sends: EVOUCHER <code>."
+        )
+        issued_at = serializers.DateTimeField()
+        expires_at = serializers.DateTimeField()
+
+    @extend_schema(
+        summary="Show your e-voucher: a fresh short-lived presentation code (the dynamic QR code)",
+        description="The hospital or pharmacy scans it and sends it as `X-Presented-Credential: "
+        "EVOUCHER <code>` for this visit. It is valid for a few minutes on the domain clock (the "
+        "simulated clock in sandbox mode), and each new code retires the previous one. Not "
+        "replayable by Idempotency-Key on purpose: the code is never stored in clear, and a "
+        "retry simply shows a new one. The insured person's own login only (other roles 403 "
+        "`ROLE_NOT_ALLOWED`); an e-voucher not activated answers 409 "
+        "`EVOUCHER_TRANSITION_NOT_ALLOWED`.",
+        tags=["e-vouchers"],
+        request=None,
+        responses={201: OutputSerializer},
+    )
+    def post(self, request):
+        person = _own_person(self.actor, request)
+        issued = evoucher_presentation_code_issue(person=person)
+        return Response(
+            self.OutputSerializer(
+                {
+                    "code": issued.code,
+                    "credential": f"EVOUCHER {issued.code}",
+                    "issued_at": issued.issued_at,
+                    "expires_at": issued.expires_at,
+                }
+            ).data,
+            status=201,
+        )
+
+
 class PharmacyActivationApi(ActorMixin, APIView):
     class InputSerializer(serializers.Serializer):
         resident_id = serializers.CharField(
             max_length=18, help_text="Read from the person's ID card at the pharmacy."
         )
+        name = serializers.CharField(max_length=64, help_text="The name as on the ID card.")
+        sandbox_face_outcome = serializers.ChoiceField(
+            choices=FaceAuthAttempt.Outcome.choices,
+            required=False,
+            help_text="Sandbox mode only: the outcome the simulated face check against the ID "
+            "photo gives. Default PASS.",
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=EVoucher.Status.choices)
+        platform = serializers.ChoiceField(choices=EVoucher.Platform.choices)
+        activated_at = serializers.DateTimeField()
 
     @extend_schema(
-        summary="Offline activation at a designated pharmacy (the pharmacy's terminal, after checking the ID)",
-        description="For a person present at a designated pharmacy with their ID card: the "
-        "pharmacy's terminal sends the resident ID number read from it and the e-voucher is "
-        "activated without the online steps. Designated pharmacies' terminals only (403 "
-        "`ROLE_NOT_ALLOWED`, `INSTITUTION_NOT_PHARMACY`). An e-voucher already activated answers "
-        "409 `EVOUCHER_TRANSITION_NOT_ALLOWED`.",
+        summary="Offline activation at a designated pharmacy (the person present, ID and face "
+        "checked)",
+        description="The pharmacy sends the ID number and name from the person's ID card and the "
+        "face check's outcome. It learns only that the e-voucher is activated: the person shows "
+        "it later from their own app (a presentation code). An unknown ID, another name and a "
+        "failed face check all answer 422 `IDENTITY_NOT_VERIFIED`, whether or not the ID belongs "
+        "to an insured person; an e-voucher already activated answers as activated. Designated "
+        "pharmacies' terminals only (403 `ROLE_NOT_ALLOWED`, `INSTITUTION_NOT_PHARMACY`). A "
+        "face-check provider outage answers 409 `FACE_AUTH_UNAVAILABLE` with Retry-After; "
+        "choosing `sandbox_face_outcome` needs sandbox mode (400 `SANDBOX_OUTCOME_NOT_ALLOWED`).",
         tags=["e-vouchers"],
         request=InputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses=EVoucherOutputSerializer,
+        responses=OutputSerializer,
         examples=[
             OpenApiExample(
-                "An ID card", value={"resident_id": "330106198803141234"}, request_only=True
+                "The person's ID card, checked",
+                value={"resident_id": "330106198803141234", "name": "Wang Fang"},
+                request_only=True,
             )
         ],
     )
@@ -502,7 +573,9 @@ class PharmacyActivationApi(ActorMixin, APIView):
         data.is_valid(raise_exception=True)
         voucher = evoucher_activate_at_pharmacy(
             resident_id=data.validated_data["resident_id"],
+            name=data.validated_data["name"],
+            face_outcome=data.validated_data.get("sandbox_face_outcome"),
             institution=request.user.institution,
             by=request.user,
         )
-        return Response(EVoucherOutputSerializer(voucher).data)
+        return Response(self.OutputSerializer(voucher).data)

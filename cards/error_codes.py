@@ -18,3 +18,11 @@ class CardErrorCode(ErrorCodes):
         403,
         "Only a designated pharmacy's terminal can activate an e-voucher offline.",
     )
+    IDENTITY_NOT_VERIFIED = (
+        422,
+        "The ID number, the name on the ID card and the face check did not verify together.",
+    )
+    FACE_AUTH_UNAVAILABLE = (
+        409,
+        "The face-authentication provider is unavailable; try again shortly (see Retry-After).",
+    )

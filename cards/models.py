@@ -128,25 +128,12 @@ class EVoucher(models.Model):
     activated_at_institution = models.ForeignKey(
         "settlement.Institution", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    code = models.CharField(
-        max_length=32,
-        unique=True,
-        null=True,
-        blank=True,
-        help_text="What the voucher's QR code carries.",
-    )
     consecutive_failures = models.PositiveSmallIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords(bases=[AuditedHistory])
 
     class Meta:
         verbose_name = "e-voucher"
-        constraints = [
-            models.CheckConstraint(
-                condition=~models.Q(status="ACTIVATED") | models.Q(code__isnull=False),
-                name="activated_evoucher_has_code",
-            )
-        ]
 
     def __str__(self) -> str:
         return f"E-voucher of {self.person_id} ({self.get_status_display()})"
@@ -162,12 +149,45 @@ class EVoucher(models.Model):
         self.agreement_accepted_at = at
 
     @transition(field=status, source=Status.AGREEMENT_ACCEPTED, target=Status.ACTIVATED)
-    def activate(self, *, code: str, at, institution=None) -> None:
-        self.code = code
+    def activate(self, *, at, institution=None) -> None:
         self.activated_at = at
         self.activated_at_institution = institution
         self.consecutive_failures = 0
         self.locked_until = None
+
+
+class EVoucherPresentationCode(models.Model):
+    """A short-lived code the person shows at a hospital or pharmacy (the dynamic QR code of the
+    e-voucher). Only its SHA-256 digest is kept. Issuing a new one retires the previous one, so a
+    voucher has at most one live code; an institution never learns it except from the person."""
+
+    evoucher = models.ForeignKey(
+        EVoucher, on_delete=models.CASCADE, related_name="presentation_codes"
+    )
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    retired_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a newer code replaced this one."
+    )
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["evoucher"],
+                condition=models.Q(retired_at__isnull=True),
+                name="one_current_presentation_code_per_evoucher",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("issued_at")),
+                name="presentation_code_expires_after_issue",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Presentation code of e-voucher {self.evoucher_id}, until {self.expires_at:%H:%M}"
 
 
 class FaceAuthAttempt(models.Model):

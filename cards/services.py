@@ -4,7 +4,7 @@ machine, is made under a row lock, and lands in the record's history (who, when,
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -12,7 +12,14 @@ from django.db import transaction
 from django_fsm import TransitionNotAllowed
 
 from cards.error_codes import CardErrorCode
-from cards.models import EVoucher, EVoucherAgreement, FaceAuthAttempt, SocialSecurityCard
+from cards.models import (
+    EVoucher,
+    EVoucherAgreement,
+    EVoucherPresentationCode,
+    FaceAuthAttempt,
+    SocialSecurityCard,
+)
+from cards.selectors import presentation_code_digest
 from common import clock
 from common.audit import acting_user
 from common.calendar import add_working_days
@@ -336,7 +343,6 @@ def evoucher_face_authenticate(*, person: InsuredPerson, outcome: str | None, by
                 "activate",
                 CardErrorCode.EVOUCHER_TRANSITION_NOT_ALLOWED,
                 by,
-                code=secrets.token_hex(10).upper(),
                 at=now,
             )
         elif outcome == FaceAuthAttempt.Outcome.PROVIDER_UNAVAILABLE:
@@ -360,9 +366,13 @@ def evoucher_face_authenticate(*, person: InsuredPerson, outcome: str | None, by
         )
 
 
-def evoucher_activate_at_pharmacy(*, resident_id: str, institution, by) -> EVoucher:
-    """Offline activation by a designated pharmacy's terminal, after it checks the person's ID
-    (which stands in for face authentication); the person accepts the agreement there."""
+def evoucher_activate_at_pharmacy(
+    *, resident_id: str, name: str, face_outcome: str | None, institution, by
+) -> EVoucher:
+    """Offline activation at a designated pharmacy, with the person there: the pharmacy reads their
+    ID card (number and name) and runs the face check against the ID photo; the person accepts the
+    agreement there. The pharmacy learns only that the activation happened: never a code, and a
+    refusal reads the same whether or not the ID belongs to an insured person."""
     from settlement.models import Institution
 
     if (
@@ -371,18 +381,26 @@ def evoucher_activate_at_pharmacy(*, resident_id: str, institution, by) -> EVouc
         or not institution.is_designated
     ):
         raise ProblemError(CardErrorCode.INSTITUTION_NOT_PHARMACY)
-    person = InsuredPerson.objects.filter(resident_id=normalize_resident_id(resident_id)).first()
-    if person is None:
+    if face_outcome is not None and not settings.SANDBOX_MODE:
         raise ProblemError(
-            CardErrorCode.INSURED_ID_MISMATCH,
-            "No insured person has this ID.",
-            errors=[field_error("resident_id", "Unknown.")],
+            CardErrorCode.SANDBOX_OUTCOME_NOT_ALLOWED,
+            errors=[field_error("sandbox_face_outcome", "Sandbox only.")],
         )
     current = evoucher_agreement_current()
     if current is None:
         raise ProblemError(
             CardErrorCode.AGREEMENT_VERSION_NOT_CURRENT, "No user agreement is in force."
         )
+    outcome = face_outcome or FaceAuthAttempt.Outcome.PASS
+    if outcome == FaceAuthAttempt.Outcome.PROVIDER_UNAVAILABLE:
+        raise ProblemError(CardErrorCode.FACE_AUTH_UNAVAILABLE, headers={"Retry-After": "30"})
+    person = InsuredPerson.objects.filter(
+        resident_id=normalize_resident_id(resident_id), name=name.strip()
+    ).first()
+    if person is None or outcome != FaceAuthAttempt.Outcome.PASS:
+        # One answer for an unknown ID, another name and a failed face check: no probing for
+        # who is insured.
+        raise ProblemError(CardErrorCode.IDENTITY_NOT_VERIFIED)
     now = clock.now()
     with transaction.atomic():
         voucher = _locked_voucher(person)
@@ -397,13 +415,55 @@ def evoucher_activate_at_pharmacy(*, resident_id: str, institution, by) -> EVouc
             platform=EVoucher.Platform.PHARMACY,
             at=now,
         )
+        FaceAuthAttempt.objects.create(
+            evoucher=voucher,
+            platform=EVoucher.Platform.PHARMACY,
+            outcome=outcome,
+            attempted_at=now,
+            request_id=current_request_id(),
+        )
         _transition(
             voucher,
             "activate",
             CardErrorCode.EVOUCHER_TRANSITION_NOT_ALLOWED,
             by,
-            code=secrets.token_hex(10).upper(),
             at=now,
             institution=institution,
         )
         return voucher
+
+
+@dataclass(frozen=True)
+class IssuedPresentationCode:
+    code: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+def evoucher_presentation_code_issue(*, person: InsuredPerson) -> IssuedPresentationCode:
+    """A fresh presentation code for the person's own app to show (the e-voucher's dynamic QR
+    code). It is valid for EVOUCHER_PRESENTATION_CODE_MINUTES on the domain clock, and issuing it
+    retires the previous one. The code itself is returned once and kept only as a digest."""
+    now = clock.now()
+    with transaction.atomic():
+        voucher = _locked_voucher(person)
+        if voucher.status != EVoucher.Status.ACTIVATED:
+            raise ProblemError(
+                CardErrorCode.EVOUCHER_TRANSITION_NOT_ALLOWED,
+                "Activate the e-voucher before showing its code.",
+                extra={"current_status": voucher.status},
+            )
+        EVoucherPresentationCode.objects.filter(evoucher=voucher, retired_at__isnull=True).update(
+            retired_at=now
+        )
+        code = secrets.token_hex(16).upper()
+        issued = EVoucherPresentationCode.objects.create(
+            evoucher=voucher,
+            digest=presentation_code_digest(code),
+            issued_at=now,
+            expires_at=now + timedelta(minutes=settings.EVOUCHER_PRESENTATION_CODE_MINUTES),
+            request_id=current_request_id(),
+        )
+    return IssuedPresentationCode(
+        code=code, issued_at=issued.issued_at, expires_at=issued.expires_at
+    )

@@ -16,6 +16,12 @@ urlpatterns = [
         apis.CurrentAgreementApi.as_view(),
         name="evoucher-agreement-current",
     ),
+    path("me/evoucher", apis.MyEVoucherApi.as_view(), name="me-evoucher"),
+    path(
+        "me/evoucher/qr-codes",
+        apis.MyEVoucherPresentationCodeApi.as_view(),
+        name="me-evoucher-qr-codes",
+    ),
     path(
         "me/evoucher/agreement", apis.MyEVoucherAgreementApi.as_view(), name="me-evoucher-agreement"
     ),

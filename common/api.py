@@ -11,7 +11,9 @@ PRESENTED_CREDENTIAL_PARAMETER = OpenApiParameter(
     type=str,
     location=OpenApiParameter.HEADER,
     required=False,
-    description="Institution terminals: the person's card or e-voucher, as `CARD <number>` or `EVOUCHER <code>`.",
+    description="Institution terminals: the person's card or e-voucher, as `CARD <number>` or "
+    "`EVOUCHER <code>`, where the code is the short-lived one the person's app shows (their "
+    "newest from `POST /api/v1/me/evoucher/qr-codes`, valid a few minutes).",
 )
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     name="Idempotency-Key",

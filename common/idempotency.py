@@ -3,7 +3,7 @@
 The key is recorded in the same database transaction as the work it guards, so the work and its
 record commit together or not at all. A concurrent request with the same key waits on the unique
 index until the first one ends, then replays its response. A replay returns the first response;
-the same key with a different request is refused. Refusals (4xx) are not recorded: nothing
+the same key with a different request (another body, query or presented credential) is refused. Refusals (4xx) are not recorded: nothing
 happened, so a corrected retry may reuse the key.
 """
 
@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.db import IntegrityError, transaction
 from rest_framework.response import Response
@@ -20,6 +21,7 @@ from rest_framework.utils.encoders import JSONEncoder
 from common.context import current_request_id
 from common.errors import CommonErrorCode, ProblemError, field_error
 from common.models import IdempotencyRecord
+from users.access import PRESENTED_CREDENTIAL_HEADER
 
 HEADER = "Idempotency-Key"
 _KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -27,11 +29,17 @@ _REPLAYED_HEADERS = ("Location", "Retry-After")
 
 
 def request_fingerprint(request) -> str:
+    """Everything that can change what the request does: the caller, the credential presented
+    for a person (a replay must never hand one person's result to another), the method, path,
+    query string and body. Stored only as this hash."""
     try:
         body = json.dumps(request.data, sort_keys=True, cls=JSONEncoder, separators=(",", ":"))
     except TypeError:
         body = repr(request.data)
-    material = f"{request.method}\n{request.path}\n{body}"
+    query = urlencode(sorted(request.query_params.lists()), doseq=True)
+    presented = " ".join(request.headers.get(PRESENTED_CREDENTIAL_HEADER, "").split())
+    caller = getattr(request.user, "pk", None)
+    material = json.dumps([caller, presented, request.method, request.path, query, body])
     return hashlib.sha256(material.encode()).hexdigest()
 
 

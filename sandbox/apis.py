@@ -1,10 +1,11 @@
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.reasons import REASON_CHOICES
-from cards.models import SocialSecurityCard
+from cards.models import EVoucher, SocialSecurityCard
 from common.api import IDEMPOTENCY_KEY_PARAMETER, ActorMixin
 from common.errors import ProblemError
 from common.idempotency import idempotent
@@ -60,8 +61,11 @@ class ScenarioCreateApi(ActorMixin, APIView):
         card_number = serializers.CharField(
             allow_null=True, help_text="For X-Presented-Credential: CARD <number>."
         )
-        evoucher_code = serializers.CharField(
-            allow_null=True, help_text="For X-Presented-Credential: EVOUCHER <code>."
+        evoucher_qr_codes_url = serializers.CharField(
+            allow_null=True,
+            help_text="When the e-voucher is activated: POST here with `authorization` (acting as "
+            "the person, as their app does) for a short-lived code to present as "
+            "X-Presented-Credential: EVOUCHER <code>.",
         )
 
     @extend_schema(
@@ -90,6 +94,7 @@ class ScenarioCreateApi(ActorMixin, APIView):
         card = SocialSecurityCard.objects.filter(person=person).order_by("-id").first()
         voucher = person.evoucher
         voucher.refresh_from_db()
+        activated = voucher.status == EVoucher.Status.ACTIVATED
         return Response(
             self.OutputSerializer(
                 {
@@ -98,7 +103,7 @@ class ScenarioCreateApi(ActorMixin, APIView):
                     "username": built.username,
                     "authorization": built.authorization,
                     "card_number": card.number if card else None,
-                    "evoucher_code": voucher.code,
+                    "evoucher_qr_codes_url": reverse("me-evoucher-qr-codes") if activated else None,
                 }
             ).data,
             status=201,

@@ -22,7 +22,7 @@ from knox.models import AuthToken
 from knox.settings import CONSTANTS
 
 from accounts.selectors import balance_diagnose, person_for_balance
-from cards.models import SocialSecurityCard
+from cards.models import EVoucher, SocialSecurityCard
 from sandbox.scenarios import SCENARIOS, build_person, fixed_token_ensure
 from sandbox.world import CITY_PROFILES, sandbox_city
 from settlement.models import Institution
@@ -272,8 +272,8 @@ def demo_world_table(*, passwords: dict[str, str] | None = None) -> list[DemoRow
         presented = []
         if person.id in cards:
             presented.append(f"card {cards[person.id]}")
-        if person.evoucher.code:
-            presented.append(f"e-voucher {person.evoucher.code}")
+        if person.evoucher.status == EVoucher.Status.ACTIVATED:
+            presented.append("an e-voucher code from POST /api/v1/me/evoucher/qr-codes")
         notes = f"{scenario.title}: person #{person.id} in {person.city.name}"
         if presented:
             notes += "; presents " + " or ".join(presented)

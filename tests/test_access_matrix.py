@@ -205,11 +205,23 @@ CASES = [
         {"sandbox_outcome": "PASS"},
     ),
     Case(
+        "get",
+        "api/v1/me/evoucher",
+        "/api/v1/me/evoucher",
+        signed_in(403, self=200, other=200, super=404),
+    ),
+    Case(
+        "post",
+        "api/v1/me/evoucher/qr-codes",
+        "/api/v1/me/evoucher/qr-codes",
+        signed_in(403, self=201, other=409, super=404),
+    ),
+    Case(
         "post",
         "api/v1/evouchers/pharmacy-activations",
         "/api/v1/evouchers/pharmacy-activations",
         signed_in(403, pharmacy=200),
-        {"resident_id": "{q_id}"},
+        {"resident_id": "{q_id}", "name": "{q_name}"},
     ),
     # Balance.
     Case(
@@ -509,6 +521,7 @@ def world(agreement):
         "r_plain": r_plain.id,
         "r_plain_id": r_plain.resident_id,
         "q_id": q.resident_id,
+        "q_name": q.name,
         "t_id": t.resident_id,
         "p_card": p_card.id,
         "q_card": q_card.id,

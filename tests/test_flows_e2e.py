@@ -238,17 +238,20 @@ def test_voucher_activated_at_a_pharmacy_removes_the_reason(world):
 
     activated = world.pharmacy.post(
         "/api/v1/evouchers/pharmacy-activations",
-        {"resident_id": person["resident_id"]},
+        {"resident_id": person["resident_id"], "name": person["name"]},
         format="json",
     )
     assert activated.status_code == 200, activated.json()
     assert activated.json()["status"] == "ACTIVATED" and activated.json()["platform"] == "PHARMACY"
     assert reasons(my_balance(person)) == []
 
-    # The activated e-voucher now identifies the person at a hospital.
+    # The person shows the e-voucher from their own app; that code identifies them at a hospital.
+    assert person["client"].get("/api/v1/me/evoucher").json()["status"] == "ACTIVATED"
+    shown = person["client"].post("/api/v1/me/evoucher/qr-codes")
+    assert shown.status_code == 201, shown.json()
     at_hospital = world.hospital.get(
         f"/api/v1/persons/{person['id']}/balance",
-        HTTP_X_PRESENTED_CREDENTIAL=f"EVOUCHER {activated.json()['code']}",
+        HTTP_X_PRESENTED_CREDENTIAL=shown.json()["credential"],
     )
     assert at_hospital.json()["channel"] == "INSTITUTION" and at_hospital.json()["visible"] is True
 

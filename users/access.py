@@ -98,8 +98,12 @@ def actor_of(request) -> Actor:
 def presented_credential(request) -> PresentedCredential | None:
     """Read ``X-Presented-Credential: CARD <number>`` or ``EVOUCHER <code>``. A card can be
     presented once issued (even before activation, so the terminal can tell the person to activate
-    it); an e-voucher once activated. A lost card identifies nobody."""
-    from cards.models import EVoucher, SocialSecurityCard
+    it); a lost card identifies nobody. An e-voucher is presented by its current presentation code,
+    which only the person's own app obtains (the dynamic QR code); older and expired codes identify
+    nobody."""
+    from cards.models import SocialSecurityCard
+    from cards.selectors import evoucher_person_presenting
+    from common import clock
 
     raw = request.headers.get(PRESENTED_CREDENTIAL_HEADER)
     if not raw:
@@ -117,11 +121,13 @@ def presented_credential(request) -> PresentedCredential | None:
             .first()
         )
     elif kind == "EVOUCHER" and value:
-        person_id = (
-            EVoucher.objects.filter(code=value, status=EVoucher.Status.ACTIVATED)
-            .values_list("person_id", flat=True)
-            .first()
-        )
+        person_id = evoucher_person_presenting(code=value, now=clock.now())
+        if person_id is None:
+            raise ProblemError(
+                UserErrorCode.CREDENTIAL_INVALID,
+                "This e-voucher code is not current: a code lasts a few minutes and a newer one "
+                "replaces it. Ask the person to show a fresh one.",
+            )
     else:
         raise ProblemError(
             UserErrorCode.CREDENTIAL_INVALID,

@@ -5,10 +5,18 @@ from datetime import date, datetime, timedelta
 import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
+from django.db import IntegrityError, transaction
 
 from accounts.tests.support import at, refused, set_clock
 from cards.error_codes import CardErrorCode
-from cards.models import EVoucher, EVoucherAgreement, FaceAuthAttempt, SocialSecurityCard
+from cards.models import (
+    EVoucher,
+    EVoucherAgreement,
+    EVoucherPresentationCode,
+    FaceAuthAttempt,
+    SocialSecurityCard,
+)
+from cards.selectors import evoucher_person_presenting
 from cards.services import (
     card_activate,
     card_apply,
@@ -21,6 +29,7 @@ from cards.services import (
     evoucher_activate_at_pharmacy,
     evoucher_agreement_current,
     evoucher_face_authenticate,
+    evoucher_presentation_code_issue,
 )
 from cities.tests.factories import CityFactory
 from common.errors import CommonErrorCode
@@ -112,7 +121,7 @@ def test_no_state_can_be_skipped(person):
         card_mark_ready(card=card)
     with refused(CardErrorCode.CARD_TRANSITION_NOT_ALLOWED) as excinfo:
         card_activate(card=card, pin=PIN, by=None)
-    assert excinfo.value.extra == {"status": Status.READY}
+    assert excinfo.value.extra == {"current_status": Status.READY}
     card = card_collect(card=card, by=None)
     with refused(CardErrorCode.CARD_TRANSITION_NOT_ALLOWED):
         card_collect(card=card, by=None)
@@ -376,7 +385,6 @@ def test_face_authentication_passes_and_activates(person, now):
     voucher = result.evoucher
     assert voucher.status == EVoucher.Status.ACTIVATED
     assert voucher.activated_at == now
-    assert len(voucher.code) == 20 and voucher.code == voucher.code.upper()
     assert (result.attempt.outcome, result.retry_after) == (FaceAuthAttempt.Outcome.PASS, None)
     assert list(voucher.history.order_by("history_id").values_list("status", flat=True)) == [
         EVoucher.Status.NOT_ACTIVATED,
@@ -472,10 +480,20 @@ def test_outcomes_are_chosen_only_in_sandbox_mode(person, settings):
 # --- The e-voucher at a designated pharmacy ------------------------------------------------------
 
 
+def at_pharmacy(person, pharmacy=None, *, resident_id=None, name=None, outcome=None):
+    return evoucher_activate_at_pharmacy(
+        resident_id=person.resident_id if resident_id is None else resident_id,
+        name=person.name if name is None else name,
+        face_outcome=outcome,
+        institution=pharmacy or PharmacyFactory(city=person.city),
+        by=None,
+    )
+
+
 def test_a_designated_pharmacy_activates_offline(person, now):
     pharmacy = PharmacyFactory(city=person.city)
-    voucher = evoucher_activate_at_pharmacy(
-        resident_id=person.resident_id.lower(), institution=pharmacy, by=None
+    voucher = at_pharmacy(
+        person, pharmacy, resident_id=person.resident_id.lower(), name=f" {person.name} "
     )
     assert voucher.status == EVoucher.Status.ACTIVATED
     assert (voucher.platform, voucher.activated_at_institution, voucher.activated_at) == (
@@ -484,23 +502,21 @@ def test_a_designated_pharmacy_activates_offline(person, now):
         now,
     )
     assert voucher.agreement.version == current_version()
-    assert voucher.code
-    # A retry answers the same voucher.
-    assert (
-        evoucher_activate_at_pharmacy(
-            resident_id=person.resident_id, institution=pharmacy, by=None
-        ).code
-        == voucher.code
+    attempt = voucher.face_attempts.get()
+    assert (attempt.platform, attempt.outcome) == (
+        EVoucher.Platform.PHARMACY,
+        FaceAuthAttempt.Outcome.PASS,
     )
+    # A retry answers the same voucher and records nothing more.
+    assert at_pharmacy(person, pharmacy).activated_at == now
+    assert voucher.face_attempts.count() == 1
 
 
 def test_a_pharmacy_finishes_what_was_started_online_even_when_face_checks_are_locked(person):
     accept(person, EVoucher.Platform.ALIPAY)
     for _ in range(settings.EVOUCHER_FACE_AUTH_MAX_FAILURES):
         face(person, FaceAuthAttempt.Outcome.FACE_MISMATCH)
-    voucher = evoucher_activate_at_pharmacy(
-        resident_id=person.resident_id, institution=PharmacyFactory(city=person.city), by=None
-    )
+    voucher = at_pharmacy(person)
     assert voucher.status == EVoucher.Status.ACTIVATED
     assert (voucher.platform, voucher.locked_until) == (EVoucher.Platform.PHARMACY, None)
 
@@ -517,20 +533,117 @@ def test_a_pharmacy_finishes_what_was_started_online_even_when_face_checks_are_l
 def test_only_a_designated_pharmacy_activates_offline(person, institution):
     with refused(CardErrorCode.INSTITUTION_NOT_PHARMACY):
         evoucher_activate_at_pharmacy(
-            resident_id=person.resident_id, institution=institution(person.city), by=None
+            resident_id=person.resident_id,
+            name=person.name,
+            face_outcome=None,
+            institution=institution(person.city),
+            by=None,
         )
     person.evoucher.refresh_from_db()
     assert person.evoucher.status == EVoucher.Status.NOT_ACTIVATED
 
 
-def test_a_pharmacy_needs_an_enrolled_person_and_an_agreement_in_force(person):
-    pharmacy = PharmacyFactory(city=person.city)
-    with refused(CardErrorCode.INSURED_ID_MISMATCH):
-        evoucher_activate_at_pharmacy(
-            resident_id=make_resident_id("110105", date(1970, 1, 1), 555),
-            institution=pharmacy,
-            by=None,
-        )
+UNINSURED_ID = make_resident_id("110105", date(1970, 1, 1), 555)
+
+
+@pytest.mark.parametrize(
+    "presented",
+    [
+        {"resident_id": UNINSURED_ID},
+        {"resident_id": UNINSURED_ID, "outcome": FaceAuthAttempt.Outcome.FACE_MISMATCH},
+        {"name": "Someone Else"},
+        {"outcome": FaceAuthAttempt.Outcome.FACE_MISMATCH},
+        {"outcome": FaceAuthAttempt.Outcome.LIVENESS_FAILED},
+    ],
+    ids=["unknown-id", "unknown-id-face-fails", "other-name", "face-mismatch", "liveness"],
+)
+def test_a_pharmacy_activates_only_the_verified_person_and_learns_nothing_else(person, presented):
+    with refused(CardErrorCode.IDENTITY_NOT_VERIFIED) as excinfo:
+        at_pharmacy(person, **presented)
+    # One answer whatever was wrong: it does not tell whether the ID is insured.
+    assert (excinfo.value.detail, excinfo.value.errors, excinfo.value.extra) == (
+        CardErrorCode.IDENTITY_NOT_VERIFIED.title,
+        [],
+        {},
+    )
+    person.evoucher.refresh_from_db()
+    assert person.evoucher.status == EVoucher.Status.NOT_ACTIVATED
+    assert not FaceAuthAttempt.objects.exists()
+
+
+def test_a_provider_outage_at_the_pharmacy_is_told_before_anyone_is_looked_up(person):
+    for resident_id in (person.resident_id, UNINSURED_ID):
+        with refused(CardErrorCode.FACE_AUTH_UNAVAILABLE) as excinfo:
+            at_pharmacy(
+                person,
+                resident_id=resident_id,
+                outcome=FaceAuthAttempt.Outcome.PROVIDER_UNAVAILABLE,
+            )
+        assert excinfo.value.headers == {"Retry-After": "30"}
+
+
+def test_pharmacy_face_outcomes_are_chosen_only_in_sandbox_mode(person, settings):
+    settings.SANDBOX_MODE = False
+    with refused(CardErrorCode.SANDBOX_OUTCOME_NOT_ALLOWED):
+        at_pharmacy(person, outcome=FaceAuthAttempt.Outcome.PASS)
+
+
+def test_a_pharmacy_needs_an_agreement_in_force(person):
     EVoucherAgreement.objects.all().delete()
     with refused(CardErrorCode.AGREEMENT_VERSION_NOT_CURRENT):
-        evoucher_activate_at_pharmacy(resident_id=person.resident_id, institution=pharmacy, by=None)
+        at_pharmacy(person)
+
+
+# --- The e-voucher's presentation codes (its dynamic QR code) ------------------------------------
+
+
+def activated(person):
+    accept(person)
+    face(person)
+    return person
+
+
+def test_an_activated_voucher_shows_a_short_lived_code_that_identifies_its_person(person, now):
+    issued = evoucher_presentation_code_issue(person=activated(person))
+    assert len(issued.code) == 32 and issued.code == issued.code.upper()
+    lifetime = timedelta(minutes=settings.EVOUCHER_PRESENTATION_CODE_MINUTES)
+    assert (issued.issued_at, issued.expires_at) == (now, now + lifetime)
+    # Kept only as a digest.
+    stored = EVoucherPresentationCode.objects.get()
+    assert issued.code not in stored.digest
+    assert evoucher_person_presenting(code=issued.code, now=now) == person.pk
+    assert evoucher_person_presenting(code=issued.code.lower(), now=now) == person.pk
+    assert evoucher_person_presenting(
+        code=issued.code, now=issued.expires_at - timedelta(seconds=1)
+    )
+    assert evoucher_person_presenting(code=issued.code, now=issued.expires_at) is None
+    assert evoucher_person_presenting(code="0" * 32, now=now) is None
+
+
+def test_a_new_code_retires_the_previous_one(person, now):
+    activated(person)
+    first = evoucher_presentation_code_issue(person=person)
+    second = evoucher_presentation_code_issue(person=person)
+    assert first.code != second.code
+    assert evoucher_person_presenting(code=first.code, now=now) is None
+    assert evoucher_person_presenting(code=second.code, now=now) == person.pk
+    assert EVoucherPresentationCode.objects.filter(retired_at__isnull=True).count() == 1
+
+
+def test_the_database_keeps_one_current_code_per_voucher(person, now):
+    activated(person)
+    evoucher_presentation_code_issue(person=person)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        EVoucherPresentationCode.objects.create(
+            evoucher=person.evoucher,
+            digest="f" * 64,
+            issued_at=now,
+            expires_at=now + timedelta(minutes=1),
+        )
+
+
+def test_a_voucher_not_activated_shows_no_code(person):
+    accept(person)
+    with refused(CardErrorCode.EVOUCHER_TRANSITION_NOT_ALLOWED):
+        evoucher_presentation_code_issue(person=person)
+    assert not EVoucherPresentationCode.objects.exists()

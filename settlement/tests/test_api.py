@@ -8,6 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.models import Entry
+from cards.services import evoucher_presentation_code_issue
 from cities.tests.factories import CityFactory
 from common import clock
 from persons.tests.factories import PersonFactory, ResidentFactory
@@ -119,11 +120,12 @@ def test_a_settlement_is_itemised_and_matches_the_ledger(
 
 def test_an_activated_e_voucher_can_be_presented(terminal_client, city, items):
     person = PersonFactory(city=city)
-    voucher = activated_evoucher(person)
+    activated_evoucher(person)
+    shown = evoucher_presentation_code_issue(person=person)
     response = terminal_client.post(
         URL,
         body(use_personal_account=False),
-        HTTP_X_PRESENTED_CREDENTIAL=f"EVOUCHER {voucher.code}",
+        HTTP_X_PRESENTED_CREDENTIAL=f"EVOUCHER {shown.code}",
     )
     assert response.status_code == 201, response.content
     assert response.json()["credential_kind"] == "EVOUCHER"
