@@ -27,7 +27,10 @@ class IdempotencyRecord(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_records"
     )
     key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    fingerprint = models.CharField(
+        max_length=64,
+        help_text="SHA-256 of the caller, the presented credential, method, path, query and body.",
+    )
     method = models.CharField(max_length=8)
     path = models.CharField(max_length=512)
     response_status = models.PositiveSmallIntegerField()
