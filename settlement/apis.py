@@ -29,6 +29,7 @@ from settlement.models import (
     Institution,
     Settlement,
     SettlementLine,
+    Tier,
     VisitType,
 )
 from settlement.selectors import settlement_list
@@ -74,7 +75,7 @@ def _validated(serializer_class, request, **kwargs) -> dict:
 
 class InstitutionOutputSerializer(serializers.ModelSerializer):
     city = serializers.CharField(source="city.code")
-    tier = serializers.CharField()
+    tier = serializers.ChoiceField(choices=Tier.choices)
 
     class Meta:
         model = Institution
@@ -186,9 +187,9 @@ class CatalogDetailApi(generics.RetrieveAPIView):
 
 
 class BenefitRuleOutputSerializer(serializers.Serializer):
-    scheme = serializers.CharField()
-    visit_type = serializers.CharField()
-    tier = serializers.CharField()
+    scheme = serializers.ChoiceField(choices=InsuredPerson.Scheme.choices)
+    visit_type = serializers.ChoiceField(choices=VisitType.choices)
+    tier = serializers.ChoiceField(choices=Tier.choices)
     annual_deductible = MoneySerializerField()
     reimbursement_ratio = serializers.DecimalField(
         **_RATIO,
@@ -339,7 +340,7 @@ class SettlementInstitutionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     code = serializers.CharField()
     name = serializers.CharField()
-    tier = serializers.CharField()
+    tier = serializers.ChoiceField(choices=Tier.choices)
     city = serializers.CharField(source="city.code")
 
 

@@ -2,15 +2,18 @@
 problem responses, and examples that match the schemas they illustrate."""
 
 import inspect
+import re
 from collections import defaultdict
+from pathlib import Path
 
 import jsonschema
 import pytest
-from django.urls import path
+from django.urls import path, resolve
 from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
 from rest_framework import generics, serializers
 
 from common.api import ActorMixin
+from common.views import NotFoundApi
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -137,3 +140,65 @@ def test_every_example_matches_its_schema(document):
         assert not errors, f"{name}: {[error.message for error in errors]}"
         checked += 1
     assert checked >= 30
+
+
+# --- README speaks the API's words -------------------------------------------------------------
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+# Words in README's code spans that are neither API values nor settings: HTTP methods, the two
+# credential kinds of X-Presented-Credential, SQL and Redis words, make's PORT.
+_PLAIN_WORDS = {"GET", "POST", "PUT", "PATCH", "DELETE", "CARD", "EVOUCHER"}
+_PLAIN_WORDS |= {"INSERT", "SELECT", "CONFLICT", "INCR", "PORT"}
+_ENV_READ = re.compile(
+    r"""(?:environ\.get|environ\[|getenv|env_[a-z]+)\(?\s*["']([A-Z][A-Z0-9_]+)"""
+)
+
+
+def _enum_values(node) -> set[str]:
+    values = set()
+    if isinstance(node, dict):
+        values |= {value for value in node.get("enum", []) if isinstance(value, str)}
+        for child in node.values():
+            values |= _enum_values(child)
+    elif isinstance(node, list):
+        for child in node:
+            values |= _enum_values(child)
+    return values
+
+
+def _environment_variables() -> set[str]:
+    root = README.parent
+    names = set()
+    for source in [
+        *root.glob("config/*.py"),
+        *root.glob("bench/*.py"),
+        *root.glob("*/management/commands/*.py"),
+    ]:
+        names |= set(_ENV_READ.findall(source.read_text()))
+    return names
+
+
+def test_readme_names_only_values_the_api_uses(document):
+    from common.views import all_error_codes
+    from sandbox.scenarios import SCENARIOS
+
+    known = _enum_values(document) | set(all_error_codes()) | set(SCENARIOS)
+    known |= _environment_variables() | _PLAIN_WORDS
+    spans = re.findall(r"`([^`\n]+)`", README.read_text())
+    words = {word for span in spans for word in re.findall(r"\b[A-Z][A-Z0-9_]{2,}\b", span)}
+    unknown = sorted(words - known)
+    assert not unknown, f"README names values the API does not have: {unknown}"
+
+
+def test_readme_addresses_exist_with_their_methods():
+    text = README.read_text()
+    mentions = re.findall(r"(?:\b(GET|POST|PATCH|PUT|DELETE) )?(/api/v1/[\w/{}.-]*)", text)
+    assert len(mentions) > 20
+    for method, address in mentions:
+        concrete = re.sub(r"\{city\}", "330100", address)
+        concrete = re.sub(r"\{[^}]+\}", "1", concrete)
+        match = resolve(concrete)
+        view_class = getattr(match.func, "view_class", None) or getattr(match.func, "cls", None)
+        assert view_class is not NotFoundApi, f"README names {address}, which does not exist"
+        if method:
+            assert hasattr(view_class, method.lower()), f"README: {method} {address} not allowed"
