@@ -263,6 +263,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ReasonCodeEnum": "accounts.reasons.REASON_CHOICES",
         "FaceAuthOutcomeEnum": "cards.models.FaceAuthAttempt.Outcome",
+        "EVoucherStatusEnum": "cards.models.EVoucher.Status",
+        "EVoucherPlatformEnum": "cards.models.EVoucher.Platform",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -319,9 +321,7 @@ LOGGING = {
 EVOUCHER_FACE_AUTH_MAX_FAILURES = int(os.environ.get("EVOUCHER_FACE_AUTH_MAX_FAILURES", "3"))
 EVOUCHER_FACE_AUTH_LOCK_MINUTES = int(os.environ.get("EVOUCHER_FACE_AUTH_LOCK_MINUTES", "30"))
 # How long an e-voucher presentation code (the dynamic QR code) stays valid, on the domain clock.
-EVOUCHER_PRESENTATION_CODE_MINUTES = int(
-    os.environ.get("EVOUCHER_PRESENTATION_CODE_MINUTES", "10")
-)
+EVOUCHER_PRESENTATION_CODE_MINUTES = int(os.environ.get("EVOUCHER_PRESENTATION_CODE_MINUTES", "10"))
 # Rows per transaction in set-based jobs (crediting, uploads).
 JOB_CHUNK_SIZE = int(os.environ.get("JOB_CHUNK_SIZE", "50000"))
 # A job left PENDING or RUNNING this long without progress is picked up again by the sweep.
