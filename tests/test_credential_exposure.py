@@ -26,7 +26,7 @@ from settlement.models import Institution
 from settlement.tests.factories import PharmacyFactory
 from tests import test_access_matrix as matrix
 from tests.support import MONDAY_MORNING, client_for, set_clock
-from users.tests.factories import TerminalFactory
+from users.tests.factories import OperatorFactory, TerminalFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -195,3 +195,25 @@ def test_only_the_persons_newest_unexpired_code_identifies_them(agreement):
     assert expired.status_code == 403 and expired.json()["code"] == "CREDENTIAL_INVALID"
     fresh = app.post("/api/v1/me/evoucher/qr-codes").json()
     assert presenting(fresh["credential"]).status_code == 200
+
+
+def test_a_sandbox_person_shows_their_own_e_voucher_through_their_authorization(agreement):
+    set_clock(MONDAY_MORNING)
+    developer = client_for(OperatorFactory())
+    created = developer.post("/api/v1/sandbox/scenarios/BALANCE_VISIBLE")
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert "evoucher_code" not in body
+    app = APIClient()
+    app.credentials(HTTP_AUTHORIZATION=body["authorization"])
+    shown = app.post(body["evoucher_qr_codes_url"])
+    assert shown.status_code == 201, shown.content
+    hospital = client_for(TerminalFactory())
+    balance = hospital.get(
+        f"/api/v1/persons/{body['person']['id']}/balance",
+        HTTP_X_PRESENTED_CREDENTIAL=shown.json()["credential"],
+    )
+    assert balance.status_code == 200 and balance.json()["channel"] == "INSTITUTION"
+    # A person whose e-voucher is not activated has nothing to show.
+    inactive = developer.post("/api/v1/sandbox/scenarios/EVOUCHER_NOT_ACTIVATED").json()
+    assert inactive["evoucher_qr_codes_url"] is None
