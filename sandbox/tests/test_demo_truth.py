@@ -13,6 +13,7 @@ from knox.models import AuthToken
 
 from accounts.models import CreditingRun
 from common.models import JobStatus
+from config.celery_app import app as celery_app
 from jobs.services import jobs_stalled
 from sandbox.demo import (
     OPERATORS,
@@ -158,3 +159,27 @@ def test_a_demo_world_seeded_again_for_staging_keeps_no_published_credential(agr
     assert not admin.check_password(SUPERUSER[1])
     assert admin.check_password(_printed_passwords(out.getvalue())[SUPERUSER[0]])
     assert not AuthToken.objects.exists()
+
+
+def test_a_job_run_in_process_as_the_demo_runs_it_records_its_progress(
+    agreement, api_client, django_capture_on_commit_callbacks
+):
+    """The demo runs Celery tasks in-process (eagerly): the job's row still ends succeeded."""
+    demo_world_build()
+    operator = {"HTTP_AUTHORIZATION": f"Token {demo_token('op-zhejiang')}"}
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            started = api_client.post(
+                "/api/v1/crediting-runs",
+                {"city": "330100", "period": "2026-11-01"},
+                format="json",
+                **operator,
+            )
+    finally:
+        celery_app.conf.task_always_eager = eager
+    assert started.status_code == 202, started.json()
+    run = CreditingRun.objects.get(pk=started.json()["id"])
+    assert run.status == JobStatus.SUCCEEDED
+    assert run.items_done == run.items_total > 0 and run.progress_percent == 100
