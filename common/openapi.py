@@ -5,6 +5,8 @@ import inspect
 
 from drf_spectacular.openapi import AutoSchema as _SpectacularAutoSchema
 
+from common.errors import CommonErrorCode, ErrorCodes
+
 PROBLEM_SCHEMA = {
     "type": "object",
     "description": "RFC 9457 problem details. Branch on `code`; `detail` is safe to show a user.",
@@ -54,12 +56,58 @@ _READ_STATUSES = ("400", "401", "403", "404", "405", "406", "429")
 _WRITE_STATUSES = ("400", "401", "403", "404", "405", "406", "409", "415", "422", "429")
 
 
+# What a client sees for each status, shown with the most common code of that status.
+_EXAMPLE_CODES = {
+    "400": CommonErrorCode.VALIDATION_ERROR,
+    "401": CommonErrorCode.NOT_AUTHENTICATED,
+    "403": CommonErrorCode.PERMISSION_DENIED,
+    "404": CommonErrorCode.NOT_FOUND,
+    "405": CommonErrorCode.METHOD_NOT_ALLOWED,
+    "406": CommonErrorCode.NOT_ACCEPTABLE,
+    "409": CommonErrorCode.CONFLICT,
+    "415": CommonErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    "422": CommonErrorCode.IDEMPOTENCY_KEY_REUSED,
+    "429": CommonErrorCode.RATE_LIMITED,
+}
+
+
+def _problem_example(code: ErrorCodes) -> dict:
+    body = {
+        "type": f"/api/v1/problems/{code.code}",
+        "title": code.title,
+        "status": code.status,
+        "detail": code.title,
+        "code": code.code,
+        "request_id": "9b2f6c1e0d7a4e35",
+    }
+    if code is CommonErrorCode.VALIDATION_ERROR:
+        body["detail"] = "Some fields are invalid; see errors."
+        body["errors"] = [
+            {
+                "field": "line_items.0.unit_price",
+                "pointer": "/line_items/0/unit_price",
+                "code": "max_decimal_places",
+                "message": "Ensure that there are no more than 2 decimal places.",
+            }
+        ]
+    return body
+
+
 def add_problem_responses(result, generator, request, public):
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas["Problem"] = PROBLEM_SCHEMA
     problem_content = {
         "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
     }
+
+    def problem_content_for(status: str) -> dict:
+        code = _EXAMPLE_CODES.get(status)
+        if code is None:
+            return problem_content
+        media = dict(problem_content["application/problem+json"])
+        media["examples"] = {code.code: {"value": _problem_example(code), "summary": code.title}}
+        return {"application/problem+json": media}
+
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
@@ -68,7 +116,8 @@ def add_problem_responses(result, generator, request, public):
             responses = operation.setdefault("responses", {})
             for status in statuses:
                 responses.setdefault(
-                    status, {"description": _DESCRIPTIONS[status], "content": problem_content}
+                    status,
+                    {"description": _DESCRIPTIONS[status], "content": problem_content_for(status)},
                 )
             # A view may name an error it answers with (to say when); its body is still a problem.
             for status, response in responses.items():
