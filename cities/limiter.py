@@ -1,45 +1,25 @@
 """The per-city query limiter of the online channel: a fixed-window counter in the cache (Redis in
 production, shared by every web process), so a real burst over a city's capacity really makes
-the platform busy, and it cools down when the window passes."""
+the platform busy, and it cools down when the window passes.
+
+While the cache is unreachable no query can be counted, and the limiter cannot tell a quiet
+platform from an overloaded one: it protects the platform and answers busy, with a short wait.
+The live channels (counter, institution, hotline) never ask the limiter and keep answering."""
 
 import math
 import time
-from functools import lru_cache
 
-import redis
-from django.conf import settings
-from django.core.cache import cache
+from common.cache import CacheUnavailable, window_count, window_hit
 
 # What a forced "busy" tells clients to wait; the switch is an operator's, not a window.
 FORCED_RETRY_AFTER_SECONDS = 60
-
-
-@lru_cache(maxsize=4)
-def _redis(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
-
-
-def _count_hit(key: str, ttl: int) -> int:
-    if settings.REDIS_URL:
-        pipeline = _redis(settings.REDIS_URL).pipeline(transaction=False)
-        pipeline.incr(key)
-        pipeline.expire(key, ttl, nx=True)
-        count, _ = pipeline.execute()
-        return int(count)
-    cache.add(key, 0, timeout=ttl)
-    return cache.incr(key)
+# What an uncounted query is told to wait while the cache is unreachable.
+UNCOUNTED_RETRY_AFTER_SECONDS = 30
 
 
 def _window_key(city_id: int, window_seconds: int, now: float) -> tuple[str, int]:
     window = int(now // window_seconds)
-    prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
-    return f"{prefix}:platform:{city_id}:{window_seconds}:{window}", window
-
-
-def _current_count(key: str) -> int:
-    if settings.REDIS_URL:
-        return int(_redis(settings.REDIS_URL).get(key) or 0)
-    return int(cache.get(key) or 0)
+    return f"platform:{city_id}:{window_seconds}:{window}", window
 
 
 def platform_admit(
@@ -52,10 +32,13 @@ def platform_admit(
         return FORCED_RETRY_AFTER_SECONDS
     now = time.time()
     key, window = _window_key(city_id, window_seconds, now)
-    if count:
-        admitted = _count_hit(key, window_seconds + 1) <= capacity
-    else:
-        admitted = _current_count(key) < capacity
+    try:
+        if count:
+            admitted = window_hit(key, seconds=window_seconds + 1).count <= capacity
+        else:
+            admitted = window_count(key) < capacity
+    except CacheUnavailable:
+        return UNCOUNTED_RETRY_AFTER_SECONDS
     if admitted:
         return None
     return max(1, math.ceil((window + 1) * window_seconds - now))

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from common.cache import cache_check
 from common.errors import CommonErrorCode, ErrorCodes, ProblemError
 from config.celery_app import app as celery_app
 
@@ -62,10 +63,13 @@ class HealthApi(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        summary="Health: database and broker status",
-        description="Checks PostgreSQL and the Celery broker and reports each with its latency; "
-        "answers 200 `ok` when both answer, 503 `degraded` (with the failing check) when either "
-        "does not. Public and unauthenticated, for load balancers and monitoring.",
+        summary="Health: database, broker and cache status",
+        description="Checks PostgreSQL, the Celery broker and the cache (Redis) and reports each "
+        "with its latency. `ok` (200): all answer. `degraded` (200): the cache does not, and the "
+        "service still serves (logins throttled per process, online balance queries answering "
+        "`PLATFORM_BUSY`, the live channels unaffected), so a load balancer keeps sending "
+        "traffic. `unavailable` (503): the database or the broker does not answer. Public and "
+        "unauthenticated, for load balancers and monitoring.",
         tags=["meta"],
         responses={
             200: inline_serializer(
@@ -74,6 +78,7 @@ class HealthApi(APIView):
                     "status": serializers.ChoiceField(["ok", "degraded"]),
                     "database": serializers.DictField(),
                     "broker": serializers.DictField(),
+                    "cache": serializers.DictField(),
                 },
             ),
             503: OpenApiTypes.OBJECT,
@@ -82,10 +87,14 @@ class HealthApi(APIView):
     def get(self, request):
         database = self._check(self._database)
         broker = self._check(self._broker)
-        healthy = database["ok"] and broker["ok"]
+        cache = self._check(cache_check)
+        if not (database["ok"] and broker["ok"]):
+            status = "unavailable"
+        else:
+            status = "ok" if cache["ok"] else "degraded"
         return Response(
-            {"status": "ok" if healthy else "degraded", "database": database, "broker": broker},
-            status=200 if healthy else 503,
+            {"status": status, "database": database, "broker": broker, "cache": cache},
+            status=503 if status == "unavailable" else 200,
         )
 
     @staticmethod

@@ -139,15 +139,25 @@ DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DATABASE_CONN_MAX_AGE
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache (the per-city query limiter lives here) ------------------------------------------
+# --- Cache (the per-city query limiter and the login throttle count here) -------------------
 
 REDIS_URL = os.environ.get("REDIS_URL", "" if IS_DEMO else "redis://127.0.0.1:6379/1")
+# Redis answers in well under a millisecond; one that takes longer than this counts as down.
+# After a failure a process leaves Redis alone for CACHE_PAUSE_SECONDS (see common/cache.py),
+# so a hung Redis costs each process one timeout per pause, not one per request.
+CACHE_TIMEOUT_SECONDS = float(os.environ.get("CACHE_TIMEOUT_SECONDS", "0.25"))
+CACHE_PAUSE_SECONDS = float(os.environ.get("CACHE_PAUSE_SECONDS", "5"))
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "common.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "yibao"),
+            "OPTIONS": {
+                "socket_connect_timeout": CACHE_TIMEOUT_SECONDS,
+                "socket_timeout": CACHE_TIMEOUT_SECONDS,
+                "pause_seconds": CACHE_PAUSE_SECONDS,
+            },
         }
     }
 else:
@@ -223,6 +233,20 @@ REST_KNOX = {
     "AUTO_REFRESH": False,
 }
 LOGIN_URL = "admin:login"
+# Login limits (users/throttles.py), besides LOGIN_THROTTLE_RATE (attempts per address): failed
+# attempts per username and address, and per username from every address, per window. The
+# second exceeds twice the first, so that no single address can lock a user out.
+LOGIN_FAILURE_WINDOW_MINUTES = int(os.environ.get("LOGIN_FAILURE_WINDOW_MINUTES", "15"))
+LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "10"))
+LOGIN_FAILURES_PER_USERNAME = int(os.environ.get("LOGIN_FAILURES_PER_USERNAME", "100"))
+if LOGIN_FAILURES_PER_USERNAME <= 2 * LOGIN_FAILURES_PER_ADDRESS:
+    raise ImproperlyConfigured(
+        "LOGIN_FAILURES_PER_USERNAME must exceed twice LOGIN_FAILURES_PER_ADDRESS, or one "
+        "address could lock a user out"
+    )
+NUM_PROXIES = int(os.environ.get("NUM_PROXIES", "0"))
+if NUM_PROXIES < 0:
+    raise ImproperlyConfigured("NUM_PROXIES must be 0 (no proxy in front) or more")
 
 # --- REST framework and OpenAPI -------------------------------------------------------------
 
@@ -243,7 +267,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "login": os.environ.get("LOGIN_THROTTLE_RATE", "10/min"),
     },
-    "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", "0")) or None,
+    # Trusted reverse proxies in front of the app, each appending to X-Forwarded-For; 0 (no
+    # proxy): the peer address is the client's and the header is ignored (users/throttles.py).
+    "NUM_PROXIES": NUM_PROXIES,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {

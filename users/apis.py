@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from common.errors import ProblemError
 from users.error_codes import UserErrorCode
-from users.throttles import LoginIpThrottle, LoginUsernameThrottle
+from users.throttles import LoginAddressThrottle, client_address, login_failures_limited
 
 
 class UserOutputSerializer(serializers.Serializer):
@@ -39,7 +39,7 @@ def user_output(user) -> dict:
 class LoginApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [LoginIpThrottle, LoginUsernameThrottle]
+    throttle_classes = [LoginAddressThrottle]
 
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
@@ -74,13 +74,13 @@ class LoginApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(
-            request,
-            username=data.validated_data["username"],
-            password=data.validated_data["password"],
-        )
-        if user is None or not user.is_active:
-            raise ProblemError(UserErrorCode.INVALID_CREDENTIALS)
+        username = data.validated_data["username"]
+        with login_failures_limited(username=username, address=client_address(request)):
+            user = authenticate(
+                request, username=username, password=data.validated_data["password"]
+            )
+            if user is None or not user.is_active:
+                raise ProblemError(UserErrorCode.INVALID_CREDENTIALS)
         instance, token = AuthToken.objects.create(user)
         return Response(
             {
