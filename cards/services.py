@@ -37,15 +37,25 @@ def _save_with_history(instance, by, **kwargs) -> None:
     instance.save(**kwargs)
 
 
+# What each state-machine transition is called when it is refused (never the method's name).
+_TRANSITION_WORDING = {
+    "mark_ready": "it cannot be marked ready",
+    "issue": "it cannot be handed over",
+    "activate": "it cannot be activated",
+    "report_lost": "it cannot be reported lost",
+    "accept_agreement": "the user agreement cannot be accepted for it",
+}
+
+
 def _transition(instance, method: str, error_code, by, **kwargs) -> None:
     try:
         getattr(instance, method)(**kwargs)
     except TransitionNotAllowed:
         raise ProblemError(
             error_code,
-            f"{instance._meta.verbose_name.capitalize()} is {instance.get_status_display().lower()}; "
-            f"{method.replace('_', ' ')} is not possible now.",
-            extra={"status": instance.status},
+            f"The {instance._meta.verbose_name} is {instance.get_status_display().lower()}; "
+            f"{_TRANSITION_WORDING[method]} now.",
+            extra={"current_status": instance.status},
         ) from None
     _save_with_history(instance, by)
 
@@ -138,7 +148,10 @@ def card_apply(
 
 
 def _locked_card(card: SocialSecurityCard) -> SocialSecurityCard:
-    return SocialSecurityCard.objects.select_for_update(no_key=True).get(pk=card.pk)
+    locked = SocialSecurityCard.objects.select_for_update(no_key=True).filter(pk=card.pk).first()
+    if locked is None:  # an id from a stale page or a crafted request
+        raise ProblemError(CommonErrorCode.NOT_FOUND, "There is no such card.")
+    return locked
 
 
 def card_mark_ready(*, card: SocialSecurityCard, by=None) -> SocialSecurityCard:
@@ -327,7 +340,7 @@ def evoucher_face_authenticate(*, person: InsuredPerson, outcome: str | None, by
                 "Accept the user agreement first."
                 if voucher.status == EVoucher.Status.NOT_ACTIVATED
                 else "The e-voucher is already activated.",
-                extra={"status": voucher.status},
+                extra={"current_status": voucher.status},
             )
         attempt = FaceAuthAttempt.objects.create(
             evoucher=voucher,

@@ -35,10 +35,19 @@ class CommonErrorCode(ErrorCodes):
     IDEMPOTENCY_KEY_REUSED = 422, "This Idempotency-Key was already used with a different request."
     IDEMPOTENCY_KEY_INVALID = 400, "The Idempotency-Key header is malformed."
     CONFLICT = 409, "The request conflicts with the current state."
+    REQUEST_TOO_LARGE = 413, "The request body is larger than this server accepts."
+    REQUEST_NESTED_TOO_DEEPLY = 400, "The request body is nested too deeply."
     RATE_LIMITED = 429, "Too many requests; retry later."
     SANDBOX_DISABLED = 404, "Sandbox mode is off on this server."
     INTERNAL_ERROR = 500, "Something went wrong on our side; the request id helps us find it."
     SERVICE_UNAVAILABLE = 503, "The service is temporarily unavailable."
+
+
+# The members every problem body carries itself (RFC 9457's, then this project's): an extension
+# member may never take one of these names, or a record's state could pass for the HTTP status.
+RESERVED_PROBLEM_MEMBERS = frozenset(
+    {"type", "title", "status", "detail", "instance", "code", "request_id", "errors"}
+)
 
 
 class ProblemError(Exception):
@@ -53,6 +62,12 @@ class ProblemError(Exception):
         headers: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> None:
+        clashing = RESERVED_PROBLEM_MEMBERS.intersection(extra or {})
+        if clashing:
+            raise TypeError(
+                f"problem extension members {sorted(clashing)} would overwrite the problem's own; "
+                "name them for what they hold (e.g. current_status)"
+            )
         self.code = code
         self.detail = detail or code.title
         self.errors = errors or []
@@ -72,3 +87,12 @@ def field_error(field: str, message: str, code: str = "invalid") -> dict[str, st
         "code": code,
         "message": message,
     }
+
+
+def violated_constraint(exc: BaseException) -> str | None:
+    """The name of the constraint (or trigger-raised rule) PostgreSQL reported for an
+    ``IntegrityError``, from psycopg's diagnostics rather than the message text, which the
+    server's language and version may change."""
+    cause = exc.__cause__
+    diag = getattr(cause, "diag", None)
+    return getattr(diag, "constraint_name", None)

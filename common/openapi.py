@@ -9,7 +9,9 @@ from common.errors import CommonErrorCode, ErrorCodes
 
 PROBLEM_SCHEMA = {
     "type": "object",
-    "description": "RFC 9457 problem details. Branch on `code`; `detail` is safe to show a user.",
+    "description": "RFC 9457 problem details. Branch on `code`; `detail` is safe to show a user. "
+    "Some problems add members of their own (e.g. `current_status`, `locked_until`); none ever "
+    "takes the name of a member listed here, so `status` is always the HTTP status.",
     "required": ["type", "title", "status", "detail", "code", "request_id"],
     "properties": {
         "type": {
@@ -23,6 +25,12 @@ PROBLEM_SCHEMA = {
         "code": {"type": "string", "description": "Stable machine code; see /api/v1/problems."},
         "request_id": {"type": "string"},
         "instance": {"type": "string"},
+        "current_status": {
+            "type": "string",
+            "description": "State conflicts (409): the record's state when it was refused, e.g. "
+            "`PENDING` for a card still being made.",
+            "example": "PENDING",
+        },
         "errors": {
             "type": "array",
             "items": {
@@ -41,19 +49,21 @@ PROBLEM_SCHEMA = {
 }
 
 _DESCRIPTIONS = {
-    "400": "Invalid input (`VALIDATION_ERROR` with field `errors`, or `MALFORMED_REQUEST`).",
+    "400": "Invalid input (`VALIDATION_ERROR` with field `errors`, `MALFORMED_REQUEST` or "
+    "`REQUEST_NESTED_TOO_DEEPLY`).",
     "401": "Not authenticated, or the token is invalid, expired or revoked.",
     "403": "Authenticated, but this role may not do this.",
     "404": "Not found, or not visible to the caller.",
     "405": "Method not allowed.",
     "406": "The requested representation cannot be produced.",
     "409": "Conflicts with the current state (for instance an invalid state transition).",
+    "413": "The request body is over the size this server accepts (`REQUEST_TOO_LARGE`).",
     "415": "Unsupported media type; send application/json.",
     "422": "Refused by a business rule, or an Idempotency-Key reused for a different request.",
     "429": "Rate limited; see Retry-After.",
 }
 _READ_STATUSES = ("400", "401", "403", "404", "405", "406", "429")
-_WRITE_STATUSES = ("400", "401", "403", "404", "405", "406", "409", "415", "422", "429")
+_WRITE_STATUSES = ("400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "429")
 
 
 # What a client sees for each status, shown with the most common code of that status.

@@ -4,14 +4,22 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from common.context import current_request_id
-from common.errors import CommonErrorCode, ErrorCodes, ProblemError, field_error
+from common.errors import (
+    RESERVED_PROBLEM_MEMBERS,
+    CommonErrorCode,
+    ErrorCodes,
+    ProblemError,
+    field_error,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +58,12 @@ def problem_body(
         body["instance"] = instance
     if errors:
         body["errors"] = errors
-    if extra:
-        body.update(extra)
+    for name, value in (extra or {}).items():
+        if name in RESERVED_PROBLEM_MEMBERS:
+            # ProblemError refuses these when raised; no other caller may overwrite them either.
+            logger.error("problem extension member %r dropped: the name is reserved", name)
+            continue
+        body[name] = value
     return body
 
 
@@ -94,6 +106,23 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         )
         headers.update(exc.headers)
         return Response(body, status=exc.status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+
+    if isinstance(exc, RequestDataTooBig):
+        body = problem_body(
+            CommonErrorCode.REQUEST_TOO_LARGE, _too_large_detail(), instance=instance
+        )
+        return Response(body, status=413, content_type=PROBLEM_CONTENT_TYPE)
+
+    if isinstance(exc, DataError):
+        # Input the database could not hold (a number out of its range, a NUL character) that no
+        # validation caught: the caller's fault, so a 400, but logged so the gap gets closed.
+        logger.warning("input refused by the database", extra={"path": instance}, exc_info=exc)
+        body = problem_body(
+            CommonErrorCode.VALIDATION_ERROR,
+            "A value in the request is out of range or contains a character that is not allowed.",
+            instance=instance,
+        )
+        return Response(body, status=400, content_type=PROBLEM_CONTENT_TYPE)
 
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
@@ -147,8 +176,23 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     return Response(body, status=500, content_type=PROBLEM_CONTENT_TYPE)
 
 
-def problem_json_response(code: ErrorCodes, request, detail: str | None = None) -> JsonResponse:
-    body = problem_body(code, detail or code.title, instance=request.path)
+def _too_large_detail() -> str:
+    from django.conf import settings
+
+    return (
+        f"The request body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes; "
+        "send less in one request."
+    )
+
+
+def problem_json_response(
+    code: ErrorCodes,
+    request,
+    detail: str | None = None,
+    *,
+    errors: list[dict[str, str]] | None = None,
+) -> JsonResponse:
+    body = problem_body(code, detail or code.title, instance=request.path, errors=errors)
     return JsonResponse(body, status=code.status, content_type=PROBLEM_CONTENT_TYPE)
 
 
@@ -156,6 +200,10 @@ def problem_json_response(code: ErrorCodes, request, detail: str | None = None) 
 
 
 def handler400(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        return problem_json_response(
+            CommonErrorCode.REQUEST_TOO_LARGE, request, _too_large_detail()
+        )
     return problem_json_response(CommonErrorCode.MALFORMED_REQUEST, request)
 
 
