@@ -5,7 +5,7 @@ from rest_framework.response import Response
 from cities.models import City
 from cities.services import city_set_switches
 from common.api import ActorMixin, operated_city
-from common.money import MoneySerializerField
+from common.money import MoneyField, MoneySerializerField, NonNegativeMoneySerializerField
 from users import access
 
 
@@ -45,6 +45,12 @@ class CityListApi(ActorMixin, generics.ListAPIView):
 
 
 class CitySwitchesInputSerializer(serializers.ModelSerializer):
+    # Every money figure of a city is an amount or a bound, never below zero.
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        MoneyField: NonNegativeMoneySerializerField,
+    }
+
     class Meta:
         model = City
         exclude = ["id", "code", "created_at", "latest_upload"]

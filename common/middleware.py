@@ -38,3 +38,41 @@ class RequestIdMiddleware:
             return response
         finally:
             request_id_var.reset(token)
+
+
+class NulCharacterGuardMiddleware:
+    """Refuses a NUL character in a path parameter or a query parameter with field errors,
+    before any view looks it up: PostgreSQL text cannot hold one, so it would surface as a
+    database error. (Bodies are checked by common.parsers.SafeJSONParser.)"""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        from common.errors import CommonErrorCode, field_error
+        from common.problems import problem_json_response
+
+        message = "Null characters are not allowed."
+        errors = [
+            field_error(name, message, "null_characters_not_allowed")
+            for name, value in view_kwargs.items()
+            if isinstance(value, str) and "\x00" in value
+        ]
+        errors += [
+            field_error(name.replace("\x00", "") or "query", message, "null_characters_not_allowed")
+            for name, values in request.GET.lists()
+            if "\x00" in name or any("\x00" in value for value in values)
+        ]
+        if "\x00" in request.path and not errors:
+            errors = [field_error("path", message, "null_characters_not_allowed")]
+        if errors:
+            return problem_json_response(
+                CommonErrorCode.VALIDATION_ERROR,
+                request,
+                "Some fields are invalid; see errors.",
+                errors=errors,
+            )
+        return None

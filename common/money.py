@@ -1,8 +1,10 @@
 """Money: Decimal with two places, CNY, everywhere."""
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import models
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 CURRENCY = "CNY"
@@ -30,11 +32,62 @@ class MoneyField(models.DecimalField):
         return name, "django.db.models.DecimalField", args, kwargs
 
 
+# What an amount looks like on the wire, published in the OpenAPI schema and enforced as
+# published: ASCII digits, at most two places. Python's Decimal() alone would also take "1e2",
+# "1_000", " 5 " and other scripts' digits.
+MONEY_PATTERN = r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"
+NON_NEGATIVE_MONEY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+_MONEY = re.compile(MONEY_PATTERN)
+
+
 class MoneySerializerField(serializers.DecimalField):
-    """A decimal string with exactly two places; more places, NaN or infinity are refused."""
+    """An amount in CNY: a decimal string matching MONEY_PATTERN (a JSON integer is taken too).
+    Exponents, separators, other scripts' digits, floats, NaN and infinity are refused."""
+
+    default_error_messages = {
+        "invalid": 'Send an amount as a decimal string, like "12.50".',
+    }
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_digits", MAX_DIGITS)
         kwargs.setdefault("decimal_places", 2)
         kwargs.setdefault("coerce_to_string", True)
         super().__init__(**kwargs)
+
+    @property
+    def pattern(self) -> str:
+        if self.min_value is not None and self.min_value >= 0:
+            return NON_NEGATIVE_MONEY_PATTERN
+        return MONEY_PATTERN
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, str | int | Decimal):
+            self.fail("invalid")
+        if isinstance(data, Decimal):
+            # From Python code (an admin form, a task argument), not from the wire.
+            data = format(data, "f") if data.is_finite() else "NaN"
+        text = str(data)
+        if not _MONEY.fullmatch(text):
+            self.fail("invalid")
+        return super().to_internal_value(text)
+
+
+class NonNegativeMoneySerializerField(MoneySerializerField):
+    """An amount that may not be below zero (a policy figure, a price, a wage)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", ZERO)
+        super().__init__(**kwargs)
+
+
+class MoneyFieldExtension(OpenApiSerializerFieldExtension):
+    """Publishes the pattern the field enforces (drf-spectacular's default would allow "" and
+    "-.")."""
+
+    target_class = MoneySerializerField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = {"type": "string", "format": "decimal", "pattern": self.target.pattern}
+        schema["example"] = "12.50"
+        return schema

@@ -75,6 +75,7 @@ _EXAMPLE_CODES = {
     "405": CommonErrorCode.METHOD_NOT_ALLOWED,
     "406": CommonErrorCode.NOT_ACCEPTABLE,
     "409": CommonErrorCode.CONFLICT,
+    "413": CommonErrorCode.REQUEST_TOO_LARGE,
     "415": CommonErrorCode.UNSUPPORTED_MEDIA_TYPE,
     "422": CommonErrorCode.IDEMPOTENCY_KEY_REUSED,
     "429": CommonErrorCode.RATE_LIMITED,
@@ -96,8 +97,8 @@ def _problem_example(code: ErrorCodes) -> dict:
             {
                 "field": "line_items.0.unit_price",
                 "pointer": "/line_items/0/unit_price",
-                "code": "max_decimal_places",
-                "message": "Ensure that there are no more than 2 decimal places.",
+                "code": "invalid",
+                "message": 'Send an amount as a decimal string, like "12.50".',
             }
         ]
     return body

@@ -9,6 +9,7 @@ from accounts.services import personal_account_open
 from cards.models import EVoucher
 from common import clock
 from common.audit import acting_user
+from common.dates import check_date_bounds
 from common.errors import ProblemError, field_error
 from persons.error_codes import PersonErrorCode
 from persons.models import InsuredPerson
@@ -39,6 +40,7 @@ def person_enrol(
             errors=[field_error("resident_id", str(exc), "invalid")],
         ) from None
     enrolled_on = enrolled_on or clock.today()
+    check_date_bounds("enrolled_on", enrolled_on, earliest=parsed.birth_date, today=clock.today())
     is_employee = scheme == InsuredPerson.Scheme.EMPLOYEE
     if is_employee:
         if employment_status not in InsuredPerson.EmploymentStatus.values:

@@ -23,7 +23,8 @@ from cards.models import SocialSecurityCard
 from common import clock
 from common.audit import acting_user
 from common.context import current_request_id
-from common.errors import CommonErrorCode, ProblemError, field_error
+from common.dates import MAX_DAYS_AHEAD, latest_allowed
+from common.errors import CommonErrorCode, ProblemError, field_error, violated_constraint
 from common.money import MAX_DIGITS, ZERO, money
 from persons.models import InsuredPerson
 from settlement.calculation import (
@@ -204,6 +205,12 @@ def filing_period(
             SettlementErrorCode.FILING_VALIDITY_INVALID,
             "A filing cannot start in the past.",
             errors=[field_error("valid_from", f"On or after {today:%Y-%m-%d}.")],
+        )
+    if valid_from > latest_allowed(today):
+        raise ProblemError(
+            SettlementErrorCode.FILING_VALIDITY_INVALID,
+            f"A filing can start at most {MAX_DAYS_AHEAD} days ahead.",
+            errors=[field_error("valid_from", f"On or before {latest_allowed(today):%Y-%m-%d}.")],
         )
     if valid_until is None:
         days = benefit_policy_ensure(city=person.city).filing_validity_days
@@ -657,7 +664,7 @@ def settlement_submit(
                     request_id=current_request_id(),
                 )
         except IntegrityError as exc:
-            if "one_live_settlement_per_visit_reference" in str(exc):
+            if violated_constraint(exc) == "one_live_settlement_per_visit_reference":
                 raise ProblemError(
                     SettlementErrorCode.VISIT_ALREADY_SETTLED,
                     f"Visit {visit_reference!r} is already settled here; reverse that settlement "
