@@ -13,6 +13,24 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _flush_may_truncate_the_ledger():
+    """Between transactional tests Django empties every table with TRUNCATE, in one transaction
+    (DatabaseOperations.execute_sql_flush). The ledger's tables refuse TRUNCATE unless that
+    transaction has said ``SET LOCAL yibao.allow_truncate = 'on'`` (accounts migration 0009), so
+    the suite's flush, and only it, says so first."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    execute_sql_flush = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush_allowing_truncate(self, sql_list):
+        execute_sql_flush(self, ["SET LOCAL yibao.allow_truncate = 'on'", *sql_list])
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush_allowing_truncate
+    yield
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
