@@ -1,5 +1,6 @@
 import sys
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
@@ -110,7 +111,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  API docs (try it out):   {base}/api/v1/docs")
         self.stdout.write(f"  Operators' admin:        {base}/admin/")
         self.stdout.write(
-            f"  Simulated clock:         {clock.as_text(clock.now())} (POST /api/v1/sandbox/clock/advance)"
+            f"  Simulated clock:         {clock.as_text(clock.now())} {settings.TIME_ZONE} "
+            "(POST /api/v1/sandbox/clock/advance)"
         )
         self.stdout.write("")
         rows = demo_world_table(passwords=passwords)
