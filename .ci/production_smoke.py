@@ -119,7 +119,14 @@ def readme_production_block(repo: str) -> list[str]:
 
 
 def readme_commands(repo: str, venv: str, port: str) -> None:
-    for line in readme_production_block(repo):
+    lines = readme_production_block(repo)
+    for placeholder in README_PLACEHOLDERS:
+        # Never bind 0.0.0.0:8000 or leave a virtualenv behind because README's wording moved.
+        check(
+            any(placeholder in line for line in lines),
+            f"README's production block no longer has `{placeholder}`",
+        )
+    for line in lines:
         for placeholder, value in README_PLACEHOLDERS.items():
             line = line.replace(placeholder, value.format(venv=venv, port=port))
         print(line)
