@@ -6,8 +6,10 @@ Redis is made unreachable for real, never stopped: the cache is pointed at a loo
 nothing listens, or where a socket accepts connections and never answers."""
 
 import socket
+import threading
 import time
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
@@ -47,13 +49,71 @@ def hung_port():
         yield sock.getsockname()[1]
 
 
+class SwitchableRedis:
+    """A loopback port in front of the suite's Redis, to take it away and bring it back: while
+    up it relays each connection to Redis; while down it cuts every connection."""
+
+    def __init__(self, target: str):
+        parts = urlsplit(target)
+        self.target = (parts.hostname, parts.port or 6379)
+        self.database = parts.path.lstrip("/") or "0"
+        self.up = True
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)
+        self.port = self._listener.getsockname()[1]
+        self._open: list[socket.socket] = []
+        self._stopped = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            if not self.up:
+                client.close()
+                continue
+            upstream = socket.create_connection(self.target)
+            self._open += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._relay, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _relay(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        for end in (source, sink):
+            end.close()
+
+    def take_down(self) -> None:
+        self.up = False
+        for end in self._open:
+            end.close()
+        self._open.clear()
+
+    def close(self) -> None:
+        self.take_down()
+        self._stopped.set()
+        self._listener.close()
+
+
+@pytest.fixture
+def switchable_redis():
+    relay = SwitchableRedis(settings.CACHES["default"]["LOCATION"])
+    yield relay
+    relay.close()
+
+
 @contextmanager
-def redis_at(port: int):
+def redis_at(port: int, database: str = "0", **options):
     default = settings.CACHES["default"]
-    location = f"redis://127.0.0.1:{port}/0"
-    with override_settings(
-        CACHES={"default": {**default, "LOCATION": location}}, REDIS_URL=location
-    ):
+    location = f"redis://127.0.0.1:{port}/{database}"
+    cache = {**default, "LOCATION": location, "OPTIONS": {**default["OPTIONS"], **options}}
+    with override_settings(CACHES={"default": cache}, REDIS_URL=location):
         yield
 
 
@@ -164,3 +224,29 @@ def test_a_hung_redis_holds_an_online_query_for_one_short_timeout(
     assert seconds < settings.CACHES["default"]["OPTIONS"]["socket_timeout"] + 0.5
     with capsys.disabled():
         print(f"\nonline balance with a hung Redis: {seconds:.3f} s")
+
+
+def test_back_to_redis_once_it_answers_again(visible_person, switchable_redis):
+    _, insured, _, _ = visible_person
+
+    def online_visible() -> bool:
+        return insured.get("/api/v1/me/balance").json()["visible"]
+
+    with redis_at(switchable_redis.port, switchable_redis.database, pause_seconds=0.5):
+        assert online_visible() is True
+        switchable_redis.take_down()
+        assert online_visible() is False  # PLATFORM_BUSY: the query cannot be counted
+        switchable_redis.up = True
+        # Within the pause the process does not ask Redis yet...
+        assert online_visible() is False
+        # ...and asks again once the pause is over.
+        time.sleep(0.6)
+        assert online_visible() is True
+
+        switchable_redis.take_down()
+        assert online_visible() is False
+        switchable_redis.up = True
+        # The health check asks even during a pause, and an answer ends it.
+        health = insured.get("/api/v1/health").json()
+        assert health["status"] == "ok" and health["cache"]["ok"] is True
+        assert online_visible() is True
