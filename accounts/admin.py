@@ -39,19 +39,14 @@ class EntryInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Transfer)
-class TransferAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class TransferAdmin(CityScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    city_lookup = "entries__account__city_id"  # no transfer crosses cities
     list_display = ["id", "kind", "memo", "posted_at", "created_by", "request_id"]
     list_filter = ["kind"]
     search_fields = ["key", "memo", "request_id"]
     date_hierarchy = "posted_at"
     inlines = [EntryInline]
     list_select_related = ["created_by"]
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(entries__account__city__in=request.user.cities.all()).distinct()
 
 
 @admin.register(Entry)

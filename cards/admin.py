@@ -1,12 +1,13 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
 
 from cards.models import EVoucher, EVoucherAgreement, FaceAuthAttempt, SocialSecurityCard
-from common.admin import CityScopedAdminMixin, ReadOnlyAdminMixin
+from common.admin import CityScopedAdminMixin, NationalAdminMixin, ReadOnlyAdminMixin
 from common.errors import ProblemError
 
 
@@ -62,7 +63,11 @@ class SocialSecurityCardAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
     def activate_view(self, request, card_id: int):
         from cards.services import card_activate
 
-        card = self.get_queryset(request).get(pk=card_id)
+        card = self.get_queryset(request).filter(pk=card_id).first()
+        if card is None:  # no such card, or not in the cities this operator administers
+            return self._get_obj_does_not_exist_redirect(request, self.opts, str(card_id))
+        if not self.has_change_permission(request, card):
+            raise PermissionDenied
         form = ActivateCardForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -127,6 +132,8 @@ class EVoucherAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(EVoucherAgreement)
-class EVoucherAgreementAdmin(admin.ModelAdmin):
+class EVoucherAgreementAdmin(NationalAdminMixin, admin.ModelAdmin):
+    """One agreement for the whole country: operators read it, superusers publish."""
+
     list_display = ["version", "title", "effective_from"]
     search_fields = ["version", "title"]

@@ -3,8 +3,9 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from cities.models import City
 from common import clock
-from common.admin import CityScopedAdminMixin
+from common.admin import CityScopedAdminMixin, console_actor
 from common.errors import ProblemError
+from users import access
 
 
 @admin.register(City)
@@ -80,6 +81,17 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
             },
         ),
     ]
+
+    def has_add_permission(self, request) -> bool:
+        # A new insurance region is a national decision, whatever cities an operator administers.
+        return access.national_editable(console_actor(request)) and super().has_add_permission(
+            request
+        )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return access.national_editable(console_actor(request)) and super().has_delete_permission(
+            request, obj
+        )
 
     def save_model(self, request, obj, form, change):
         from cities.services import city_create, city_set_switches

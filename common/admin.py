@@ -1,32 +1,188 @@
-"""Admin building blocks shared by the apps: read-only registers, city scoping for operators,
-progress bars for recorded jobs, and the idempotency log."""
-
-import operator
-from functools import reduce
+"""Admin building blocks shared by the apps: the console's scope (every register asks
+users/access.py who may see, change and act on what), read-only registers, progress bars for
+recorded jobs, and the idempotency log."""
 
 from django.contrib import admin, messages
-from django.db.models import Q, QuerySet
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpResponseRedirect
 from django.utils.html import format_html
 
 from common.models import IdempotencyRecord, JobStatus
+from users import access
+
+_LISTED_IDS = 10
 
 
-class CityScopedAdminMixin:
-    """Operators see only rows of the cities they administer; superusers see everything.
-    ``city_lookup`` is the path from the model to its city id, or several paths for rows that
-    belong to more than one city (operators of any of them see the row)."""
+def console_actor(request) -> access.Actor:
+    """The person at the console, looked up once per request (the admin asks many times)."""
+    actor = getattr(request, "_console_actor", None)
+    if actor is None or actor.user is not request.user:
+        actor = access.actor_of(request)
+        request._console_actor = actor
+    return actor
+
+
+def _ids_text(ids) -> str:
+    ids = sorted(ids, key=str)
+    shown = ", ".join(f"#{pk}" for pk in ids[:_LISTED_IDS])
+    return shown + (f" and {len(ids) - _LISTED_IDS} more" if len(ids) > _LISTED_IDS else "")
+
+
+class ConsoleAdminMixin:
+    """What every register of the console shares: only those ``access.console_admits`` may use it;
+    a row is seen, changed, deleted or acted on only as ``row_visible`` and ``rows_actionable``
+    allow; an action on a selection that holds a missing or unreachable row does nothing and says
+    why, before anything runs."""
+
+    def row_visible(self, request, obj) -> bool:
+        raise NotImplementedError
+
+    def rows_actionable(self, request, queryset: QuerySet) -> QuerySet:
+        """The rows of ``queryset`` the person may change or run an action on."""
+        raise NotImplementedError
+
+    def row_actionable(self, request, obj) -> bool:
+        return self.rows_actionable(request, type(obj)._default_manager.filter(pk=obj.pk)).exists()
+
+    def _admits(self, request) -> bool:
+        return access.console_admits(console_actor(request))
+
+    def has_module_permission(self, request) -> bool:
+        return self._admits(request) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return (
+            self._admits(request)
+            and super().has_view_permission(request, obj)
+            and (obj is None or self.row_visible(request, obj))
+        )
+
+    def has_add_permission(self, request) -> bool:
+        return self._admits(request) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return (
+            self._admits(request)
+            and super().has_change_permission(request, obj)
+            and (obj is None or self.row_actionable(request, obj))
+        )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return (
+            self._admits(request)
+            and super().has_delete_permission(request, obj)
+            and (obj is None or self.row_actionable(request, obj))
+        )
+
+    def response_action(self, request, queryset):
+        refusal = self._selection_refusal(request, queryset)
+        if refusal:
+            self.message_user(request, refusal, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)
+
+    def _selection_refusal(self, request, queryset: QuerySet) -> str:
+        """Why the selected rows may not be acted on ("" if they may). ``queryset`` is the list
+        the action was chosen from, already limited to what the person sees."""
+        across = request.POST.get("select_across", "").lower() not in ("", "0", "false")
+        ids, malformed = set(), []
+        for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+            try:
+                ids.add(self.model._meta.pk.to_python(value))
+            except ValidationError:
+                malformed.append(value)
+        if malformed:
+            return (
+                f"Nothing was done: {', '.join(map(repr, malformed[:_LISTED_IDS]))} is not an id."
+            )
+        if not ids and not across:
+            return ""  # Django's own "Items must be selected" answers that
+        found = set(queryset.filter(pk__in=ids).values_list("pk", flat=True))
+        if ids - found:
+            return (
+                f"Nothing was done: {_ids_text(ids - found)} is not in this list (no such record, "
+                "or not in the cities you administer)."
+            )
+        targets = queryset if across else queryset.filter(pk__in=ids)
+        reachable = self.rows_actionable(request, targets).values("pk")
+        beyond = list(targets.exclude(pk__in=reachable).values_list("pk", flat=True))
+        if beyond:
+            return (
+                f"Nothing was done: {_ids_text(beyond)} may be looked at but not acted on here "
+                "(only the operators of its city, or a superuser for what holds nationwide)."
+            )
+        return ""
+
+
+def _paths(lookup: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (lookup,) if isinstance(lookup, str) else tuple(lookup)
+
+
+class CityScopedAdminMixin(ConsoleAdminMixin):
+    """Rows of one city or several. ``city_lookup`` is the path from the model to its city id, or
+    several paths for rows that belong to more than one city: operators of any of them see the row.
+    ``city_change_lookup`` (the same by default) says whose operators may change the row and run
+    actions on it: a filing is seen by the city of care too, but kept by the insured city."""
 
     city_lookup: str | tuple[str, ...] = "city_id"
+    city_change_lookup: str | tuple[str, ...] | None = None
+
+    def _change_paths(self) -> tuple[str, ...]:
+        return _paths(self.city_change_lookup or self.city_lookup)
 
     def get_queryset(self, request) -> QuerySet:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        cities = request.user.cities.values("id")
-        lookups = (self.city_lookup,) if isinstance(self.city_lookup, str) else self.city_lookup
-        return queryset.filter(
-            reduce(operator.or_, (Q(**{f"{lookup}__in": cities}) for lookup in lookups))
+        return access.city_rows_visible(
+            console_actor(request), super().get_queryset(request), _paths(self.city_lookup)
         )
+
+    def row_visible(self, request, obj) -> bool:
+        return access.city_row_visible(console_actor(request), obj, _paths(self.city_lookup))
+
+    def rows_actionable(self, request, queryset: QuerySet) -> QuerySet:
+        return access.city_rows_visible(console_actor(request), queryset, self._change_paths())
+
+    def row_actionable(self, request, obj) -> bool:
+        return access.city_row_visible(console_actor(request), obj, self._change_paths())
+
+
+class NationalAdminMixin(ConsoleAdminMixin):
+    """Records that hold for every city (the e-voucher agreement, the catalogue, the beat schedules,
+    the simulated clock): operators may look where their permissions allow; only a superuser
+    adds, changes, deletes or runs an action."""
+
+    def row_visible(self, request, obj) -> bool:
+        return True
+
+    def rows_actionable(self, request, queryset: QuerySet) -> QuerySet:
+        return queryset if self._national_editable(request) else queryset.none()
+
+    def row_actionable(self, request, obj) -> bool:
+        return self._national_editable(request)
+
+    def _national_editable(self, request) -> bool:
+        return access.national_editable(console_actor(request))
+
+    def has_add_permission(self, request) -> bool:
+        return self._national_editable(request) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._national_editable(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._national_editable(request) and super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        return super().get_actions(request) if self._national_editable(request) else {}
+
+
+class SuperuserOnlyAdminMixin(NationalAdminMixin):
+    """Records no city operator has business with (logins, tokens, groups, the idempotency log,
+    which holds other people's answers): hidden from everyone but superusers."""
+
+    def _admits(self, request) -> bool:
+        return super()._admits(request) and self._national_editable(request)
 
 
 class ReadOnlyAdminMixin:
@@ -91,7 +247,7 @@ class RecordedJobAdminMixin(CityScopedAdminMixin, ReadOnlyAdminMixin):
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class IdempotencyRecordAdmin(SuperuserOnlyAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "owner", "method", "path", "key", "response_status", "request_id"]
     list_filter = ["method", "response_status"]
     search_fields = ["key", "path", "request_id", "owner__username"]

@@ -1,13 +1,15 @@
 from django.contrib import admin, messages
 
 from common import clock
+from common.admin import NationalAdminMixin
 from common.errors import ProblemError
 from common.models import SimulatedClock
 
 
 @admin.register(SimulatedClock)
-class SimulatedClockAdmin(admin.ModelAdmin):
-    """The sandbox clock: advance it with the actions; it never goes back."""
+class SimulatedClockAdmin(NationalAdminMixin, admin.ModelAdmin):
+    """The sandbox clock: advance it with the actions; it never goes back. One clock runs every
+    city's due work, so only a superuser moves it; operators see the time."""
 
     list_display = ["now", "updated_at"]
     actions = ["advance_one_day", "advance_one_week", "advance_one_month"]

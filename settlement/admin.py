@@ -7,7 +7,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from common.admin import CityScopedAdminMixin, ReadOnlyAdminMixin
+from common.admin import (
+    CityScopedAdminMixin,
+    NationalAdminMixin,
+    ReadOnlyAdminMixin,
+    console_actor,
+)
 from common.errors import ProblemError
 from settlement.models import (
     AnnualUsage,
@@ -20,6 +25,7 @@ from settlement.models import (
     Settlement,
     SettlementLine,
 )
+from users import access
 from users.models import User
 
 # --- Institutions -----------------------------------------------------------------------------
@@ -51,10 +57,8 @@ class InstitutionAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         return ["city", "kind"] if obj is not None else []
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "city" and not request.user.is_superuser:
-            from cities.models import City
-
-            kwargs["queryset"] = City.objects.filter(id__in=request.user.cities.values("id"))
+        if db_field.name == "city":
+            kwargs["queryset"] = access.cities_visible(console_actor(request))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
@@ -76,7 +80,9 @@ class InstitutionAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(CatalogItem)
-class CatalogItemAdmin(SimpleHistoryAdmin):
+class CatalogItemAdmin(NationalAdminMixin, SimpleHistoryAdmin):
+    """The national catalogue: operators read it, superusers change it."""
+
     list_display = ["code", "name", "kind", "catalog_class", "unit", "is_active"]
     list_filter = ["catalog_class", "kind", "is_active"]
     search_fields = ["code", "name"]
@@ -116,14 +122,12 @@ class BenefitPolicyAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
 
     def changelist_view(self, request, extra_context=None):
         # Cities created before settlement existed get their default policy on first sight.
-        from cities.models import City
         from settlement.services import benefit_policy_ensure
 
-        cities = City.objects.filter(benefit_policy__isnull=True)
-        if not request.user.is_superuser:
-            cities = cities.filter(id__in=request.user.cities.values("id"))
-        for city in cities:
-            benefit_policy_ensure(city=city)
+        if self.has_view_or_change_permission(request):
+            actor = console_actor(request)
+            for city in access.cities_visible(actor).filter(benefit_policy__isnull=True):
+                benefit_policy_ensure(city=city)
         return super().changelist_view(request, extra_context)
 
     @admin.display(description="Residents' outpatient pooling (set on the city)")
@@ -323,8 +327,7 @@ class CrossCityFilingForm(forms.ModelForm):
         person, city = cleaned.get("person"), cleaned.get("city")
         if person is None or city is None or not cleaned.get("category"):
             return cleaned
-        user = self.request_user
-        if not user.is_superuser and not user.cities.filter(id=person.city_id).exists():
+        if not access.Actor(user=self.request_user).administers(person.city_id):
             raise forms.ValidationError("You do not administer the person's insured city.")
         try:
             cleaned["valid_from"], cleaned["valid_until"] = filing_period(
@@ -341,7 +344,9 @@ class CrossCityFilingForm(forms.ModelForm):
 
 @admin.register(CrossCityFiling)
 class CrossCityFilingAdmin(CityScopedAdminMixin, admin.ModelAdmin):
+    # Seen by the operators of both cities; kept (noted, revoked) by the insured city's, as in the API.
     city_lookup = ("person__city_id", "city_id")
+    city_change_lookup = "person__city_id"
     form = CrossCityFilingForm
     list_display = [
         "id",

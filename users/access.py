@@ -309,3 +309,54 @@ def family_authorizations_visible(actor: Actor, request) -> QuerySet:
             return authorizations.none()
         return authorizations.filter(beneficiary_id=person_id, revoked_at__isnull=True)
     return authorizations.none()
+
+
+# --- The operators' console (the Django admin) ----------------------------------------------
+
+
+def console_admits(actor: Actor) -> bool:
+    """The console is for operators and superusers who are active staff. A terminal or an insured
+    person marked staff by mistake still finds nothing there."""
+    user = actor.user
+    return actor.is_operator and bool(user.is_active) and bool(user.is_staff)
+
+
+def national_editable(actor: Actor) -> bool:
+    """Records that hold for every city at once (the e-voucher agreement, the catalogue, the beat
+    schedules, the simulated clock) change only by a superuser: administering cities, even all of
+    them, is not administering the country."""
+    return actor.is_superuser
+
+
+def _crosses_to_many(model, path: str) -> bool:
+    for name in path.split("__")[:-1]:
+        field = model._meta.get_field(name)
+        if field.one_to_many or field.many_to_many:
+            return True
+        model = field.related_model
+    return False
+
+
+def city_rows_visible(actor: Actor, queryset: QuerySet, city_paths: tuple[str, ...]) -> QuerySet:
+    """Rows tied to one city or several: ``city_paths`` lead from the model to a city id (a filing
+    names the person's city and the city of care). A superuser sees every row; an operator the rows
+    where any path reaches a city they administer; anyone else none."""
+    if actor.is_superuser:
+        return queryset
+    if not actor.is_operator or not actor.city_ids:
+        return queryset.none()
+    condition = models.Q()
+    for path in city_paths:
+        condition |= models.Q(**{f"{path}__in": actor.city_ids})
+    rows = queryset.filter(condition)
+    if any(_crosses_to_many(queryset.model, path) for path in city_paths):
+        return rows.distinct()
+    return rows
+
+
+def city_row_visible(actor: Actor, row: models.Model, city_paths: tuple[str, ...]) -> bool:
+    """Whether this one row is among ``city_rows_visible`` (a row gone from the database is not)."""
+    if actor.is_superuser:
+        return True
+    rows = type(row)._default_manager.filter(pk=row.pk)
+    return city_rows_visible(actor, rows, city_paths).exists()
