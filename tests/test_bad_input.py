@@ -150,6 +150,23 @@ def test_a_nul_character_in_a_query_parameter_is_a_field_error(operator, query):
         assert field_errors(response) == {name}
 
 
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/v1/settlements", "year"),
+        ("/api/v1/settlements", "person"),
+        ("/api/v1/settlements", "institution"),
+        ("/api/v1/institutions", "level"),
+    ],
+)
+@pytest.mark.parametrize("number", [BIG, -BIG - 1])
+def test_an_integer_beyond_bigint_in_a_query_parameter_is_a_field_error(
+    operator, path, name, number
+):
+    assert field_errors(operator.get(path, {name: str(number)})) == {name}
+    assert operator.get(path, {name: "1"}).status_code == 200
+
+
 # --- The ledger's cursor -------------------------------------------------------------------
 
 
