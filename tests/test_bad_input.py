@@ -385,3 +385,18 @@ def test_a_constraint_is_named_by_the_database_not_by_the_message(person):
         InsuredPerson.objects.filter(pk=person.pk).update(declared_wage=-1)
     assert violated_constraint(violated.value) == "person_declared_wage_not_negative"
     assert violated_constraint(IntegrityError("one_live_settlement_per_visit_reference")) is None
+
+
+def test_input_the_database_refuses_is_a_400_not_a_500(rf):
+    """The last line: a value no validation caught (out of range, a NUL character) that the
+    database refuses is still the caller's input, answered with a problem, not a crash."""
+    from django.db import DataError, connection
+
+    from common.problems import problem_exception_handler
+
+    with pytest.raises(DataError) as refused, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT %s::smallint", [2**20])
+    response = problem_exception_handler(refused.value, {"request": rf.get("/api/v1/x")})
+    assert response.status_code == 400
+    assert response.data["code"] == "VALIDATION_ERROR"
+    assert "smallint" not in response.data["detail"]
