@@ -5,6 +5,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from django.utils import timezone
+
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARACTERS = "10X98765432"
 _SHAPE = re.compile(r"[1-9][0-9]{16}[0-9X]")
@@ -48,7 +50,7 @@ def parse_resident_id(value: object, *, today: date | None = None) -> ResidentId
         raise InvalidResidentId(
             "The birth date in the resident ID number does not exist."
         ) from None
-    if birth.year < 1900 or birth > (today or date.today()):
+    if birth.year < 1900 or birth > (today or timezone.localdate()):
         raise InvalidResidentId("The birth date in the resident ID number is out of range.")
     if check_character(number[:17]) != number[17]:
         raise InvalidResidentId("The check character of the resident ID number is wrong.")
