@@ -234,7 +234,13 @@ def test_evoucher_not_activated_and_its_remedy_at_a_pharmacy():
     # Only the online channel needs the voucher.
     assert diagnose(person, Channel.COUNTER).visible is True
     pharmacy = PharmacyFactory(city=person.city)
-    evoucher_activate_at_pharmacy(resident_id=person.resident_id, institution=pharmacy, by=None)
+    evoucher_activate_at_pharmacy(
+        resident_id=person.resident_id,
+        name=person.name,
+        face_outcome=None,
+        institution=pharmacy,
+        by=None,
+    )
     assert (codes(diagnose(person)), diagnose(person).visible) == ([], True)
 
 
