@@ -594,3 +594,42 @@ def test_a_selection_that_is_not_an_id_is_refused_in_words(world):
     response = _post(world, "super", url(City, "changelist"), body)
     assert response.status_code == 302 and not response.effect.counts_changed
     assert response.notes == ["Nothing was done: 'abc' is not an id."]
+
+
+def test_pickers_and_new_rows_stay_in_the_operators_cities(world):
+    """The autocomplete behind a form's person or city picker lists the operator's cities only,
+    and an institution cannot be added to a city the operator does not administer."""
+    from settlement.models import Institution
+
+    people = request_as(
+        world,
+        "op",
+        "get",
+        reverse("admin:autocomplete"),
+        {"app_label": "settlement", "model_name": "crosscityfiling", "field_name": "person"},
+    )
+    offered = {int(result["id"]) for result in people.json()["results"]}
+    assert world.a["holder"].pk in offered and world.b["holder"].pk not in offered
+    cities = request_as(
+        world,
+        "op",
+        "get",
+        reverse("admin:autocomplete"),
+        {"app_label": "persons", "model_name": "insuredperson", "field_name": "city"},
+    )
+    assert {int(result["id"]) for result in cities.json()["results"]} == {world.a["city"].pk}
+
+    add = {
+        "code": "H-FOREIGN",
+        "name": "Elsewhere Hospital",
+        "kind": "HOSPITAL",
+        "level": 2,
+        "city": world.b["city"].pk,
+        "is_designated": "on",
+        "terminals-TOTAL_FORMS": 0,
+        "terminals-INITIAL_FORMS": 0,
+    }
+    response = _post(world, "op", url(Institution, "add"), add)
+    assert response.status_code == 200 and not response.effect.counts_changed
+    assert "city" in response.context["adminform"].form.errors
+    assert not Institution.objects.filter(code="H-FOREIGN").exists()
