@@ -41,7 +41,9 @@ def prepare(persons: int) -> dict:
 
     from accounts.models import Account, Transfer
     from accounts.services import Leg, transfer_post
-    from sandbox.scenarios import PersonSpec, build_person
+    from cards.services import card_pin_verify
+    from common import clock
+    from sandbox.scenarios import DEMO_PIN, PersonSpec, build_person
     from sandbox.world import sandbox_city
     from settlement.models import Institution
     from settlement.services import institution_register
@@ -69,10 +71,17 @@ def prepare(persons: int) -> dict:
             legs=[Leg(account.pk, FUNDING), Leg(source.pk, -FUNDING)],
         )
         card = person.cards.order_by("-id").first()
+        # The cardholder's PIN, checked once here (not timed): a settlement from the personal
+        # account with a card needs it.
+        credential = card_pin_verify(
+            credential=PresentedCredential("CARD", card.number, person.pk),
+            pin=DEMO_PIN,
+            now=clock.now(),
+        )
         people.append(
             {
                 "person": person.pk,
-                "credential": PresentedCredential("CARD", card.number, person.pk),
+                "credential": credential,
                 "account": account.pk,
             }
         )

@@ -22,6 +22,15 @@ class CardErrorCode(ErrorCodes):
         422,
         "The ID number, the name on the ID card and the face check did not verify together.",
     )
+    CARD_PIN_REQUIRED = (
+        403,
+        "Paying from the personal account with a card needs the cardholder's PIN.",
+    )
+    CARD_PIN_INCORRECT = 403, "The card's PIN is not correct."
+    CARD_PIN_LOCKED = (
+        409,
+        "Too many wrong PINs; the card pays from no account until the lock ends.",
+    )
     FACE_AUTH_UNAVAILABLE = (
         409,
         "The face-authentication provider is unavailable; try again shortly (see Retry-After).",

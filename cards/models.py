@@ -36,13 +36,25 @@ class SocialSecurityCard(models.Model):
     agent_name = models.CharField(max_length=64, blank=True, help_text="Entrusted agent, if any.")
     agent_resident_id = models.CharField(max_length=18, blank=True)
     pin_hash = models.CharField(max_length=128, blank=True, editable=False)
+    pin_failures = models.PositiveSmallIntegerField(
+        default=0, editable=False, help_text="Wrong PINs entered in a row at a terminal."
+    )
+    pin_locked_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="After too many wrong PINs the card pays from no account until then.",
+    )
     replaces = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by"
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    history = HistoricalRecords(bases=[AuditedHistory], excluded_fields=["pin_hash"])
+    # PIN attempts are counters, not the card's story.
+    history = HistoricalRecords(
+        bases=[AuditedHistory], excluded_fields=["pin_hash", "pin_failures", "pin_locked_until"]
+    )
 
     class Meta:
         ordering = ["-id"]

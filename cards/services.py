@@ -3,11 +3,11 @@ machine, is made under a row lock, and lands in the record's history (who, when,
 
 import re
 import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django_fsm import TransitionNotAllowed
 
@@ -27,6 +27,7 @@ from common.context import current_request_id
 from common.errors import CommonErrorCode, ProblemError, field_error
 from persons.models import InsuredPerson
 from persons.resident_id import InvalidResidentId, normalize_resident_id, parse_resident_id
+from users.access import PresentedCredential
 
 STREET_POINT_WORKING_DAYS = 3
 _CARD_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -214,6 +215,91 @@ def card_activate(*, card: SocialSecurityCard, pin: str, by) -> SocialSecurityCa
             pin_hash=make_password(pin),
         )
         return card
+
+
+CARD_PIN_HEADER = "X-Card-PIN"
+
+
+def _end_of_local_day(now: datetime) -> datetime:
+    local = clock.localtime(now)
+    return datetime.combine(local.date() + timedelta(days=1), time.min, tzinfo=local.tzinfo)
+
+
+def _pin_locked(card: SocialSecurityCard, now: datetime) -> ProblemError:
+    until = card.pin_locked_until
+    return ProblemError(
+        CardErrorCode.CARD_PIN_LOCKED,
+        f"Too many wrong PINs in a row: the card pays from no account until {clock.as_text(until)}. "
+        "The cardholder can still pay in cash, or with the e-voucher from their own app."
+        + clock.simulated_wait_note(),
+        headers={"Retry-After": str(int((until - now).total_seconds()) + 1)},
+        extra={"locked_until": clock.as_iso(until)},
+    )
+
+
+def card_pin_verify(
+    *, credential: PresentedCredential, pin: str | None, now: datetime
+) -> PresentedCredential:
+    """The cardholder's PIN, entered at the terminal, for paying from a personal account with the
+    card presented; answers the credential marked ``pin_verified``. Wrong PINs in a row are
+    counted on the card; CARD_PIN_MAX_FAILURES of them lock its PIN until the end of the local day
+    (on the domain clock), and a right PIN clears the count. Each answer is decided under the
+    card's row lock, so parallel guesses count one by one and none is answered while locked.
+
+    Call it outside the transaction of the payment it guards: a wrong PIN refuses the payment,
+    and the count must not be rolled back with it. A card not active (no PIN yet, or lost) is
+    answered unchanged, for the payment to refuse as it does any such card."""
+    if credential.kind != "CARD":
+        return credential
+    card = (
+        SocialSecurityCard.objects.filter(
+            number=credential.value,
+            person_id=credential.person_id,
+            status=SocialSecurityCard.Status.ACTIVE,
+        )
+        .only("id", "pin_hash", "pin_locked_until")
+        .first()
+    )
+    if card is None:
+        return credential
+    if card.pin_locked_until and card.pin_locked_until > now:
+        raise _pin_locked(card, now)
+    if not pin:
+        raise ProblemError(
+            CardErrorCode.CARD_PIN_REQUIRED,
+            f"Ask the cardholder to enter the card's PIN and send it in {CARD_PIN_HEADER}, or "
+            "settle without the personal account (use_personal_account false).",
+            errors=[field_error(CARD_PIN_HEADER, "Required with a card and the personal account.")],
+        )
+    # Hashed outside the lock (a password hash takes a while); decided under it.
+    right = _PIN.fullmatch(pin) is not None and check_password(pin, card.pin_hash)
+    max_failures = settings.CARD_PIN_MAX_FAILURES
+    with transaction.atomic():
+        card = SocialSecurityCard.objects.select_for_update(no_key=True).get(pk=card.pk)
+        locked = card.pin_locked_until is not None and card.pin_locked_until > now
+        if not locked:
+            if right:
+                if card.pin_failures:
+                    SocialSecurityCard.objects.filter(pk=card.pk).update(pin_failures=0)
+                return replace(credential, pin_verified=True)
+            card.pin_failures += 1
+            if card.pin_failures >= max_failures:
+                card.pin_locked_until = _end_of_local_day(now)
+                card.pin_failures = 0
+                locked = True
+            SocialSecurityCard.objects.filter(pk=card.pk).update(
+                pin_failures=card.pin_failures, pin_locked_until=card.pin_locked_until
+            )
+    # Raised once the count is committed.
+    if locked:
+        raise _pin_locked(card, now)
+    attempts_left = max_failures - card.pin_failures
+    raise ProblemError(
+        CardErrorCode.CARD_PIN_INCORRECT,
+        f"The PIN is not the card's. {attempts_left} more wrong PIN(s) in a row lock the card's "
+        "PIN until the end of the day.",
+        extra={"attempts_left": attempts_left},
+    )
 
 
 def card_report_lost(*, card: SocialSecurityCard, by) -> SocialSecurityCard:

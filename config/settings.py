@@ -347,6 +347,9 @@ LOGGING = {
 # How many failed face authentications lock further e-voucher attempts, and for how long.
 EVOUCHER_FACE_AUTH_MAX_FAILURES = int(os.environ.get("EVOUCHER_FACE_AUTH_MAX_FAILURES", "3"))
 EVOUCHER_FACE_AUTH_LOCK_MINUTES = int(os.environ.get("EVOUCHER_FACE_AUTH_LOCK_MINUTES", "30"))
+# Wrong card PINs in a row at terminals before the card's PIN locks until the end of the day
+# (on the domain clock), as a bank card's does.
+CARD_PIN_MAX_FAILURES = int(os.environ.get("CARD_PIN_MAX_FAILURES", "5"))
 # How long an e-voucher presentation code (the dynamic QR code) stays valid, on the domain clock.
 EVOUCHER_PRESENTATION_CODE_MINUTES = int(os.environ.get("EVOUCHER_PRESENTATION_CODE_MINUTES", "10"))
 # Rows per transaction in set-based jobs (crediting, uploads).

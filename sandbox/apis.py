@@ -11,7 +11,7 @@ from common.errors import ProblemError
 from common.idempotency import idempotent
 from persons.apis import PersonOutputSerializer
 from sandbox.error_codes import SandboxErrorCode
-from sandbox.scenarios import SCENARIOS, scenario_create
+from sandbox.scenarios import DEMO_PIN, SCENARIOS, scenario_create
 from sandbox.services import MAX_ADVANCE_DAYS, clock_advance, clock_state, require_sandbox
 from users import access
 from users.models import User
@@ -61,6 +61,11 @@ class ScenarioCreateApi(ActorMixin, APIView):
         card_number = serializers.CharField(
             allow_null=True, help_text="For X-Presented-Credential: CARD <number>."
         )
+        card_pin = serializers.CharField(
+            allow_null=True,
+            help_text="When the card is activated: the sandbox's demo PIN it was activated with, "
+            "for X-Card-PIN when a settlement with the card pays from the personal account.",
+        )
         evoucher_qr_codes_url = serializers.CharField(
             allow_null=True,
             help_text="When the e-voucher is activated: POST here with `authorization` (acting as "
@@ -103,6 +108,9 @@ class ScenarioCreateApi(ActorMixin, APIView):
                     "username": built.username,
                     "authorization": built.authorization,
                     "card_number": card.number if card else None,
+                    "card_pin": DEMO_PIN
+                    if card and card.status == SocialSecurityCard.Status.ACTIVE
+                    else None,
                     "evoucher_qr_codes_url": reverse("me-evoucher-qr-codes") if activated else None,
                 }
             ).data,

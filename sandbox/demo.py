@@ -23,7 +23,7 @@ from knox.settings import CONSTANTS
 
 from accounts.selectors import balance_diagnose, person_for_balance
 from cards.models import EVoucher, SocialSecurityCard
-from sandbox.scenarios import SCENARIOS, build_person, fixed_token_ensure
+from sandbox.scenarios import DEMO_PIN, SCENARIOS, build_person, fixed_token_ensure
 from sandbox.world import CITY_PROFILES, sandbox_city
 from settlement.models import Institution
 from settlement.services import institution_register
@@ -258,7 +258,7 @@ def demo_world_table(*, passwords: dict[str, str] | None = None) -> list[DemoRow
     ).select_related("person", "person__city", "person__evoucher")
     by_username = {user.username: user for user in users}
     cards = {
-        card.person_id: card.number
+        card.person_id: card
         for card in SocialSecurityCard.objects.filter(person__user__in=users).exclude(
             status=SocialSecurityCard.Status.LOST
         )
@@ -270,8 +270,11 @@ def demo_world_table(*, passwords: dict[str, str] | None = None) -> list[DemoRow
             continue
         person = user.person
         presented = []
-        if person.id in cards:
-            presented.append(f"card {cards[person.id]}")
+        card = cards.get(person.id)
+        if card is not None:
+            # The PIN a settlement from the personal account needs, where the logins are public.
+            shown_pin = passwords is None and card.status == SocialSecurityCard.Status.ACTIVE
+            presented.append(f"card {card.number}" + (f" (PIN {DEMO_PIN})" if shown_pin else ""))
         if person.evoucher.status == EVoucher.Status.ACTIVATED:
             presented.append("an e-voucher code from POST /api/v1/me/evoucher/qr-codes")
         notes = f"{scenario.title}: person #{person.id} in {person.city.name}"

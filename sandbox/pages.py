@@ -13,13 +13,16 @@ def home(request):
     and what each person's online balance query answers now."""
     rows = []
     scenarios = []
+    demo_pin = None
     if settings.SANDBOX_MODE:
         from sandbox.demo import demo_credentials_public, demo_world_table
-        from sandbox.scenarios import SCENARIOS
+        from sandbox.scenarios import DEMO_PIN, SCENARIOS
 
         # Published credentials only where they are the world's (sandbox mode outside production).
-        rows = demo_world_table(passwords=None if demo_credentials_public() else {})
+        public = demo_credentials_public()
+        rows = demo_world_table(passwords=None if public else {})
         scenarios = list(SCENARIOS.values())
+        demo_pin = DEMO_PIN if public else None
     example = next(
         (
             row.authorization
@@ -37,6 +40,7 @@ def home(request):
         # The address this page was asked for, so its examples work as written.
         "base_url": f"{request.scheme}://{request.get_host()}",
         "example_authorization": example,
+        "demo_pin": demo_pin,
     }
     return render(request, "sandbox/home.html", context)
 

@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
     OpenApiExample,
+    OpenApiParameter,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
@@ -12,7 +13,9 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cards.services import CARD_PIN_HEADER, card_pin_verify
 from cities.models import City
+from common import clock
 from common.api import IDEMPOTENCY_KEY_PARAMETER, PRESENTED_CREDENTIAL_PARAMETER, ActorMixin
 from common.errors import CommonErrorCode, ProblemError, field_error
 from common.idempotency import idempotent
@@ -563,6 +566,21 @@ class SettlementSubmitInputSerializer(serializers.Serializer):
     line_items = SettlementLineInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
 
 
+CARD_PIN_PARAMETER = OpenApiParameter(
+    name=CARD_PIN_HEADER,
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="The card's 6-digit PIN, entered by the cardholder at the terminal. Required "
+    "with `X-Presented-Credential: CARD <number>` and `use_personal_account` true (403 "
+    "`CARD_PIN_REQUIRED`); not needed for a cash-only settlement or an e-voucher. A wrong PIN "
+    "answers 403 `CARD_PIN_INCORRECT` with `attempts_left`; after 5 wrong PINs in a row "
+    "(`CARD_PIN_MAX_FAILURES`) the card pays from no account until the end of the day (409 "
+    "`CARD_PIN_LOCKED` with Retry-After and `locked_until`); a right PIN clears the count. "
+    "Never stored, logged or echoed, and not part of the Idempotency-Key fingerprint.",
+)
+
+
 class SettlementCollectionApi(SettlementListApi):
     """The settlement list, and direct settlement of a visit on POST."""
 
@@ -578,13 +596,14 @@ class SettlementCollectionApi(SettlementListApi):
         "(`CROSS_CITY_FILING_REQUIRED` otherwise, with how to file). Designated institutions' "
         "terminals only (403 `TERMINAL_REQUIRED`, `INSTITUTION_NOT_DESIGNATED`), for the person "
         "presenting a card or e-voucher (403 `CREDENTIAL_REQUIRED`; 422 `CARD_NOT_ACTIVE` for a "
-        "card not yet activated). Also refused: an item not in the catalog (422 "
-        "`CATALOG_ITEM_UNKNOWN`), a bad amount (400 `LINE_AMOUNT_INVALID`), a visit reference "
+        "card not yet activated). With a card, paying from a personal account needs the "
+        f"cardholder's PIN in `{CARD_PIN_HEADER}` (see the header). Also refused: an item not in "
+        "the catalog (422 `CATALOG_ITEM_UNKNOWN`), a bad amount (400 `LINE_AMOUNT_INVALID`), a visit reference "
         "already settled here (409 `VISIT_ALREADY_SETTLED`), family aid without the holder's "
         "authorisation (422 `FAMILY_AUTHORIZATION_MISSING`).",
         tags=["settlement"],
         request=SettlementSubmitInputSerializer,
-        parameters=[PRESENTED_CREDENTIAL_PARAMETER, IDEMPOTENCY_KEY_PARAMETER],
+        parameters=[PRESENTED_CREDENTIAL_PARAMETER, CARD_PIN_PARAMETER, IDEMPOTENCY_KEY_PARAMETER],
         responses={201: SettlementOutputSerializer},
         examples=[
             OpenApiExample(
@@ -616,7 +635,6 @@ class SettlementCollectionApi(SettlementListApi):
             _SETTLEMENT_EXAMPLE,
         ],
     )
-    @idempotent
     def post(self, request):
         if not self.actor.is_institution:
             raise ProblemError(SettlementErrorCode.TERMINAL_REQUIRED)
@@ -625,9 +643,20 @@ class SettlementCollectionApi(SettlementListApi):
             request,
             amount_code=SettlementErrorCode.LINE_AMOUNT_INVALID,
         )
+        credential = access.presented_credential(request)
+        if credential is not None and values["use_personal_account"]:
+            # Before, and outside, the settlement's transaction: a wrong PIN refuses the
+            # settlement, and its count must not be rolled back with it.
+            credential = card_pin_verify(
+                credential=credential, pin=request.headers.get(CARD_PIN_HEADER), now=clock.now()
+            )
+        return self._settle(request, values=values, credential=credential)
+
+    @idempotent
+    def _settle(self, request, *, values, credential):
         settlement = settlement_submit(
             institution=request.user.institution,
-            credential=access.presented_credential(request),
+            credential=credential,
             visit_type=values["visit_type"],
             visit_reference=values["visit_reference"],
             use_personal_account=values["use_personal_account"],

@@ -19,6 +19,7 @@ from accounts.services import (
     lock_accounts,
     transfer_post,
 )
+from cards.error_codes import CardErrorCode
 from cards.models import SocialSecurityCard
 from common import clock
 from common.audit import acting_user
@@ -426,7 +427,9 @@ def _pool_kind(person: InsuredPerson, visit_type: str) -> str:
     return Account.Kind.RESIDENT_POOL
 
 
-def _check_presented(credential: PresentedCredential, *, person_id: int) -> None:
+def _check_presented(
+    credential: PresentedCredential, *, person_id: int, use_personal_account: bool
+) -> None:
     # A card identifies its holder once issued, but it pays only once activated.
     if (
         credential.kind == "CARD"
@@ -435,6 +438,10 @@ def _check_presented(credential: PresentedCredential, *, person_id: int) -> None
         ).exists()
     ):
         raise ProblemError(SettlementErrorCode.CARD_NOT_ACTIVE)
+    # A card number is no secret (whoever once saw the card has it): it pays from an account only
+    # with the PIN the cardholder enters. A cash-only settlement needs none, as at a real terminal.
+    if credential.kind == "CARD" and use_personal_account and not credential.pin_verified:
+        raise ProblemError(CardErrorCode.CARD_PIN_REQUIRED)
 
 
 def _cross_city_refusal(person: InsuredPerson, institution: Institution) -> ProblemError:
@@ -526,7 +533,9 @@ def settlement_submit(
     today = clock.localdate(now)
     with transaction.atomic():
         person = InsuredPerson.objects.select_related("city").get(pk=credential.person_id)
-        _check_presented(credential, person_id=person.pk)
+        _check_presented(
+            credential, person_id=person.pk, use_personal_account=use_personal_account
+        )
         if person.enrolled_on > today:
             raise ProblemError(
                 SettlementErrorCode.NOT_YET_ENROLLED,

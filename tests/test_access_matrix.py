@@ -25,11 +25,12 @@ from rest_framework.test import APIClient
 
 from accounts.crediting import contribution_collection_open, crediting_run_open
 from cards.models import SocialSecurityCard
-from cards.services import card_apply, card_mark_ready, card_report_lost
+from cards.services import card_apply, card_mark_ready, card_pin_verify, card_report_lost
+from common import clock
 from persons.resident_id import make_resident_id
 from persons.services import person_login_create
 from persons.tests.factories import PersonFactory
-from sandbox.scenarios import PersonSpec, build_person
+from sandbox.scenarios import DEMO_PIN, PersonSpec, build_person
 from sandbox.world import sandbox_city
 from settlement.models import CatalogItem, CrossCityFiling, FamilyAuthorization, Settlement
 from settlement.services import LineInput, settlement_submit
@@ -467,7 +468,11 @@ def world(agreement):
     hospital = InstitutionFactory(city=city_a, level=3)
     pharmacy = PharmacyFactory(city=city_a)
     CatalogItemFactory(code="MATRIX-A", catalog_class=CatalogItem.CatalogClass.A)
-    credential = PresentedCredential(kind="CARD", value=p_card.number, person_id=p.id)
+    credential = card_pin_verify(
+        credential=PresentedCredential(kind="CARD", value=p_card.number, person_id=p.id),
+        pin=DEMO_PIN,
+        now=clock.now(),
+    )
     terminal_user = TerminalFactory(institution=hospital)
     settlement = settlement_submit(
         institution=hospital,
@@ -496,6 +501,7 @@ def world(agreement):
             api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         if presented:
             api.defaults["HTTP_X_PRESENTED_CREDENTIAL"] = presented
+            api.defaults["HTTP_X_CARD_PIN"] = DEMO_PIN  # the cardholder's, entered at the terminal
         return api
 
     presented = f"CARD {p_card.number}"

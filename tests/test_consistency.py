@@ -20,6 +20,7 @@ from common.models import IdempotencyRecord
 from persons.tests.factories import PersonFactory
 from settlement.models import CatalogItem, Settlement
 from settlement.tests.factories import (
+    TEST_PIN,
     CatalogItemFactory,
     InstitutionFactory,
     active_card,
@@ -98,6 +99,7 @@ def _worker(seed: int, books: dict, outcomes: Counter, errors: list) -> None:
                         format="json",
                         HTTP_IDEMPOTENCY_KEY=key,
                         HTTP_X_PRESENTED_CREDENTIAL=f"CARD {card.number}",
+                        HTTP_X_CARD_PIN=TEST_PIN,
                     )
                     assert response.status_code in (201, 409, 422), response.content
                     outcomes[f"settle {response.status_code}"] += 1

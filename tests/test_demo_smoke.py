@@ -208,7 +208,8 @@ def test_make_demo_serves_the_engine_production_runs(demo_dir, tmp_path):
             "line_items": [{"code": item["code"], "quantity": "1", "unit_price": str(unit_price)}],
         },
         token=pharmacy,
-        headers={"X-Presented-Credential": f"CARD {card['number']}"},
+        # The cardholder enters the PIN the card was activated with: the personal account pays.
+        headers={"X-Presented-Credential": f"CARD {card['number']}", "X-Card-PIN": "258036"},
         expect=201,
     )
 

@@ -34,6 +34,9 @@ class PresentedCredential:
     kind: str  # "CARD" or "EVOUCHER"
     value: str
     person_id: int
+    # A card's PIN, entered by the cardholder at the terminal, was checked (cards.services
+    # card_pin_verify): only then does the card pay from a personal account.
+    pin_verified: bool = False
 
 
 @dataclass(frozen=True)

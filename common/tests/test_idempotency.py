@@ -12,6 +12,7 @@ from common.models import IdempotencyRecord
 from persons.tests.factories import PersonFactory
 from settlement.models import CatalogItem, Settlement
 from settlement.tests.factories import (
+    TEST_PIN,
     CatalogItemFactory,
     InstitutionFactory,
     activated_evoucher,
@@ -56,7 +57,11 @@ def patient(city):
 
 
 def presenting_card(person) -> dict:
-    return {"HTTP_X_PRESENTED_CREDENTIAL": f"CARD {person.card.number}"}
+    """The card, and its PIN as the cardholder enters it (the personal account pays)."""
+    return {
+        "HTTP_X_PRESENTED_CREDENTIAL": f"CARD {person.card.number}",
+        "HTTP_X_CARD_PIN": TEST_PIN,
+    }
 
 
 def personal_balance(person) -> Decimal:

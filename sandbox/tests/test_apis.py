@@ -128,3 +128,36 @@ def test_face_outcome_cannot_be_chosen_outside_the_sandbox(agreement):
         format="json",
     )
     assert refused.status_code == 400 and refused.json()["code"] == "SANDBOX_OUTCOME_NOT_ALLOWED"
+
+
+def test_a_scenario_person_settles_from_the_account_with_the_demo_pin_it_is_told(operator_client):
+    from persons.models import InsuredPerson
+    from settlement.models import CatalogItem
+    from settlement.tests.factories import CatalogItemFactory, InstitutionFactory
+    from users.tests.factories import TerminalFactory
+
+    set_clock(MONDAY_MORNING)
+    body = operator_client.post("/api/v1/sandbox/scenarios/BALANCE_VISIBLE").json()
+    assert body["card_pin"] == "258036"
+    person = InsuredPerson.objects.get(pk=body["person"]["id"])
+    CatalogItemFactory(code="SBX-A", catalog_class=CatalogItem.CatalogClass.A)
+    hospital = client_for(TerminalFactory(institution=InstitutionFactory(city=person.city)))
+    visit = {
+        "visit_type": "OUTPATIENT",
+        "use_personal_account": True,
+        "line_items": [{"code": "SBX-A", "quantity": "1", "unit_price": "10.00"}],
+    }
+    card = f"CARD {body['card_number']}"
+    without = hospital.post("/api/v1/settlements", visit, HTTP_X_PRESENTED_CREDENTIAL=card)
+    assert without.status_code == 403 and without.json()["code"] == "CARD_PIN_REQUIRED"
+    paid = hospital.post(
+        "/api/v1/settlements",
+        visit,
+        HTTP_X_PRESENTED_CREDENTIAL=card,
+        HTTP_X_CARD_PIN=body["card_pin"],
+    )
+    assert paid.status_code == 201, paid.content
+    assert paid.json()["personal_account"]["holder_person_id"] == person.pk
+    # A card not yet activated has no PIN to tell.
+    issued = operator_client.post("/api/v1/sandbox/scenarios/CARD_NOT_ACTIVATED").json()
+    assert issued["card_number"] and issued["card_pin"] is None

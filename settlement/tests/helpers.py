@@ -4,14 +4,23 @@ related so a refusal can be shown to have changed nothing."""
 from decimal import Decimal
 
 from accounts.models import Account, Entry, Transfer
+from cards.services import card_pin_verify
+from common import clock
 from common.models import IdempotencyRecord
 from settlement.models import AnnualUsage, Settlement, SettlementLine
 from settlement.services import LineInput, settlement_submit
+from settlement.tests.factories import TEST_PIN
 from users.access import PresentedCredential
 
 
-def card_of(person) -> PresentedCredential:
-    return PresentedCredential("CARD", person.card.number, person.pk)
+def card_of(person, pin: str = TEST_PIN) -> PresentedCredential:
+    """The person's card as a terminal presents it, with the PIN the cardholder entered (checked,
+    as the settlement API checks it, so it may pay from the personal account)."""
+    return card_pin_verify(
+        credential=PresentedCredential("CARD", person.card.number, person.pk),
+        pin=pin,
+        now=clock.now(),
+    )
 
 
 def lines(*items: tuple[str, str, str]) -> list[LineInput]:

@@ -14,6 +14,7 @@ from common import clock
 from persons.tests.factories import PersonFactory, ResidentFactory
 from settlement.models import CrossCityFiling, FamilyAuthorization, Settlement
 from settlement.tests.factories import (
+    TEST_PIN,
     activated_evoucher,
     active_card,
     filing_for,
@@ -39,7 +40,11 @@ def assert_problem(response, status: int, code: str) -> dict:
 
 
 def presenting(person) -> dict:
-    return {"HTTP_X_PRESENTED_CREDENTIAL": f"CARD {person.card.number}"}
+    """The person's card and its PIN, as the cardholder enters it at the terminal."""
+    return {
+        "HTTP_X_PRESENTED_CREDENTIAL": f"CARD {person.card.number}",
+        "HTTP_X_CARD_PIN": TEST_PIN,
+    }
 
 
 def body(**overrides) -> dict:

@@ -16,6 +16,7 @@ from persons.tests.factories import PersonFactory, ResidentFactory
 from settlement.models import AnnualUsage, Settlement
 from settlement.services import family_authorization_grant
 from settlement.tests.factories import (
+    TEST_PIN,
     CatalogItemFactory,
     InstitutionFactory,
     active_card,
@@ -183,6 +184,7 @@ def test_copies_of_one_request_arriving_together_settle_once(world):
             payload,
             format="json",
             HTTP_X_PRESENTED_CREDENTIAL=f"CARD {person.card.number}",
+            HTTP_X_CARD_PIN=TEST_PIN,
             HTTP_IDEMPOTENCY_KEY="same-visit",
         )
         return response.status_code, response.json().get("id")
