@@ -2,6 +2,7 @@ from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
+from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,12 +20,14 @@ from cards.services import (
     evoucher_face_authenticate,
     evoucher_presentation_code_issue,
 )
+from common import clock
 from common.api import IDEMPOTENCY_KEY_PARAMETER, PRESENTED_CREDENTIAL_PARAMETER, ActorMixin
 from common.errors import CommonErrorCode, ProblemError
 from common.idempotency import idempotent
 from persons.models import InsuredPerson
 from users import access
 from users.models import User
+from users.throttles import PharmacyActivationThrottle
 
 
 class CardOutputSerializer(serializers.ModelSerializer):
@@ -526,6 +529,8 @@ class MyEVoucherPresentationCodeApi(ActorMixin, APIView):
 
 
 class PharmacyActivationApi(ActorMixin, APIView):
+    throttle_classes = [PharmacyActivationThrottle]
+
     class InputSerializer(serializers.Serializer):
         resident_id = serializers.CharField(
             max_length=18, help_text="Read from the person's ID card at the pharmacy."
@@ -553,7 +558,10 @@ class PharmacyActivationApi(ActorMixin, APIView):
         "to an insured person; an e-voucher already activated answers as activated. Designated "
         "pharmacies' terminals only (403 `ROLE_NOT_ALLOWED`, `INSTITUTION_NOT_PHARMACY`). A "
         "face-check provider outage answers 409 `FACE_AUTH_UNAVAILABLE` with Retry-After; "
-        "choosing `sandbox_face_outcome` needs sandbox mode (400 `SANDBOX_OUTCOME_NOT_ALLOWED`).",
+        "choosing `sandbox_face_outcome` needs sandbox mode (400 `SANDBOX_OUTCOME_NOT_ALLOWED`). "
+        "Each terminal may try 30 activations an hour by default (`PHARMACY_ACTIVATION_RATE`), "
+        "right or wrong: a success tells the pharmacy the ID is insured, so no terminal may run "
+        "through IDs (429 `RATE_LIMITED` with Retry-After).",
         tags=["e-vouchers"],
         request=InputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
@@ -566,6 +574,13 @@ class PharmacyActivationApi(ActorMixin, APIView):
             )
         ],
     )
+    def throttled(self, request, wait):
+        raise Throttled(
+            wait=wait,
+            detail="This terminal has tried as many offline e-voucher activations as it may in "
+            "an hour." + clock.real_wait_note(),
+        )
+
     @idempotent
     def post(self, request):
         access.require_role(self.actor, User.Role.INSTITUTION)

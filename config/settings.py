@@ -267,6 +267,9 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
     "DEFAULT_THROTTLE_RATES": {
         "login": os.environ.get("LOGIN_THROTTLE_RATE", "10/min"),
+        # Offline e-voucher activations per pharmacy terminal: a success tells the pharmacy the
+        # ID it read is insured, so no terminal may run through IDs (users/throttles.py).
+        "pharmacy_activation": os.environ.get("PHARMACY_ACTIVATION_RATE", "30/hour"),
     },
     # Trusted reverse proxies in front of the app, each appending to X-Forwarded-For; 0 (no
     # proxy): the peer address is the client's and the header is ignored (users/throttles.py).

@@ -24,6 +24,10 @@ What a client writes in that header itself is never trusted.
 While the cache is unreachable each process counts in its own memory: logins keep working and
 guessing stays bounded (the limits hold per process instead of per installation) rather than
 failing open.
+
+The same counters limit offline e-voucher activations per pharmacy terminal
+(``PHARMACY_ACTIVATION_RATE``, 30/hour): a success tells the pharmacy that the ID it read belongs
+to an insured person, so no terminal may run through IDs.
 """
 
 import hashlib
@@ -102,6 +106,19 @@ class LoginAddressThrottle(BaseThrottle):
     def allow_request(self, request, view) -> bool:
         limit, period = parse_rate(api_settings.DEFAULT_THROTTLE_RATES["login"])
         window = _hit(f"login:address:{_ident(client_address(request))}", period)
+        self.wait_seconds = window.seconds_left
+        return window.count <= limit
+
+    def wait(self) -> int:
+        return self.wait_seconds
+
+
+class PharmacyActivationThrottle(BaseThrottle):
+    """Every offline e-voucher activation, right or wrong, per terminal."""
+
+    def allow_request(self, request, view) -> bool:
+        limit, period = parse_rate(api_settings.DEFAULT_THROTTLE_RATES["pharmacy_activation"])
+        window = _hit(f"pharmacy-activation:terminal:{request.user.pk}", period)
         self.wait_seconds = window.seconds_left
         return window.count <= limit
 
