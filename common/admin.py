@@ -4,7 +4,7 @@ recorded jobs, and the idempotency log."""
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html
@@ -75,6 +75,16 @@ class ConsoleAdminMixin:
             and super().has_delete_permission(request, obj)
             and (obj is None or self.row_actionable(request, obj))
         )
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # django-simple-history would save a posted old version over the row: a card back to
+        # ACTIVE, a city's switches back, past the services and their state machines.
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def revert_disabled(self, request, obj=None) -> bool:
+        return True
 
     def response_action(self, request, queryset):
         refusal = self._selection_refusal(request, queryset)

@@ -633,3 +633,23 @@ def test_pickers_and_new_rows_stay_in_the_operators_cities(world):
     assert response.status_code == 200 and not response.effect.counts_changed
     assert "city" in response.context["adminform"].form.errors
     assert not Institution.objects.filter(code="H-FOREIGN").exists()
+
+
+def test_history_is_read_never_restored(world):
+    """A row's history page shows old versions; posting one back would write a card's or a city's
+    old state past the services (and their state machines). Nobody may, in scope or not."""
+    from cards.services import card_report_lost
+
+    card = SocialSecurityCard.objects.get(
+        person=world.a["holder"], status=SocialSecurityCard.Status.ACTIVE
+    )
+    active = card.history.first()
+    card_report_lost(card=card, by=None)
+    page = url(SocialSecurityCard, "simple_history", card.pk, active.history_id)
+    for role in ("op", "super"):
+        assert request_as(world, role, "get", page).status_code == 200, role
+        response = _post(world, role, page, {})
+        assert response.status_code == 403, role
+        assert not response.effect.counts_changed, role
+    card.refresh_from_db()
+    assert card.status == SocialSecurityCard.Status.LOST
