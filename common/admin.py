@@ -39,12 +39,13 @@ class ConsoleAdminMixin:
     def row_visible(self, request, obj) -> bool:
         raise NotImplementedError
 
-    def rows_actionable(self, request, queryset: QuerySet) -> QuerySet:
-        """The rows of ``queryset`` the person may change or run an action on."""
+    def row_actionable(self, request, obj) -> bool:
+        """Whether the person may change, delete or run an action on this row."""
         raise NotImplementedError
 
-    def row_actionable(self, request, obj) -> bool:
-        return self.rows_actionable(request, type(obj)._default_manager.filter(pk=obj.pk)).exists()
+    def rows_actionable(self, request, queryset: QuerySet) -> QuerySet:
+        """The rows of ``queryset`` the person may change, delete or run an action on."""
+        raise NotImplementedError
 
     def _admits(self, request) -> bool:
         return access.console_admits(console_actor(request))
@@ -104,9 +105,9 @@ class ConsoleAdminMixin:
             except ValidationError:
                 malformed.append(value)
         if malformed:
-            return (
-                f"Nothing was done: {', '.join(map(repr, malformed[:_LISTED_IDS]))} is not an id."
-            )
+            shown = ", ".join(map(repr, malformed[:_LISTED_IDS]))
+            verb = "is not an id" if len(malformed) == 1 else "are not ids"
+            return f"Nothing was done: {shown} {verb}."
         if not ids and not across:
             return ""  # Django's own "Items must be selected" answers that
         found = set(queryset.filter(pk__in=ids).values_list("pk", flat=True))
