@@ -533,9 +533,7 @@ def settlement_submit(
     today = clock.localdate(now)
     with transaction.atomic():
         person = InsuredPerson.objects.select_related("city").get(pk=credential.person_id)
-        _check_presented(
-            credential, person_id=person.pk, use_personal_account=use_personal_account
-        )
+        _check_presented(credential, person_id=person.pk, use_personal_account=use_personal_account)
         if person.enrolled_on > today:
             raise ProblemError(
                 SettlementErrorCode.NOT_YET_ENROLLED,
