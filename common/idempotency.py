@@ -31,7 +31,9 @@ _REPLAYED_HEADERS = ("Location", "Retry-After")
 def request_fingerprint(request) -> str:
     """Everything that can change what the request does: the caller, the credential presented
     for a person (a replay must never hand one person's result to another), the method, path,
-    query string and body. Stored only as this hash."""
+    query string and body. Stored only as this hash. A card's PIN (X-Card-PIN) is left out: a
+    hash of six digits gives them away to whoever tries every PIN, and the settlement checks the
+    PIN before any replay."""
     try:
         body = json.dumps(request.data, sort_keys=True, cls=JSONEncoder, separators=(",", ":"))
     except TypeError:
