@@ -14,7 +14,6 @@ from sandbox.error_codes import SandboxErrorCode
 from sandbox.scenarios import DEMO_PIN, SCENARIOS, scenario_create
 from sandbox.services import MAX_ADVANCE_DAYS, clock_advance, clock_state, require_sandbox
 from users import access
-from users.models import User
 
 _SANDBOX_NOTE = " Sandbox mode only: with it off, this answers 404 `SANDBOX_DISABLED`."
 
@@ -227,7 +226,7 @@ class ClockAdvanceApi(ActorMixin, APIView):
     @idempotent
     def post(self, request):
         require_sandbox()
-        access.require_role(self.actor, User.Role.OPERATOR)
+        access.require_simulated_clock_movable(self.actor)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         report = clock_advance(by=request.user, **data.validated_data)

@@ -324,6 +324,17 @@ def console_admits(actor: Actor) -> bool:
     return actor.is_operator and bool(user.is_active) and bool(user.is_staff)
 
 
+def simulated_clock_movable(actor: Actor) -> bool:
+    """The sandbox's clock is a testing instrument: any operator (or superuser) may move it, in the
+    API and the console alike. It only moves forward, and only in sandbox mode."""
+    return actor.is_superuser or actor.role == User.Role.OPERATOR
+
+
+def require_simulated_clock_movable(actor: Actor) -> None:
+    if not simulated_clock_movable(actor):
+        raise ProblemError(UserErrorCode.ROLE_NOT_ALLOWED)
+
+
 def national_editable(actor: Actor) -> bool:
     """Records that hold for every city at once (the e-voucher agreement, the catalogue, the beat
     schedules, the simulated clock) change only by a superuser: administering cities, even all of
