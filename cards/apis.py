@@ -548,6 +548,13 @@ class PharmacyActivationApi(ActorMixin, APIView):
         platform = serializers.ChoiceField(choices=EVoucher.Platform.choices)
         activated_at = serializers.DateTimeField()
 
+    def throttled(self, request, wait):
+        raise Throttled(
+            wait=wait,
+            detail="This terminal has tried as many offline e-voucher activations as it may in "
+            "an hour." + clock.real_wait_note(),
+        )
+
     @extend_schema(
         summary="Offline activation at a designated pharmacy (the person present, ID and face "
         "checked)",
@@ -574,13 +581,6 @@ class PharmacyActivationApi(ActorMixin, APIView):
             )
         ],
     )
-    def throttled(self, request, wait):
-        raise Throttled(
-            wait=wait,
-            detail="This terminal has tried as many offline e-voucher activations as it may in "
-            "an hour." + clock.real_wait_note(),
-        )
-
     @idempotent
     def post(self, request):
         access.require_role(self.actor, User.Role.INSTITUTION)
