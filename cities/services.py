@@ -9,7 +9,8 @@ from settlement.services import benefit_policy_ensure
 
 
 def city_create(*, code: str, name: str, by=None, **settings) -> City:
-    """Create a city with its pooled, outpatient, clearing and source accounts (idempotent on code)."""
+    """Create a city with its pooled, outpatient, clearing and source accounts and its benefit
+    policy, so that reading the city's policy never has to create it (idempotent on code)."""
     with transaction.atomic():
         city = City.objects.filter(code=code).first()
         if city is None:

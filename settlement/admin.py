@@ -120,16 +120,6 @@ class BenefitPolicyAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    def changelist_view(self, request, extra_context=None):
-        # Cities created before settlement existed get their default policy on first sight.
-        from settlement.services import benefit_policy_ensure
-
-        if self.has_view_or_change_permission(request):
-            actor = console_actor(request)
-            for city in access.cities_visible(actor).filter(benefit_policy__isnull=True):
-                benefit_policy_ensure(city=city)
-        return super().changelist_view(request, extra_context)
-
     @admin.display(description="Residents' outpatient pooling (set on the city)")
     def residents_outpatient_pooling(self, policy) -> str:
         city = policy.city

@@ -35,11 +35,10 @@ from settlement.models import (
     Tier,
     VisitType,
 )
-from settlement.selectors import settlement_list
+from settlement.selectors import benefit_policy_of, settlement_list
 from settlement.services import (
     MAX_LINES,
     LineInput,
-    benefit_policy_ensure,
     family_authorization_grant,
     family_authorization_revoke,
     filing_record,
@@ -223,14 +222,19 @@ class BenefitPolicyApi(APIView):
         description="The figures a settlement for a person insured in this city uses: the class-B "
         "self-paid share, the annual caps and outpatient quotas, whether the personal account "
         "may pay class C items, family mutual aid across cities, how long a cross-city filing "
-        "lasts, and one rule per scheme, visit type and tier. A city without a policy yet gets "
-        "the default one. An unknown city code answers 404. Any authenticated caller.",
+        "lasts, and one rule per scheme, visit type and tier. Every city gets its policy, with "
+        "the default figures, when it is created; reading it changes nothing. An unknown city "
+        "code (or a city without a policy) answers 404. Any authenticated caller.",
         tags=["catalog"],
         responses=BenefitPolicyOutputSerializer,
     )
     def get(self, request, city_code: str):
         city = get_object_or_404(City, code=city_code)
-        policy = benefit_policy_ensure(city=city)
+        policy = benefit_policy_of(city_id=city.pk)
+        if policy is None:
+            raise ProblemError(
+                CommonErrorCode.NOT_FOUND, f"City {city.code} has no benefit policy."
+            )
         rules: list[BenefitRule] = list(policy.rules.all())
         return Response(
             BenefitPolicyOutputSerializer(

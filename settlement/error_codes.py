@@ -49,3 +49,4 @@ class SettlementErrorCode(ErrorCodes):
     FILING_VALIDITY_INVALID = 400, "The filing's validity dates are not usable."
     FILING_OVERLAPS = 409, "A filing for this city already covers part of that period."
     FILING_ALREADY_REVOKED = 409, "This filing is already revoked."
+    BENEFIT_POLICY_MISSING = 422, "The insured city has no benefit policy yet; ask the agency."

@@ -4,8 +4,14 @@ from datetime import date
 
 from django.db.models import QuerySet
 
-from settlement.models import CrossCityFiling
+from settlement.models import BenefitPolicy, CrossCityFiling
 from users.access import Actor, settlements_visible
+
+
+def benefit_policy_of(*, city_id: int) -> BenefitPolicy | None:
+    """The city's benefit policy, provisioned with the city (None only for a city never
+    provisioned). Reads, never creates."""
+    return BenefitPolicy.objects.filter(city_id=city_id).first()
 
 
 def filing_valid_for(*, person_id: int, city_id: int, on: date) -> CrossCityFiling | None:

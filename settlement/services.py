@@ -3,7 +3,7 @@ cross-city filings, family mutual aid, and settlements with their reversals."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -31,6 +31,7 @@ from persons.models import InsuredPerson
 from settlement.calculation import (
     PolicyFigures,
     PricedLine,
+    SettlementFigures,
     personal_account_payment,
     settlement_figures,
 )
@@ -48,7 +49,7 @@ from settlement.models import (
     Tier,
     VisitType,
 )
-from settlement.selectors import filing_overlapping, filing_valid_for
+from settlement.selectors import benefit_policy_of, filing_overlapping, filing_valid_for
 from users.access import PresentedCredential
 from users.error_codes import UserErrorCode
 
@@ -90,11 +91,11 @@ DEFAULT_RULES: dict[tuple[str, str, str], tuple[Decimal, Decimal | None]] = {
 
 
 def benefit_policy_ensure(*, city) -> BenefitPolicy:
-    """The city's benefit policy, created with the default figures and the full rule grid the
-    first time it is asked for (city creation calls this; settlement does too, for cities created
-    before the policy existed). Idempotent and safe under concurrency."""
-    # Settlement asks on every submission: the usual answer costs one read, no savepoint.
-    policy = BenefitPolicy.objects.filter(city=city).first()
+    """Provision the city's benefit policy: created with the default figures and the full rule grid
+    if the city has none yet. Called where a city or an institution is provisioned, never on a
+    read (readers use ``_provisioned_policy``; migration 0006 provisioned the cities created
+    before this). Idempotent and safe under concurrency."""
+    policy = benefit_policy_of(city_id=city.pk)
     if policy is not None:
         return policy
     employee_cap = money(city.average_wage * DEFAULT_CAP_IN_MONTHS_OF_AVERAGE_WAGE)
@@ -125,6 +126,17 @@ def benefit_policy_ensure(*, city) -> BenefitPolicy:
                 BenefitRule,
             )
         return policy
+
+
+def _provisioned_policy(*, city) -> BenefitPolicy:
+    """The city's benefit policy as provisioned with the city; refused, never created, if missing."""
+    policy = benefit_policy_of(city_id=city.pk)
+    if policy is None:
+        raise ProblemError(
+            SettlementErrorCode.BENEFIT_POLICY_MISSING,
+            f"{city.name} ({city.code}) has no benefit policy; ask the agency.",
+        )
+    return policy
 
 
 # --- Institutions ------------------------------------------------------------------------------
@@ -214,7 +226,7 @@ def filing_period(
             errors=[field_error("valid_from", f"On or before {latest_allowed(today):%Y-%m-%d}.")],
         )
     if valid_until is None:
-        days = benefit_policy_ensure(city=person.city).filing_validity_days
+        days = _provisioned_policy(city=person.city).filing_validity_days
         valid_until = valid_from + timedelta(days=days - 1)
     if valid_until < valid_from:
         raise ProblemError(
@@ -304,7 +316,7 @@ def family_authorization_grant(
     has_account = Account.objects.filter(person=account_holder, kind=Account.Kind.PERSONAL).exists()
     if not account_holder.is_employee or not has_account:
         raise ProblemError(SettlementErrorCode.FAMILY_HOLDER_NOT_ELIGIBLE)
-    policy = benefit_policy_ensure(city=account_holder.city)
+    policy = _provisioned_policy(city=account_holder.city)
     if beneficiary.city_id != account_holder.city_id and not policy.family_aid_across_cities:
         raise ProblemError(SettlementErrorCode.FAMILY_AID_OTHER_CITY)
     with transaction.atomic():
@@ -494,20 +506,56 @@ def _usage_add(usage: AnnualUsage, *, visit_type: str, deductible, pool) -> None
     usage.save(update_fields=[deductible_field, "pool_paid", "outpatient_pool_paid"])
 
 
-def settlement_submit(
+@dataclass(frozen=True)
+class SettlementTerms:
+    """What a settlement is allowed and paid under: the filing that lets a person insured elsewhere
+    settle here, and the insured city's policy, rule and pool, wherever the care happens."""
+
+    filing: CrossCityFiling | None
+    policy: BenefitPolicy
+    rule: BenefitRule
+    pool_account: Account
+
+
+@dataclass(frozen=True)
+class SettlementPayer:
+    """Whether the person asked an account to pay their share, and the account that does, if any
+    (a relative's, under a live authorisation): with none, the person pays cash."""
+
+    use_personal_account: bool
+    authorization: FamilyAuthorization | None
+    paying_account_id: int | None
+
+
+@dataclass(frozen=True)
+class SettlementCalculation:
+    """The priced lines, the year's usage row (locked), the policy figures read from it, and the
+    figures they give."""
+
+    priced: Sequence[tuple[CatalogItem, PricedLine]]
+    usage: AnnualUsage
+    policy_figures: PolicyFigures
+    figures: SettlementFigures
+
+
+@dataclass(frozen=True)
+class SettlementPayment:
+    """How the person's share is paid, decided with every account of the transfer locked."""
+
+    institution_account_id: int
+    personal_account_amount: Decimal
+    personal_account_balance_after: Decimal | None
+
+
+def _visit_check(
     *,
     institution: Institution | None,
     credential: PresentedCredential | None,
     visit_type: str,
-    lines: Sequence[LineInput],
     use_personal_account: bool,
-    family_account_holder_id: int | None = None,
-    visit_reference: str = "",
-    by,
-) -> Settlement:
-    """Settle a visit for the person whose card or e-voucher is presented. See
-    ``settlement.calculation`` for the order of the figures; the ledger transfer moves the pool's
-    and the personal account's payments to the institution, in one balanced transfer."""
+    family_account_holder_id: int | None,
+) -> None:
+    """Refuse a visit this terminal cannot settle as asked, before anything is read or locked."""
     if institution is None:
         raise ProblemError(SettlementErrorCode.TERMINAL_REQUIRED)
     if not institution.is_designated:
@@ -527,203 +575,384 @@ def settlement_submit(
         )
     if credential is None:
         raise ProblemError(UserErrorCode.CREDENTIAL_REQUIRED)
-    priced = _priced_lines(lines)
 
-    now = clock.now()
-    today = clock.localdate(now)
-    with transaction.atomic():
-        person = InsuredPerson.objects.select_related("city").get(pk=credential.person_id)
-        _check_presented(credential, person_id=person.pk, use_personal_account=use_personal_account)
-        if person.enrolled_on > today:
-            raise ProblemError(
-                SettlementErrorCode.NOT_YET_ENROLLED,
-                f"The person's insurance starts on {person.enrolled_on:%Y-%m-%d}.",
-            )
-        filing = None
-        if institution.city_id != person.city_id:
-            filing = filing_valid_for(person_id=person.pk, city_id=institution.city_id, on=today)
-            if filing is None:
-                raise _cross_city_refusal(person, institution)
 
-        # The insured city's policy and pool, wherever the care happens.
-        policy = benefit_policy_ensure(city=person.city)
-        rule = BenefitRule.objects.filter(
-            policy=policy, scheme=person.scheme, visit_type=visit_type, tier=institution.tier
-        ).first()
-        if rule is None:
-            raise ProblemError(
-                SettlementErrorCode.BENEFIT_RULE_MISSING,
-                f"{person.city.name} has no {person.get_scheme_display().lower()} rule for "
-                f"{visit_type.lower()} care at a {Tier(institution.tier).label.lower()}.",
-            )
-        outpatient = visit_type == VisitType.OUTPATIENT
-        ratio = rule.ratio_for(person.city)
-        if not outpatient:
-            outpatient_quota = None
-        elif person.is_employee:
-            outpatient_quota = policy.employee_outpatient_annual_quota
-        else:
-            outpatient_quota = person.city.outpatient_pooling_annual_quota
-        pool_account = city_account(city_id=person.city_id, kind=_pool_kind(person, visit_type))
+def _person_check(
+    *, credential: PresentedCredential, use_personal_account: bool, today: date
+) -> InsuredPerson:
+    """The person the credential presents, whose credential may pay as asked and whose insurance
+    has started."""
+    person = InsuredPerson.objects.select_related("city").get(pk=credential.person_id)
+    _check_presented(credential, person_id=person.pk, use_personal_account=use_personal_account)
+    if person.enrolled_on > today:
+        raise ProblemError(
+            SettlementErrorCode.NOT_YET_ENROLLED,
+            f"The person's insurance starts on {person.enrolled_on:%Y-%m-%d}.",
+        )
+    return person
 
-        authorization = None
+
+def _settlement_terms(
+    *, person: InsuredPerson, institution: Institution, visit_type: str, today: date
+) -> SettlementTerms:
+    """The filing care in another city needs, then the insured city's policy, its rule for this
+    visit at this tier, and the pool that pays."""
+    filing = None
+    if institution.city_id != person.city_id:
+        filing = filing_valid_for(person_id=person.pk, city_id=institution.city_id, on=today)
+        if filing is None:
+            raise _cross_city_refusal(person, institution)
+    policy = _provisioned_policy(city=person.city)
+    rule = BenefitRule.objects.filter(
+        policy=policy, scheme=person.scheme, visit_type=visit_type, tier=institution.tier
+    ).first()
+    if rule is None:
+        raise ProblemError(
+            SettlementErrorCode.BENEFIT_RULE_MISSING,
+            f"{person.city.name} has no {person.get_scheme_display().lower()} rule for "
+            f"{visit_type.lower()} care at a {Tier(institution.tier).label.lower()}.",
+        )
+    pool_account = city_account(city_id=person.city_id, kind=_pool_kind(person, visit_type))
+    return SettlementTerms(filing=filing, policy=policy, rule=rule, pool_account=pool_account)
+
+
+def _settlement_payer(
+    *, person: InsuredPerson, use_personal_account: bool, family_account_holder_id: int | None
+) -> SettlementPayer:
+    """A relative's account under a live authorisation, the person's own, or none (cash)."""
+    if family_account_holder_id is None:
         paying_account_id = None
-        if family_account_holder_id is not None:
-            # Locked so that a revocation in flight either lands before this settlement or after.
-            authorization = (
-                FamilyAuthorization.objects.select_for_update(no_key=True)
-                .filter(
-                    account_holder_id=family_account_holder_id,
-                    beneficiary=person,
-                    revoked_at__isnull=True,
-                )
-                .first()
-            )
-            if authorization is None:
-                raise ProblemError(
-                    SettlementErrorCode.FAMILY_AUTHORIZATION_MISSING,
-                    errors=[field_error("family_account_holder", "No active authorisation.")],
-                )
-            paying_account_id = (
-                Account.objects.filter(
-                    person_id=family_account_holder_id, kind=Account.Kind.PERSONAL
-                )
-                .values_list("id", flat=True)
-                .first()
-            )
-            if paying_account_id is None:
-                raise ProblemError(SettlementErrorCode.FAMILY_HOLDER_NOT_ELIGIBLE)
-        elif use_personal_account:
+        if use_personal_account:
             # None for residents whose city abolished personal accounts: they pay cash.
             paying_account_id = (
                 Account.objects.filter(person=person, kind=Account.Kind.PERSONAL)
                 .values_list("id", flat=True)
                 .first()
             )
-
-        usage = _locked_usage(person_id=person.pk, year=today.year)
-        policy_figures = PolicyFigures(
-            class_b_self_pay_ratio=policy.class_b_self_pay_ratio,
-            annual_deductible=rule.annual_deductible,
-            deductible_paid_before=usage.deductible_paid(visit_type),
-            reimbursement_ratio=ratio,
-            annual_cap=policy.annual_cap_for(person.scheme),
-            pool_paid_before=usage.pool_paid,
-            outpatient_quota=outpatient_quota,
-            outpatient_pool_paid_before=usage.outpatient_pool_paid if outpatient else None,
-        )
-        figures = settlement_figures([line for _, line in priced], policy_figures)
-
-        institution_account = institution_account_open(institution=institution)
-        # Lock every account the transfer touches, in id order, before reading the balance the
-        # personal-account share is based on: concurrent settlements against one account take
-        # turns and each sees the balance the previous one left.
-        locked = lock_accounts(
-            [pool_account.id, institution_account.id]
-            + ([paying_account_id] if paying_account_id else [])
-        )
-        account_amount = ZERO
-        balance_after = None
-        if paying_account_id is not None:
-            balance = locked[paying_account_id].balance
-            account_amount = personal_account_payment(
-                figures, balance=balance, class_c_payable=policy.personal_account_pays_class_c
-            )
-            balance_after = balance - account_amount
-
-        try:
-            with transaction.atomic():
-                settlement = Settlement.objects.create(
-                    institution=institution,
-                    person=person,
-                    insured_city_id=person.city_id,
-                    scheme=person.scheme,
-                    visit_type=visit_type,
-                    visit_reference=visit_reference,
-                    credential_kind=credential.kind,
-                    year=today.year,
-                    settled_at=now,
-                    filing=filing,
-                    family_authorization=authorization,
-                    use_personal_account=use_personal_account,
-                    pool_account=pool_account,
-                    paying_account_id=paying_account_id,
-                    class_b_self_pay_ratio=policy_figures.class_b_self_pay_ratio,
-                    annual_deductible=policy_figures.annual_deductible,
-                    deductible_paid_before=policy_figures.deductible_paid_before,
-                    reimbursement_ratio=policy_figures.reimbursement_ratio,
-                    annual_cap=policy_figures.annual_cap,
-                    pool_paid_before=policy_figures.pool_paid_before,
-                    outpatient_quota=policy_figures.outpatient_quota,
-                    outpatient_pool_paid_before=policy_figures.outpatient_pool_paid_before,
-                    total_amount=figures.total_amount,
-                    class_c_amount=figures.class_c_amount,
-                    class_b_self_pay_amount=figures.class_b_self_pay_amount,
-                    eligible_amount=figures.eligible_amount,
-                    deductible_amount=figures.deductible_amount,
-                    copay_amount=figures.copay_amount,
-                    over_cap_amount=figures.over_cap_amount,
-                    pool_amount=figures.pool_amount,
-                    personal_account_amount=account_amount,
-                    cash_amount=figures.person_share - account_amount,
-                    personal_account_balance_after=balance_after,
-                    created_by=by,
-                    request_id=current_request_id(),
-                )
-        except IntegrityError as exc:
-            if violated_constraint(exc) == "one_live_settlement_per_visit_reference":
-                raise ProblemError(
-                    SettlementErrorCode.VISIT_ALREADY_SETTLED,
-                    f"Visit {visit_reference!r} is already settled here; reverse that settlement "
-                    "first to settle it again.",
-                ) from None
-            raise
-        SettlementLine.objects.bulk_create(
-            [
-                SettlementLine(
-                    settlement=settlement,
-                    line_no=number,
-                    item=item,
-                    code=item.code,
-                    name=item.name,
-                    catalog_class=item.catalog_class,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                    amount=line_figure.amount,
-                    self_pay_amount=line_figure.self_pay_amount,
-                    eligible_amount=line_figure.eligible_amount,
-                )
-                for number, ((item, line), line_figure) in enumerate(
-                    zip(priced, figures.lines, strict=True), start=1
-                )
-            ]
-        )
-
-        legs = _settlement_legs(
-            settlement,
-            pool_account_id=pool_account.id,
+        return SettlementPayer(
+            use_personal_account=use_personal_account,
+            authorization=None,
             paying_account_id=paying_account_id,
-            institution_account_id=institution_account.id,
         )
-        if legs:
-            settlement.transfer = transfer_post(
-                kind=Transfer.Kind.SETTLEMENT,
-                key=f"settlement:{settlement.pk}",
-                memo=f"Settlement #{settlement.pk}: {visit_type.lower()} visit of person "
-                f"{person.pk} at {institution.code}",
-                legs=legs,
-                by=by,
-                posted_at=now,
-            )
-            settlement.save(update_fields=["transfer"])
+    # Locked so that a revocation in flight either lands before this settlement or after.
+    authorization = (
+        FamilyAuthorization.objects.select_for_update(no_key=True)
+        .filter(
+            account_holder_id=family_account_holder_id,
+            beneficiary=person,
+            revoked_at__isnull=True,
+        )
+        .first()
+    )
+    if authorization is None:
+        raise ProblemError(
+            SettlementErrorCode.FAMILY_AUTHORIZATION_MISSING,
+            errors=[field_error("family_account_holder", "No active authorisation.")],
+        )
+    paying_account_id = (
+        Account.objects.filter(person_id=family_account_holder_id, kind=Account.Kind.PERSONAL)
+        .values_list("id", flat=True)
+        .first()
+    )
+    if paying_account_id is None:
+        raise ProblemError(SettlementErrorCode.FAMILY_HOLDER_NOT_ELIGIBLE)
+    return SettlementPayer(
+        use_personal_account=use_personal_account,
+        authorization=authorization,
+        paying_account_id=paying_account_id,
+    )
 
-        _usage_add(
-            usage,
+
+def _settlement_calculation(
+    *,
+    person: InsuredPerson,
+    terms: SettlementTerms,
+    visit_type: str,
+    priced: Sequence[tuple[CatalogItem, PricedLine]],
+    year: int,
+) -> SettlementCalculation:
+    """The figures, from the policy and what the person has used this year (the usage row stays
+    locked until the settlement commits)."""
+    policy = terms.policy
+    outpatient = visit_type == VisitType.OUTPATIENT
+    if not outpatient:
+        outpatient_quota = None
+    elif person.is_employee:
+        outpatient_quota = policy.employee_outpatient_annual_quota
+    else:
+        outpatient_quota = person.city.outpatient_pooling_annual_quota
+    usage = _locked_usage(person_id=person.pk, year=year)
+    policy_figures = PolicyFigures(
+        class_b_self_pay_ratio=policy.class_b_self_pay_ratio,
+        annual_deductible=terms.rule.annual_deductible,
+        deductible_paid_before=usage.deductible_paid(visit_type),
+        reimbursement_ratio=terms.rule.ratio_for(person.city),
+        annual_cap=policy.annual_cap_for(person.scheme),
+        pool_paid_before=usage.pool_paid,
+        outpatient_quota=outpatient_quota,
+        outpatient_pool_paid_before=usage.outpatient_pool_paid if outpatient else None,
+    )
+    figures = settlement_figures([line for _, line in priced], policy_figures)
+    return SettlementCalculation(
+        priced=priced, usage=usage, policy_figures=policy_figures, figures=figures
+    )
+
+
+def _settlement_payment(
+    *,
+    institution: Institution,
+    terms: SettlementTerms,
+    payer: SettlementPayer,
+    figures: SettlementFigures,
+) -> SettlementPayment:
+    """The personal account's part of the person's share, on its balance as it stands locked."""
+    institution_account = institution_account_open(institution=institution)
+    paying_account_id = payer.paying_account_id
+    # Lock every account the transfer touches, in id order, before reading the balance the
+    # personal-account share is based on: concurrent settlements against one account take
+    # turns and each sees the balance the previous one left.
+    locked = lock_accounts(
+        [terms.pool_account.id, institution_account.id]
+        + ([paying_account_id] if paying_account_id else [])
+    )
+    account_amount = ZERO
+    balance_after = None
+    if paying_account_id is not None:
+        balance = locked[paying_account_id].balance
+        account_amount = personal_account_payment(
+            figures, balance=balance, class_c_payable=terms.policy.personal_account_pays_class_c
+        )
+        balance_after = balance - account_amount
+    return SettlementPayment(
+        institution_account_id=institution_account.id,
+        personal_account_amount=account_amount,
+        personal_account_balance_after=balance_after,
+    )
+
+
+def _settlement_figure_fields(
+    calculation: SettlementCalculation, payment: SettlementPayment
+) -> dict[str, Decimal | None]:
+    """A settlement row's figures: the policy figures it was calculated with, and the result."""
+    policy_figures, figures = calculation.policy_figures, calculation.figures
+    return {
+        "class_b_self_pay_ratio": policy_figures.class_b_self_pay_ratio,
+        "annual_deductible": policy_figures.annual_deductible,
+        "deductible_paid_before": policy_figures.deductible_paid_before,
+        "reimbursement_ratio": policy_figures.reimbursement_ratio,
+        "annual_cap": policy_figures.annual_cap,
+        "pool_paid_before": policy_figures.pool_paid_before,
+        "outpatient_quota": policy_figures.outpatient_quota,
+        "outpatient_pool_paid_before": policy_figures.outpatient_pool_paid_before,
+        "total_amount": figures.total_amount,
+        "class_c_amount": figures.class_c_amount,
+        "class_b_self_pay_amount": figures.class_b_self_pay_amount,
+        "eligible_amount": figures.eligible_amount,
+        "deductible_amount": figures.deductible_amount,
+        "copay_amount": figures.copay_amount,
+        "over_cap_amount": figures.over_cap_amount,
+        "pool_amount": figures.pool_amount,
+        "personal_account_amount": payment.personal_account_amount,
+        "cash_amount": figures.person_share - payment.personal_account_amount,
+        "personal_account_balance_after": payment.personal_account_balance_after,
+    }
+
+
+def _settlement_record(
+    *,
+    institution: Institution,
+    person: InsuredPerson,
+    credential: PresentedCredential,
+    visit_type: str,
+    visit_reference: str,
+    settled_at: datetime,
+    terms: SettlementTerms,
+    payer: SettlementPayer,
+    calculation: SettlementCalculation,
+    payment: SettlementPayment,
+    by,
+) -> Settlement:
+    """The settlement's row (what was settled, under which terms, every figure) and its lines; a
+    visit reference already settled here is refused."""
+    try:
+        with transaction.atomic():
+            settlement = Settlement.objects.create(
+                institution=institution,
+                person=person,
+                insured_city_id=person.city_id,
+                scheme=person.scheme,
+                visit_type=visit_type,
+                visit_reference=visit_reference,
+                credential_kind=credential.kind,
+                year=clock.localdate(settled_at).year,
+                settled_at=settled_at,
+                filing=terms.filing,
+                family_authorization=payer.authorization,
+                use_personal_account=payer.use_personal_account,
+                pool_account=terms.pool_account,
+                paying_account_id=payer.paying_account_id,
+                **_settlement_figure_fields(calculation, payment),
+                created_by=by,
+                request_id=current_request_id(),
+            )
+    except IntegrityError as exc:
+        if violated_constraint(exc) == "one_live_settlement_per_visit_reference":
+            raise ProblemError(
+                SettlementErrorCode.VISIT_ALREADY_SETTLED,
+                f"Visit {visit_reference!r} is already settled here; reverse that settlement "
+                "first to settle it again.",
+            ) from None
+        raise
+    _settlement_lines_create(settlement=settlement, calculation=calculation)
+    return settlement
+
+
+def _settlement_lines_create(*, settlement: Settlement, calculation: SettlementCalculation) -> None:
+    """The settlement's lines, each with the catalog item's code, name and class as settled."""
+    SettlementLine.objects.bulk_create(
+        [
+            SettlementLine(
+                settlement=settlement,
+                line_no=number,
+                item=item,
+                code=item.code,
+                name=item.name,
+                catalog_class=item.catalog_class,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                amount=line_figure.amount,
+                self_pay_amount=line_figure.self_pay_amount,
+                eligible_amount=line_figure.eligible_amount,
+            )
+            for number, ((item, line), line_figure) in enumerate(
+                zip(calculation.priced, calculation.figures.lines, strict=True), start=1
+            )
+        ]
+    )
+
+
+def _settlement_post(
+    *,
+    settlement: Settlement,
+    payment: SettlementPayment,
+    usage: AnnualUsage,
+    by,
+    posted_at: datetime,
+) -> None:
+    """Move the pool's and the personal account's payments to the institution in one balanced
+    transfer (none when the person pays everything in cash), and add the settlement's deductible
+    and pooled payment to the year's usage."""
+    legs = _settlement_legs(
+        settlement,
+        pool_account_id=settlement.pool_account_id,
+        paying_account_id=settlement.paying_account_id,
+        institution_account_id=payment.institution_account_id,
+    )
+    if legs:
+        settlement.transfer = transfer_post(
+            kind=Transfer.Kind.SETTLEMENT,
+            key=f"settlement:{settlement.pk}",
+            memo=f"Settlement #{settlement.pk}: {settlement.visit_type.lower()} visit of person "
+            f"{settlement.person_id} at {settlement.institution.code}",
+            legs=legs,
+            by=by,
+            posted_at=posted_at,
+        )
+        settlement.save(update_fields=["transfer"])
+    _usage_add(
+        usage,
+        visit_type=settlement.visit_type,
+        deductible=settlement.deductible_amount,
+        pool=settlement.pool_amount,
+    )
+
+
+def settlement_submit(
+    *,
+    institution: Institution | None,
+    credential: PresentedCredential | None,
+    visit_type: str,
+    lines: Sequence[LineInput],
+    use_personal_account: bool,
+    family_account_holder_id: int | None = None,
+    visit_reference: str = "",
+    by,
+) -> Settlement:
+    """Settle a visit for the person whose card or e-voucher is presented. See
+    ``settlement.calculation`` for the order of the figures; the ledger transfer moves the pool's
+    and the personal account's payments to the institution, in one balanced transfer."""
+    _visit_check(
+        institution=institution,
+        credential=credential,
+        visit_type=visit_type,
+        use_personal_account=use_personal_account,
+        family_account_holder_id=family_account_holder_id,
+    )
+    priced = _priced_lines(lines)
+    now = clock.now()
+    today = clock.localdate(now)
+    with transaction.atomic():
+        # Locks in the order of every settling path: authorisation, usage, accounts by id.
+        person = _person_check(
+            credential=credential, use_personal_account=use_personal_account, today=today
+        )
+        terms = _settlement_terms(
+            person=person, institution=institution, visit_type=visit_type, today=today
+        )
+        payer = _settlement_payer(
+            person=person,
+            use_personal_account=use_personal_account,
+            family_account_holder_id=family_account_holder_id,
+        )
+        calculation = _settlement_calculation(
+            person=person, terms=terms, visit_type=visit_type, priced=priced, year=today.year
+        )
+        payment = _settlement_payment(
+            institution=institution, terms=terms, payer=payer, figures=calculation.figures
+        )
+        settlement = _settlement_record(
+            institution=institution,
+            person=person,
+            credential=credential,
             visit_type=visit_type,
-            deductible=figures.deductible_amount,
-            pool=figures.pool_amount,
+            visit_reference=visit_reference,
+            settled_at=now,
+            terms=terms,
+            payer=payer,
+            calculation=calculation,
+            payment=payment,
+            by=by,
+        )
+        _settlement_post(
+            settlement=settlement, payment=payment, usage=calculation.usage, by=by, posted_at=now
         )
         return settlement
+
+
+def _reversal_transfer_post(
+    *, settlement: Settlement, reason: str, by, posted_at: datetime
+) -> Transfer | None:
+    """The settlement's legs the other way, in one transfer (none if it moved no money)."""
+    institution_account = Account.objects.get(institution_id=settlement.institution_id)
+    legs = [
+        Leg(leg.account_id, -leg.amount)
+        for leg in _settlement_legs(
+            settlement,
+            pool_account_id=settlement.pool_account_id,
+            paying_account_id=settlement.paying_account_id,
+            institution_account_id=institution_account.id,
+        )
+    ]
+    if not legs:
+        return None
+    return transfer_post(
+        kind=Transfer.Kind.REVERSAL,
+        key=f"reversal:{settlement.pk}",
+        memo=f"Reversal of settlement #{settlement.pk}: {reason}",
+        legs=legs,
+        by=by,
+        posted_at=posted_at,
+    )
 
 
 def settlement_reverse(*, settlement: Settlement, reason: str, by) -> Settlement:
@@ -743,29 +972,9 @@ def settlement_reverse(*, settlement: Settlement, reason: str, by) -> Settlement
                 f"Settlement #{settlement.pk} was reversed on {clock.localdate(settlement.reversed_at):%Y-%m-%d}.",
             )
         usage = _locked_usage(person_id=settlement.person_id, year=settlement.year)
-
-        institution_account = Account.objects.get(institution_id=settlement.institution_id)
-        # The settlement's legs the other way.
-        legs = [
-            Leg(leg.account_id, -leg.amount)
-            for leg in _settlement_legs(
-                settlement,
-                pool_account_id=settlement.pool_account_id,
-                paying_account_id=settlement.paying_account_id,
-                institution_account_id=institution_account.id,
-            )
-        ]
-        transfer = None
-        if legs:
-            transfer = transfer_post(
-                kind=Transfer.Kind.REVERSAL,
-                key=f"reversal:{settlement.pk}",
-                memo=f"Reversal of settlement #{settlement.pk}: {reason.strip()}",
-                legs=legs,
-                by=by,
-                posted_at=now,
-            )
-
+        transfer = _reversal_transfer_post(
+            settlement=settlement, reason=reason.strip(), by=by, posted_at=now
+        )
         _usage_add(
             usage,
             visit_type=settlement.visit_type,

@@ -5,6 +5,8 @@ from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import Entry
@@ -12,7 +14,7 @@ from cards.services import evoucher_presentation_code_issue
 from cities.tests.factories import CityFactory
 from common import clock
 from persons.tests.factories import PersonFactory, ResidentFactory
-from settlement.models import CrossCityFiling, FamilyAuthorization, Settlement
+from settlement.models import BenefitPolicy, CrossCityFiling, FamilyAuthorization, Settlement
 from settlement.tests.factories import (
     TEST_PIN,
     activated_evoucher,
@@ -541,6 +543,25 @@ def test_catalog_policy_and_directory(terminal_client, hospital, items):
     assert resident_outpatient["reimbursement_ratio"] == "0.5000"
     directory = terminal_client.get("/api/v1/institutions", {"city": hospital.city.code}).json()
     assert [row["code"] for row in directory["results"]] == [hospital.code]
+
+
+def test_reading_a_policy_writes_nothing_and_a_city_without_one_answers_404(
+    terminal_client, hospital
+):
+    url = f"/api/v1/benefit-policies/{hospital.city.code}"
+    with CaptureQueriesContext(connection) as captured:
+        assert terminal_client.get(url).status_code == 200
+    policy_writes = [
+        query["sql"]
+        for query in captured
+        if "settlement_benefit" in query["sql"] and not query["sql"].startswith("SELECT")
+    ]
+    assert policy_writes == []
+
+    BenefitPolicy.objects.filter(city=hospital.city).delete()
+    body = assert_problem(terminal_client.get(url), 404, "NOT_FOUND")
+    assert hospital.city.code in body["detail"]
+    assert not BenefitPolicy.objects.filter(city=hospital.city).exists()
 
 
 def test_the_schema_documents_settlement(api_client):

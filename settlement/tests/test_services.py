@@ -1,16 +1,20 @@
 """Settling, reversing, filings and family aid through the services, on PostgreSQL."""
 
+import importlib
 from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account, Transfer
 from accounts.selectors import person_for_balance
 from cities.tests.factories import CityFactory
 from common import clock
 from common.errors import ProblemError
+from common.money import money
 from persons.tests.factories import PersonFactory, ResidentFactory
 from settlement.models import (
     AnnualUsage,
@@ -29,6 +33,7 @@ from settlement.services import (
     filing_record,
     filing_revoke,
     settlement_reverse,
+    settlement_submit,
 )
 from settlement.tests.factories import (
     InstitutionFactory,
@@ -40,8 +45,10 @@ from settlement.tests.factories import (
 )
 from settlement.tests.helpers import (
     balance,
+    card_of,
     city_pool,
     entries_of,
+    lines,
     money_state,
     settle,
     terminal_of,
@@ -50,6 +57,9 @@ from users.access import PresentedCredential
 from users.tests.factories import OperatorFactory
 
 pytestmark = pytest.mark.django_db
+
+# Every statement of a family-aid settlement, savepoints included (see the lock-order test).
+EXPECTED_FAMILY_SETTLEMENT_QUERIES = 29
 
 
 def usage_of(person) -> AnnualUsage:
@@ -93,6 +103,99 @@ def test_a_deleted_rule_stays_deleted_and_refuses_settlement(hospital, terminal,
         by=terminal,
         items=[("T-A", "1", "100.00")],
     )
+
+
+def test_a_city_without_a_policy_is_refused_not_given_one(hospital, terminal, employee, item_a):
+    # Reading the policy never creates it: settling and filing refuse a city that has none.
+    BenefitPolicy.objects.filter(city=hospital.city).delete()
+    refused(
+        "BENEFIT_POLICY_MISSING",
+        settle,
+        institution=hospital,
+        person=employee,
+        by=terminal,
+        items=[("T-A", "1", "100.00")],
+    )
+    refused(
+        "BENEFIT_POLICY_MISSING",
+        filing_record,
+        person=employee,
+        city=CityFactory(),
+        category="TEMPORARY",
+        by=terminal,
+    )
+    assert not BenefitPolicy.objects.filter(city=hospital.city).exists()
+    assert not CrossCityFiling.objects.filter(person=employee).exists()
+
+
+def test_the_migration_gives_an_older_city_the_policy_a_new_city_gets(city, other_city):
+    """Migration 0006 provisions the cities created before provisioning, with the same defaults
+    as city creation, and leaves every existing policy as operators set it."""
+    BenefitPolicy.objects.filter(city=other_city).delete()
+    BenefitPolicy.objects.filter(city=city).update(filing_validity_days=90)
+    name = ("settlement", "0006_benefit_policy_for_every_city")
+    migration = importlib.import_module(f"{name[0]}.migrations.{name[1]}")
+    # The models as the migration sees them (no history signals: it writes its own history).
+    state_apps = MigrationExecutor(connection).loader.project_state(name).apps
+
+    migration.provision_missing_policies(state_apps, None)
+    migration.provision_missing_policies(state_apps, None)
+
+    policy = BenefitPolicy.objects.get(city=other_city)
+    assert policy.class_b_self_pay_ratio == D("0.1000")
+    assert policy.employee_annual_cap == money(other_city.average_wage * 72)
+    assert policy.resident_annual_cap == money(policy.employee_annual_cap / 2)
+    assert policy.employee_outpatient_annual_quota == D("4000.00")
+    assert (policy.filing_validity_days, policy.personal_account_pays_class_c) == (180, True)
+    grid = {
+        (rule.scheme, rule.visit_type, rule.tier): (
+            rule.annual_deductible,
+            rule.reimbursement_ratio,
+        )
+        for rule in policy.rules.all()
+    }
+    assert grid == DEFAULT_RULES
+    assert policy.history.filter(history_type="+").count() == 1
+    assert BenefitRule.history.filter(policy_id=policy.pk).count() == len(DEFAULT_RULES)
+    assert BenefitPolicy.objects.get(city=city).filing_validity_days == 90
+    assert BenefitPolicy.objects.filter(city__in=[city, other_city]).count() == 2
+
+
+def test_a_settlement_takes_its_locks_in_one_order_in_a_fixed_number_of_queries(
+    hospital, terminal, employee, item_a
+):
+    """Authorisation, then the year's usage, then the accounts by id: the order every settling
+    and reversing path takes, so concurrent ones cannot deadlock; and a settlement costs the same
+    number of queries whatever shape its code takes."""
+    child = ResidentFactory(city=hospital.city)
+    child.card = active_card(child)
+    family_authorization_grant(
+        account_holder=employee, beneficiary=child, relation="CHILD", by=terminal
+    )
+    credential = card_of(child)
+    with CaptureQueriesContext(connection) as captured:
+        settlement_submit(
+            institution=hospital,
+            credential=credential,
+            visit_type="INPATIENT",
+            lines=lines(("T-A", "1", "1500.00")),
+            use_personal_account=True,
+            family_account_holder_id=employee.pk,
+            by=terminal,
+        )
+    statements = [query["sql"] for query in captured]
+    locked_tables = [
+        sql.split(" FROM ", 1)[1].split(" ", 1)[0]
+        for sql in statements
+        if sql.startswith("SELECT") and sql.endswith("FOR NO KEY UPDATE")
+    ]
+    assert locked_tables[:3] == [
+        '"settlement_familyauthorization"',
+        '"settlement_annualusage"',
+        '"accounts_account"',
+    ]
+    assert set(locked_tables[3:]) <= {'"accounts_account"'}
+    assert len(statements) == EXPECTED_FAMILY_SETTLEMENT_QUERIES, statements
 
 
 # --- Each catalog class, deductible, ratio, cap -------------------------------------------------
