@@ -4,12 +4,17 @@ A job kind supplies how to count its items, where the next chunk ends and how to
 chunk set-based. This runner does the rest the same way for every kind: it locks the job row per
 chunk (so two executions of one job take turns instead of racing), records progress and a
 heartbeat, resumes a failed or interrupted job at its cursor, and records failures.
+
+The registry below names every kind: the app that owns a kind registers it from its
+``AppConfig.ready()``, and the task, the sweep, ``run_job`` and the admin find it here by name or
+by model, so nothing above has to import every kind.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
@@ -110,3 +115,58 @@ def execute_recorded_job(
         raise
     outcome.status = JobStatus.SUCCEEDED
     return outcome
+
+
+@dataclass(frozen=True)
+class RecordedJobType:
+    """A kind of recorded job as the registry knows it: its name (in task messages and on the
+    command line), its model, and how one job of it runs to completion in this process."""
+
+    name: str
+    model: type[RecordedJob]
+    execute: Callable[[int, Callable[[int], None] | None], JobOutcome]  # (job_id, progress)
+
+
+class UnknownJobType(LookupError):
+    pass
+
+
+_JOB_TYPES: dict[str, RecordedJobType] = {}
+
+
+def job_type_register(
+    *,
+    name: str,
+    model: type[RecordedJob],
+    execute: Callable[[int, Callable[[int], None] | None], JobOutcome],
+) -> RecordedJobType:
+    """Declare a kind of recorded job (from its app's ``ready()``). Registering a name again with
+    the same model replaces it; a name or a model claimed twice is a configuration error."""
+    for registered in _JOB_TYPES.values():
+        if (registered.name == name) != (registered.model is model):
+            raise ImproperlyConfigured(
+                f"job type {name!r} ({model.__name__}) clashes with {registered.name!r} "
+                f"({registered.model.__name__})"
+            )
+    job_type = RecordedJobType(name=name, model=model, execute=execute)
+    _JOB_TYPES[name] = job_type
+    return job_type
+
+
+def job_types() -> tuple[RecordedJobType, ...]:
+    """Every registered kind, in the order their apps are installed."""
+    return tuple(_JOB_TYPES.values())
+
+
+def job_type_named(name: str) -> RecordedJobType:
+    try:
+        return _JOB_TYPES[name]
+    except KeyError:
+        raise UnknownJobType(f"no recorded job type {name!r}") from None
+
+
+def job_type_of(job: RecordedJob) -> RecordedJobType:
+    for job_type in _JOB_TYPES.values():
+        if type(job) is job_type.model:
+            return job_type
+    raise UnknownJobType(f"not a registered recorded job: {job!r}")

@@ -17,73 +17,26 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
-from accounts.crediting import (
-    contribution_collection_execute,
-    contribution_collection_open,
-    crediting_run_execute,
-    crediting_run_open,
-)
+from accounts.crediting import contribution_collection_open, crediting_run_open
 from accounts.models import ContributionCollection, CreditingRun
 from cards.services import cards_mark_ready_due
 from cities.models import City
 from cities.selectors import is_upload_day
-from common.jobs import JobOutcome
+from common.jobs import JobOutcome, job_type_named, job_type_of, job_types
 from common.models import JobStatus, RecordedJob
+from common.queue import enqueue_on_commit
 from jobs.models import JobDay
 from uploads.models import CityUpload
-from uploads.services import upload_execute, upload_open
+from uploads.services import upload_open
 
 logger = logging.getLogger(__name__)
 
 MAX_AUTOMATIC_EXECUTIONS = 5
 # A pending job whose message has not started it within this long may have lost its message.
 PENDING_GRACE = timedelta(minutes=1)
-
-
-@dataclass(frozen=True)
-class RecordedJobType:
-    """A kind of recorded job: its name on the command line, its model, how it runs in this
-    process and the Celery task that runs it on a worker."""
-
-    name: str
-    model: type[RecordedJob]
-    execute: Callable[..., JobOutcome]  # (job_id, progress) -> outcome
-    task: str
-
-
 # Within a day: money in before money credited, credited before uploaded.
-JOB_TYPES: tuple[RecordedJobType, ...] = (
-    RecordedJobType(
-        "collection",
-        ContributionCollection,
-        lambda job_id, progress: contribution_collection_execute(
-            collection_id=job_id, progress=progress
-        ),
-        "accounts.tasks.execute_contribution_collection",
-    ),
-    RecordedJobType(
-        "crediting",
-        CreditingRun,
-        lambda job_id, progress: crediting_run_execute(run_id=job_id, progress=progress),
-        "accounts.tasks.execute_crediting_run",
-    ),
-    RecordedJobType(
-        "upload",
-        CityUpload,
-        lambda job_id, progress: upload_execute(upload_id=job_id, progress=progress),
-        "uploads.tasks.execute_upload",
-    ),
-)
-JOB_MODELS: tuple[type[RecordedJob], ...] = tuple(kind.model for kind in JOB_TYPES)
-
-
-def _job_type(job: RecordedJob) -> RecordedJobType:
-    for kind in JOB_TYPES:
-        if type(job) is kind.model:
-            return kind
-    raise TypeError(f"not a recorded job: {job!r}")
+DAY_ORDER: tuple[type[RecordedJob], ...] = (ContributionCollection, CreditingRun, CityUpload)
 
 
 @dataclass
@@ -119,7 +72,7 @@ def jobs_schedule_day(*, day: date) -> DaySchedule | None:
                 schedule.jobs.append(
                     upload_open(city=city, trigger=CityUpload.Trigger.SCHEDULE, due_on=day)[0]
                 )
-        schedule.jobs.sort(key=lambda job: JOB_MODELS.index(type(job)))
+        schedule.jobs.sort(key=lambda job: DAY_ORDER.index(type(job)))
         job_day.summary = schedule.summary()
         job_day.save(update_fields=["summary"])
         return schedule
@@ -139,16 +92,22 @@ def jobs_schedule_due(*, today: date) -> list[DaySchedule]:
     return schedules
 
 
-def job_execute(job: RecordedJob, *, progress: Callable[[int], None] | None = None):
+def job_run(*, kind: str, job_id: int, progress: Callable[[int], None] | None = None) -> JobOutcome:
+    """Run one recorded job of a registered kind to completion in this process (resuming or
+    rescanning as its kind does; nothing is ever posted twice)."""
+    return job_type_named(kind).execute(job_id, progress)
+
+
+def job_execute(job: RecordedJob, *, progress: Callable[[int], None] | None = None) -> JobOutcome:
     """Run one recorded job to completion in this process."""
-    return _job_type(job).execute(job.pk, progress)
+    return job_run(kind=job_type_of(job).name, job_id=job.pk, progress=progress)
 
 
 def job_enqueue(job: RecordedJob) -> None:
     """Send the job to a worker once the current transaction commits."""
-    from common.queue import enqueue_on_commit
+    from jobs.tasks import run_recorded_job  # here: the task module imports this one
 
-    enqueue_on_commit(import_string(_job_type(job).task), job.pk)
+    enqueue_on_commit(run_recorded_job, job_type_of(job).name, job.pk)
 
 
 def jobs_stalled(*, now=None) -> list[RecordedJob]:
@@ -166,7 +125,7 @@ def jobs_stalled(*, now=None) -> list[RecordedJob]:
             heartbeat_at__lt=stale,
         )
     )
-    return [job for model in JOB_MODELS for job in model.objects.filter(nobody_on_it)]
+    return [job for job_type in job_types() for job in job_type.model.objects.filter(nobody_on_it)]
 
 
 def jobs_sweep(*, now=None) -> int:

@@ -4,3 +4,15 @@ from django.apps import AppConfig
 class UploadsConfig(AppConfig):
     name = "uploads"
     verbose_name = "Uploads to the national platform"
+
+    def ready(self) -> None:
+        # This app's recorded job, by the name task messages and run_job use.
+        from common.jobs import job_type_register
+        from uploads.models import CityUpload
+        from uploads.services import upload_execute
+
+        job_type_register(
+            name="upload",
+            model=CityUpload,
+            execute=lambda job_id, progress: upload_execute(upload_id=job_id, progress=progress),
+        )
