@@ -59,6 +59,7 @@ MAX_LINES = 200
 #
 # Representative figures (spec section 7). They are copied into each new city's own rows once;
 # from then on the city's rows are the only truth and operators change them in the console.
+# Migration 0006 keeps its own copy, as they stood then, for the cities created before.
 
 EMPLOYEE, RESIDENT = InsuredPerson.Scheme.EMPLOYEE, InsuredPerson.Scheme.RESIDENT
 OUT, IN = VisitType.OUTPATIENT, VisitType.INPATIENT

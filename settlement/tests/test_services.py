@@ -128,9 +128,10 @@ def test_a_city_without_a_policy_is_refused_not_given_one(hospital, terminal, em
     assert not CrossCityFiling.objects.filter(person=employee).exists()
 
 
-def test_the_migration_gives_an_older_city_the_policy_a_new_city_gets(city, other_city):
-    """Migration 0006 provisions the cities created before provisioning, with the same defaults
-    as city creation, and leaves every existing policy as operators set it."""
+def test_the_migration_gives_each_older_city_the_default_policy_once(city, other_city):
+    """Migration 0006 provisions the cities created before provisioning, with the defaults as they
+    stood when it was written (its own frozen copy), once, and leaves every existing policy as
+    operators set it."""
     BenefitPolicy.objects.filter(city=other_city).delete()
     BenefitPolicy.objects.filter(city=city).update(filing_validity_days=90)
     name = ("settlement", "0006_benefit_policy_for_every_city")
@@ -154,9 +155,12 @@ def test_the_migration_gives_an_older_city_the_policy_a_new_city_gets(city, othe
         )
         for rule in policy.rules.all()
     }
-    assert grid == DEFAULT_RULES
+    assert grid == {(s, v, t): (d, r) for s, v, t, d, r in migration.RULES}
+    assert len(grid) == 14
+    assert grid["EMPLOYEE", "INPATIENT", "LEVEL_3"] == (D("1300.00"), D("0.8500"))
+    assert grid["RESIDENT", "OUTPATIENT", "LEVEL_1"] == (D("0.00"), None)
     assert policy.history.filter(history_type="+").count() == 1
-    assert BenefitRule.history.filter(policy_id=policy.pk).count() == len(DEFAULT_RULES)
+    assert BenefitRule.history.filter(policy_id=policy.pk).count() == 14
     assert BenefitPolicy.objects.get(city=city).filing_validity_days == 90
     assert BenefitPolicy.objects.filter(city__in=[city, other_city]).count() == 2
 
