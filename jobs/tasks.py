@@ -34,8 +34,9 @@ def run_recorded_job(kind: str, job_id: int) -> dict:
 
 
 # The task names of the previous version, one per kind. Messages already in the broker when a
-# new version is deployed still carry them, so they stay registered and run the generic task;
-# nothing sends them any more, and they can go once no message of the previous version is left.
+# new version is deployed still carry them, so they stay registered and run the generic task in
+# process, under the same policy (a retry of one keeps its old name). Nothing sends them any more;
+# they can go once no message of the previous version is left.
 @shared_task(name="accounts.execute_contribution_collection", **RECORDED_JOB_RETRY)
 def execute_contribution_collection(collection_id: int) -> dict:
     return run_recorded_job("collection", collection_id)
