@@ -15,6 +15,7 @@ from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import Col
 from django.utils import timezone
 
+from access import Channel
 from accounts.models import Account, Contribution, Crediting, Entry
 from accounts.reasons import Reason, ReasonCode, in_catalogue_order
 from cards.models import EVoucher, SocialSecurityCard
@@ -23,7 +24,6 @@ from cities.selectors import next_contribution_on, next_crediting_on, next_uploa
 from common import clock
 from common.money import CURRENCY, ZERO
 from persons.models import InsuredPerson
-from users.access import Channel
 
 COUNTER_CHANNELS_TEXT = (
     "designated hospitals and pharmacies, and the medical-insurance agency counter"

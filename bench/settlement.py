@@ -41,13 +41,13 @@ def prepare(persons: int) -> dict:
 
     from accounts.models import Account, Transfer
     from accounts.services import Leg, transfer_post
+    from cards.credentials import PresentedCredential
     from cards.services import card_pin_verify
     from common import clock
     from sandbox.scenarios import DEMO_PIN, PersonSpec, build_person
     from sandbox.world import sandbox_city
     from settlement.models import Institution
     from settlement.services import institution_register
-    from users.access import PresentedCredential
     from users.services import terminal_create
 
     city = sandbox_city("standard")

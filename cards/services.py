@@ -11,6 +11,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django_fsm import TransitionNotAllowed
 
+from cards.credentials import PresentedCredential
 from cards.error_codes import CardErrorCode
 from cards.models import (
     EVoucher,
@@ -27,7 +28,6 @@ from common.context import current_request_id
 from common.errors import CommonErrorCode, ProblemError, field_error
 from persons.models import InsuredPerson
 from persons.resident_id import InvalidResidentId, normalize_resident_id, parse_resident_id
-from users.access import PresentedCredential
 
 STREET_POINT_WORKING_DAYS = 3
 _CARD_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"

@@ -1,11 +1,11 @@
 from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
+import access
 from cities.models import City
 from common import clock
 from common.admin import CityScopedAdminMixin, console_actor
 from common.errors import ProblemError
-from users import access
 
 
 @admin.register(City)

@@ -1,5 +1,5 @@
 """Admin building blocks shared by the apps: the console's scope (every register asks
-users/access.py who may see, change and act on what), read-only registers, progress bars for
+access/ who may see, change and act on what), read-only registers, progress bars for
 recorded jobs, and the idempotency log."""
 
 from django.contrib import admin, messages
@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html
 
+import access
 from common.models import IdempotencyRecord, JobStatus
-from users import access
 
 _LISTED_IDS = 10
 

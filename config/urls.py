@@ -2,26 +2,26 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from common import views as common_views
-from users import apis as user_apis
+from api import views as service_views
+from api.users import apis as user_apis
 
 api_v1 = [
-    path("", common_views.ApiRootApi.as_view(), name="api-root"),
-    path("health", common_views.HealthApi.as_view(), name="health"),
+    path("", service_views.ApiRootApi.as_view(), name="api-root"),
+    path("health", service_views.HealthApi.as_view(), name="health"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
-    path("problems", common_views.ProblemListApi.as_view(), name="problem-list"),
-    path("problems/<str:code>", common_views.ProblemDetailApi.as_view(), name="problem-detail"),
+    path("problems", service_views.ProblemListApi.as_view(), name="problem-list"),
+    path("problems/<str:code>", service_views.ProblemDetailApi.as_view(), name="problem-detail"),
     path("auth/login", user_apis.LoginApi.as_view(), name="auth-login"),
     path("auth/logout", user_apis.LogoutApi.as_view(), name="auth-logout"),
     path("me", user_apis.MeApi.as_view(), name="me"),
-    path("", include("cities.urls")),
-    path("", include("persons.urls")),
-    path("", include("cards.urls")),
-    path("", include("accounts.urls")),
-    path("", include("uploads.urls")),
-    path("", include("settlement.urls")),
+    path("", include("api.cities.urls")),
+    path("", include("api.persons.urls")),
+    path("", include("api.cards.urls")),
+    path("", include("api.accounts.urls")),
+    path("", include("api.uploads.urls")),
+    path("", include("api.settlement.urls")),
     path("", include("sandbox.urls")),
 ]
 
@@ -29,7 +29,7 @@ urlpatterns = [
     path("", include("sandbox.pages")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
-    re_path(r"^api/.*$", common_views.NotFoundApi.as_view()),
+    re_path(r"^api/.*$", service_views.NotFoundApi.as_view()),
 ]
 
 admin.site.site_header = "Yibao medical-insurance console"

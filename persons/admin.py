@@ -3,11 +3,11 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from access import Channel
 from accounts.models import Contribution
 from cards.models import SocialSecurityCard
 from common.admin import CityScopedAdminMixin, ReadOnlyAdminMixin
 from persons.models import InsuredPerson
-from users.access import Channel
 
 
 class CardInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -1,16 +1,16 @@
 from django.contrib import admin, messages
 
+import access
 from common import clock
 from common.admin import NationalAdminMixin, console_actor
 from common.errors import ProblemError
 from common.models import SimulatedClock
-from users import access
 
 
 @admin.register(SimulatedClock)
 class SimulatedClockAdmin(NationalAdminMixin, admin.ModelAdmin):
     """The sandbox clock: advance it with the actions; it never goes back. Nobody edits the row;
-    whoever may move the clock through the API (users/access.py decides) may use the actions."""
+    whoever may move the clock through the API (access/ decides) may use the actions."""
 
     list_display = ["now", "updated_at"]
     actions = ["advance_one_day", "advance_one_week", "advance_one_month"]

@@ -4,16 +4,16 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+import access
 from accounts.reasons import REASON_CHOICES
+from api.base import IDEMPOTENCY_KEY_PARAMETER, ActorMixin
+from api.idempotency import idempotent
+from api.persons.apis import PersonOutputSerializer
 from cards.models import EVoucher, SocialSecurityCard
-from common.api import IDEMPOTENCY_KEY_PARAMETER, ActorMixin
 from common.errors import ProblemError
-from common.idempotency import idempotent
-from persons.apis import PersonOutputSerializer
 from sandbox.error_codes import SandboxErrorCode
 from sandbox.scenarios import DEMO_PIN, SCENARIOS, scenario_create
 from sandbox.services import MAX_ADVANCE_DAYS, clock_advance, clock_state, require_sandbox
-from users import access
 
 _SANDBOX_NOTE = " Sandbox mode only: with it off, this answers 404 `SANDBOX_DISABLED`."
 

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+import access
 from common.admin import (
     CityScopedAdminMixin,
     NationalAdminMixin,
@@ -25,7 +26,6 @@ from settlement.models import (
     Settlement,
     SettlementLine,
 )
-from users import access
 from users.models import User
 
 # --- Institutions -----------------------------------------------------------------------------

@@ -4,8 +4,8 @@ from datetime import date
 
 from django.db.models import QuerySet
 
+from access import Actor, settlements_visible
 from settlement.models import BenefitPolicy, CrossCityFiling
-from users.access import Actor, settlements_visible
 
 
 def benefit_policy_of(*, city_id: int) -> BenefitPolicy | None:

@@ -19,6 +19,7 @@ from accounts.services import (
     lock_accounts,
     transfer_post,
 )
+from cards.credentials import PresentedCredential
 from cards.error_codes import CardErrorCode
 from cards.models import SocialSecurityCard
 from common import clock
@@ -50,7 +51,6 @@ from settlement.models import (
     VisitType,
 )
 from settlement.selectors import benefit_policy_of, filing_overlapping, filing_valid_for
-from users.access import PresentedCredential
 from users.error_codes import UserErrorCode
 
 MAX_LINES = 200

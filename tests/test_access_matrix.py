@@ -24,6 +24,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from accounts.crediting import contribution_collection_open, crediting_run_open
+from cards.credentials import PresentedCredential
 from cards.models import SocialSecurityCard
 from cards.services import card_apply, card_mark_ready, card_pin_verify, card_report_lost
 from common import clock
@@ -43,7 +44,6 @@ from settlement.tests.factories import (
 from tests.support import MONDAY_MORNING, set_clock
 from uploads.models import CityUpload
 from uploads.services import upload_open
-from users.access import PresentedCredential
 from users.tests.factories import OperatorFactory, SuperuserFactory, TerminalFactory
 
 pytestmark = pytest.mark.django_db

@@ -32,6 +32,7 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
 from accounts.crediting import contribution_collection_open
+from cards.credentials import PresentedCredential
 from cards.models import SocialSecurityCard
 from common import clock
 from common.models import IdempotencyRecord, SimulatedClock
@@ -44,7 +45,6 @@ from settlement.tests.factories import CatalogItemFactory, InstitutionFactory, f
 from tests.support import MONDAY_MORNING, set_clock
 from uploads.models import CityUpload
 from uploads.services import upload_open
-from users.access import PresentedCredential
 from users.models import User
 from users.services import operator_group_ensure
 from users.tests.factories import OperatorFactory, SuperuserFactory, TerminalFactory
@@ -560,7 +560,7 @@ def test_a_national_agreement_is_published_by_superusers_only(world):
 
 
 def test_the_simulated_clock_is_moved_by_whoever_the_api_lets_move_it(world):
-    """users/access.py decides once for the API and the console: operators and superusers move
+    """access/ decides once for the API and the console: operators and superusers move
     the sandbox clock; a terminal marked staff by mistake does not."""
     changelist = url(SimulatedClock, "changelist")
     advance = {"action": "advance_one_day", "_selected_action": ["1"], "index": "0"}

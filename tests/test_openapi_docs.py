@@ -12,8 +12,8 @@ from django.urls import path, resolve
 from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
 from rest_framework import generics, serializers
 
-from common.api import ActorMixin
-from common.views import NotFoundApi
+from api.base import ActorMixin
+from api.views import NotFoundApi
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -181,7 +181,7 @@ def _environment_variables() -> set[str]:
 
 
 def test_readme_names_only_values_the_api_uses(document):
-    from common.views import all_error_codes
+    from api.views import all_error_codes
     from sandbox.scenarios import SCENARIOS
 
     known = _enum_values(document) | set(all_error_codes()) | set(SCENARIOS)

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from django_fsm import TransitionNotAllowed
 
+from api.views import all_error_codes
 from cards.models import EVoucher, SocialSecurityCard
 from common.errors import RESERVED_PROBLEM_MEMBERS, ProblemError
 from common.problems import problem_body, problem_exception_handler
-from common.views import all_error_codes
 from config import urls  # noqa: F401  (imports every app's views, and so every error-code enum)
 from persons.tests.factories import PersonFactory
 from tests.support import client_for

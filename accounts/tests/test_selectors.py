@@ -12,13 +12,14 @@ from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from rest_framework.renderers import JSONRenderer
 
-from accounts.apis import BalanceOutputSerializer
+from access import Channel
 from accounts.crediting import crediting_run_execute, crediting_run_open
 from accounts.models import Account, Transfer
 from accounts.reasons import ReasonCode
 from accounts.selectors import balance_diagnose, person_for_balance
 from accounts.services import Leg, contribution_record, transfer_post
 from accounts.tests.support import at, set_clock
+from api.accounts.apis import BalanceOutputSerializer
 from cards.models import EVoucher, EVoucherAgreement, FaceAuthAttempt, SocialSecurityCard
 from cards.services import (
     card_activate,
@@ -42,7 +43,6 @@ from settlement.models import AnnualUsage
 from settlement.tests.factories import PharmacyFactory
 from uploads.models import CityUpload
 from uploads.services import upload_execute, upload_open
-from users.access import Channel
 from users.tests.factories import OperatorFactory, TerminalFactory, token_for
 
 pytestmark = pytest.mark.django_db

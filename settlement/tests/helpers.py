@@ -4,13 +4,13 @@ related so a refusal can be shown to have changed nothing."""
 from decimal import Decimal
 
 from accounts.models import Account, Entry, Transfer
+from cards.credentials import PresentedCredential
 from cards.services import card_pin_verify
 from common import clock
 from common.models import IdempotencyRecord
 from settlement.models import AnnualUsage, Settlement, SettlementLine
 from settlement.services import LineInput, settlement_submit
 from settlement.tests.factories import TEST_PIN
-from users.access import PresentedCredential
 
 
 def card_of(person, pin: str = TEST_PIN) -> PresentedCredential:

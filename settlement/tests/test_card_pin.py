@@ -13,18 +13,18 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
 
+from api.idempotency import request_fingerprint
+from cards.credentials import PresentedCredential
 from cards.error_codes import CardErrorCode
 from cards.models import SocialSecurityCard
 from cards.services import evoucher_presentation_code_issue
 from common.errors import ProblemError
-from common.idempotency import request_fingerprint
 from common.models import IdempotencyRecord
 from settlement.models import Settlement
 from settlement.services import settlement_submit
 from settlement.tests.factories import TEST_PIN, activated_evoucher
 from settlement.tests.helpers import balance, lines, money_state
 from tests.support import set_clock
-from users.access import PresentedCredential
 from users.tests.factories import token_for
 
 URL = "/api/v1/settlements"

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account, Transfer
 from accounts.selectors import person_for_balance
+from cards.credentials import PresentedCredential
 from cities.tests.factories import CityFactory
 from common import clock
 from common.errors import ProblemError
@@ -53,7 +54,6 @@ from settlement.tests.helpers import (
     settle,
     terminal_of,
 )
-from users.access import PresentedCredential
 from users.tests.factories import OperatorFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,6 +12,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+import access
+from access import Channel
 from accounts.crediting import contribution_collection_open, crediting_run_open
 from accounts.models import Account, Contribution, ContributionCollection, CreditingRun, Entry
 from accounts.reasons import (
@@ -28,21 +30,19 @@ from accounts.selectors import (
     person_for_balance,
 )
 from accounts.services import contribution_record
-from common.api import (
+from api.base import (
     IDEMPOTENCY_KEY_PARAMETER,
     PRESENTED_CREDENTIAL_PARAMETER,
     ActorMixin,
     operated_city,
 )
+from api.idempotency import idempotent
+from api.jobs import RecordedJobOutputSerializer
 from common.errors import CommonErrorCode, ProblemError, field_error
-from common.idempotency import idempotent
-from common.job_apis import RecordedJobOutputSerializer
 from common.money import CURRENCY, MoneySerializerField
 from common.pagination import NewestFirstCursorPagination
 from jobs.services import job_enqueue
 from persons.models import InsuredPerson
-from users import access
-from users.access import Channel
 from users.models import User
 
 # --- Balance -------------------------------------------------------------------------------

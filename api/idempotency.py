@@ -18,10 +18,10 @@ from django.db import IntegrityError, transaction
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
+from cards.credentials import PRESENTED_CREDENTIAL_HEADER
 from common.context import current_request_id
 from common.errors import CommonErrorCode, ProblemError, field_error
 from common.models import IdempotencyRecord
-from users.access import PRESENTED_CREDENTIAL_HEADER
 
 HEADER = "Idempotency-Key"
 _KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")

@@ -13,12 +13,13 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+import access
+from api.base import IDEMPOTENCY_KEY_PARAMETER, PRESENTED_CREDENTIAL_PARAMETER, ActorMixin
+from api.idempotency import idempotent
 from cards.services import CARD_PIN_HEADER, card_pin_verify
 from cities.models import City
 from common import clock
-from common.api import IDEMPOTENCY_KEY_PARAMETER, PRESENTED_CREDENTIAL_PARAMETER, ActorMixin
 from common.errors import CommonErrorCode, ProblemError, field_error
-from common.idempotency import idempotent
 from common.money import CURRENCY, MoneySerializerField
 from common.problems import flatten_validation_errors
 from persons.models import InsuredPerson
@@ -46,7 +47,6 @@ from settlement.services import (
     settlement_reverse,
     settlement_submit,
 )
-from users import access
 from users.models import User
 
 _RATIO = {"max_digits": 5, "decimal_places": 4}

@@ -5,17 +5,17 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.api import (
+import access
+from api.base import (
     IDEMPOTENCY_KEY_PARAMETER,
     PRESENTED_CREDENTIAL_PARAMETER,
     ActorMixin,
     operated_city,
 )
-from common.idempotency import idempotent
+from api.idempotency import idempotent
 from common.money import MoneySerializerField
 from persons.models import InsuredPerson
 from persons.services import person_enrol, person_login_create
-from users import access
 
 
 class PersonOutputSerializer(serializers.ModelSerializer):

@@ -15,11 +15,10 @@ from functools import cached_property
 from django.db import models
 from django.db.models import QuerySet
 
+from cards.credentials import PRESENTED_CREDENTIAL_HEADER, PresentedCredential
 from common.errors import ProblemError
 from users.error_codes import UserErrorCode
 from users.models import User
-
-PRESENTED_CREDENTIAL_HEADER = "X-Presented-Credential"
 
 
 class Channel(models.TextChoices):
@@ -27,16 +26,6 @@ class Channel(models.TextChoices):
     INSTITUTION = "INSTITUTION", "Designated institution"
     COUNTER = "COUNTER", "Agency counter"
     HOTLINE = "HOTLINE", "Hotline"
-
-
-@dataclass(frozen=True)
-class PresentedCredential:
-    kind: str  # "CARD" or "EVOUCHER"
-    value: str
-    person_id: int
-    # A card's PIN, entered by the cardholder at the terminal, was checked (cards.services
-    # card_pin_verify): only then does the card pay from a personal account.
-    pin_verified: bool = False
 
 
 @dataclass(frozen=True)

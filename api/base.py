@@ -4,7 +4,8 @@ from functools import cached_property
 
 from drf_spectacular.utils import OpenApiParameter
 
-from users.access import PRESENTED_CREDENTIAL_HEADER, Actor, actor_of
+from access import Actor, actor_of
+from cards.credentials import PRESENTED_CREDENTIAL_HEADER
 
 PRESENTED_CREDENTIAL_PARAMETER = OpenApiParameter(
     name=PRESENTED_CREDENTIAL_HEADER,
@@ -36,9 +37,9 @@ class ActorMixin:
 def operated_city(actor: Actor, code: str):
     """The city with this code, if the actor administers it (404 if it does not exist, 403 if it
     is someone else's)."""
+    from access import require_city
     from cities.models import City
     from common.errors import CommonErrorCode, ProblemError, field_error
-    from users.access import require_city
 
     city = City.objects.filter(code=code).first()
     if city is None:

@@ -2,11 +2,11 @@ from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_v
 from rest_framework import generics, serializers
 from rest_framework.response import Response
 
+import access
+from api.base import ActorMixin, operated_city
 from cities.models import City
 from cities.services import city_set_switches
-from common.api import ActorMixin, operated_city
 from common.money import MoneyField, MoneySerializerField, NonNegativeMoneySerializerField
-from users import access
 
 
 class CityOutputSerializer(serializers.ModelSerializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cards import apis
+from api.cards import apis
 
 urlpatterns = [
     path("cards", apis.CardCollectionApi.as_view(), name="card-list"),

@@ -1,8 +1,8 @@
 from django.urls import path
 
-from accounts import apis as account_apis
-from cards import apis as card_apis
-from persons import apis
+from api.accounts import apis as account_apis
+from api.cards import apis as card_apis
+from api.persons import apis
 
 urlpatterns = [
     path("persons", apis.PersonCollectionApi.as_view(), name="person-list"),

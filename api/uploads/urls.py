@@ -1,6 +1,6 @@
 from django.urls import path
 
-from uploads import apis
+from api.uploads import apis
 
 urlpatterns = [
     path("uploads", apis.UploadCollectionApi.as_view(), name="upload-list"),

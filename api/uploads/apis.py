@@ -2,13 +2,13 @@ from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_v
 from rest_framework import generics, serializers
 from rest_framework.response import Response
 
-from common.api import IDEMPOTENCY_KEY_PARAMETER, ActorMixin, operated_city
-from common.idempotency import idempotent
-from common.job_apis import RecordedJobOutputSerializer
+import access
+from api.base import IDEMPOTENCY_KEY_PARAMETER, ActorMixin, operated_city
+from api.idempotency import idempotent
+from api.jobs import RecordedJobOutputSerializer
 from jobs.services import job_enqueue
 from uploads.models import CityUpload
 from uploads.services import upload_open
-from users import access
 
 
 class UploadOutputSerializer(RecordedJobOutputSerializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cities import apis
+from api.cities import apis
 
 urlpatterns = [
     path("cities", apis.CityListApi.as_view(), name="city-list"),

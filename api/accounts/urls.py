@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import apis
+from api.accounts import apis
 
 urlpatterns = [
     path("me/balance", apis.MyBalanceApi.as_view(), name="me-balance"),

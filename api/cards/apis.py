@@ -6,6 +6,9 @@ from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+import access
+from api.base import IDEMPOTENCY_KEY_PARAMETER, PRESENTED_CREDENTIAL_PARAMETER, ActorMixin
+from api.idempotency import idempotent
 from cards.error_codes import CardErrorCode
 from cards.models import EVoucher, EVoucherAgreement, FaceAuthAttempt, SocialSecurityCard
 from cards.services import (
@@ -21,11 +24,8 @@ from cards.services import (
     evoucher_presentation_code_issue,
 )
 from common import clock
-from common.api import IDEMPOTENCY_KEY_PARAMETER, PRESENTED_CREDENTIAL_PARAMETER, ActorMixin
 from common.errors import CommonErrorCode, ProblemError
-from common.idempotency import idempotent
 from persons.models import InsuredPerson
-from users import access
 from users.models import User
 from users.throttles import PharmacyActivationThrottle
 

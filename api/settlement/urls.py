@@ -1,6 +1,6 @@
 from django.urls import path
 
-from settlement import apis
+from api.settlement import apis
 
 urlpatterns = [
     path("institutions", apis.InstitutionListApi.as_view(), name="institution-list"),
