@@ -69,10 +69,14 @@ def assert_credited_exactly_once(city, run: CreditingRun) -> None:
 
 
 def _worker_env() -> dict[str, str]:
+    """The test database, for a child process: a TCP host, or a socket directory (which
+    dj-database-url keeps in OPTIONS, as for the throwaway pgserver the suite may start)."""
     settings = connection.settings_dict
-    url = f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
-    if not settings["HOST"] or str(settings["HOST"]).startswith("/"):
-        url = f"postgres://{settings['USER']}@/{settings['NAME']}?host={settings['HOST'] or '/var/run/postgresql'}"
+    host = settings["HOST"] or settings["OPTIONS"].get("host") or "/var/run/postgresql"
+    if str(host).startswith("/"):
+        url = f"postgres://{settings['USER']}@/{settings['NAME']}?host={host}"
+    else:
+        url = f"postgres://{settings['USER']}@{host}:{settings['PORT'] or 5432}/{settings['NAME']}"
     return {**os.environ, "DATABASE_URL": url, "DJANGO_ENV": "test", "JOB_CHUNK_SIZE": "20"}
 
 
