@@ -6,7 +6,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError
+from django.db import DataError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -123,6 +123,20 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             instance=instance,
         )
         return Response(body, status=400, content_type=PROBLEM_CONTENT_TYPE)
+
+    if isinstance(exc, OperationalError):
+        # The database is there but cannot serve this request now (no connection slot left, a
+        # lock not granted in time, a dropped connection): nothing was done, so try again soon.
+        logger.error("database unavailable", extra={"path": instance}, exc_info=exc)
+        body = problem_body(
+            CommonErrorCode.SERVICE_UNAVAILABLE,
+            "The database cannot serve this request right now; nothing was changed. "
+            "Try again in a few seconds.",
+            instance=instance,
+        )
+        return Response(
+            body, status=503, headers={"Retry-After": "5"}, content_type=PROBLEM_CONTENT_TYPE
+        )
 
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(

@@ -136,7 +136,12 @@ if not DATABASE_URL:
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Yibao runs on PostgreSQL only: DATABASE_URL must be postgres://")
-DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DATABASE_CONN_MAX_AGE", "60"))
+# Production keeps connections (and the balance query's prepared statement) for a minute. The
+# demo's development server starts a thread per request, each with its own connection: it closes
+# them, or a burst would use up the embedded server's connection slots.
+DATABASES["default"]["CONN_MAX_AGE"] = int(
+    os.environ.get("DATABASE_CONN_MAX_AGE", "0" if IS_DEMO else "60")
+)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
