@@ -83,12 +83,14 @@ class LoginApi(APIView):
                 raise ProblemError(UserErrorCode.INVALID_CREDENTIALS)
         instance, token = AuthToken.objects.create(user)
         return Response(
-            {
-                "token": token,
-                "authorization": f"Token {token}",
-                "expiry": instance.expiry,
-                "user": user_output(user),
-            }
+            self.OutputSerializer(
+                {
+                    "token": token,
+                    "authorization": f"Token {token}",
+                    "expiry": instance.expiry,
+                    "user": user_output(user),
+                }
+            ).data
         )
 
 
