@@ -94,7 +94,8 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        from cities.services import city_create, city_set_switches
+        from cities.services import city_set_switches
+        from provisioning.services import city_provision
 
         if change:
             city_set_switches(
@@ -103,7 +104,7 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
                 **{name: getattr(obj, name) for name in form.changed_data},
             )
         else:
-            created = city_create(
+            created = city_provision(
                 code=obj.code,
                 name=obj.name,
                 by=request.user,

@@ -2,15 +2,14 @@
 
 from django.db import transaction
 
-from accounts.services import city_accounts_open
 from cities.models import City
 from common.audit import acting_user
-from settlement.services import benefit_policy_ensure
 
 
 def city_create(*, code: str, name: str, by=None, **settings) -> City:
-    """Create a city with its pooled, outpatient, clearing and source accounts and its benefit
-    policy, so that reading the city's policy never has to create it (idempotent on code)."""
+    """Create the city record alone (idempotent on code: an existing city is returned as it is).
+    A city that will be used needs its accounts and benefit policy too:
+    ``provisioning.services.city_provision`` creates all of them."""
     with transaction.atomic():
         city = City.objects.filter(code=code).first()
         if city is None:
@@ -18,8 +17,6 @@ def city_create(*, code: str, name: str, by=None, **settings) -> City:
             city.full_clean()
             city._history_user = acting_user(by)
             city.save()
-        city_accounts_open(city=city)
-        benefit_policy_ensure(city=city)
         return city
 
 

@@ -1,12 +1,11 @@
-"""Writes about insured persons: enrolment and logins."""
+"""Writes about insured persons: their records and logins. Enrolment (the person with their
+e-voucher and personal account) is ``provisioning.services.person_enrol``."""
 
 from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
 
-from accounts.services import personal_account_open
-from cards.models import EVoucher
 from common import clock
 from common.audit import acting_user
 from common.dates import check_date_bounds
@@ -16,7 +15,7 @@ from persons.models import InsuredPerson
 from persons.resident_id import InvalidResidentId, parse_resident_id
 
 
-def person_enrol(
+def person_create(
     *,
     resident_id: str,
     name: str,
@@ -27,10 +26,10 @@ def person_enrol(
     declared_wage: Decimal | None = None,
     enrolled_on: date | None = None,
     by=None,
-) -> InsuredPerson:
-    """Enrol a person in a city's scheme: the person, their (not yet activated) e-voucher and,
-    for employees and for residents where resident accounts still exist, a personal account at
-    zero. Enrolling the same ID number again with the same data returns the first enrolment."""
+) -> tuple[InsuredPerson, bool]:
+    """Check and create the insured person's record, and say whether it was created: the same ID
+    number again with the same data returns the first record (created False), with other data
+    is refused (ALREADY_ENROLLED)."""
     try:
         parsed = parse_resident_id(resident_id, today=clock.today())
     except InvalidResidentId as exc:
@@ -41,8 +40,53 @@ def person_enrol(
         ) from None
     enrolled_on = enrolled_on or clock.today()
     check_date_bounds("enrolled_on", enrolled_on, earliest=parsed.birth_date, today=clock.today())
+    _check_scheme_fields(
+        scheme=scheme,
+        employment_status=employment_status,
+        subsidy_category=subsidy_category,
+        declared_wage=declared_wage,
+    )
     is_employee = scheme == InsuredPerson.Scheme.EMPLOYEE
-    if is_employee:
+    with transaction.atomic():
+        existing = InsuredPerson.objects.filter(resident_id=parsed.number).first()
+        if existing is not None:
+            same = (
+                existing.name,
+                existing.city_id,
+                existing.scheme,
+                existing.employment_status,
+            ) == (
+                name,
+                city.id,
+                scheme,
+                employment_status,
+            )
+            if same:
+                return existing, False
+            raise ProblemError(PersonErrorCode.ALREADY_ENROLLED)
+        person = InsuredPerson(
+            resident_id=parsed.number,
+            name=name,
+            sex=parsed.sex,
+            birth_date=parsed.birth_date,
+            city=city,
+            scheme=scheme,
+            employment_status=employment_status if is_employee else "",
+            subsidy_category=subsidy_category,
+            declared_wage=declared_wage if is_employee else None,
+            enrolled_on=enrolled_on,
+        )
+        person._history_user = acting_user(by)
+        person.save()
+        return person, True
+
+
+def _check_scheme_fields(
+    *, scheme: str, employment_status: str, subsidy_category: str, declared_wage: Decimal | None
+) -> None:
+    """Employees are ACTIVE or RETIRED and have no subsidy category; residents have no employment
+    status or declared wage."""
+    if scheme == InsuredPerson.Scheme.EMPLOYEE:
         if employment_status not in InsuredPerson.EmploymentStatus.values:
             raise ProblemError(
                 PersonErrorCode.SCHEME_FIELDS_INVALID,
@@ -67,42 +111,6 @@ def person_enrol(
                 )
             ],
         )
-
-    with transaction.atomic():
-        existing = InsuredPerson.objects.filter(resident_id=parsed.number).first()
-        if existing is not None:
-            same = (
-                existing.name,
-                existing.city_id,
-                existing.scheme,
-                existing.employment_status,
-            ) == (
-                name,
-                city.id,
-                scheme,
-                employment_status,
-            )
-            if same:
-                return existing
-            raise ProblemError(PersonErrorCode.ALREADY_ENROLLED)
-        person = InsuredPerson(
-            resident_id=parsed.number,
-            name=name,
-            sex=parsed.sex,
-            birth_date=parsed.birth_date,
-            city=city,
-            scheme=scheme,
-            employment_status=employment_status if is_employee else "",
-            subsidy_category=subsidy_category,
-            declared_wage=declared_wage if is_employee else None,
-            enrolled_on=enrolled_on,
-        )
-        person._history_user = acting_user(by)
-        person.save()
-        EVoucher.objects.create(person=person)
-        if is_employee or not city.resident_accounts_abolished_by(enrolled_on):
-            personal_account_open(person=person)
-        return person
 
 
 def person_login_create(*, person: InsuredPerson, username: str, password: str | None):

@@ -28,7 +28,8 @@ from cards.services import (
 from common import clock
 from persons.models import InsuredPerson
 from persons.resident_id import make_resident_id
-from persons.services import person_enrol, person_login_create
+from persons.services import person_login_create
+from provisioning.services import person_enrol
 from sandbox.world import sandbox_city
 from uploads.services import upload_person_now
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from cities.models import City
-from cities.services import city_create
+from provisioning.services import city_provision
 
 
 @dataclass(frozen=True)
@@ -101,4 +101,4 @@ CITY_PROFILES: dict[str, CityProfile] = {
 
 def sandbox_city(profile_key: str, *, by=None) -> City:
     profile = CITY_PROFILES[profile_key]
-    return city_create(code=profile.code, name=profile.name, by=by, **profile.switches)
+    return city_provision(code=profile.code, name=profile.name, by=by, **profile.switches)

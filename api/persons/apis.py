@@ -15,7 +15,8 @@ from api.base import (
 from api.idempotency import idempotent
 from common.money import MoneySerializerField
 from persons.models import InsuredPerson
-from persons.services import person_enrol, person_login_create
+from persons.services import person_login_create
+from provisioning.services import person_enrol
 
 
 class PersonOutputSerializer(serializers.ModelSerializer):

@@ -3,11 +3,11 @@ from datetime import date
 import factory
 
 from cities.models import City
-from cities.services import city_create
+from provisioning.services import city_provision
 
 
 class CityFactory(factory.django.DjangoModelFactory):
-    """A city with its accounts, through the service that creates them."""
+    """A city with its accounts and benefit policy, through the flow that provisions them."""
 
     class Meta:
         model = City
@@ -26,4 +26,4 @@ class CityFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
-        return city_create(**kwargs)
+        return city_provision(**kwargs)

@@ -5,7 +5,7 @@ import factory
 
 from persons.models import InsuredPerson
 from persons.resident_id import make_resident_id
-from persons.services import person_enrol
+from provisioning.services import person_enrol
 
 
 class PersonFactory(factory.django.DjangoModelFactory):

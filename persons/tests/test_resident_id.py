@@ -11,7 +11,7 @@ from cities.tests.factories import CityFactory
 from persons.error_codes import PersonErrorCode
 from persons.models import InsuredPerson, validate_resident_id
 from persons.resident_id import InvalidResidentId, make_resident_id, parse_resident_id
-from persons.services import person_enrol
+from persons.services import person_create
 
 TODAY = date(2026, 3, 16)
 
@@ -204,7 +204,7 @@ def test_the_model_validator_refuses_invalid_numbers():
 def test_enrolment_takes_sex_and_birth_date_from_the_number():
     set_clock(TODAY)
     city = CityFactory()
-    woman = person_enrol(
+    woman, _ = person_create(
         resident_id="11010519491231002x",
         name="Wang Fang",
         city=city,
@@ -216,7 +216,7 @@ def test_enrolment_takes_sex_and_birth_date_from_the_number():
         InsuredPerson.Sex.FEMALE,
         date(1949, 12, 31),
     )
-    man = person_enrol(
+    man, _ = person_create(
         resident_id=with_check("44030419900101001"),
         name="Li Wei",
         city=city,
@@ -232,7 +232,7 @@ def test_enrolment_takes_sex_and_birth_date_from_the_number():
 def test_enrolment_refuses_an_invalid_number_with_a_field_error(number):
     set_clock(TODAY)
     with refused(PersonErrorCode.RESIDENT_ID_INVALID) as excinfo:
-        person_enrol(
+        person_create(
             resident_id=number,
             name="Nobody",
             city=CityFactory(),
@@ -247,14 +247,14 @@ def test_enrolment_judges_the_future_by_the_simulated_clock():
     set_clock(date(2026, 1, 1))
     newborn = with_check("11010520260201002")
     with refused(PersonErrorCode.RESIDENT_ID_INVALID):
-        person_enrol(
+        person_create(
             resident_id=newborn,
             name="Baby",
             city=CityFactory(),
             scheme=InsuredPerson.Scheme.RESIDENT,
         )
     set_clock(date(2026, 2, 2))
-    person = person_enrol(
+    person, _ = person_create(
         resident_id=newborn, name="Baby", city=CityFactory(), scheme=InsuredPerson.Scheme.RESIDENT
     )
     assert person.birth_date == date(2026, 2, 1)

@@ -1,4 +1,5 @@
-"""Enrolment: the person, their e-voucher and, where due, a personal account at zero; once."""
+"""The insured person's record: checked, created once, refused with other data; logins. (Enrolment
+with the e-voucher and the personal account: provisioning/tests/test_services.py.)"""
 
 from datetime import date
 from decimal import Decimal
@@ -13,7 +14,7 @@ from common.errors import ProblemError
 from persons.error_codes import PersonErrorCode
 from persons.models import InsuredPerson
 from persons.resident_id import make_resident_id
-from persons.services import person_enrol, person_login_create
+from persons.services import person_create, person_login_create
 
 pytestmark = pytest.mark.django_db
 
@@ -31,47 +32,40 @@ def number(sequence: int) -> str:
     return make_resident_id("350100", date(1980, 7, 1), sequence)
 
 
-def enrol(city, sequence=11, **fields):
+def create(city, sequence=11, **fields):
     fields.setdefault("scheme", EMPLOYEE)
     fields.setdefault("employment_status", ACTIVE if fields["scheme"] == EMPLOYEE else "")
-    return person_enrol(resident_id=number(sequence), name="Chen Jing", city=city, **fields)
+    return person_create(resident_id=number(sequence), name="Chen Jing", city=city, **fields)
+
+
+def a_person(city, sequence=11, **fields):
+    person, _ = create(city, sequence, **fields)
+    return person
 
 
 @pytest.mark.parametrize(
     ("scheme", "status"), [(EMPLOYEE, ACTIVE), (EMPLOYEE, RETIRED), (RESIDENT, "")]
 )
-def test_enrolment_opens_a_voucher_and_a_personal_account_at_zero(scheme, status):
+def test_the_record_is_created_alone(scheme, status):
     city = CityFactory()
-    person = enrol(city, scheme=scheme, employment_status=status)
-    assert person.enrolled_on == TODAY
-    assert person.evoucher.status == EVoucher.Status.NOT_ACTIVATED
-    account = Account.objects.get(person=person)
-    assert (account.kind, account.city_id, account.balance) == (
-        Account.Kind.PERSONAL,
+    person, created = create(city, scheme=scheme, employment_status=status)
+    assert created
+    assert (person.city_id, person.scheme, person.employment_status, person.enrolled_on) == (
         city.id,
-        Decimal("0.00"),
+        scheme,
+        status,
+        TODAY,
     )
+    assert not EVoucher.objects.exists()
+    assert not Account.objects.filter(person=person).exists()
 
 
-def test_residents_get_no_account_once_accounts_are_abolished():
-    city = CityFactory(resident_accounts_abolished_on=date(2026, 3, 1))
-    before = enrol(city, 1, scheme=RESIDENT, enrolled_on=date(2026, 2, 28))
-    on_the_day = enrol(city, 3, scheme=RESIDENT, enrolled_on=date(2026, 3, 1))
-    employee = enrol(city, 5)
-    assert Account.objects.filter(person=before).exists()
-    assert not Account.objects.filter(person=on_the_day).exists()
-    assert Account.objects.filter(person=employee).exists()
-    assert EVoucher.objects.filter(person=on_the_day).exists()
-
-
-def test_enrolling_again_with_the_same_data_returns_the_first_enrolment():
+def test_the_same_data_again_returns_the_first_record():
     city = CityFactory()
-    first = enrol(city, declared_wage=Decimal("9000.00"))
-    again = enrol(city, declared_wage=Decimal("9000.00"))
-    assert again.pk == first.pk
+    first, _ = create(city, declared_wage=Decimal("9000.00"))
+    again, created = create(city, declared_wage=Decimal("9000.00"))
+    assert (again.pk, created) == (first.pk, False)
     assert InsuredPerson.objects.count() == 1
-    assert Account.objects.filter(kind=Account.Kind.PERSONAL).count() == 1
-    assert EVoucher.objects.count() == 1
 
 
 @pytest.mark.parametrize(
@@ -85,13 +79,13 @@ def test_enrolling_again_with_the_same_data_returns_the_first_enrolment():
 )
 def test_the_same_number_with_other_data_is_already_enrolled(change):
     city = CityFactory()
-    enrol(city)
+    a_person(city)
     fields = {"name": "Chen Jing", "scheme": EMPLOYEE, "employment_status": ACTIVE, **change}
     if fields.get("city") == "other":
         fields["city"] = CityFactory()
     fields.setdefault("city", city)
     with refused(PersonErrorCode.ALREADY_ENROLLED):
-        person_enrol(resident_id=number(11), **fields)
+        person_create(resident_id=number(11), **fields)
     assert InsuredPerson.objects.count() == 1
 
 
@@ -111,13 +105,13 @@ def test_the_same_number_with_other_data_is_already_enrolled(change):
 )
 def test_fields_that_do_not_fit_the_scheme_are_refused(fields):
     with refused(PersonErrorCode.SCHEME_FIELDS_INVALID) as excinfo:
-        person_enrol(resident_id=number(11), name="Chen Jing", city=CityFactory(), **fields)
+        person_create(resident_id=number(11), name="Chen Jing", city=CityFactory(), **fields)
     assert excinfo.value.errors
     assert not InsuredPerson.objects.exists()
 
 
 def test_a_person_gets_a_login():
-    person = enrol(CityFactory())
+    person = a_person(CityFactory())
     user = person_login_create(person=person, username="chenjing", password="correct-horse")
     person.refresh_from_db()
     assert person.user_id == user.id
@@ -130,7 +124,7 @@ def refused_with(code_name: str):
 
 
 def test_a_second_login_for_a_person_is_refused():
-    person = enrol(CityFactory())
+    person = a_person(CityFactory())
     person_login_create(person=person, username="chenjing", password=None)
     with refused_with("LOGIN_EXISTS"):
         person_login_create(person=person, username="chenjing2", password=None)
@@ -138,6 +132,6 @@ def test_a_second_login_for_a_person_is_refused():
 
 def test_a_taken_username_is_refused_whatever_its_case():
     city = CityFactory()
-    person_login_create(person=enrol(city), username="chenjing", password=None)
+    person_login_create(person=a_person(city), username="chenjing", password=None)
     with refused_with("USERNAME_TAKEN"):
-        person_login_create(person=enrol(city, 13), username="ChenJing", password=None)
+        person_login_create(person=a_person(city, 13), username="ChenJing", password=None)
