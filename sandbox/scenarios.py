@@ -244,9 +244,18 @@ class BuiltPerson:
     authorization: str
 
 
-def _fresh_identity(rng: random.Random, division_code: str) -> tuple[str, str]:
+# Birth years that fit the person's situation: retirees past retirement age, active employees of
+# working age, residents of any age (children included).
+_BIRTH_YEARS = {"RETIRED": (1940, 1964), "ACTIVE": (1966, 2003), "": (1945, 2020)}
+
+
+def _fresh_identity(
+    rng: random.Random, division_code: str, employment_status: str
+) -> tuple[str, str]:
+    first, last = _BIRTH_YEARS[employment_status]
+    span = (date(last, 12, 31) - date(first, 1, 1)).days
     while True:
-        birth = date(1950, 1, 1) + timedelta(days=rng.randrange(0, 55 * 365))
+        birth = date(first, 1, 1) + timedelta(days=rng.randrange(0, span))
         number = make_resident_id(division_code, birth, rng.randrange(1, 1000))
         if not InsuredPerson.objects.filter(resident_id=number).exists():
             return number, f"{rng.choice(_SURNAMES)} {rng.choice(_GIVEN)}"
@@ -269,8 +278,10 @@ def build_person(
     last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     with transaction.atomic():
         city = sandbox_city(spec.city_profile, by=by)
-        resident_id, name = _fresh_identity(rng, city.code)
         employee = spec.scheme == InsuredPerson.Scheme.EMPLOYEE
+        resident_id, name = _fresh_identity(
+            rng, city.code, spec.employment_status if employee else ""
+        )
         person = person_enrol(
             resident_id=resident_id,
             name=name,
