@@ -8,6 +8,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, OperationalError
 from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -213,23 +214,37 @@ def problem_json_response(
 # Django-level handlers, for what never reaches a DRF view (unknown routes, CSRF, crashes).
 
 
+def _wants_a_page(request) -> bool:
+    """A browser on the admin or the home page gets an HTML page; API clients (and anything on
+    /api/) get problem details."""
+    return not request.path.startswith("/api/") and "text/html" in request.headers.get("Accept", "")
+
+
 def handler400(request, exception=None):
     if isinstance(exception, RequestDataTooBig):
         return problem_json_response(
             CommonErrorCode.REQUEST_TOO_LARGE, request, _too_large_detail()
         )
+    if _wants_a_page(request):
+        return defaults.bad_request(request, exception)
     return problem_json_response(CommonErrorCode.MALFORMED_REQUEST, request)
 
 
 def handler403(request, exception=None):
+    if _wants_a_page(request):
+        return defaults.permission_denied(request, exception)
     return problem_json_response(CommonErrorCode.PERMISSION_DENIED, request)
 
 
 def handler404(request, exception=None):
+    if _wants_a_page(request):
+        return defaults.page_not_found(request, exception)
     return problem_json_response(CommonErrorCode.NOT_FOUND, request)
 
 
 def handler500(request):
+    if _wants_a_page(request):
+        return defaults.server_error(request)
     return problem_json_response(CommonErrorCode.INTERNAL_ERROR, request)
 
 

@@ -62,6 +62,12 @@ def test_unknown_route_is_a_problem(api_client):
     assert_problem(api_client.delete("/api/v1/no-such-thing"), 404, "NOT_FOUND")
 
 
+def test_a_browser_outside_the_api_gets_a_page_not_json(client):
+    response = client.get("/admin-nowhere/", HTTP_ACCEPT="text/html,application/xhtml+xml")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
 def test_wrong_method_is_a_problem(api_client):
     assert_problem(api_client.get("/api/v1/auth/login"), 405, "METHOD_NOT_ALLOWED")
 
