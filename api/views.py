@@ -1,5 +1,6 @@
 import time
 
+from celery import current_app as celery_app
 from django.conf import settings
 from django.db import connection
 from drf_spectacular.types import OpenApiTypes
@@ -12,7 +13,6 @@ from rest_framework.views import APIView
 
 from common.cache import cache_check
 from common.errors import CommonErrorCode, ErrorCodes, ProblemError
-from config.celery_app import app as celery_app
 
 
 def all_error_codes() -> dict[str, ErrorCodes]:

@@ -4,7 +4,6 @@ from datetime import date
 
 from django.db.models import QuerySet
 
-from access import Actor, settlements_visible
 from settlement.models import BenefitPolicy, CrossCityFiling
 
 
@@ -42,11 +41,11 @@ def filing_overlapping(
     ).first()
 
 
-def settlement_list(actor: Actor, request) -> QuerySet:
-    """Settlements the caller may see, with what their detail needs."""
+def settlement_list(*, visible: QuerySet) -> QuerySet:
+    """The settlements of ``visible`` (what the caller may see, as the access policy decides),
+    with what their detail needs."""
     return (
-        settlements_visible(actor, request)
-        .select_related(
+        visible.select_related(
             "institution",
             "institution__city",
             "insured_city",

@@ -536,7 +536,7 @@ class SettlementListApi(ActorMixin, generics.ListAPIView):
     filterset_class = SettlementFilter
 
     def get_queryset(self):
-        return settlement_list(self.actor, self.request)
+        return settlement_list(visible=access.settlements_visible(self.actor, self.request))
 
 
 class SettlementLineInputSerializer(serializers.Serializer):
@@ -668,7 +668,9 @@ class SettlementCollectionApi(SettlementListApi):
             lines=[LineInput(**line) for line in values["line_items"]],
             by=request.user,
         )
-        settlement = settlement_list(self.actor, request).get(pk=settlement.pk)
+        settlement = settlement_list(visible=access.settlements_visible(self.actor, request)).get(
+            pk=settlement.pk
+        )
         response = Response(SettlementOutputSerializer(settlement).data, status=201)
         response["Location"] = f"/api/v1/settlements/{settlement.pk}"
         return response
@@ -690,7 +692,7 @@ class SettlementDetailApi(ActorMixin, generics.RetrieveAPIView):
     lookup_url_kwarg = "settlement_id"
 
     def get_queryset(self):
-        return settlement_list(self.actor, self.request)
+        return settlement_list(visible=access.settlements_visible(self.actor, self.request))
 
 
 class SettlementReverseApi(ActorMixin, APIView):
@@ -726,7 +728,9 @@ class SettlementReverseApi(ActorMixin, APIView):
         settlement = settlement_reverse(
             settlement=settlement, reason=values["reason"], by=request.user
         )
-        settlement = settlement_list(self.actor, request).get(pk=settlement.pk)
+        settlement = settlement_list(visible=access.settlements_visible(self.actor, request)).get(
+            pk=settlement.pk
+        )
         return Response(SettlementOutputSerializer(settlement).data)
 
 
