@@ -8,6 +8,7 @@ COPY config config
 COPY common common
 COPY users users
 COPY cities cities
+COPY institutions institutions
 COPY persons persons
 COPY cards cards
 COPY accounts accounts

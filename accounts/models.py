@@ -45,7 +45,7 @@ class Account(models.Model):
         related_name="personal_account",
     )
     institution = models.OneToOneField(
-        "settlement.Institution",
+        "institutions.Institution",
         on_delete=models.PROTECT,
         null=True,
         blank=True,

@@ -44,9 +44,9 @@ def prepare(persons: int) -> dict:
     from cards.credentials import PresentedCredential
     from cards.services import card_pin_verify
     from common import clock
+    from institutions.models import Institution
     from sandbox.scenarios import DEMO_PIN, PersonSpec, build_person
     from sandbox.world import sandbox_city
-    from settlement.models import Institution
     from settlement.services import institution_register
     from users.services import terminal_create
 
@@ -104,7 +104,7 @@ def _settle_worker(kind: str, world: dict, people: list[dict], count: int, tag: 
 
     from accounts.models import Transfer
     from accounts.services import Leg, transfer_post
-    from settlement.models import Institution
+    from institutions.models import Institution
     from settlement.services import LineInput, settlement_submit
     from users.models import User
 

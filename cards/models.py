@@ -138,7 +138,11 @@ class EVoucher(models.Model):
     agreement_accepted_at = models.DateTimeField(null=True, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
     activated_at_institution = models.ForeignKey(
-        "settlement.Institution", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "institutions.Institution",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     consecutive_failures = models.PositiveSmallIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)

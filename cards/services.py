@@ -26,6 +26,7 @@ from common.audit import acting_user
 from common.calendar import add_working_days
 from common.context import current_request_id
 from common.errors import CommonErrorCode, ProblemError, field_error
+from institutions.models import Institution
 from persons.models import InsuredPerson
 from persons.resident_id import InvalidResidentId, normalize_resident_id, parse_resident_id
 
@@ -472,8 +473,6 @@ def evoucher_activate_at_pharmacy(
     ID card (number and name) and runs the face check against the ID photo; the person accepts the
     agreement there. The pharmacy learns only that the activation happened: never a code, and a
     refusal reads the same whether or not the ID belongs to an insured person."""
-    from settlement.models import Institution
-
     if (
         institution is None
         or institution.kind != Institution.Kind.PHARMACY

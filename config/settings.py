@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "common",
     "users",
     "cities",
+    "institutions",
     "persons",
     "cards",
     "accounts",

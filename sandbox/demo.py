@@ -24,9 +24,9 @@ from knox.settings import CONSTANTS
 from access import Channel
 from accounts.selectors import balance_diagnose, person_for_balance
 from cards.models import EVoucher, SocialSecurityCard
+from institutions.models import Institution
 from sandbox.scenarios import DEMO_PIN, SCENARIOS, build_person, fixed_token_ensure
 from sandbox.world import CITY_PROFILES, sandbox_city
-from settlement.models import Institution
 from settlement.services import institution_register
 from users.models import User
 from users.services import operator_create, operator_group_ensure, terminal_create

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from simple_history.utils import bulk_create_with_history
 
@@ -23,11 +22,12 @@ from cards.credentials import PresentedCredential
 from cards.error_codes import CardErrorCode
 from cards.models import SocialSecurityCard
 from common import clock
-from common.audit import acting_user
 from common.context import current_request_id
 from common.dates import MAX_DAYS_AHEAD, latest_allowed
 from common.errors import CommonErrorCode, ProblemError, field_error, violated_constraint
 from common.money import MAX_DIGITS, ZERO, money
+from institutions.models import Institution, Tier
+from institutions.services import institution_create
 from persons.models import InsuredPerson
 from settlement.calculation import (
     PolicyFigures,
@@ -44,10 +44,8 @@ from settlement.models import (
     CatalogItem,
     CrossCityFiling,
     FamilyAuthorization,
-    Institution,
     Settlement,
     SettlementLine,
-    Tier,
     VisitType,
 )
 from settlement.selectors import benefit_policy_of, filing_overlapping, filing_valid_for
@@ -155,30 +153,15 @@ def institution_register(
 ) -> Institution:
     """Register a designated hospital or pharmacy with its ledger account (idempotent on code)."""
     with transaction.atomic():
-        institution = Institution.objects.filter(code=code).first()
-        if institution is None:
-            institution = Institution(
-                code=code,
-                name=name,
-                kind=kind,
-                level=level,
-                city=city,
-                is_designated=is_designated,
-            )
-            try:
-                institution.full_clean()
-            except ValidationError as exc:
-                raise ProblemError(
-                    CommonErrorCode.VALIDATION_ERROR,
-                    "The institution's fields are invalid.",
-                    errors=[
-                        field_error(field, str(message))
-                        for field, messages in exc.message_dict.items()
-                        for message in messages
-                    ],
-                ) from None
-            institution._history_user = acting_user(by)
-            institution.save()
+        institution = institution_create(
+            code=code,
+            name=name,
+            kind=kind,
+            city=city,
+            level=level,
+            is_designated=is_designated,
+            by=by,
+        )
         institution_provision(institution=institution)
         return institution
 

@@ -75,7 +75,7 @@ SUPERUSER_ONLY = {"auth.group", "knox.authtoken", "users.user", "common.idempote
 SUPERUSER_ADDS = {
     "cities.city",
     "cards.evoucheragreement",
-    "settlement.institution",
+    "institutions.institution",
     "settlement.catalogitem",
     "settlement.crosscityfiling",
     "django_celery_beat.periodictask",
@@ -87,7 +87,7 @@ SUPERUSER_ADDS = {
     "knox.authtoken",
     "users.user",
 }
-OPERATOR_ADDS = {"settlement.institution", "settlement.crosscityfiling"}
+OPERATOR_ADDS = {"institutions.institution", "settlement.crosscityfiling"}
 
 REGISTERS = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label_lower)
 
@@ -604,7 +604,7 @@ def test_a_selection_that_is_not_an_id_is_refused_in_words(world):
 def test_pickers_and_new_rows_stay_in_the_operators_cities(world):
     """The autocomplete behind a form's person or city picker lists the operator's cities only,
     and an institution cannot be added to a city the operator does not administer."""
-    from settlement.models import Institution
+    from institutions.models import Institution
 
     people = request_as(
         world,

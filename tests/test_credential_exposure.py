@@ -18,11 +18,11 @@ from rest_framework.test import APIClient
 from cards.models import SocialSecurityCard
 from cards.services import evoucher_presentation_code_issue
 from common import clock
+from institutions.models import Institution
 from persons.models import InsuredPerson
 from persons.resident_id import make_resident_id
 from persons.tests.factories import PersonFactory
 from sandbox.scenarios import PersonSpec, build_person
-from settlement.models import Institution
 from settlement.tests.factories import PharmacyFactory
 from tests import test_access_matrix as matrix
 from tests.support import MONDAY_MORNING, client_for, set_clock

@@ -13,7 +13,7 @@ class User(AbstractUser):
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.INSURED)
     institution = models.ForeignKey(
-        "settlement.Institution",
+        "institutions.Institution",
         on_delete=models.PROTECT,
         null=True,
         blank=True,

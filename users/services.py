@@ -25,8 +25,8 @@ OPERATOR_PERMISSIONS = {
         "crediting": ["view"],
     },
     "uploads": {"cityupload": ["view", "change"], "balancesnapshot": ["view"]},
+    "institutions": {"institution": ["view", "add", "change"]},
     "settlement": {
-        "institution": ["view", "add", "change"],
         "settlement": ["view", "reverse"],
         "crosscityfiling": ["view", "add", "change"],
         "catalogitem": ["view"],

@@ -23,8 +23,8 @@ from accounts.tests.support import (
 )
 from cities.tests.factories import CityFactory
 from common.errors import ProblemError
+from institutions.models import Institution
 from persons.tests.factories import PersonFactory, ResidentFactory, RetireeFactory
-from settlement.models import Institution
 
 pytestmark = pytest.mark.django_db
 

@@ -22,6 +22,7 @@ from common import clock
 from common.errors import CommonErrorCode, ProblemError, field_error
 from common.money import CURRENCY, MoneySerializerField
 from common.problems import flatten_validation_errors
+from institutions.models import Institution, Tier
 from persons.models import InsuredPerson
 from persons.resident_id import normalize_resident_id
 from settlement.error_codes import SettlementErrorCode
@@ -30,10 +31,8 @@ from settlement.models import (
     CatalogItem,
     CrossCityFiling,
     FamilyAuthorization,
-    Institution,
     Settlement,
     SettlementLine,
-    Tier,
     VisitType,
 )
 from settlement.selectors import benefit_policy_of, settlement_list

@@ -8,7 +8,8 @@ from accounts.services import Leg, transfer_post
 from cards.models import SocialSecurityCard
 from cards.services import card_activate, card_apply
 from common import clock
-from settlement.models import CatalogItem, CrossCityFiling, Institution
+from institutions.models import Institution
+from settlement.models import CatalogItem, CrossCityFiling
 from settlement.services import institution_provision
 
 TEST_PIN = "258036"

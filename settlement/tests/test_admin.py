@@ -36,15 +36,15 @@ def settled(hospital, terminal, employee, item_a, item_b, item_c):
 def test_every_settlement_page_renders(settled, visitor_filing):
     client = console(SuperuserFactory())
     for model in (
-        "institution",
-        "catalogitem",
-        "benefitpolicy",
-        "annualusage",
-        "settlement",
-        "crosscityfiling",
-        "familyauthorization",
+        "institutions_institution",
+        "settlement_catalogitem",
+        "settlement_benefitpolicy",
+        "settlement_annualusage",
+        "settlement_settlement",
+        "settlement_crosscityfiling",
+        "settlement_familyauthorization",
     ):
-        response = client.get(reverse(f"admin:settlement_{model}_changelist"))
+        response = client.get(reverse(f"admin:{model}_changelist"))
         assert response.status_code == 200, model
     page = client.get(reverse("admin:settlement_settlement_change", args=[settled.pk]))
     assert page.status_code == 200
@@ -161,7 +161,7 @@ def test_a_new_institution_gets_its_account_and_city_policy(city):
     client = console(SuperuserFactory())
     BenefitPolicy.objects.filter(city=city).delete()
     response = client.post(
-        reverse("admin:settlement_institution_add"),
+        reverse("admin:institutions_institution_add"),
         {
             "code": "H999",
             "name": "New Hospital",
@@ -174,7 +174,7 @@ def test_a_new_institution_gets_its_account_and_city_policy(city):
         },
     )
     assert response.status_code == 302, response.content
-    from settlement.models import Institution
+    from institutions.models import Institution
 
     institution = Institution.objects.get(code="H999")
     assert institution.account.balance == 0

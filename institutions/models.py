@@ -1,0 +1,64 @@
+"""Designated institutions: the hospitals (level 1 to 3) and pharmacies where insured people settle
+directly (Social Insurance Law arts. 28 and 29).
+
+The rows live in the table settlement created for them (``settlement_institution``, and
+``settlement_historicalinstitution`` for their history): the model moved, the data did not.
+"""
+
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from common.audit import AuditedHistory
+
+
+class Tier(models.TextChoices):
+    """Where the care happens, as far as the policy grid is concerned."""
+
+    LEVEL_1 = "LEVEL_1", "Level-1 hospital"
+    LEVEL_2 = "LEVEL_2", "Level-2 hospital"
+    LEVEL_3 = "LEVEL_3", "Level-3 hospital"
+    PHARMACY = "PHARMACY", "Pharmacy"
+
+
+class Institution(models.Model):
+    """A designated hospital (level 1 to 3) or pharmacy."""
+
+    class Kind(models.TextChoices):
+        HOSPITAL = "HOSPITAL", "Hospital"
+        PHARMACY = "PHARMACY", "Pharmacy"
+
+    code = models.CharField(max_length=16, unique=True)
+    name = models.CharField(max_length=128)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    level = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        choices=[(1, "Level 1"), (2, "Level 2"), (3, "Level 3")],
+        help_text="Hospitals only.",
+    )
+    city = models.ForeignKey("cities.City", on_delete=models.PROTECT, related_name="institutions")
+    is_designated = models.BooleanField(default=True, help_text="Designated for direct settlement.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(
+        bases=[AuditedHistory], table_name="settlement_historicalinstitution"
+    )
+
+    class Meta:
+        db_table = "settlement_institution"
+        ordering = ["city", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="HOSPITAL", level__in=[1, 2, 3])
+                | models.Q(kind="PHARMACY", level__isnull=True),
+                name="institution_level_iff_hospital",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tier(self) -> str:
+        if self.kind == self.Kind.PHARMACY:
+            return Tier.PHARMACY
+        return f"LEVEL_{self.level}"
