@@ -14,7 +14,11 @@ COPY cards cards
 COPY accounts accounts
 COPY uploads uploads
 COPY settlement settlement
+COPY inquiry inquiry
+COPY provisioning provisioning
+COPY access access
 COPY jobs jobs
+COPY api api
 COPY sandbox sandbox
 COPY templates templates
 COPY manage.py ./
