@@ -17,15 +17,9 @@ from django.db.models import QuerySet
 
 from cards.credentials import PRESENTED_CREDENTIAL_HEADER, PresentedCredential
 from common.errors import ProblemError
+from inquiry.channels import Channel
 from users.error_codes import UserErrorCode
 from users.models import User
-
-
-class Channel(models.TextChoices):
-    ONLINE = "ONLINE", "Online (e-voucher platforms)"
-    INSTITUTION = "INSTITUTION", "Designated institution"
-    COUNTER = "COUNTER", "Agency counter"
-    HOTLINE = "HOTLINE", "Hotline"
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,11 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from access import Channel
 from accounts.models import Contribution
 from cards.models import SocialSecurityCard
+from common import clock
 from common.admin import CityScopedAdminMixin, ReadOnlyAdminMixin
+from inquiry.answer import balance_every_channel
 from persons.models import InsuredPerson
 
 
@@ -89,12 +90,9 @@ class InsuredPersonAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
 
     @admin.display(description="Diagnosis")
     def balance_by_channel(self, person) -> str:
-        from accounts.selectors import balance_diagnose, person_for_balance
-
-        annotated = person_for_balance(pk=person.pk)
         rows = []
-        for channel in Channel:
-            diagnosis = balance_diagnose(person=annotated, channel=channel, count_query=False)
+        answers = balance_every_channel(person_id=person.pk, now=clock.now())
+        for channel, diagnosis in answers.items():
             shown = (
                 f"{diagnosis.amount:.2f} CNY ({diagnosis.source})"
                 if diagnosis.visible

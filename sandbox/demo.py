@@ -21,9 +21,10 @@ from django.db import transaction
 from knox.models import AuthToken
 from knox.settings import CONSTANTS
 
-from access import Channel
-from accounts.selectors import balance_diagnose, person_for_balance
 from cards.models import EVoucher, SocialSecurityCard
+from common import clock
+from inquiry.answer import balance_inquire
+from inquiry.channels import Channel
 from institutions.models import Institution
 from sandbox.scenarios import DEMO_PIN, SCENARIOS, build_person, fixed_token_ensure
 from sandbox.world import CITY_PROFILES, sandbox_city
@@ -141,8 +142,6 @@ def demo_world_build(*, public_credentials: bool = True) -> dict[str, str]:
     """Build the world (again: nothing changes). With ``public_credentials`` false, the logins
     created now get random passwords, returned (username to password) to be shown once, and no
     login keeps a published password or token."""
-    from common import clock
-
     logins = _Logins(public=public_credentials)
     clock.simulated_clock_ensure(starting_at=DEMO_START)
     clock.forget_cached_now()
@@ -206,10 +205,10 @@ class DemoRow:
     online_now: str = ""
 
 
-def online_answer_now(person_id: int) -> str:
-    """What the person's online balance query answers now, without counting as a query."""
-    diagnosis = balance_diagnose(
-        person=person_for_balance(pk=person_id), channel=Channel.ONLINE, count_query=False
+def online_answer_now(person_id: int, *, now: datetime) -> str:
+    """What the person's online balance query answers at ``now``, without counting as a query."""
+    diagnosis = balance_inquire(
+        channel=Channel.ONLINE, now=now, person_id=person_id, count_query=False
     )
     codes = ", ".join(reason.code.value for reason in diagnosis.reasons)
     if not diagnosis.visible:
@@ -263,6 +262,7 @@ def demo_world_table(*, passwords: dict[str, str] | None = None) -> list[DemoRow
             status=SocialSecurityCard.Status.LOST
         )
     }
+    now = clock.now()
     for code, scenario in SCENARIOS.items():
         username = person_username(code)
         user = by_username.get(username)
@@ -286,7 +286,7 @@ def demo_world_table(*, passwords: dict[str, str] | None = None) -> list[DemoRow
                 username,
                 *credentials(username, PERSON_PASSWORD),
                 notes,
-                online_answer_now(person.id),
+                online_answer_now(person.id, now=now),
             )
         )
     return rows

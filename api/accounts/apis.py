@@ -13,7 +13,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import access
-from access import Channel
 from accounts.crediting import contribution_collection_open, crediting_run_open
 from accounts.models import Account, Contribution, ContributionCollection, CreditingRun, Entry
 from accounts.reasons import (
@@ -23,12 +22,7 @@ from accounts.reasons import (
     REASON_SOURCES,
     REASON_TITLES,
 )
-from accounts.selectors import (
-    account_entries,
-    balance_diagnose,
-    person_contributions,
-    person_for_balance,
-)
+from accounts.selectors import account_entries, person_contributions
 from accounts.services import contribution_record
 from api.base import (
     IDEMPOTENCY_KEY_PARAMETER,
@@ -38,9 +32,12 @@ from api.base import (
 )
 from api.idempotency import idempotent
 from api.jobs import RecordedJobOutputSerializer
+from common import clock
 from common.errors import CommonErrorCode, ProblemError, field_error
 from common.money import CURRENCY, MoneySerializerField
 from common.pagination import NewestFirstCursorPagination
+from inquiry.answer import balance_inquire
+from inquiry.channels import Channel
 from jobs.services import job_enqueue
 from persons.models import InsuredPerson
 from users.models import User
@@ -159,12 +156,14 @@ class MyBalanceApi(ActorMixin, APIView):
     def get(self, request):
         access.require_role(self.actor, User.Role.INSURED)
         try:
-            person = person_for_balance(user_id=request.user.pk)
+            diagnosis = balance_inquire(
+                channel=Channel.ONLINE, now=clock.now(), user_id=request.user.pk
+            )
         except InsuredPerson.DoesNotExist:
             raise ProblemError(
                 CommonErrorCode.NOT_FOUND, "This login is not linked to an insured person."
             ) from None
-        return balance_response(balance_diagnose(person=person, channel=Channel.ONLINE))
+        return balance_response(diagnosis)
 
 
 class PersonBalanceApi(ActorMixin, APIView):
@@ -202,12 +201,15 @@ class PersonBalanceApi(ActorMixin, APIView):
                 )
             channel = requested
         try:
-            person = person_for_balance(
-                persons=access.persons_visible(self.actor, request), pk=person_id
+            diagnosis = balance_inquire(
+                channel=channel,
+                now=clock.now(),
+                person_id=person_id,
+                visible=access.persons_visible(self.actor, request),
             )
         except InsuredPerson.DoesNotExist:
             raise ProblemError(CommonErrorCode.NOT_FOUND, "No such insured person.") from None
-        return balance_response(balance_diagnose(person=person, channel=channel))
+        return balance_response(diagnosis)
 
 
 class ReasonCatalogueApi(APIView):

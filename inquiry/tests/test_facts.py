@@ -1,6 +1,9 @@
-"""The balance query: for each state a person can be in (built through the real services), the
-exact reasons, their order, visibility, the amount and where it comes from, per channel; the
-online platform's load; and the query's fixed cost in SQL."""
+"""The balance inquiry on the database: for each state a person can be in (built through the real
+services), the facts the one SQL statement reads and what the diagnosis makes of them (the exact
+reasons, their order, visibility, the amount and where it comes from, per channel); the online
+platform's load as the caller asks the limiter; the prepared statement; and the query's fixed
+cost in SQL. The diagnosis's every branch and combination is in test_diagnosis, without a
+database."""
 
 import json
 import time
@@ -12,11 +15,9 @@ from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from rest_framework.renderers import JSONRenderer
 
-from access import Channel
 from accounts.crediting import crediting_run_execute, crediting_run_open
 from accounts.models import Account, Transfer
 from accounts.reasons import ReasonCode
-from accounts.selectors import balance_diagnose, person_for_balance
 from accounts.services import Leg, contribution_record, transfer_post
 from accounts.tests.support import at, set_clock
 from api.accounts.apis import BalanceOutputSerializer
@@ -35,6 +36,9 @@ from cards.services import (
 from cities.services import city_set_switches
 from cities.tests.factories import CityFactory
 from common import clock
+from inquiry.answer import balance_inquire
+from inquiry.channels import Channel
+from inquiry.facts import balance_facts
 from persons.models import InsuredPerson
 from persons.services import person_login_create
 from persons.tests.factories import PersonFactory, ResidentFactory, RetireeFactory
@@ -162,7 +166,7 @@ def settled(
 
 def diagnose(person, channel=Channel.ONLINE, **kwargs):
     clock.forget_cached_now()
-    return balance_diagnose(person=person_for_balance(pk=person.pk), channel=channel, **kwargs)
+    return balance_inquire(channel=channel, now=clock.now(), person_id=person.pk, **kwargs)
 
 
 def codes(diagnosis) -> list[str]:
@@ -441,9 +445,11 @@ def _room_in_the_window(seconds: int, needed: float = 3.0) -> None:
 def test_platform_busy_from_a_real_burst_and_cooling_down_after_the_window():
     person = settled()
     city_set_switches(city=person.city, query_capacity=3, query_window_seconds=1)
-    persons = person_for_balance(pk=person.pk)
+    now = clock.now()
     _start_of_a_window()
-    burst = [balance_diagnose(person=persons, channel=Channel.ONLINE) for _ in range(5)]
+    burst = [
+        balance_inquire(channel=Channel.ONLINE, now=now, person_id=person.pk) for _ in range(5)
+    ]
     assert [d.visible for d in burst] == [True, True, True, False, False]
     assert [codes(d) for d in burst[3:]] == [["PLATFORM_BUSY"]] * 2
     assert burst[3].retry_after == 1
@@ -928,7 +934,7 @@ def measured(person, channel) -> int:
 
 
 def diagnose_once(person, channel):
-    return balance_diagnose(person=person_for_balance(pk=person.pk), channel=channel)
+    return balance_inquire(channel=channel, now=clock.now(), person_id=person.pk)
 
 
 @pytest.mark.parametrize("channel", list(Channel))
@@ -972,17 +978,84 @@ def test_the_prepared_balance_query_answers_as_the_visible_set_query_does():
     person = settled()
     login_user = person_login_create(person=person, username=f"user-{person.id}", password=None)
     visible = InsuredPerson.objects.filter(city=person.city)
-    expected = balance_diagnose(
-        person=person_for_balance(persons=visible, pk=person.pk), channel=Channel.COUNTER
+    now = clock.now()
+    expected = balance_inquire(
+        channel=Channel.COUNTER, now=now, person_id=person.pk, visible=visible
     )
     for attempt in range(7):  # past any automatic preparing threshold
         if attempt == 3:
             with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute("SELECT 1 / 0")
-        got = balance_diagnose(
-            person=person_for_balance(user_id=login_user.pk), channel=Channel.COUNTER
-        )
-        assert got.as_dict() | {"balance": None} == expected.as_dict() | {"balance": None}
-        assert (got.amount, got.source) == (expected.amount, expected.source)
+        got = balance_inquire(channel=Channel.COUNTER, now=now, user_id=login_user.pk)
+        assert got == expected
     with pytest.raises(InsuredPerson.DoesNotExist):
-        person_for_balance(user_id=login_user.pk + 10_000)
+        balance_facts(year=2026, user_id=login_user.pk + 10_000)
+
+
+# --- The facts as the one statement reads them -----------------------------------------------
+
+
+def test_the_facts_of_a_rich_history():
+    """The latest of several cards, this year's outpatient-pooling use only, and the person's
+    city, upload, e-voucher, account and snapshot, as the rows hold them."""
+    person = rich_history()
+    city = person.city
+    city.refresh_from_db()
+    facts = balance_facts(year=2026, person_id=person.pk)
+    assert (facts.person_id, facts.is_employee, facts.is_retired) == (person.pk, True, False)
+    assert facts.enrolled_on == date(2025, 3, 1)
+    assert (facts.card_status, facts.evoucher_status) == ("ACTIVE", "ACTIVATED")
+    assert (facts.has_contribution, facts.has_crediting) == (True, True)
+    assert facts.account_balance == Decimal("2276.60")
+    assert facts.snapshot is not None
+    assert (facts.snapshot.balance, facts.snapshot.credited) == (Decimal("2276.60"), True)
+    assert facts.city.latest_upload_as_of == city.latest_upload.as_of == facts.snapshot.as_of
+    assert facts.outpatient_pool_paid == Decimal("10.00")
+    assert balance_facts(year=2025, person_id=person.pk).outpatient_pool_paid is None
+    assert facts.city.name == city.name
+    assert facts.city.outpatient_pooling_ratio == city.outpatient_pooling_ratio
+    assert (facts.platform.city_id, facts.platform.capacity) == (city.id, city.query_capacity)
+
+
+def test_the_facts_of_a_person_with_nothing_yet():
+    person = enrol(CityFactory(), kind=ResidentFactory, enrolled_on=TODAY)
+    facts = balance_facts(year=2026, person_id=person.pk)
+    assert (facts.is_employee, facts.card_status, facts.card_ready_on) == (False, None, None)
+    assert (facts.snapshot, facts.city.latest_upload_as_of) == (None, None)
+    assert (facts.has_contribution, facts.has_crediting) == (False, False)
+    assert facts.account_balance == Decimal("0.00")
+    assert facts.evoucher_status == EVoucher.Status.NOT_ACTIVATED
+
+
+def test_a_person_outside_the_visible_set_is_not_found():
+    person = settled()
+    elsewhere = InsuredPerson.objects.filter(city=CityFactory())
+    for visible in (elsewhere, InsuredPerson.objects.none()):
+        with pytest.raises(InsuredPerson.DoesNotExist):
+            balance_facts(year=2026, person_id=person.pk, visible=visible)
+    found = balance_facts(
+        year=2026, person_id=person.pk, visible=InsuredPerson.objects.filter(city=person.city)
+    )
+    assert found == balance_facts(year=2026, person_id=person.pk)
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_login_query_is_one_prepared_statement_and_nothing_else_is_prepared():
+    """However many persons ask, their queries share one prepared statement of the connection;
+    Django's own queries, however often they repeat, are never prepared."""
+    logins = [
+        person_login_create(person=settled(), username=f"user-{index}", password=None)
+        for index in range(3)
+    ]
+    for _ in range(6):  # past psycopg's default automatic preparing threshold
+        for login_user in logins:
+            assert balance_facts(year=2026, user_id=login_user.pk).person_id
+            assert InsuredPerson.objects.filter(user_id=login_user.pk).exists()
+    prepared = _prepared_statements()
+    assert len([s for s in prepared if s.endswith("WHERE p.user_id = $2")]) == 1, prepared
+    assert all("FROM persons_insuredperson p" in statement for statement in prepared), prepared

@@ -10,12 +10,12 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account, Transfer
-from accounts.selectors import person_for_balance
 from cards.credentials import PresentedCredential
 from cities.tests.factories import CityFactory
 from common import clock
 from common.errors import ProblemError
 from common.money import money
+from inquiry.facts import balance_facts
 from persons.tests.factories import PersonFactory, ResidentFactory
 from settlement.models import (
     AnnualUsage,
@@ -374,7 +374,8 @@ def test_residents_outpatient_pooling_pays_the_city_ratio_up_to_its_quota(city, 
     assert (second.pool_amount, second.over_cap_amount) == (D("100.00"), D("400.00"))
     assert balance(outpatient_pool) == D("-600.00")
     # The balance diagnosis reads the same figure for the remaining quota.
-    assert person_for_balance(pk=resident.pk).outpatient_pool_paid == D("600.00")
+    facts = balance_facts(year=clock.today().year, person_id=resident.pk)
+    assert facts.outpatient_pool_paid == D("600.00")
     # Inpatient care is paid from the residents' pooled fund, not outpatient pooling.
     inpatient = settle(
         institution=hospital,

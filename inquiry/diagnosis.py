@@ -1,0 +1,346 @@
+"""The balance diagnosis: what a channel answers about one person's balance, from their facts.
+
+A pure function of its arguments: it reads no clock, cache or database. The caller passes the
+time on the domain's clock and, where the online channel asks the city's platform (see
+``asks_platform``), the query limiter's answer.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.reasons import Reason, ReasonCode, in_catalogue_order
+from cards.models import EVoucher, SocialSecurityCard
+from cities.selectors import next_contribution_on, next_crediting_on, next_upload_on
+from common import clock
+from common.money import CURRENCY, ZERO
+from inquiry.channels import Channel
+from inquiry.facts import BalanceFacts, CityFacts
+
+COUNTER_CHANNELS_TEXT = (
+    "designated hospitals and pharmacies, and the medical-insurance agency counter"
+)
+
+
+@dataclass(frozen=True)
+class PlatformBusy:
+    """The city's query limiter turned the query away: retry after this many real seconds."""
+
+    retry_after: int
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    person_id: int
+    channel: str
+    visible: bool
+    amount: Decimal | None
+    as_of: datetime | None
+    source: str | None
+    reasons: list[Reason]
+
+    @property
+    def retry_after(self) -> int | None:
+        waits = [reason.retry_after for reason in self.reasons if reason.retry_after]
+        return max(waits) if waits else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "person_id": self.person_id,
+            "channel": self.channel,
+            "visible": self.visible,
+            "balance": (
+                {
+                    "amount": self.amount,
+                    "currency": CURRENCY,
+                    "as_of": self.as_of,
+                    "source": self.source,
+                }
+                if self.visible
+                else None
+            ),
+            "reasons": [reason.as_dict() for reason in self.reasons],
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        """``as_dict`` as ``BalanceOutputSerializer`` renders it (money with two places, times in
+        the local zone, dates ISO 8601), without a serializer's per-request cost on the hottest
+        read. A test holds the two to the same output."""
+        data = self.as_dict()
+        if data["balance"] is not None:
+            as_of = timezone.localtime(self.as_of).isoformat()
+            data["balance"] |= {
+                "amount": f"{self.amount:.2f}",
+                "as_of": as_of[:-6] + "Z" if as_of.endswith("+00:00") else as_of,
+            }
+        for reason in data["reasons"]:
+            if reason["expected_date"] is not None:
+                reason["expected_date"] = reason["expected_date"].isoformat()
+        return data
+
+
+def asks_platform(facts: BalanceFacts, channel: str) -> bool:
+    """Whether the query goes to the city's online platform, so its limiter must be asked: only
+    the online channel, and only where the city has launched online inquiry."""
+    return channel == Channel.ONLINE and facts.city.online_inquiry_launched
+
+
+def diagnose(
+    facts: BalanceFacts, *, channel: str, now: datetime, platform_busy: PlatformBusy | None
+) -> Diagnosis:
+    """Every check in the catalogue's order for one person and channel, at ``now``.
+
+    The online channel shows the city's latest uploaded snapshot; the others the live ledger.
+    ``platform_busy`` is the limiter's answer where ``asks_platform``; elsewhere it is ignored.
+    """
+    today = clock.localdate(now)
+    city = facts.city
+    online = channel == Channel.ONLINE
+    resident_abolished = not facts.is_employee and city.resident_accounts_abolished_by(today)
+    reasons = _hiding_reasons(
+        facts, channel=channel, now=now, today=today, resident_abolished=resident_abolished
+    )
+    if platform_busy is not None and asks_platform(facts, channel):
+        reasons.append(_reason_busy(city, platform_busy.retry_after))
+
+    amount = as_of = source = None
+    snapshot = facts.snapshot
+    if facts.account_balance is not None:
+        if online and snapshot is not None:
+            amount, as_of, source = snapshot.balance, snapshot.as_of, "snapshot"
+            if amount == 0 and not snapshot.credited and not resident_abolished:
+                reasons.append(
+                    _reason_funds(facts, today, credited_since_snapshot=facts.has_crediting)
+                )
+        else:
+            amount, as_of, source = facts.account_balance, now, "live"
+            if amount == 0 and not facts.has_crediting and not resident_abolished:
+                reasons.append(_reason_funds(facts, today, credited_since_snapshot=False))
+
+    reasons = in_catalogue_order(reasons)
+    visible = (
+        facts.account_balance is not None
+        and not resident_abolished
+        and not any(reason.hides_balance for reason in reasons)
+    )
+    return Diagnosis(
+        person_id=facts.person_id,
+        channel=str(channel),
+        visible=visible,
+        amount=amount if visible else None,
+        as_of=as_of if visible else None,
+        source=source if visible else None,
+        reasons=reasons,
+    )
+
+
+def _hiding_reasons(
+    facts: BalanceFacts, *, channel: str, now: datetime, today: date, resident_abolished: bool
+) -> list[Reason]:
+    """The reasons that hide the balance, apart from the platform's load."""
+    city = facts.city
+    online = channel == Channel.ONLINE
+    reasons: list[Reason] = []
+    if online and not city.online_inquiry_launched:
+        reasons.append(_reason_city_inquiry(city))
+    if online and facts.evoucher_status != EVoucher.Status.ACTIVATED:
+        reasons.append(_reason_evoucher(facts, now))
+    if online and not city.personal_account_shown_online:
+        reasons.append(_reason_wrong_channel(city))
+    if resident_abolished:
+        reasons.append(_reason_abolished(facts))
+    if (
+        channel in (Channel.ONLINE, Channel.INSTITUTION)
+        and facts.card_status != SocialSecurityCard.Status.ACTIVE
+    ):
+        reasons.append(_reason_card(facts))
+    # Every upload carries everyone enrolled in the city, so a person is in the latest upload
+    # exactly when the platform holds a snapshot row for them.
+    if online and (not city.has_public_upload_channel or facts.snapshot is None):
+        reasons.append(_reason_not_uploaded(city, today))
+    return reasons
+
+
+def _reason_city_inquiry(city: CityFacts) -> Reason:
+    return Reason(
+        ReasonCode.CITY_INQUIRY_NOT_LAUNCHED,
+        detail=f"{city.name} has not launched online e-insurance inquiry, so the e-voucher "
+        "platforms cannot show your balance.",
+        remedy="Bring your social security card to the medical-insurance agency counter, or call "
+        f"the hotline ({settings.NHSA_HOTLINE}) to check it.",
+        extra={"hotline": settings.NHSA_HOTLINE},
+    )
+
+
+def _reason_evoucher(facts: BalanceFacts, now: datetime) -> Reason:
+    locked_until = facts.evoucher_locked_until
+    if facts.evoucher_status is not None and locked_until and locked_until > now:
+        detail = (
+            "Activation is paused after repeated failed face authentications, until "
+            f"{clock.as_text(locked_until)}." + clock.simulated_wait_note()
+        )
+    elif facts.evoucher_status == EVoucher.Status.AGREEMENT_ACCEPTED:
+        detail = "You accepted the user agreement, but face authentication has not been passed."
+    else:
+        detail = "Your electronic medical-insurance voucher has not been activated, so it cannot be used or show your balance."
+    return Reason(
+        ReasonCode.EVOUCHER_NOT_ACTIVATED,
+        detail=detail,
+        remedy="Activate it in WeChat, Alipay or the national medical-insurance app (accept the user "
+        "agreement, then pass face authentication), or at a designated pharmacy with your ID.",
+    )
+
+
+def _reason_wrong_channel(city: CityFacts) -> Reason:
+    return Reason(
+        ReasonCode.WRONG_CHANNEL,
+        detail=f"In {city.name} the personal account is not shown online; only {COUNTER_CHANNELS_TEXT} can show it.",
+        remedy=f"Ask at a designated hospital or pharmacy, or at the agency counter ({settings.NHSA_HOTLINE} tells you where).",
+        extra={"channels": [Channel.INSTITUTION.value, Channel.COUNTER.value]},
+    )
+
+
+def _reason_abolished(facts: BalanceFacts) -> Reason:
+    city = facts.city
+    used = facts.outpatient_pool_paid or ZERO
+    remaining = max(ZERO, city.outpatient_pooling_annual_quota - used)
+    ratio = int(city.outpatient_pooling_ratio * 100)
+    return Reason(
+        ReasonCode.PERSONAL_ACCOUNT_ABOLISHED,
+        detail=f"Since {city.resident_accounts_abolished_on:%Y-%m-%d}, {city.name} has replaced resident "
+        f"personal accounts with outpatient pooling: it pays {ratio}% of eligible common outpatient "
+        f"costs, up to {city.outpatient_pooling_annual_quota:.2f} CNY a year; "
+        f"{remaining:.2f} CNY remains this year.",
+        remedy="Nothing to do: settle at designated institutions as usual and outpatient pooling pays its share.",
+        extra={
+            "outpatient_pooling": {
+                "ratio": f"{city.outpatient_pooling_ratio:.4f}",
+                "annual_quota": f"{city.outpatient_pooling_annual_quota:.2f}",
+                "used": f"{used:.2f}",
+                "remaining": f"{remaining:.2f}",
+                "currency": CURRENCY,
+            }
+        },
+    )
+
+
+def _reason_card(facts: BalanceFacts) -> Reason:
+    status = facts.card_status
+    expected = None
+    remedy = "Activate it at the local medical-insurance agency: bring the card and your ID, and set a PIN."
+    if status is None:
+        detail = "You have no social security card yet."
+        remedy = (
+            "Apply at the county medical-insurance centre (issued on the spot) or a street service point "
+            "(ready within 3 working days), then activate it at the agency."
+        )
+    elif status == SocialSecurityCard.Status.PENDING:
+        detail = f"Your card is being made; it will be ready on {facts.card_ready_on:%Y-%m-%d}."
+        expected = facts.card_ready_on
+        remedy = "Collect it when it is ready, then activate it at the agency (bring your ID, set a PIN)."
+    elif status == SocialSecurityCard.Status.READY:
+        detail = "Your card is ready for pick-up but has not been collected and activated."
+        remedy = "Collect it at the service point and activate it at the agency (bring your ID, set a PIN)."
+    elif status == SocialSecurityCard.Status.LOST:
+        detail = "Your card was reported lost and no replacement has been issued."
+        remedy = "Apply for a replacement at the agency, then activate the new card."
+    else:
+        detail = "Your physical social security card has been issued but not activated."
+    return Reason(
+        ReasonCode.CARD_NOT_ACTIVATED, detail=detail, remedy=remedy, expected_date=expected
+    )
+
+
+def _next_upload(city: CityFacts, today: date) -> date | None:
+    """The city's next upload after today's, when today's has already run."""
+    latest = city.latest_upload_as_of
+    uploaded_today = latest is not None and clock.localdate(latest) == today
+    return next_upload_on(city, today=today, uploaded_today=uploaded_today)
+
+
+def _reason_not_uploaded(city: CityFacts, today: date) -> Reason:
+    if not city.has_public_upload_channel:
+        return Reason(
+            ReasonCode.DATA_NOT_UPLOADED,
+            detail=f"{city.name} has no public channel to the national platform, so no account data reaches it.",
+            remedy="Online inquiry will not show it until the city opens one; designated institutions and "
+            "agency counters read the live account meanwhile.",
+        )
+    expected = _next_upload(city, today)
+    latest = city.latest_upload_as_of
+    if latest is None:
+        detail = f"{city.name} has not uploaded account data to the national platform yet."
+    else:
+        detail = (
+            f"Your account is not in {city.name}'s latest upload (as of {clock.as_text(latest)})."
+        )
+    return Reason(
+        ReasonCode.DATA_NOT_UPLOADED,
+        detail=detail,
+        remedy=f"Wait for the city's next upload, due on {expected:%Y-%m-%d}.",
+        expected_date=expected,
+    )
+
+
+def _reason_busy(city: CityFacts, retry_after: int) -> Reason:
+    return Reason(
+        ReasonCode.PLATFORM_BUSY,
+        detail=f"Too many people are querying {city.name}'s platform right now.",
+        remedy=f"Query again off-peak; retry in {retry_after} seconds at the earliest."
+        + clock.real_wait_note(),
+        retry_after=retry_after,
+    )
+
+
+def _awaiting_first_contribution(facts: BalanceFacts) -> bool:
+    """An active employee from whom no contribution has arrived: nothing can be credited yet."""
+    return facts.is_employee and not facts.is_retired and not facts.has_contribution
+
+
+def _expected_first_crediting(facts: BalanceFacts, today: date) -> date:
+    city = facts.city
+    start = max(today, facts.enrolled_on)
+    if _awaiting_first_contribution(facts):
+        # The first contribution must be collected before anything can be credited.
+        return next_crediting_on(city, on_or_after=next_contribution_on(city, on_or_after=start))
+    return next_crediting_on(city, on_or_after=start)
+
+
+def _reason_funds(facts: BalanceFacts, today: date, *, credited_since_snapshot: bool) -> Reason:
+    if credited_since_snapshot:
+        expected = _next_upload(facts.city, today)
+        return Reason(
+            ReasonCode.FUNDS_NOT_YET_TRANSFERRED,
+            detail="At the city's last upload your account had not received its first crediting; it has "
+            "been credited since, and shows online after the next upload.",
+            remedy="Wait for the next upload"
+            + (f", due on {expected:%Y-%m-%d}." if expected else "."),
+            expected_date=expected,
+        )
+    if not facts.is_employee and not facts.has_contribution:
+        # Crediting only credits residents whose year is paid: no date can be promised before.
+        return Reason(
+            ReasonCode.FUNDS_NOT_YET_TRANSFERRED,
+            detail="Your personal account is at 0.00 because this year's resident contribution has "
+            "not been received; the first crediting follows it.",
+            remedy="Pay this year's resident contribution; the first crediting follows on the next "
+            "crediting day.",
+        )
+    expected = _expected_first_crediting(facts, today)
+    if _awaiting_first_contribution(facts):
+        detail = (
+            "Your personal account is at 0.00 because no contribution has been received yet; the first "
+            "crediting follows the first contribution."
+        )
+    else:
+        detail = "Your personal account is at 0.00 because the agency has not yet posted its first crediting."
+    return Reason(
+        ReasonCode.FUNDS_NOT_YET_TRANSFERRED,
+        detail=detail,
+        remedy=f"Wait; the first crediting is expected on {expected:%Y-%m-%d}.",
+        expected_date=expected,
+    )
