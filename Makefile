@@ -41,6 +41,7 @@ test: $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 migrations-check: $(VENV)/.installed-test
 	DJANGO_ENV=test $(BIN)/python manage.py makemigrations --check --dry-run
