@@ -45,9 +45,9 @@ def prepare(persons: int) -> dict:
     from cards.services import card_pin_verify
     from common import clock
     from institutions.models import Institution
+    from provisioning.services import institution_register
     from sandbox.scenarios import DEMO_PIN, PersonSpec, build_person
     from sandbox.world import sandbox_city
-    from settlement.services import institution_register
     from users.services import terminal_create
 
     city = sandbox_city("standard")

@@ -43,7 +43,7 @@ class InstitutionAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        from settlement.services import institution_provision
+        from provisioning.services import institution_provision
 
         super().save_model(request, obj, form, change)
         institution_provision(institution=obj)

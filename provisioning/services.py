@@ -3,10 +3,16 @@ transaction and idempotent, like the record services it calls."""
 
 from django.db import transaction
 
-from accounts.services import city_accounts_open, personal_account_open
+from accounts.services import (
+    city_accounts_open,
+    institution_account_open,
+    personal_account_open,
+)
 from cards.models import EVoucher
 from cities.models import City
 from cities.services import city_create
+from institutions.models import Institution
+from institutions.services import institution_create
 from persons.models import InsuredPerson
 from persons.services import person_create
 from settlement.services import benefit_policy_ensure
@@ -37,3 +43,35 @@ def person_enrol(*, city: City, by=None, **person_fields) -> InsuredPerson:
             ):
                 personal_account_open(person=person)
         return person
+
+
+def institution_register(
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    city: City,
+    level: int | None = None,
+    is_designated: bool = True,
+    by=None,
+) -> Institution:
+    """Register a designated hospital or pharmacy with its ledger account and its city's benefit
+    policy (idempotent on code)."""
+    with transaction.atomic():
+        institution = institution_create(
+            code=code,
+            name=name,
+            kind=kind,
+            city=city,
+            level=level,
+            is_designated=is_designated,
+            by=by,
+        )
+        institution_provision(institution=institution)
+        return institution
+
+
+def institution_provision(*, institution: Institution) -> None:
+    """What a saved institution needs to settle: its ledger account and its city's policy."""
+    institution_account_open(institution=institution)
+    benefit_policy_ensure(city=institution.city)

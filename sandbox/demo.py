@@ -26,9 +26,9 @@ from common import clock
 from inquiry.answer import balance_inquire
 from inquiry.channels import Channel
 from institutions.models import Institution
+from provisioning.services import institution_register
 from sandbox.scenarios import DEMO_PIN, SCENARIOS, build_person, fixed_token_ensure
 from sandbox.world import CITY_PROFILES, sandbox_city
-from settlement.services import institution_register
 from users.models import User
 from users.services import operator_create, operator_group_ensure, terminal_create
 

@@ -27,7 +27,6 @@ from common.dates import MAX_DAYS_AHEAD, latest_allowed
 from common.errors import CommonErrorCode, ProblemError, field_error, violated_constraint
 from common.money import MAX_DIGITS, ZERO, money
 from institutions.models import Institution, Tier
-from institutions.services import institution_create
 from persons.models import InsuredPerson
 from settlement.calculation import (
     PolicyFigures,
@@ -136,40 +135,6 @@ def _provisioned_policy(*, city) -> BenefitPolicy:
             f"{city.name} ({city.code}) has no benefit policy; ask the agency.",
         )
     return policy
-
-
-# --- Institutions ------------------------------------------------------------------------------
-
-
-def institution_register(
-    *,
-    code: str,
-    name: str,
-    kind: str,
-    city,
-    level: int | None = None,
-    is_designated: bool = True,
-    by=None,
-) -> Institution:
-    """Register a designated hospital or pharmacy with its ledger account (idempotent on code)."""
-    with transaction.atomic():
-        institution = institution_create(
-            code=code,
-            name=name,
-            kind=kind,
-            city=city,
-            level=level,
-            is_designated=is_designated,
-            by=by,
-        )
-        institution_provision(institution=institution)
-        return institution
-
-
-def institution_provision(*, institution: Institution) -> None:
-    """What a saved institution needs to settle: its ledger account and its city's policy."""
-    institution_account_open(institution=institution)
-    benefit_policy_ensure(city=institution.city)
 
 
 # --- Cross-city filings -----------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Provisioning: a city with its accounts and benefit policy; an enrolment with its e-voucher and,
-where due, a personal account at zero; each once."""
+where due, a personal account at zero; an institution with its account and its city's policy; each
+once."""
 
 from datetime import date
 from decimal import Decimal
@@ -12,9 +13,10 @@ from cards.models import EVoucher
 from cities.models import City
 from cities.services import city_create
 from cities.tests.factories import CityFactory
+from institutions.models import Institution
 from persons.models import InsuredPerson
 from persons.resident_id import make_resident_id
-from provisioning.services import city_provision, person_enrol
+from provisioning.services import city_provision, institution_register, person_enrol
 from settlement.models import BenefitPolicy, BenefitRule
 from settlement.services import DEFAULT_RULES
 
@@ -129,3 +131,32 @@ def test_enrolling_again_later_opens_no_account_the_first_enrolment_did_not_have
     assert again.pk == first.pk
     assert not Account.objects.filter(person=first).exists()
     assert EVoucher.objects.count() == 1
+
+
+# --- An institution ----------------------------------------------------------------------------
+
+
+def test_a_registered_institution_has_its_account_and_its_citys_policy():
+    city = city_create(code="330100", name="Hangzhou")
+    hospital = institution_register(
+        code="H330001", name="Zhejiang Hospital", kind=Institution.Kind.HOSPITAL, level=3, city=city
+    )
+    account = Account.objects.get(institution=hospital)
+    assert (account.kind, account.city_id, account.balance) == (
+        Account.Kind.INSTITUTION,
+        city.id,
+        Decimal("0.00"),
+    )
+    assert BenefitPolicy.objects.filter(city=city).exists()
+
+
+def test_registering_an_institution_again_creates_nothing_more():
+    city = CityFactory()
+    fields = {"kind": Institution.Kind.PHARMACY, "city": city}
+    first = institution_register(code="P330001", name="Pharmacy", **fields)
+    again = institution_register(code="P330001", name="Another name", **fields)
+    assert again.pk == first.pk
+    assert again.name == "Pharmacy"
+    assert Institution.objects.count() == 1
+    assert Account.objects.filter(institution=first).count() == 1
+    assert BenefitPolicy.objects.count() == 1

@@ -9,8 +9,8 @@ from cards.models import SocialSecurityCard
 from cards.services import card_activate, card_apply
 from common import clock
 from institutions.models import Institution
+from provisioning.services import institution_provision
 from settlement.models import CatalogItem, CrossCityFiling
-from settlement.services import institution_provision
 
 TEST_PIN = "258036"
 
