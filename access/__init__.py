@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import QuerySet
 
 from cards.credentials import PRESENTED_CREDENTIAL_HEADER, PresentedCredential
-from common.errors import ProblemError
+from common.errors import DomainError
 from inquiry.channels import Channel
 from users.error_codes import UserErrorCode
 from users.models import User
@@ -109,18 +109,18 @@ def presented_credential(request) -> PresentedCredential | None:
     elif kind == "EVOUCHER" and value:
         person_id = evoucher_person_presenting(code=value, now=clock.now())
         if person_id is None:
-            raise ProblemError(
+            raise DomainError(
                 UserErrorCode.CREDENTIAL_INVALID,
                 "This e-voucher code is not current: a code lasts a few minutes and a newer one "
                 "replaces it. Ask the person to show a fresh one.",
             )
     else:
-        raise ProblemError(
+        raise DomainError(
             UserErrorCode.CREDENTIAL_INVALID,
             f"{PRESENTED_CREDENTIAL_HEADER} must be 'CARD <number>' or 'EVOUCHER <code>'.",
         )
     if person_id is None:
-        raise ProblemError(UserErrorCode.CREDENTIAL_INVALID)
+        raise DomainError(UserErrorCode.CREDENTIAL_INVALID)
     return PresentedCredential(kind=kind, value=value, person_id=person_id)
 
 
@@ -130,12 +130,12 @@ def presented_credential(request) -> PresentedCredential | None:
 def require_role(actor: Actor, *roles: str) -> None:
     if actor.is_superuser or actor.role in roles:
         return
-    raise ProblemError(UserErrorCode.ROLE_NOT_ALLOWED)
+    raise DomainError(UserErrorCode.ROLE_NOT_ALLOWED)
 
 
 def require_city(actor: Actor, city_id: int) -> None:
     if not actor.administers(city_id):
-        raise ProblemError(UserErrorCode.CITY_NOT_ADMINISTERED)
+        raise DomainError(UserErrorCode.CITY_NOT_ADMINISTERED)
 
 
 # --- What each role sees -------------------------------------------------------------------
@@ -154,7 +154,7 @@ def _person_filter(actor: Actor, request, person_path: str) -> models.Q:
     if actor.is_institution:
         credential = presented_credential(request)
         if credential is None:
-            raise ProblemError(UserErrorCode.CREDENTIAL_REQUIRED)
+            raise DomainError(UserErrorCode.CREDENTIAL_REQUIRED)
         return models.Q(**{f"{prefix}id": credential.person_id})
     if actor.is_operator:
         return models.Q(**{f"{prefix}city_id__in": actor.city_ids})
@@ -315,7 +315,7 @@ def simulated_clock_movable(actor: Actor) -> bool:
 
 def require_simulated_clock_movable(actor: Actor) -> None:
     if not simulated_clock_movable(actor):
-        raise ProblemError(UserErrorCode.ROLE_NOT_ALLOWED)
+        raise DomainError(UserErrorCode.ROLE_NOT_ALLOWED)
 
 
 def national_editable(actor: Actor) -> bool:

@@ -40,7 +40,7 @@ from common import clock
 from common.audit import acting_user
 from common.calendar import next_month
 from common.context import current_request_id
-from common.errors import ProblemError
+from common.errors import DomainError
 from common.jobs import JobKind, JobOutcome, execute_recorded_job
 from common.models import JobStatus
 from common.money import ZERO
@@ -187,7 +187,7 @@ def _monthly_job_open(model, *, city: City, period: date, by=None):
     returns the same job."""
     period = period.replace(day=1)
     if period > clock.today().replace(day=1):
-        raise ProblemError(
+        raise DomainError(
             LedgerErrorCode.CREDITING_PERIOD_NOT_DUE, f"{period:%Y-%m} has not begun."
         )
     return model.objects.get_or_create(

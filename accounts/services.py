@@ -12,7 +12,7 @@ from accounts.models import Account, Contribution, Entry, Transfer
 from common import clock
 from common.audit import acting_user
 from common.context import current_request_id
-from common.errors import ProblemError
+from common.errors import DomainError
 from common.money import MAX_DIGITS, ZERO, money
 
 # The largest amount a ledger column holds (14 digits, 2 of them after the point).
@@ -29,9 +29,9 @@ class Leg:
 
 def _checked_amount(value: Decimal) -> Decimal:
     if not isinstance(value, Decimal) or not value.is_finite() or value == 0:
-        raise ProblemError(LedgerErrorCode.TRANSFER_INVALID_AMOUNT)
+        raise DomainError(LedgerErrorCode.TRANSFER_INVALID_AMOUNT)
     if value.as_tuple().exponent < -2 or abs(value) >= MAX_AMOUNT:
-        raise ProblemError(LedgerErrorCode.TRANSFER_INVALID_AMOUNT)
+        raise DomainError(LedgerErrorCode.TRANSFER_INVALID_AMOUNT)
     return money(value)
 
 
@@ -64,18 +64,18 @@ def transfer_post(
     not go negative."""
     legs = [Leg(leg.account_id, _checked_amount(leg.amount)) for leg in legs]
     if len(legs) < 2 or sum(leg.amount for leg in legs) != 0:
-        raise ProblemError(LedgerErrorCode.TRANSFER_UNBALANCED)
+        raise DomainError(LedgerErrorCode.TRANSFER_UNBALANCED)
 
     with transaction.atomic():
         accounts = lock_accounts([leg.account_id for leg in legs])
         if len(accounts) != len({leg.account_id for leg in legs}):
-            raise ProblemError(LedgerErrorCode.ACCOUNT_NOT_FOUND)
+            raise DomainError(LedgerErrorCode.ACCOUNT_NOT_FOUND)
 
         existing = Transfer.objects.filter(key=key).first()
         if existing is not None:
             if _same_legs(existing, legs):
                 return existing
-            raise ProblemError(
+            raise DomainError(
                 LedgerErrorCode.TRANSFER_KEY_CONFLICT, f"Transfer key {key!r} is already used."
             )
 
@@ -85,7 +85,7 @@ def transfer_post(
         for account_id, delta in deltas.items():
             account = accounts[account_id]
             if account.kind in Account.NEVER_NEGATIVE_KINDS and account.balance + delta < 0:
-                raise ProblemError(
+                raise DomainError(
                     LedgerErrorCode.INSUFFICIENT_FUNDS,
                     f"{account.get_kind_display()} #{account.id} holds {account.balance:.2f} CNY.",
                 )
@@ -110,10 +110,10 @@ def transfer_post(
             # The database is the last word: a concurrent transfer took the key, or a rule
             # Python did not see refused it.
             if Transfer.objects.filter(key=key).exists():
-                raise ProblemError(
+                raise DomainError(
                     LedgerErrorCode.TRANSFER_KEY_CONFLICT, f"Transfer key {key!r} is already used."
                 ) from exc
-            raise ProblemError(
+            raise DomainError(
                 LedgerErrorCode.INSUFFICIENT_FUNDS, "The ledger refused the transfer."
             ) from exc
         return transfer
@@ -215,22 +215,22 @@ def contribution_record(
     person = InsuredPerson.objects.select_related("city").get(pk=person.pk)
     if person.is_employee:
         if person.is_retired:
-            raise ProblemError(
+            raise DomainError(
                 LedgerErrorCode.CONTRIBUTION_PERIOD_INVALID, "Retirees do not pay contributions."
             )
         if period.day != 1:
-            raise ProblemError(
+            raise DomainError(
                 LedgerErrorCode.CONTRIBUTION_PERIOD_INVALID,
                 "Employees contribute per month (day 1).",
             )
         if period > clock.today().replace(day=1):
-            raise ProblemError(
+            raise DomainError(
                 LedgerErrorCode.CONTRIBUTION_PERIOD_INVALID,
                 "Employers pay a month once it has begun, not ahead.",
             )
         base = payment_base if payment_base is not None else person.declared_wage
         if base is None:
-            raise ProblemError(
+            raise DomainError(
                 LedgerErrorCode.CONTRIBUTION_PERIOD_INVALID, "No payment base given or declared."
             )
         figures = employee_contribution_figures(person=person, payment_base=base)
@@ -238,7 +238,7 @@ def contribution_record(
         enrolled_period = person.enrolled_on.replace(day=1)
     else:
         if (period.month, period.day) != (1, 1):
-            raise ProblemError(
+            raise DomainError(
                 LedgerErrorCode.CONTRIBUTION_PERIOD_INVALID,
                 "Residents contribute per year (1 January).",
             )
@@ -246,7 +246,7 @@ def contribution_record(
         kind = Contribution.Kind.RESIDENT_YEARLY
         enrolled_period = person.enrolled_on.replace(month=1, day=1)
     if period < enrolled_period:
-        raise ProblemError(LedgerErrorCode.CONTRIBUTION_BEFORE_ENROLMENT)
+        raise DomainError(LedgerErrorCode.CONTRIBUTION_BEFORE_ENROLMENT)
 
     with transaction.atomic():
         # One receipt at a time per person, so a retried or concurrent receipt finds the first.
@@ -259,7 +259,7 @@ def contribution_record(
                 figures.subsidy_amount,
             ):
                 return existing
-            raise ProblemError(LedgerErrorCode.CONTRIBUTION_ALREADY_RECORDED)
+            raise DomainError(LedgerErrorCode.CONTRIBUTION_ALREADY_RECORDED)
 
         accounts = city_account_ids(city_id=person.city_id)
         total = figures.employer_amount + figures.individual_amount + figures.subsidy_amount

@@ -39,11 +39,11 @@ def operated_city(actor: Actor, code: str):
     is someone else's)."""
     from access import require_city
     from cities.models import City
-    from common.errors import CommonErrorCode, ProblemError, field_error
+    from common.errors import CommonErrorCode, DomainError, field_error
 
     city = City.objects.filter(code=code).first()
     if city is None:
-        raise ProblemError(
+        raise DomainError(
             CommonErrorCode.NOT_FOUND,
             f"No city {code}.",
             errors=[field_error("city", "Unknown city.")],

@@ -20,7 +20,7 @@ from rest_framework.utils.encoders import JSONEncoder
 
 from cards.credentials import PRESENTED_CREDENTIAL_HEADER
 from common.context import current_request_id
-from common.errors import CommonErrorCode, ProblemError, field_error
+from common.errors import CommonErrorCode, DomainError, field_error
 from common.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -64,7 +64,7 @@ def idempotent(handler: Callable) -> Callable:
             with transaction.atomic():
                 return handler(view, request, *args, **kwargs)
         if not _KEY_PATTERN.match(key):
-            raise ProblemError(
+            raise DomainError(
                 CommonErrorCode.IDEMPOTENCY_KEY_INVALID,
                 "Idempotency-Key must be 1 to 255 visible ASCII characters.",
                 errors=[field_error(HEADER, "Malformed key.")],
@@ -86,7 +86,7 @@ def idempotent(handler: Callable) -> Callable:
             except IntegrityError:
                 existing = IdempotencyRecord.objects.get(owner=owner, key=key)
                 if existing.fingerprint != fingerprint:
-                    raise ProblemError(
+                    raise DomainError(
                         CommonErrorCode.IDEMPOTENCY_KEY_REUSED,
                         "This Idempotency-Key was first used for a different request; "
                         "use a new key for a new request.",

@@ -12,7 +12,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from common.cache import cache_check
-from common.errors import CommonErrorCode, ErrorCodes, ProblemError
+from common.errors import CommonErrorCode, DomainError, ErrorCodes
 
 
 def all_error_codes() -> dict[str, ErrorCodes]:
@@ -165,7 +165,7 @@ class ProblemDetailApi(APIView):
     def get(self, request, code: str):
         member = all_error_codes().get(code)
         if member is None:
-            raise ProblemError(CommonErrorCode.NOT_FOUND, f"No error code {code!r}.")
+            raise DomainError(CommonErrorCode.NOT_FOUND, f"No error code {code!r}.")
         return Response(_problem_entry(member))
 
 
@@ -177,9 +177,9 @@ class NotFoundApi(APIView):
     schema = None
 
     def http_method_not_allowed(self, request, *args, **kwargs):
-        raise ProblemError(CommonErrorCode.NOT_FOUND, f"No resource at {request.path}.")
+        raise DomainError(CommonErrorCode.NOT_FOUND, f"No resource at {request.path}.")
 
     def get(self, request, *args, **kwargs):
-        raise ProblemError(CommonErrorCode.NOT_FOUND, f"No resource at {request.path}.")
+        raise DomainError(CommonErrorCode.NOT_FOUND, f"No resource at {request.path}.")
 
     post = put = patch = delete = head = options = get

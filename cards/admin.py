@@ -8,7 +8,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from cards.models import EVoucher, EVoucherAgreement, FaceAuthAttempt, SocialSecurityCard
 from common.admin import CityScopedAdminMixin, NationalAdminMixin, ReadOnlyAdminMixin
-from common.errors import ProblemError
+from common.errors import DomainError
 
 
 class ActivateCardForm(forms.Form):
@@ -72,7 +72,7 @@ class SocialSecurityCardAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 card_activate(card=card, pin=form.cleaned_data["pin"], by=request.user)
-            except ProblemError as error:
+            except DomainError as error:
                 messages.error(request, error.detail)
             else:
                 messages.success(request, f"Card {card.number} is active.")
@@ -89,7 +89,7 @@ class SocialSecurityCardAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         for card in queryset:
             try:
                 service(card=card, by=request.user)
-            except ProblemError as error:
+            except DomainError as error:
                 messages.warning(request, f"{card.number}: {error.detail}")
             else:
                 messages.success(request, f"{card.number}: {done}.")

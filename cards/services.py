@@ -25,7 +25,7 @@ from common import clock
 from common.audit import acting_user
 from common.calendar import add_working_days
 from common.context import current_request_id
-from common.errors import CommonErrorCode, ProblemError, field_error
+from common.errors import CommonErrorCode, DomainError, field_error
 from institutions.models import Institution
 from persons.models import InsuredPerson
 from persons.resident_id import InvalidResidentId, normalize_resident_id, parse_resident_id
@@ -53,7 +53,7 @@ def _transition(instance, method: str, error_code, by, **kwargs) -> None:
     try:
         getattr(instance, method)(**kwargs)
     except TransitionNotAllowed:
-        raise ProblemError(
+        raise DomainError(
             error_code,
             f"The {instance._meta.verbose_name} is {instance.get_status_display().lower()}; "
             f"{_TRANSITION_WORDING[method]} now.",
@@ -76,7 +76,7 @@ def _check_presented_ids(
     *, person: InsuredPerson, insured_resident_id: str, agent_name: str, agent_resident_id: str
 ):
     if normalize_resident_id(insured_resident_id) != person.resident_id:
-        raise ProblemError(
+        raise DomainError(
             CardErrorCode.INSURED_ID_MISMATCH,
             errors=[field_error("insured_resident_id", "Does not match the insured person.")],
         )
@@ -84,15 +84,15 @@ def _check_presented_ids(
         try:
             agent = parse_resident_id(agent_resident_id, today=clock.today())
         except InvalidResidentId as exc:
-            raise ProblemError(
+            raise DomainError(
                 CardErrorCode.AGENT_ID_REQUIRED, errors=[field_error("agent_resident_id", str(exc))]
             ) from None
         if not agent_name.strip():
-            raise ProblemError(
+            raise DomainError(
                 CardErrorCode.AGENT_ID_REQUIRED, errors=[field_error("agent_name", "Required.")]
             )
         if agent.number == person.resident_id:
-            raise ProblemError(
+            raise DomainError(
                 CardErrorCode.AGENT_ID_REQUIRED,
                 "The agent must be someone other than the insured person.",
                 errors=[field_error("agent_resident_id", "Must be the agent's own ID.")],
@@ -129,7 +129,7 @@ def card_apply(
             .exclude(status=SocialSecurityCard.Status.LOST)
             .exists()
         ):
-            raise ProblemError(CardErrorCode.CARD_ALREADY_HELD)
+            raise DomainError(CardErrorCode.CARD_ALREADY_HELD)
         on_the_spot = site == SocialSecurityCard.Site.COUNTY_CENTER
         card = SocialSecurityCard(
             person=person,
@@ -152,7 +152,7 @@ def card_apply(
 def _locked_card(card: SocialSecurityCard) -> SocialSecurityCard:
     locked = SocialSecurityCard.objects.select_for_update(no_key=True).filter(pk=card.pk).first()
     if locked is None:  # an id from a stale page or a crafted request
-        raise ProblemError(CommonErrorCode.NOT_FOUND, "There is no such card.")
+        raise DomainError(CommonErrorCode.NOT_FOUND, "There is no such card.")
     return locked
 
 
@@ -190,13 +190,13 @@ _PIN = re.compile(r"[0-9]{6}")
 
 def _check_pin(pin: str) -> None:
     if not isinstance(pin, str) or not _PIN.fullmatch(pin):
-        raise ProblemError(
+        raise DomainError(
             CardErrorCode.CARD_PIN_INVALID,
             errors=[field_error("pin", "6 digits, not 111111 or 123456.")],
         )
     weak = len(set(pin)) == 1 or pin in "0123456789" or pin in "9876543210"
     if weak:
-        raise ProblemError(
+        raise DomainError(
             CardErrorCode.CARD_PIN_INVALID,
             errors=[field_error("pin", "6 digits, not 111111 or 123456.")],
         )
@@ -226,9 +226,9 @@ def _end_of_local_day(now: datetime) -> datetime:
     return datetime.combine(local.date() + timedelta(days=1), time.min, tzinfo=local.tzinfo)
 
 
-def _pin_locked(card: SocialSecurityCard, now: datetime) -> ProblemError:
+def _pin_locked(card: SocialSecurityCard, now: datetime) -> DomainError:
     until = card.pin_locked_until
-    return ProblemError(
+    return DomainError(
         CardErrorCode.CARD_PIN_LOCKED,
         f"Too many wrong PINs in a row: the card pays from no account until {clock.as_text(until)}. "
         "The cardholder can still pay in cash, or with the e-voucher from their own app."
@@ -266,7 +266,7 @@ def card_pin_verify(
     if card.pin_locked_until and card.pin_locked_until > now:
         raise _pin_locked(card, now)
     if not pin:
-        raise ProblemError(
+        raise DomainError(
             CardErrorCode.CARD_PIN_REQUIRED,
             f"Ask the cardholder to enter the card's PIN and send it in {CARD_PIN_HEADER}, or "
             "settle without the personal account (use_personal_account false).",
@@ -295,7 +295,7 @@ def card_pin_verify(
     if locked:
         raise _pin_locked(card, now)
     attempts_left = max_failures - card.pin_failures
-    raise ProblemError(
+    raise DomainError(
         CardErrorCode.CARD_PIN_INCORRECT,
         f"The PIN is not the card's. {attempts_left} more wrong PIN(s) in a row lock the card's "
         "PIN until the end of the day.",
@@ -323,7 +323,7 @@ def card_replace(
 ) -> SocialSecurityCard:
     """A new card for a lost one (report it lost first)."""
     if card.status != SocialSecurityCard.Status.LOST:
-        raise ProblemError(
+        raise DomainError(
             CardErrorCode.CARD_TRANSITION_NOT_ALLOWED, "Report the card lost before replacing it."
         )
     if hasattr(card, "replaced_by"):
@@ -359,13 +359,13 @@ def evoucher_accept_agreement(
 ) -> EVoucher:
     current = evoucher_agreement_current()
     if current is None or agreement_version != current.version:
-        raise ProblemError(
+        raise DomainError(
             CardErrorCode.AGREEMENT_VERSION_NOT_CURRENT,
             errors=[field_error("agreement_version", "Not the current version.")],
             extra={"current_version": current.version if current else None},
         )
     if platform == EVoucher.Platform.PHARMACY:
-        raise ProblemError(
+        raise DomainError(
             CommonErrorCode.VALIDATION_ERROR,
             "Online activation is through WeChat, Alipay or the national app.",
             errors=[field_error("platform", "Choose WECHAT, ALIPAY or NHSA_APP.")],
@@ -403,7 +403,7 @@ def evoucher_face_authenticate(*, person: InsuredPerson, outcome: str | None, by
     the outcome; otherwise the provider passes. Repeated failures lock attempts for a while;
     a provider outage is not the person's failure."""
     if outcome is not None and not settings.SANDBOX_MODE:
-        raise ProblemError(
+        raise DomainError(
             CardErrorCode.SANDBOX_OUTCOME_NOT_ALLOWED,
             errors=[field_error("sandbox_outcome", "Sandbox only.")],
         )
@@ -414,7 +414,7 @@ def evoucher_face_authenticate(*, person: InsuredPerson, outcome: str | None, by
         voucher = _locked_voucher(person)
         if voucher.locked_until and voucher.locked_until > now:
             wait = int((voucher.locked_until - now).total_seconds()) + 1
-            raise ProblemError(
+            raise DomainError(
                 CardErrorCode.FACE_AUTH_LOCKED,
                 f"Face authentication is locked until {clock.as_text(voucher.locked_until)}."
                 + clock.simulated_wait_note(),
@@ -422,7 +422,7 @@ def evoucher_face_authenticate(*, person: InsuredPerson, outcome: str | None, by
                 extra={"locked_until": clock.as_iso(voucher.locked_until)},
             )
         if voucher.status != EVoucher.Status.AGREEMENT_ACCEPTED:
-            raise ProblemError(
+            raise DomainError(
                 CardErrorCode.EVOUCHER_TRANSITION_NOT_ALLOWED,
                 "Accept the user agreement first."
                 if voucher.status == EVoucher.Status.NOT_ACTIVATED
@@ -478,27 +478,27 @@ def evoucher_activate_at_pharmacy(
         or institution.kind != Institution.Kind.PHARMACY
         or not institution.is_designated
     ):
-        raise ProblemError(CardErrorCode.INSTITUTION_NOT_PHARMACY)
+        raise DomainError(CardErrorCode.INSTITUTION_NOT_PHARMACY)
     if face_outcome is not None and not settings.SANDBOX_MODE:
-        raise ProblemError(
+        raise DomainError(
             CardErrorCode.SANDBOX_OUTCOME_NOT_ALLOWED,
             errors=[field_error("sandbox_face_outcome", "Sandbox only.")],
         )
     current = evoucher_agreement_current()
     if current is None:
-        raise ProblemError(
+        raise DomainError(
             CardErrorCode.AGREEMENT_VERSION_NOT_CURRENT, "No user agreement is in force."
         )
     outcome = face_outcome or FaceAuthAttempt.Outcome.PASS
     if outcome == FaceAuthAttempt.Outcome.PROVIDER_UNAVAILABLE:
-        raise ProblemError(CardErrorCode.FACE_AUTH_UNAVAILABLE, headers={"Retry-After": "30"})
+        raise DomainError(CardErrorCode.FACE_AUTH_UNAVAILABLE, headers={"Retry-After": "30"})
     person = InsuredPerson.objects.filter(
         resident_id=normalize_resident_id(resident_id), name=name.strip()
     ).first()
     if person is None or outcome != FaceAuthAttempt.Outcome.PASS:
         # One answer for an unknown ID, another name and a failed face check: no probing for
         # who is insured.
-        raise ProblemError(CardErrorCode.IDENTITY_NOT_VERIFIED)
+        raise DomainError(CardErrorCode.IDENTITY_NOT_VERIFIED)
     now = clock.now()
     with transaction.atomic():
         voucher = _locked_voucher(person)
@@ -546,7 +546,7 @@ def evoucher_presentation_code_issue(*, person: InsuredPerson) -> IssuedPresenta
     with transaction.atomic():
         voucher = _locked_voucher(person)
         if voucher.status != EVoucher.Status.ACTIVATED:
-            raise ProblemError(
+            raise DomainError(
                 CardErrorCode.EVOUCHER_TRANSITION_NOT_ALLOWED,
                 "Activate the e-voucher before showing its code.",
                 extra={"current_status": voucher.status},

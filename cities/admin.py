@@ -5,7 +5,7 @@ import access
 from cities.models import City
 from common import clock
 from common.admin import CityScopedAdminMixin, console_actor
-from common.errors import ProblemError
+from common.errors import DomainError
 
 
 @admin.register(City)
@@ -123,7 +123,7 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         for city in queryset:
             try:
                 job, _ = opener(city)
-            except ProblemError as error:
+            except DomainError as error:
                 messages.warning(request, f"{city}: {error.detail}")
                 continue
             job_enqueue(job)

@@ -9,7 +9,7 @@ the end of the calendar that every period computed from it exists.
 
 from datetime import date, timedelta
 
-from common.errors import CommonErrorCode, ProblemError, field_error
+from common.errors import CommonErrorCode, DomainError, field_error
 
 MAX_DAYS_AHEAD = 366
 
@@ -27,7 +27,7 @@ def check_date_bounds(field: str, value: date, *, earliest: date, today: date) -
         message = f"At most {MAX_DAYS_AHEAD} days ahead: on or before {latest:%Y-%m-%d}."
     else:
         return
-    raise ProblemError(
+    raise DomainError(
         CommonErrorCode.VALIDATION_ERROR,
         "Some fields are invalid; see errors.",
         errors=[field_error(field, message, "date_out_of_range")],

@@ -7,13 +7,34 @@ from enum import Enum
 from typing import Any
 
 
-class ErrorCodes(Enum):
-    """Base for each app's error-code enum: ``NAME = status, "title safe to show a user"``."""
+class ErrorKind(Enum):
+    """What went wrong, in the domain's terms; common.problems alone decides the HTTP status."""
 
-    def __new__(cls, status: int, title: str):
+    INVALID = "invalid"
+    NOT_AUTHENTICATED = "not_authenticated"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    UNPROCESSABLE = "unprocessable"
+    TOO_LARGE = "too_large"
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
+    INTERNAL = "internal"
+    # Only the HTTP plumbing meets these; no domain rule raises them.
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    NOT_ACCEPTABLE = "not_acceptable"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+
+
+class ErrorCodes(Enum):
+    """Base for each app's error-code enum: ``NAME = ErrorKind.X, "title safe to show a user"``."""
+
+    def __new__(cls, kind: ErrorKind, title: str):
+        if not isinstance(kind, ErrorKind):
+            raise TypeError(f"{cls.__name__}: an error code names an ErrorKind, not {kind!r}")
         member = object.__new__(cls)
         member._value_ = f"{cls.__name__}.{len(cls.__members__)}"
-        member.status = status
+        member.kind = kind
         member.title = title
         return member
 
@@ -21,26 +42,46 @@ class ErrorCodes(Enum):
     def code(self) -> str:
         return self.name
 
+    @property
+    def status(self) -> int:
+        """The HTTP status this code is answered with, read from the one mapping."""
+        # Imported here: the mapping belongs to the HTTP plumbing, which imports this module.
+        from common.problems import HTTP_STATUS_BY_KIND
+
+        return HTTP_STATUS_BY_KIND[self.kind]
+
 
 class CommonErrorCode(ErrorCodes):
-    VALIDATION_ERROR = 400, "The request has invalid fields."
-    MALFORMED_REQUEST = 400, "The request body could not be read."
-    NOT_AUTHENTICATED = 401, "Authentication credentials were not provided."
-    AUTHENTICATION_FAILED = 401, "The credentials are invalid, expired or revoked."
-    PERMISSION_DENIED = 403, "You are not allowed to do this."
-    NOT_FOUND = 404, "Nothing was found at this address."
-    METHOD_NOT_ALLOWED = 405, "This method is not allowed here."
-    NOT_ACCEPTABLE = 406, "The requested representation cannot be produced."
-    UNSUPPORTED_MEDIA_TYPE = 415, "The request's media type is not supported."
-    IDEMPOTENCY_KEY_REUSED = 422, "This Idempotency-Key was already used with a different request."
-    IDEMPOTENCY_KEY_INVALID = 400, "The Idempotency-Key header is malformed."
-    CONFLICT = 409, "The request conflicts with the current state."
-    REQUEST_TOO_LARGE = 413, "The request body is larger than this server accepts."
-    REQUEST_NESTED_TOO_DEEPLY = 400, "The request body is nested too deeply."
-    RATE_LIMITED = 429, "Too many requests; retry later."
-    SANDBOX_DISABLED = 404, "Sandbox mode is off on this server."
-    INTERNAL_ERROR = 500, "Something went wrong on our side; the request id helps us find it."
-    SERVICE_UNAVAILABLE = 503, "The service is temporarily unavailable."
+    VALIDATION_ERROR = ErrorKind.INVALID, "The request has invalid fields."
+    MALFORMED_REQUEST = ErrorKind.INVALID, "The request body could not be read."
+    NOT_AUTHENTICATED = ErrorKind.NOT_AUTHENTICATED, "Authentication credentials were not provided."
+    AUTHENTICATION_FAILED = (
+        ErrorKind.NOT_AUTHENTICATED,
+        "The credentials are invalid, expired or revoked.",
+    )
+    PERMISSION_DENIED = ErrorKind.FORBIDDEN, "You are not allowed to do this."
+    NOT_FOUND = ErrorKind.NOT_FOUND, "Nothing was found at this address."
+    METHOD_NOT_ALLOWED = ErrorKind.METHOD_NOT_ALLOWED, "This method is not allowed here."
+    NOT_ACCEPTABLE = ErrorKind.NOT_ACCEPTABLE, "The requested representation cannot be produced."
+    UNSUPPORTED_MEDIA_TYPE = (
+        ErrorKind.UNSUPPORTED_MEDIA_TYPE,
+        "The request's media type is not supported.",
+    )
+    IDEMPOTENCY_KEY_REUSED = (
+        ErrorKind.UNPROCESSABLE,
+        "This Idempotency-Key was already used with a different request.",
+    )
+    IDEMPOTENCY_KEY_INVALID = ErrorKind.INVALID, "The Idempotency-Key header is malformed."
+    CONFLICT = ErrorKind.CONFLICT, "The request conflicts with the current state."
+    REQUEST_TOO_LARGE = ErrorKind.TOO_LARGE, "The request body is larger than this server accepts."
+    REQUEST_NESTED_TOO_DEEPLY = ErrorKind.INVALID, "The request body is nested too deeply."
+    RATE_LIMITED = ErrorKind.RATE_LIMITED, "Too many requests; retry later."
+    SANDBOX_DISABLED = ErrorKind.NOT_FOUND, "Sandbox mode is off on this server."
+    INTERNAL_ERROR = (
+        ErrorKind.INTERNAL,
+        "Something went wrong on our side; the request id helps us find it.",
+    )
+    SERVICE_UNAVAILABLE = ErrorKind.UNAVAILABLE, "The service is temporarily unavailable."
 
 
 # The members every problem body carries itself (RFC 9457's, then this project's): an extension
@@ -50,8 +91,9 @@ RESERVED_PROBLEM_MEMBERS = frozenset(
 )
 
 
-class ProblemError(Exception):
-    """A refusal with a stable code; turned into an RFC 9457 problem response by one handler."""
+class DomainError(Exception):
+    """A refusal with a stable code, raised by the domain; common.problems turns it into an
+    RFC 9457 problem response with the HTTP status of the code's kind."""
 
     def __init__(
         self,
@@ -74,10 +116,6 @@ class ProblemError(Exception):
         self.headers = headers or {}
         self.extra = extra or {}
         super().__init__(f"{code.code}: {self.detail}")
-
-    @property
-    def status(self) -> int:
-        return self.code.status
 
 
 def field_error(field: str, message: str, code: str = "invalid") -> dict[str, str]:

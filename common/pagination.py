@@ -3,7 +3,7 @@ import re
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 
-from common.errors import CommonErrorCode, ProblemError, field_error
+from common.errors import CommonErrorCode, DomainError, field_error
 
 
 class PagePagination(PageNumberPagination):
@@ -40,8 +40,8 @@ class NewestFirstCursorPagination(CursorPagination):
         return cursor
 
 
-def _invalid_cursor() -> ProblemError:
-    return ProblemError(
+def _invalid_cursor() -> DomainError:
+    return DomainError(
         CommonErrorCode.VALIDATION_ERROR,
         "The cursor is not one this API gave out; start again without it.",
         errors=[field_error("cursor", "Invalid cursor.", "invalid")],

@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework.parsers import JSONParser
 
-from common.errors import CommonErrorCode, ProblemError, field_error
+from common.errors import CommonErrorCode, DomainError, field_error
 
 # Deeper than any body this API documents (a settlement's line items are three levels down).
 MAX_JSON_DEPTH = 32
@@ -23,7 +23,7 @@ class SafeJSONParser(JSONParser):
             raise _too_deep() from None
         errors = sorted(_refused_values(data), key=lambda error: error["field"])
         if errors:
-            raise ProblemError(
+            raise DomainError(
                 CommonErrorCode.VALIDATION_ERROR,
                 "Some fields are invalid; see errors.",
                 errors=errors,
@@ -31,15 +31,15 @@ class SafeJSONParser(JSONParser):
         return data
 
 
-def _too_deep() -> ProblemError:
-    return ProblemError(
+def _too_deep() -> DomainError:
+    return DomainError(
         CommonErrorCode.REQUEST_NESTED_TOO_DEEPLY,
         f"The request body nests objects or arrays more than {MAX_JSON_DEPTH} levels deep.",
     )
 
 
 def _refused_values(data: Any):
-    """Field errors for integers outside bigint and strings with NUL characters; a ProblemError
+    """Field errors for integers outside bigint and strings with NUL characters; a DomainError
     for nesting beyond MAX_JSON_DEPTH. Walks without recursion, so depth cannot crash it."""
     pending: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
     while pending:

@@ -17,14 +17,32 @@ from common.context import current_request_id
 from common.errors import (
     RESERVED_PROBLEM_MEMBERS,
     CommonErrorCode,
+    DomainError,
     ErrorCodes,
-    ProblemError,
+    ErrorKind,
     field_error,
 )
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+# The one place a kind of error becomes an HTTP status; every code's `status` reads it.
+HTTP_STATUS_BY_KIND: dict[ErrorKind, int] = {
+    ErrorKind.INVALID: 400,
+    ErrorKind.NOT_AUTHENTICATED: 401,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.METHOD_NOT_ALLOWED: 405,
+    ErrorKind.NOT_ACCEPTABLE: 406,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.TOO_LARGE: 413,
+    ErrorKind.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorKind.UNPROCESSABLE: 422,
+    ErrorKind.RATE_LIMITED: 429,
+    ErrorKind.INTERNAL: 500,
+    ErrorKind.UNAVAILABLE: 503,
+}
 
 _DRF_CODES: list[tuple[type[exceptions.APIException], ErrorCodes]] = [
     (exceptions.ParseError, CommonErrorCode.MALFORMED_REQUEST),
@@ -61,7 +79,7 @@ def problem_body(
         body["errors"] = errors
     for name, value in (extra or {}).items():
         if name in RESERVED_PROBLEM_MEMBERS:
-            # ProblemError refuses these when raised; no other caller may overwrite them either.
+            # DomainError refuses these when raised; no other caller may overwrite them either.
             logger.error("problem extension member %r dropped: the name is reserved", name)
             continue
         body[name] = value
@@ -101,18 +119,20 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     instance = request.path if request is not None else ""
     headers: dict[str, str] = {}
 
-    if isinstance(exc, ProblemError):
+    if isinstance(exc, DomainError):
         body = problem_body(
             exc.code, exc.detail, instance=instance, errors=exc.errors, extra=exc.extra
         )
         headers.update(exc.headers)
-        return Response(body, status=exc.status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+        return Response(
+            body, status=exc.code.status, headers=headers, content_type=PROBLEM_CONTENT_TYPE
+        )
 
     if isinstance(exc, RequestDataTooBig):
         body = problem_body(
             CommonErrorCode.REQUEST_TOO_LARGE, _too_large_detail(), instance=instance
         )
-        return Response(body, status=413, content_type=PROBLEM_CONTENT_TYPE)
+        return Response(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
 
     if isinstance(exc, DataError):
         # Input the database could not hold (a number out of its range, a NUL character) that no
@@ -123,7 +143,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             "A value in the request is out of range or contains a character that is not allowed.",
             instance=instance,
         )
-        return Response(body, status=400, content_type=PROBLEM_CONTENT_TYPE)
+        return Response(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
 
     if isinstance(exc, OperationalError):
         # The database is there but cannot serve this request now (no connection slot left, a
@@ -136,7 +156,10 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             instance=instance,
         )
         return Response(
-            body, status=503, headers={"Retry-After": "5"}, content_type=PROBLEM_CONTENT_TYPE
+            body,
+            status=body["status"],
+            headers={"Retry-After": "5"},
+            content_type=PROBLEM_CONTENT_TYPE,
         )
 
     if isinstance(exc, DjangoValidationError):
@@ -157,7 +180,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             instance=instance,
             errors=errors,
         )
-        return Response(body, status=400, content_type=PROBLEM_CONTENT_TYPE)
+        return Response(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
 
     if isinstance(exc, exceptions.APIException):
         code = next((c for cls, c in _DRF_CODES if isinstance(exc, cls)), None)
@@ -188,7 +211,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     body = problem_body(
         CommonErrorCode.INTERNAL_ERROR, CommonErrorCode.INTERNAL_ERROR.title, instance=instance
     )
-    return Response(body, status=500, content_type=PROBLEM_CONTENT_TYPE)
+    return Response(body, status=body["status"], content_type=PROBLEM_CONTENT_TYPE)
 
 
 def _too_large_detail() -> str:

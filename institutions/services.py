@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from common.audit import acting_user
-from common.errors import CommonErrorCode, ProblemError, field_error
+from common.errors import CommonErrorCode, DomainError, field_error
 from institutions.models import Institution
 
 
@@ -39,7 +39,7 @@ def institution_create(
         try:
             institution.full_clean()
         except ValidationError as exc:
-            raise ProblemError(
+            raise DomainError(
                 CommonErrorCode.VALIDATION_ERROR,
                 "The institution's fields are invalid.",
                 errors=[

@@ -9,7 +9,7 @@ from django.db import transaction
 from common import clock
 from common.audit import acting_user
 from common.dates import check_date_bounds
-from common.errors import ProblemError, field_error
+from common.errors import DomainError, field_error
 from persons.error_codes import PersonErrorCode
 from persons.models import InsuredPerson
 from persons.resident_id import InvalidResidentId, parse_resident_id
@@ -33,7 +33,7 @@ def person_create(
     try:
         parsed = parse_resident_id(resident_id, today=clock.today())
     except InvalidResidentId as exc:
-        raise ProblemError(
+        raise DomainError(
             PersonErrorCode.RESIDENT_ID_INVALID,
             str(exc),
             errors=[field_error("resident_id", str(exc), "invalid")],
@@ -63,7 +63,7 @@ def person_create(
             )
             if same:
                 return existing, False
-            raise ProblemError(PersonErrorCode.ALREADY_ENROLLED)
+            raise DomainError(PersonErrorCode.ALREADY_ENROLLED)
         person = InsuredPerson(
             resident_id=parsed.number,
             name=name,
@@ -88,7 +88,7 @@ def _check_scheme_fields(
     status or declared wage."""
     if scheme == InsuredPerson.Scheme.EMPLOYEE:
         if employment_status not in InsuredPerson.EmploymentStatus.values:
-            raise ProblemError(
+            raise DomainError(
                 PersonErrorCode.SCHEME_FIELDS_INVALID,
                 "Employees are ACTIVE or RETIRED.",
                 errors=[
@@ -96,13 +96,13 @@ def _check_scheme_fields(
                 ],
             )
         if subsidy_category != InsuredPerson.SubsidyCategory.NONE:
-            raise ProblemError(
+            raise DomainError(
                 PersonErrorCode.SCHEME_FIELDS_INVALID,
                 "Subsidy categories apply to residents only.",
                 errors=[field_error("subsidy_category", "Residents only.")],
             )
     elif employment_status or declared_wage is not None:
-        raise ProblemError(
+        raise DomainError(
             PersonErrorCode.SCHEME_FIELDS_INVALID,
             "Residents have no employment status or declared wage.",
             errors=[
@@ -118,9 +118,9 @@ def person_login_create(*, person: InsuredPerson, username: str, password: str |
     from users.models import User
 
     if person.user_id is not None:
-        raise ProblemError(PersonErrorCode.LOGIN_EXISTS)
+        raise DomainError(PersonErrorCode.LOGIN_EXISTS)
     if User.objects.filter(username__iexact=username).exists():
-        raise ProblemError(
+        raise DomainError(
             PersonErrorCode.USERNAME_TAKEN, errors=[field_error("username", "Taken.")]
         )
     user = User(username=username, role=User.Role.INSURED, first_name=person.name[:150])

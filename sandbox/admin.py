@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 import access
 from common import clock
 from common.admin import NationalAdminMixin, console_actor
-from common.errors import ProblemError
+from common.errors import DomainError
 from common.models import SimulatedClock
 
 
@@ -46,7 +46,7 @@ class SimulatedClockAdmin(NationalAdminMixin, admin.ModelAdmin):
 
         try:
             report = clock_advance(days=days, by=request.user)
-        except ProblemError as error:
+        except DomainError as error:
             messages.error(request, error.detail)
             return
         ran = sum(len(day["jobs"]) for day in report.days)

@@ -10,7 +10,7 @@ from api.base import IDEMPOTENCY_KEY_PARAMETER, ActorMixin
 from api.idempotency import idempotent
 from api.persons.apis import PersonOutputSerializer
 from cards.models import EVoucher, SocialSecurityCard
-from common.errors import ProblemError
+from common.errors import DomainError
 from sandbox.error_codes import SandboxErrorCode
 from sandbox.scenarios import DEMO_PIN, SCENARIOS, scenario_create
 from sandbox.services import MAX_ADVANCE_DAYS, clock_advance, clock_state, require_sandbox
@@ -92,7 +92,7 @@ class ScenarioCreateApi(ActorMixin, APIView):
         require_sandbox()
         scenario = SCENARIOS.get(code)
         if scenario is None:
-            raise ProblemError(SandboxErrorCode.SCENARIO_NOT_FOUND)
+            raise DomainError(SandboxErrorCode.SCENARIO_NOT_FOUND)
         built = scenario_create(code, by=request.user)
         person = built.person
         card = SocialSecurityCard.objects.filter(person=person).order_by("-id").first()

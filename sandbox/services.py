@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common import clock
-from common.errors import CommonErrorCode, ProblemError
+from common.errors import CommonErrorCode, DomainError
 from common.models import SimulatedClock
 from jobs.services import job_execute, jobs_schedule_day
 from sandbox.error_codes import SandboxErrorCode
@@ -22,7 +22,7 @@ MAX_ADVANCE_DAYS = 400
 
 def require_sandbox() -> None:
     if not settings.SANDBOX_MODE:
-        raise ProblemError(
+        raise DomainError(
             CommonErrorCode.SANDBOX_DISABLED,
             "Sandbox mode is off on this server, so sandbox endpoints do not exist here "
             "(it is on in the demo; set SANDBOX_MODE=true to enable it).",
@@ -74,12 +74,12 @@ def clock_advance(
         step = timedelta(days=days, hours=hours, minutes=minutes)
         target = to if to is not None else previous + step
         if target < previous:
-            raise ProblemError(
+            raise DomainError(
                 SandboxErrorCode.CLOCK_CANNOT_GO_BACK,
                 f"The clock is at {clock.as_text(previous)}.",
             )
         if target - previous > timedelta(days=MAX_ADVANCE_DAYS):
-            raise ProblemError(SandboxErrorCode.CLOCK_STEP_TOO_LARGE)
+            raise DomainError(SandboxErrorCode.CLOCK_STEP_TOO_LARGE)
         report = AdvanceReport(previous=previous, now=target)
         try:
             day = clock.localdate(previous)

@@ -7,7 +7,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 import access
 from common.admin import CityScopedAdminMixin, NationalAdminMixin, ReadOnlyAdminMixin
-from common.errors import ProblemError
+from common.errors import DomainError
 from settlement.models import (
     AnnualUsage,
     BenefitPolicy,
@@ -233,7 +233,7 @@ class SettlementAdmin(CityScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
                     reason=f"Reversed in the console by {request.user.username}",
                     by=request.user,
                 )
-            except ProblemError as error:
+            except DomainError as error:
                 messages.warning(request, f"Settlement #{settlement.pk}: {error.detail}")
             else:
                 messages.success(request, f"Settlement #{settlement.pk} reversed.")
@@ -270,7 +270,7 @@ class CrossCityFilingForm(forms.ModelForm):
                 valid_from=cleaned.get("valid_from"),
                 valid_until=cleaned.get("valid_until"),
             )
-        except ProblemError as error:
+        except DomainError as error:
             raise forms.ValidationError(error.detail) from None
         return cleaned
 
@@ -342,7 +342,7 @@ class CrossCityFilingAdmin(CityScopedAdminMixin, admin.ModelAdmin):
         for filing in queryset:
             try:
                 filing_revoke(filing=filing, by=request.user)
-            except ProblemError as error:
+            except DomainError as error:
                 messages.warning(request, f"Filing #{filing.pk}: {error.detail}")
             else:
                 messages.success(request, f"Filing #{filing.pk} revoked.")
@@ -372,7 +372,7 @@ class FamilyAuthorizationAdmin(CityScopedAdminMixin, ReadOnlyAdminMixin, admin.M
         for authorization in queryset:
             try:
                 family_authorization_revoke(authorization=authorization, by=request.user)
-            except ProblemError as error:
+            except DomainError as error:
                 messages.warning(request, f"Authorisation #{authorization.pk}: {error.detail}")
             else:
                 messages.success(request, f"Authorisation #{authorization.pk} revoked.")

@@ -24,7 +24,7 @@ from cards.models import SocialSecurityCard
 from common import clock
 from common.context import current_request_id
 from common.dates import MAX_DAYS_AHEAD, latest_allowed
-from common.errors import CommonErrorCode, ProblemError, field_error, violated_constraint
+from common.errors import CommonErrorCode, DomainError, field_error, violated_constraint
 from common.money import MAX_DIGITS, ZERO, money
 from institutions.models import Institution, Tier
 from persons.models import InsuredPerson
@@ -130,7 +130,7 @@ def _provisioned_policy(*, city) -> BenefitPolicy:
     """The city's benefit policy as provisioned with the city; refused, never created, if missing."""
     policy = benefit_policy_of(city_id=city.pk)
     if policy is None:
-        raise ProblemError(
+        raise DomainError(
             SettlementErrorCode.BENEFIT_POLICY_MISSING,
             f"{city.name} ({city.code}) has no benefit policy; ask the agency.",
         )
@@ -152,24 +152,24 @@ def filing_period(
     it is valid for the insured city's default period."""
     today = clock.today()
     if city.pk == person.city_id:
-        raise ProblemError(
+        raise DomainError(
             SettlementErrorCode.FILING_CITY_INVALID,
             "The person is insured in that city; no filing is needed there.",
             errors=[field_error("city", "Must differ from the insured city.")],
         )
     if category not in CrossCityFiling.Category.values:
-        raise ProblemError(
+        raise DomainError(
             CommonErrorCode.VALIDATION_ERROR, errors=[field_error("category", "Unknown category.")]
         )
     valid_from = valid_from or today
     if valid_from < today:
-        raise ProblemError(
+        raise DomainError(
             SettlementErrorCode.FILING_VALIDITY_INVALID,
             "A filing cannot start in the past.",
             errors=[field_error("valid_from", f"On or after {today:%Y-%m-%d}.")],
         )
     if valid_from > latest_allowed(today):
-        raise ProblemError(
+        raise DomainError(
             SettlementErrorCode.FILING_VALIDITY_INVALID,
             f"A filing can start at most {MAX_DAYS_AHEAD} days ahead.",
             errors=[field_error("valid_from", f"On or before {latest_allowed(today):%Y-%m-%d}.")],
@@ -178,7 +178,7 @@ def filing_period(
         days = _provisioned_policy(city=person.city).filing_validity_days
         valid_until = valid_from + timedelta(days=days - 1)
     if valid_until < valid_from:
-        raise ProblemError(
+        raise DomainError(
             SettlementErrorCode.FILING_VALIDITY_INVALID,
             "A filing must end on or after the day it starts.",
             errors=[field_error("valid_until", "Before valid_from.")],
@@ -187,7 +187,7 @@ def filing_period(
         person_id=person.pk, city_id=city.pk, valid_from=valid_from, valid_until=valid_until
     )
     if overlapping is not None:
-        raise ProblemError(
+        raise DomainError(
             SettlementErrorCode.FILING_OVERLAPS,
             f"Filing #{overlapping.pk} already covers {overlapping.valid_from:%Y-%m-%d} to "
             f"{overlapping.valid_until:%Y-%m-%d}; revoke it first to change the period.",
@@ -236,7 +236,7 @@ def _revoke(record, *, by, already_revoked):
     with transaction.atomic():
         record = type(record).objects.select_for_update(no_key=True).get(pk=record.pk)
         if record.revoked_at is not None:
-            raise ProblemError(already_revoked)
+            raise DomainError(already_revoked)
         record.revoked_at = clock.now()
         record.revoked_by = by
         record.revocation_request_id = current_request_id()
@@ -257,23 +257,23 @@ def family_authorization_grant(
     """An employee lets a close relative's settlements draw on their personal account (settlements
     only: never wellness spending, which this backend does not pay from accounts at all)."""
     if account_holder.pk == beneficiary.pk:
-        raise ProblemError(SettlementErrorCode.FAMILY_BENEFICIARY_IS_HOLDER)
+        raise DomainError(SettlementErrorCode.FAMILY_BENEFICIARY_IS_HOLDER)
     if relation not in FamilyAuthorization.Relation.values:
-        raise ProblemError(
+        raise DomainError(
             CommonErrorCode.VALIDATION_ERROR, errors=[field_error("relation", "Unknown relation.")]
         )
     has_account = Account.objects.filter(person=account_holder, kind=Account.Kind.PERSONAL).exists()
     if not account_holder.is_employee or not has_account:
-        raise ProblemError(SettlementErrorCode.FAMILY_HOLDER_NOT_ELIGIBLE)
+        raise DomainError(SettlementErrorCode.FAMILY_HOLDER_NOT_ELIGIBLE)
     policy = _provisioned_policy(city=account_holder.city)
     if beneficiary.city_id != account_holder.city_id and not policy.family_aid_across_cities:
-        raise ProblemError(SettlementErrorCode.FAMILY_AID_OTHER_CITY)
+        raise DomainError(SettlementErrorCode.FAMILY_AID_OTHER_CITY)
     with transaction.atomic():
         InsuredPerson.objects.select_for_update(no_key=True).filter(pk=account_holder.pk).first()
         if FamilyAuthorization.objects.filter(
             account_holder=account_holder, beneficiary=beneficiary, revoked_at__isnull=True
         ).exists():
-            raise ProblemError(SettlementErrorCode.FAMILY_AUTHORIZATION_EXISTS)
+            raise DomainError(SettlementErrorCode.FAMILY_AUTHORIZATION_EXISTS)
         return FamilyAuthorization.objects.create(
             account_holder=account_holder,
             beneficiary=beneficiary,
@@ -309,7 +309,7 @@ def _checked_decimal(value, *, digits: int, places: int, field: str) -> Decimal:
         or value.as_tuple().exponent < -places
         or value >= Decimal(10) ** (digits - places)
     ):
-        raise ProblemError(
+        raise DomainError(
             SettlementErrorCode.LINE_AMOUNT_INVALID,
             errors=[
                 field_error(
@@ -325,7 +325,7 @@ def _checked_decimal(value, *, digits: int, places: int, field: str) -> Decimal:
 def _priced_lines(lines: Sequence[LineInput]) -> list[tuple[CatalogItem, PricedLine]]:
     """Resolve every line against the catalog, reporting every bad line at once."""
     if not 1 <= len(lines) <= MAX_LINES:
-        raise ProblemError(
+        raise DomainError(
             CommonErrorCode.VALIDATION_ERROR,
             f"A settlement has 1 to {MAX_LINES} line items.",
             errors=[field_error("line_items", f"1 to {MAX_LINES} items.")],
@@ -346,7 +346,7 @@ def _priced_lines(lines: Sequence[LineInput]) -> list[tuple[CatalogItem, PricedL
         if line.code not in items or not items[line.code].is_active
     ]
     if unknown:
-        raise ProblemError(
+        raise DomainError(
             SettlementErrorCode.CATALOG_ITEM_UNKNOWN,
             "Some line items are not in the catalog (or no longer settleable); see errors.",
             errors=unknown,
@@ -356,14 +356,14 @@ def _priced_lines(lines: Sequence[LineInput]) -> list[tuple[CatalogItem, PricedL
         item = items[line.code]
         priced_line = PricedLine(item.catalog_class, line.quantity, line.unit_price)
         if not ZERO < priced_line.amount < MAX_AMOUNT:
-            raise ProblemError(
+            raise DomainError(
                 SettlementErrorCode.LINE_AMOUNT_INVALID,
                 "quantity x unit price must come to at least 0.01 CNY and fit the ledger.",
                 errors=[field_error(f"line_items.{index}", "Amount out of range.")],
             )
         priced.append((item, priced_line))
     if sum(p.amount for _, p in priced) >= MAX_AMOUNT:
-        raise ProblemError(
+        raise DomainError(
             SettlementErrorCode.LINE_AMOUNT_INVALID,
             "The settlement's total does not fit the ledger.",
             errors=[field_error("line_items", "Total out of range.")],
@@ -398,15 +398,15 @@ def _check_presented(
             number=credential.value, person_id=person_id, status=SocialSecurityCard.Status.ACTIVE
         ).exists()
     ):
-        raise ProblemError(SettlementErrorCode.CARD_NOT_ACTIVE)
+        raise DomainError(SettlementErrorCode.CARD_NOT_ACTIVE)
     # A card number is no secret (whoever once saw the card has it): it pays from an account only
     # with the PIN the cardholder enters. A cash-only settlement needs none, as at a real terminal.
     if credential.kind == "CARD" and use_personal_account and not credential.pin_verified:
-        raise ProblemError(CardErrorCode.CARD_PIN_REQUIRED)
+        raise DomainError(CardErrorCode.CARD_PIN_REQUIRED)
 
 
-def _cross_city_refusal(person: InsuredPerson, institution: Institution) -> ProblemError:
-    return ProblemError(
+def _cross_city_refusal(person: InsuredPerson, institution: Institution) -> DomainError:
+    return DomainError(
         SettlementErrorCode.CROSS_CITY_FILING_REQUIRED,
         f"The person is insured in {person.city.name} ({person.city.code}) and has no cross-city "
         f"filing valid today for {institution.city.name} ({institution.city.code}), so the visit "
@@ -506,24 +506,24 @@ def _visit_check(
 ) -> None:
     """Refuse a visit this terminal cannot settle as asked, before anything is read or locked."""
     if institution is None:
-        raise ProblemError(SettlementErrorCode.TERMINAL_REQUIRED)
+        raise DomainError(SettlementErrorCode.TERMINAL_REQUIRED)
     if not institution.is_designated:
-        raise ProblemError(SettlementErrorCode.INSTITUTION_NOT_DESIGNATED)
+        raise DomainError(SettlementErrorCode.INSTITUTION_NOT_DESIGNATED)
     if visit_type not in VisitType.values:
-        raise ProblemError(
+        raise DomainError(
             CommonErrorCode.VALIDATION_ERROR, errors=[field_error("visit_type", "Unknown.")]
         )
     if institution.kind == Institution.Kind.PHARMACY and visit_type != VisitType.OUTPATIENT:
-        raise ProblemError(
+        raise DomainError(
             SettlementErrorCode.VISIT_TYPE_NOT_OFFERED, "Pharmacies settle outpatient visits only."
         )
     if family_account_holder_id is not None and not use_personal_account:
-        raise ProblemError(
+        raise DomainError(
             SettlementErrorCode.FAMILY_AID_NEEDS_PERSONAL_ACCOUNT,
             errors=[field_error("use_personal_account", "Must be true with a family account.")],
         )
     if credential is None:
-        raise ProblemError(UserErrorCode.CREDENTIAL_REQUIRED)
+        raise DomainError(UserErrorCode.CREDENTIAL_REQUIRED)
 
 
 def _person_check(
@@ -534,7 +534,7 @@ def _person_check(
     person = InsuredPerson.objects.select_related("city").get(pk=credential.person_id)
     _check_presented(credential, person_id=person.pk, use_personal_account=use_personal_account)
     if person.enrolled_on > today:
-        raise ProblemError(
+        raise DomainError(
             SettlementErrorCode.NOT_YET_ENROLLED,
             f"The person's insurance starts on {person.enrolled_on:%Y-%m-%d}.",
         )
@@ -556,7 +556,7 @@ def _settlement_terms(
         policy=policy, scheme=person.scheme, visit_type=visit_type, tier=institution.tier
     ).first()
     if rule is None:
-        raise ProblemError(
+        raise DomainError(
             SettlementErrorCode.BENEFIT_RULE_MISSING,
             f"{person.city.name} has no {person.get_scheme_display().lower()} rule for "
             f"{visit_type.lower()} care at a {Tier(institution.tier).label.lower()}.",
@@ -594,7 +594,7 @@ def _settlement_payer(
         .first()
     )
     if authorization is None:
-        raise ProblemError(
+        raise DomainError(
             SettlementErrorCode.FAMILY_AUTHORIZATION_MISSING,
             errors=[field_error("family_account_holder", "No active authorisation.")],
         )
@@ -604,7 +604,7 @@ def _settlement_payer(
         .first()
     )
     if paying_account_id is None:
-        raise ProblemError(SettlementErrorCode.FAMILY_HOLDER_NOT_ELIGIBLE)
+        raise DomainError(SettlementErrorCode.FAMILY_HOLDER_NOT_ELIGIBLE)
     return SettlementPayer(
         use_personal_account=use_personal_account,
         authorization=authorization,
@@ -746,7 +746,7 @@ def _settlement_record(
             )
     except IntegrityError as exc:
         if violated_constraint(exc) == "one_live_settlement_per_visit_reference":
-            raise ProblemError(
+            raise DomainError(
                 SettlementErrorCode.VISIT_ALREADY_SETTLED,
                 f"Visit {visit_reference!r} is already settled here; reverse that settlement "
                 "first to settle it again.",
@@ -908,7 +908,7 @@ def settlement_reverse(*, settlement: Settlement, reason: str, by) -> Settlement
     """Refund a settlement: a new transfer the other way (never an edit), and the year's
     deductible, cap and quota usage given back exactly as the settlement took it."""
     if not reason.strip():
-        raise ProblemError(
+        raise DomainError(
             CommonErrorCode.VALIDATION_ERROR, errors=[field_error("reason", "Required.")]
         )
     now = clock.now()
@@ -916,7 +916,7 @@ def settlement_reverse(*, settlement: Settlement, reason: str, by) -> Settlement
         # Same lock order as settling: settlement, usage row, then accounts by id.
         settlement = Settlement.objects.select_for_update(no_key=True).get(pk=settlement.pk)
         if settlement.status != Settlement.Status.SETTLED:
-            raise ProblemError(
+            raise DomainError(
                 SettlementErrorCode.SETTLEMENT_ALREADY_REVERSED,
                 f"Settlement #{settlement.pk} was reversed on {clock.localdate(settlement.reversed_at):%Y-%m-%d}.",
             )

@@ -13,7 +13,7 @@ from cards.models import SocialSecurityCard
 from cards.services import card_activate, card_collect, card_report_lost
 from cities.tests.factories import CityFactory
 from common import clock
-from common.errors import ProblemError, violated_constraint
+from common.errors import DomainError, violated_constraint
 from common.money import MONEY_PATTERN, MoneySerializerField, NonNegativeMoneySerializerField
 from common.parsers import MAX_JSON_DEPTH
 from persons.resident_id import make_resident_id
@@ -367,13 +367,13 @@ def test_a_filing_starting_more_than_a_year_ahead_is_a_field_error(operator, per
 
 @pytest.mark.parametrize("service", [card_collect, card_report_lost])
 def test_a_card_service_on_a_missing_card_raises_not_found(service):
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(DomainError) as refused:
         service(card=SocialSecurityCard(pk=10**12), by=None)
     assert refused.value.code.code == "NOT_FOUND"
 
 
 def test_activating_a_missing_card_raises_not_found():
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(DomainError) as refused:
         card_activate(card=SocialSecurityCard(pk=10**12), pin="135790", by=None)
     assert refused.value.code.code == "NOT_FOUND"
 

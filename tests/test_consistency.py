@@ -15,7 +15,7 @@ from accounts.crediting import crediting_credit_account, crediting_run_open
 from accounts.models import Account, Crediting, Entry, Transfer
 from accounts.services import Leg, contribution_record, transfer_post
 from cities.tests.factories import CityFactory
-from common.errors import ProblemError
+from common.errors import DomainError
 from common.models import IdempotencyRecord
 from persons.tests.factories import PersonFactory
 from settlement.models import CatalogItem, Settlement
@@ -141,7 +141,7 @@ def _worker(seed: int, books: dict, outcomes: Counter, errors: list) -> None:
                             legs=legs,
                         )
                         outcomes["transfer posted"] += 1
-                    except ProblemError as error:
+                    except DomainError as error:
                         outcomes[f"transfer {error.code.code}"] += 1
     except Exception as exc:  # reported to the main thread, which fails the test
         errors.append(exc)

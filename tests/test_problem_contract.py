@@ -13,7 +13,7 @@ from django_fsm import TransitionNotAllowed
 
 from api.views import all_error_codes
 from cards.models import EVoucher, SocialSecurityCard
-from common.errors import RESERVED_PROBLEM_MEMBERS, ProblemError
+from common.errors import RESERVED_PROBLEM_MEMBERS, DomainError
 from common.problems import problem_body, problem_exception_handler
 from config import urls  # noqa: F401  (imports every app's views, and so every error-code enum)
 from persons.tests.factories import PersonFactory
@@ -41,7 +41,7 @@ def _project_sources():
 
 @functools.cache
 def extension_members_in_use() -> dict[str, list[str]]:
-    """Every `extra={...}` member passed to ProblemError anywhere in the project, by name, with
+    """Every `extra={...}` member passed to DomainError anywhere in the project, by name, with
     where it is used. An `extra` that is not a literal dict fails: it could not be checked."""
     found: dict[str, list[str]] = {}
     for path in _project_sources():
@@ -50,7 +50,7 @@ def extension_members_in_use() -> dict[str, list[str]]:
             if not isinstance(node, ast.Call):
                 continue
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-            if name != "ProblemError":
+            if name != "DomainError":
                 continue
             for keyword in node.keywords:
                 if keyword.arg != "extra":
@@ -88,7 +88,7 @@ def test_every_code_renders_its_own_members_with_every_extension_in_use(code, rf
     extensions = {name: f"value of {name}" for name in extension_members_in_use()}
     request = rf.get("/api/v1/somewhere")
     response = problem_exception_handler(
-        ProblemError(member, "A detail for a person.", extra=extensions), {"request": request}
+        DomainError(member, "A detail for a person.", extra=extensions), {"request": request}
     )
     body = response.data
     assert response.status_code == member.status
@@ -106,7 +106,7 @@ def test_every_code_renders_its_own_members_with_every_extension_in_use(code, rf
 def test_a_problem_refuses_an_extension_member_with_a_reserved_name(name):
     member = all_error_codes()["CONFLICT"]
     with pytest.raises(TypeError, match=name):
-        ProblemError(member, extra={name: "PENDING"})
+        DomainError(member, extra={name: "PENDING"})
 
 
 def test_the_renderer_never_lets_an_extension_overwrite_its_own_members():
@@ -168,9 +168,9 @@ def test_an_evoucher_conflict_carries_current_status_not_status(operator_and_per
     from cards.services import evoucher_face_authenticate
 
     _, person = operator_and_person
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(DomainError) as refused:
         evoucher_face_authenticate(person=person, outcome=None, by=None)
-    assert refused.value.status == 409
+    assert refused.value.code.status == 409
     assert refused.value.extra == {"current_status": EVoucher.Status.NOT_ACTIVATED}
 
 
@@ -181,7 +181,7 @@ def test_a_refused_transition_never_names_the_method(operator_and_person):
     _, person = operator_and_person
     voucher = EVoucher.objects.get(person=person)
     voucher.status = EVoucher.Status.ACTIVATED
-    with pytest.raises(ProblemError) as refused:
+    with pytest.raises(DomainError) as refused:
         _transition(
             voucher,
             "accept_agreement",

@@ -1,8 +1,8 @@
-from common.errors import ErrorCodes
+from common.errors import ErrorCodes, ErrorKind
 
 
 class UploadErrorCode(ErrorCodes):
     NO_PUBLIC_CHANNEL = (
-        422,
+        ErrorKind.UNPROCESSABLE,
         "This city has no public channel to the national platform, so it never uploads.",
     )

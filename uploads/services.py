@@ -17,7 +17,7 @@ from cities.models import City
 from common import clock
 from common.audit import acting_user
 from common.context import current_request_id
-from common.errors import ProblemError
+from common.errors import DomainError
 from common.jobs import JobKind, JobOutcome, execute_recorded_job
 from common.models import JobStatus
 from persons.models import InsuredPerson
@@ -51,7 +51,7 @@ def upload_open(*, city: City, trigger: str, due_on=None, by=None) -> tuple[City
     """Record an upload to run. A scheduled upload is recorded once per day; a city without a
     public channel never uploads."""
     if not city.has_public_upload_channel:
-        raise ProblemError(UploadErrorCode.NO_PUBLIC_CHANNEL)
+        raise DomainError(UploadErrorCode.NO_PUBLIC_CHANNEL)
     fields = {
         "trigger": trigger,
         "as_of": clock.now(),

@@ -10,7 +10,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from common import clock
-from common.errors import ProblemError
+from common.errors import DomainError
 from common.models import SimulatedClock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -32,8 +32,8 @@ def set_clock(when: datetime | date) -> datetime:
 
 @contextmanager
 def refused(code):
-    """The block raises a ProblemError with this code."""
-    with pytest.raises(ProblemError) as excinfo:
+    """The block raises a DomainError with this code."""
+    with pytest.raises(DomainError) as excinfo:
         yield excinfo
     assert excinfo.value.code is code, excinfo.value
 

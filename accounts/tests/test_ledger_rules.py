@@ -22,7 +22,7 @@ from accounts.tests.support import (
     unbalanced_transfers,
 )
 from cities.tests.factories import CityFactory
-from common.errors import ProblemError
+from common.errors import DomainError
 from institutions.models import Institution
 from persons.tests.factories import PersonFactory, ResidentFactory, RetireeFactory
 
@@ -426,7 +426,7 @@ def test_books_stay_consistent_after_a_mix_of_postings(city, books):
         target = rng.choice(employees).personal_account
         target.refresh_from_db()
         amount = Decimal(rng.randrange(1, 20000)) / 100
-        with contextlib.suppress(ProblemError):  # overdrafts are refused; the books must hold
+        with contextlib.suppress(DomainError):  # overdrafts are refused; the books must hold
             transfer_post(
                 kind=Transfer.Kind.ADJUSTMENT,
                 key=f"mix-{index}",

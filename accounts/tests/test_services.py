@@ -18,7 +18,7 @@ from accounts.tests.support import (
     total_of_all_balances,
 )
 from cities.tests.factories import CityFactory
-from common.errors import ProblemError
+from common.errors import DomainError
 from persons.models import InsuredPerson
 from persons.tests.factories import PersonFactory, ResidentFactory, RetireeFactory
 
@@ -365,7 +365,7 @@ def test_concurrent_spending_never_overdraws_a_personal_account():
         thread.join(timeout=30)
     outcomes = [outcome[0] for _, outcome in runs]
     posted = [o for o in outcomes if isinstance(o, Transfer)]
-    refusals = [o for o in outcomes if isinstance(o, ProblemError)]
+    refusals = [o for o in outcomes if isinstance(o, DomainError)]
     assert len(posted) == 3
     assert len(refusals) == 5
     assert {r.code for r in refusals} == {LedgerErrorCode.INSUFFICIENT_FUNDS}

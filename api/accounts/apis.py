@@ -33,7 +33,7 @@ from api.base import (
 from api.idempotency import idempotent
 from api.jobs import RecordedJobOutputSerializer
 from common import clock
-from common.errors import CommonErrorCode, ProblemError, field_error
+from common.errors import CommonErrorCode, DomainError, field_error
 from common.money import CURRENCY, MoneySerializerField
 from common.pagination import NewestFirstCursorPagination
 from inquiry.answer import balance_inquire
@@ -160,7 +160,7 @@ class MyBalanceApi(ActorMixin, APIView):
                 channel=Channel.ONLINE, now=clock.now(), user_id=request.user.pk
             )
         except InsuredPerson.DoesNotExist:
-            raise ProblemError(
+            raise DomainError(
                 CommonErrorCode.NOT_FOUND, "This login is not linked to an insured person."
             ) from None
         return balance_response(diagnosis)
@@ -194,7 +194,7 @@ class PersonBalanceApi(ActorMixin, APIView):
         requested = request.query_params.get("channel")
         if requested is not None:
             if not self.actor.is_operator or requested not in (Channel.COUNTER, Channel.HOTLINE):
-                raise ProblemError(
+                raise DomainError(
                     CommonErrorCode.VALIDATION_ERROR,
                     "Only operators choose a channel, and only COUNTER or HOTLINE.",
                     errors=[field_error("channel", "Not a channel you can choose.")],
@@ -208,7 +208,7 @@ class PersonBalanceApi(ActorMixin, APIView):
                 visible=access.persons_visible(self.actor, request),
             )
         except InsuredPerson.DoesNotExist:
-            raise ProblemError(CommonErrorCode.NOT_FOUND, "No such insured person.") from None
+            raise DomainError(CommonErrorCode.NOT_FOUND, "No such insured person.") from None
         return balance_response(diagnosis)
 
 

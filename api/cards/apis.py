@@ -24,7 +24,7 @@ from cards.services import (
     evoucher_presentation_code_issue,
 )
 from common import clock
-from common.errors import CommonErrorCode, ProblemError
+from common.errors import CommonErrorCode, DomainError
 from persons.models import InsuredPerson
 from users.models import User
 from users.throttles import PharmacyActivationThrottle
@@ -355,7 +355,7 @@ class CurrentAgreementApi(APIView):
     def get(self, request):
         agreement = evoucher_agreement_current()
         if agreement is None:
-            raise ProblemError(
+            raise DomainError(
                 CardErrorCode.AGREEMENT_VERSION_NOT_CURRENT, "No agreement is in force."
             )
         return Response(AgreementOutputSerializer(agreement).data)
@@ -365,7 +365,7 @@ def _own_person(actor, request):
     access.require_role(actor, User.Role.INSURED)
     person = InsuredPerson.objects.filter(user_id=request.user.pk).first()
     if person is None:
-        raise ProblemError(
+        raise DomainError(
             CommonErrorCode.NOT_FOUND, "This login is not linked to an insured person."
         )
     return person

@@ -19,7 +19,7 @@ from api.idempotency import idempotent
 from cards.services import CARD_PIN_HEADER, card_pin_verify
 from cities.models import City
 from common import clock
-from common.errors import CommonErrorCode, ProblemError, field_error
+from common.errors import CommonErrorCode, DomainError, field_error
 from common.money import CURRENCY, MoneySerializerField
 from common.problems import flatten_validation_errors
 from institutions.models import Institution, Tier
@@ -61,7 +61,7 @@ def _invalid(serializer, *, amount_code=None):
         for error in errors
     ):
         code = amount_code
-    return ProblemError(code, "Some fields are invalid; see errors.", errors=errors)
+    return DomainError(code, "Some fields are invalid; see errors.", errors=errors)
 
 
 def _validated(serializer_class, request, **kwargs) -> dict:
@@ -231,9 +231,7 @@ class BenefitPolicyApi(APIView):
         city = get_object_or_404(City, code=city_code)
         policy = benefit_policy_of(city_id=city.pk)
         if policy is None:
-            raise ProblemError(
-                CommonErrorCode.NOT_FOUND, f"City {city.code} has no benefit policy."
-            )
+            raise DomainError(CommonErrorCode.NOT_FOUND, f"City {city.code} has no benefit policy.")
         rules: list[BenefitRule] = list(policy.rules.all())
         return Response(
             BenefitPolicyOutputSerializer(
@@ -640,7 +638,7 @@ class SettlementCollectionApi(SettlementListApi):
     )
     def post(self, request):
         if not self.actor.is_institution:
-            raise ProblemError(SettlementErrorCode.TERMINAL_REQUIRED)
+            raise DomainError(SettlementErrorCode.TERMINAL_REQUIRED)
         values = _validated(
             SettlementSubmitInputSerializer,
             request,
@@ -817,11 +815,11 @@ def _acting_person(actor, request, person_id: int | None) -> InsuredPerson:
     person of a city they administer."""
     if actor.is_insured:
         if actor.person_id is None or person_id not in (None, actor.person_id):
-            raise ProblemError(CommonErrorCode.NOT_FOUND, "No such insured person.")
+            raise DomainError(CommonErrorCode.NOT_FOUND, "No such insured person.")
         return InsuredPerson.objects.select_related("city").get(pk=actor.person_id)
     access.require_role(actor, User.Role.OPERATOR)
     if person_id is None:
-        raise ProblemError(
+        raise DomainError(
             CommonErrorCode.VALIDATION_ERROR, errors=[field_error("person", "Required.")]
         )
     person = get_object_or_404(
@@ -873,7 +871,7 @@ class FilingCollectionApi(FilingListApi):
         person = _acting_person(self.actor, request, values.pop("person", None))
         city = City.objects.filter(code=values.pop("city")).first()
         if city is None:
-            raise ProblemError(
+            raise DomainError(
                 CommonErrorCode.VALIDATION_ERROR, errors=[field_error("city", "Unknown city.")]
             )
         filing = filing_record(person=person, city=city, by=request.user, **values)
@@ -1016,7 +1014,7 @@ class FamilyAuthorizationCollectionApi(FamilyAuthorizationListApi):
         ).first()
         if beneficiary is None:
             # The same answer whichever of the two is wrong: no probing for ID numbers.
-            raise ProblemError(
+            raise DomainError(
                 SettlementErrorCode.FAMILY_BENEFICIARY_UNKNOWN,
                 errors=[field_error("beneficiary_resident_id", "No match with that name.")],
             )

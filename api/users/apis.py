@@ -6,7 +6,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.errors import ProblemError
+from common.errors import DomainError
 from users.error_codes import UserErrorCode
 from users.throttles import LoginAddressThrottle, client_address, login_failures_limited
 
@@ -80,7 +80,7 @@ class LoginApi(APIView):
                 request, username=username, password=data.validated_data["password"]
             )
             if user is None or not user.is_active:
-                raise ProblemError(UserErrorCode.INVALID_CREDENTIALS)
+                raise DomainError(UserErrorCode.INVALID_CREDENTIALS)
         instance, token = AuthToken.objects.create(user)
         return Response(
             self.OutputSerializer(

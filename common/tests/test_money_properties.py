@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from accounts.error_codes import LedgerErrorCode
 from accounts.models import Account, Entry, Transfer
 from accounts.services import Leg, transfer_post
-from common.errors import ProblemError
+from common.errors import DomainError
 from common.money import MoneySerializerField, money
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +65,7 @@ def test_the_ledger_refuses_bad_amounts_and_posts_nothing(value):
             memo="property test",
             legs=[Leg(pool.id, value), Leg(source.id, -value if value.is_finite() else value)],
         )
-    except ProblemError as error:
+    except DomainError as error:
         assert error.code in (
             LedgerErrorCode.TRANSFER_INVALID_AMOUNT,
             LedgerErrorCode.TRANSFER_UNBALANCED,

@@ -10,7 +10,7 @@ from accounts.models import Account
 from accounts.tests.support import refused, set_clock
 from cards.models import EVoucher
 from cities.tests.factories import CityFactory
-from common.errors import ProblemError
+from common.errors import DomainError
 from persons.error_codes import PersonErrorCode
 from persons.models import InsuredPerson
 from persons.resident_id import make_resident_id
@@ -120,7 +120,7 @@ def test_a_person_gets_a_login():
 
 def refused_with(code_name: str):
     """A refusal named by its code (the codes below are not defined yet, see the xfails)."""
-    return pytest.raises(ProblemError, match=f"^{code_name}:")
+    return pytest.raises(DomainError, match=f"^{code_name}:")
 
 
 def test_a_second_login_for_a_person_is_refused():

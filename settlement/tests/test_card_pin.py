@@ -18,7 +18,7 @@ from cards.credentials import PresentedCredential
 from cards.error_codes import CardErrorCode
 from cards.models import SocialSecurityCard
 from cards.services import evoucher_presentation_code_issue
-from common.errors import ProblemError
+from common.errors import DomainError
 from common.models import IdempotencyRecord
 from settlement.models import Settlement
 from settlement.services import settlement_submit
@@ -144,7 +144,7 @@ class TestOneTerminal:
     def test_the_service_refuses_a_card_whose_pin_was_not_checked(self, hospital, employee):
         # Whoever calls the service directly cannot skip the PIN either.
         unchecked = PresentedCredential("CARD", employee.card.number, employee.pk)
-        with pytest.raises(ProblemError) as refused:
+        with pytest.raises(DomainError) as refused:
             settlement_submit(
                 institution=hospital,
                 credential=unchecked,

@@ -13,7 +13,7 @@ from accounts.models import Account, Transfer
 from cards.credentials import PresentedCredential
 from cities.tests.factories import CityFactory
 from common import clock
-from common.errors import ProblemError
+from common.errors import DomainError
 from common.money import money
 from inquiry.facts import balance_facts
 from persons.tests.factories import PersonFactory, ResidentFactory
@@ -66,10 +66,10 @@ def usage_of(person) -> AnnualUsage:
     return AnnualUsage.objects.get(person=person, year=clock.today().year)
 
 
-def refused(code: str, call, *args, **kwargs) -> ProblemError:
+def refused(code: str, call, *args, **kwargs) -> DomainError:
     """Assert that ``call`` is refused with ``code`` and changes nothing."""
     before = money_state()
-    with pytest.raises(ProblemError) as caught:
+    with pytest.raises(DomainError) as caught:
         call(*args, **kwargs)
     assert caught.value.code.code == code, caught.value.detail
     assert money_state() == before
@@ -801,17 +801,17 @@ def test_who_may_grant_family_aid(city, other_city, employee, child, terminal):
             account_holder=holder, beneficiary=beneficiary, relation=relation, by=terminal
         )
 
-    with pytest.raises(ProblemError, match="FAMILY_HOLDER_NOT_ELIGIBLE"):
+    with pytest.raises(DomainError, match="FAMILY_HOLDER_NOT_ELIGIBLE"):
         grant(child, employee)
-    with pytest.raises(ProblemError, match="FAMILY_BENEFICIARY_IS_HOLDER"):
+    with pytest.raises(DomainError, match="FAMILY_BENEFICIARY_IS_HOLDER"):
         grant(employee, employee)
     far_parent = PersonFactory(city=other_city)
-    with pytest.raises(ProblemError, match="FAMILY_AID_OTHER_CITY"):
+    with pytest.raises(DomainError, match="FAMILY_AID_OTHER_CITY"):
         grant(employee, far_parent)
     BenefitPolicy.objects.filter(city=city).update(family_aid_across_cities=True)
     assert grant(employee, far_parent).beneficiary == far_parent
     grant(employee, child, "CHILD")
-    with pytest.raises(ProblemError, match="FAMILY_AUTHORIZATION_EXISTS"):
+    with pytest.raises(DomainError, match="FAMILY_AUTHORIZATION_EXISTS"):
         grant(employee, child, "CHILD")
     assert FamilyAuthorization.objects.filter(account_holder=employee).count() == 2
 
@@ -826,7 +826,7 @@ def test_recording_a_filing(visitor, hospital):
     assert filing.valid_from == today
     assert filing.valid_until == today + timedelta(days=179)
     assert filing.created_by == operator
-    with pytest.raises(ProblemError, match="FILING_OVERLAPS"):
+    with pytest.raises(DomainError, match="FILING_OVERLAPS"):
         filing_record(
             person=visitor,
             city=hospital.city,
@@ -835,7 +835,7 @@ def test_recording_a_filing(visitor, hospital):
             by=operator,
         )
     filing_revoke(filing=filing, by=operator)
-    with pytest.raises(ProblemError, match="FILING_ALREADY_REVOKED"):
+    with pytest.raises(DomainError, match="FILING_ALREADY_REVOKED"):
         filing_revoke(filing=filing, by=operator)
     replacement = filing_record(
         person=visitor,
@@ -866,7 +866,7 @@ def test_a_bad_filing_is_refused(visitor, hospital, change, code):
             kwargs[field] = today + timedelta(days=change[field])
     if "category" in change:
         kwargs["category"] = change["category"]
-    with pytest.raises(ProblemError) as caught:
+    with pytest.raises(DomainError) as caught:
         filing_record(**kwargs)
     assert caught.value.code.code == code
     assert not CrossCityFiling.objects.exists()
