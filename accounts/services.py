@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -50,6 +50,71 @@ def lock_accounts(account_ids: Sequence[int]) -> dict[int, Account]:
     return {account.id: account for account in accounts}
 
 
+def _checked_legs(*, legs: Sequence[Leg]) -> list[Leg]:
+    """The legs with their amounts checked, refused unless there are two or more summing to 0."""
+    checked = [Leg(leg.account_id, _checked_amount(leg.amount)) for leg in legs]
+    if len(checked) < 2 or sum(leg.amount for leg in checked) != 0:
+        raise DomainError(LedgerErrorCode.TRANSFER_UNBALANCED)
+    return checked
+
+
+def _key_conflict(key: str) -> DomainError:
+    return DomainError(
+        LedgerErrorCode.TRANSFER_KEY_CONFLICT, f"Transfer key {key!r} is already used."
+    )
+
+
+def _transfer_already_posted(*, key: str, legs: Sequence[Leg]) -> Transfer | None:
+    """The transfer posted under this key before, if its legs are these; refused if they differ."""
+    existing = Transfer.objects.filter(key=key).first()
+    if existing is not None and not _same_legs(existing, legs):
+        raise _key_conflict(key)
+    return existing
+
+
+def _check_no_overdraft(*, accounts: dict[int, Account], legs: Sequence[Leg]) -> None:
+    deltas: dict[int, Decimal] = {}
+    for leg in legs:
+        deltas[leg.account_id] = deltas.get(leg.account_id, ZERO) + leg.amount
+    for account_id, delta in deltas.items():
+        account = accounts[account_id]
+        if account.kind in Account.NEVER_NEGATIVE_KINDS and account.balance + delta < 0:
+            raise DomainError(
+                LedgerErrorCode.INSUFFICIENT_FUNDS,
+                f"{account.get_kind_display()} #{account.id} holds {account.balance:.2f} CNY.",
+            )
+
+
+def _transfer_insert(
+    *, kind: str, key: str, memo: str, legs: Sequence[Leg], by, posted_at: datetime | None
+) -> Transfer:
+    try:
+        with transaction.atomic():
+            transfer = Transfer.objects.create(
+                kind=kind,
+                key=key,
+                memo=memo[:255],
+                posted_at=posted_at or clock.now(),
+                created_by=acting_user(by),
+                request_id=current_request_id(),
+            )
+            Entry.objects.bulk_create(
+                [
+                    Entry(transfer=transfer, account_id=leg.account_id, amount=leg.amount)
+                    for leg in legs
+                ]
+            )
+    except IntegrityError as exc:
+        # The database is the last word: a concurrent transfer took the key, or a rule
+        # Python did not see refused it.
+        if Transfer.objects.filter(key=key).exists():
+            raise _key_conflict(key) from exc
+        raise DomainError(
+            LedgerErrorCode.INSUFFICIENT_FUNDS, "The ledger refused the transfer."
+        ) from exc
+    return transfer
+
+
 def transfer_post(
     *,
     kind: str,
@@ -57,66 +122,23 @@ def transfer_post(
     memo: str,
     legs: Sequence[Leg],
     by=None,
-    posted_at=None,
+    posted_at: datetime | None = None,
 ) -> Transfer:
     """Post one balanced transfer, once. The same key with the same legs returns the first
     transfer; the same key with different legs is refused. Never overdraws an account that may
     not go negative."""
-    legs = [Leg(leg.account_id, _checked_amount(leg.amount)) for leg in legs]
-    if len(legs) < 2 or sum(leg.amount for leg in legs) != 0:
-        raise DomainError(LedgerErrorCode.TRANSFER_UNBALANCED)
-
+    legs = _checked_legs(legs=legs)
     with transaction.atomic():
         accounts = lock_accounts([leg.account_id for leg in legs])
         if len(accounts) != len({leg.account_id for leg in legs}):
             raise DomainError(LedgerErrorCode.ACCOUNT_NOT_FOUND)
-
-        existing = Transfer.objects.filter(key=key).first()
+        existing = _transfer_already_posted(key=key, legs=legs)
         if existing is not None:
-            if _same_legs(existing, legs):
-                return existing
-            raise DomainError(
-                LedgerErrorCode.TRANSFER_KEY_CONFLICT, f"Transfer key {key!r} is already used."
-            )
-
-        deltas: dict[int, Decimal] = {}
-        for leg in legs:
-            deltas[leg.account_id] = deltas.get(leg.account_id, ZERO) + leg.amount
-        for account_id, delta in deltas.items():
-            account = accounts[account_id]
-            if account.kind in Account.NEVER_NEGATIVE_KINDS and account.balance + delta < 0:
-                raise DomainError(
-                    LedgerErrorCode.INSUFFICIENT_FUNDS,
-                    f"{account.get_kind_display()} #{account.id} holds {account.balance:.2f} CNY.",
-                )
-
-        try:
-            with transaction.atomic():
-                transfer = Transfer.objects.create(
-                    kind=kind,
-                    key=key,
-                    memo=memo[:255],
-                    posted_at=posted_at or clock.now(),
-                    created_by=acting_user(by),
-                    request_id=current_request_id(),
-                )
-                Entry.objects.bulk_create(
-                    [
-                        Entry(transfer=transfer, account_id=leg.account_id, amount=leg.amount)
-                        for leg in legs
-                    ]
-                )
-        except IntegrityError as exc:
-            # The database is the last word: a concurrent transfer took the key, or a rule
-            # Python did not see refused it.
-            if Transfer.objects.filter(key=key).exists():
-                raise DomainError(
-                    LedgerErrorCode.TRANSFER_KEY_CONFLICT, f"Transfer key {key!r} is already used."
-                ) from exc
-            raise DomainError(
-                LedgerErrorCode.INSUFFICIENT_FUNDS, "The ledger refused the transfer."
-            ) from exc
-        return transfer
+            return existing
+        _check_no_overdraft(accounts=accounts, legs=legs)
+        return _transfer_insert(
+            kind=kind, key=key, memo=memo, legs=legs, by=by, posted_at=posted_at
+        )
 
 
 # --- Accounts ------------------------------------------------------------------------------
@@ -202,90 +224,120 @@ def resident_contribution_figures(*, person) -> ContributionFigures:
     )
 
 
+def _period_refused(detail: str) -> DomainError:
+    return DomainError(LedgerErrorCode.CONTRIBUTION_PERIOD_INVALID, detail)
+
+
+def _check_enrolled_by(*, period: date, enrolled_period: date) -> None:
+    if period < enrolled_period:
+        raise DomainError(LedgerErrorCode.CONTRIBUTION_BEFORE_ENROLMENT)
+
+
+def _employee_contribution_due(
+    *, person, period: date, payment_base: Decimal | None, today: date | None
+) -> ContributionFigures:
+    """An employee's month: begun (on ``today``), on the given base or the declared wage."""
+    if person.is_retired:
+        raise _period_refused("Retirees do not pay contributions.")
+    if period.day != 1:
+        raise _period_refused("Employees contribute per month (day 1).")
+    today = clock.today() if today is None else today
+    if period > today.replace(day=1):
+        raise _period_refused("Employers pay a month once it has begun, not ahead.")
+    base = payment_base if payment_base is not None else person.declared_wage
+    if base is None:
+        raise _period_refused("No payment base given or declared.")
+    figures = employee_contribution_figures(person=person, payment_base=base)
+    _check_enrolled_by(period=period, enrolled_period=person.enrolled_on.replace(day=1))
+    return figures
+
+
+def _resident_contribution_due(*, person, period: date) -> ContributionFigures:
+    if (period.month, period.day) != (1, 1):
+        raise _period_refused("Residents contribute per year (1 January).")
+    figures = resident_contribution_figures(person=person)
+    _check_enrolled_by(period=period, enrolled_period=person.enrolled_on.replace(month=1, day=1))
+    return figures
+
+
+def _contribution_already_recorded(
+    *, person, period: date, figures: ContributionFigures
+) -> Contribution | None:
+    """The period's contribution recorded before, if it has these figures; refused if not."""
+    existing = Contribution.objects.filter(person=person, period=period).first()
+    if existing is not None and (
+        existing.employer_amount,
+        existing.individual_amount,
+        existing.subsidy_amount,
+    ) != (figures.employer_amount, figures.individual_amount, figures.subsidy_amount):
+        raise DomainError(LedgerErrorCode.CONTRIBUTION_ALREADY_RECORDED)
+    return existing
+
+
+def _contribution_legs(*, person, figures: ContributionFigures) -> list[Leg]:
+    """Employees: the employer's share and the individual's rest to the employee pool, the
+    personal-account share to its clearing account. Residents: the outpatient share to the
+    outpatient pool, the rest to the resident pool. All of it from the contribution source."""
+    accounts = city_account_ids(city_id=person.city_id)
+    total = figures.employer_amount + figures.individual_amount + figures.subsidy_amount
+    if person.is_employee:
+        legs = [
+            Leg(accounts[Account.Kind.EMPLOYEE_POOL], figures.employer_amount),
+            Leg(accounts[Account.Kind.PERSONAL_ACCOUNT_CLEARING], figures.account_share),
+            Leg(
+                accounts[Account.Kind.EMPLOYEE_POOL],
+                figures.individual_amount - figures.account_share,
+            ),
+        ]
+    else:
+        outpatient = money(total * person.city.resident_outpatient_pool_share)
+        legs = [
+            Leg(accounts[Account.Kind.OUTPATIENT_POOL], outpatient),
+            Leg(accounts[Account.Kind.RESIDENT_POOL], total - outpatient),
+        ]
+    legs = [leg for leg in legs if leg.amount != 0]
+    legs.append(Leg(accounts[Account.Kind.CONTRIBUTION_SOURCE], -total))
+    return legs
+
+
 def contribution_record(
-    *, person, period: date, payment_base: Decimal | None = None, by=None
+    *,
+    person,
+    period: date,
+    payment_base: Decimal | None = None,
+    by=None,
+    today: date | None = None,
 ) -> Contribution:
     """Record one period's contribution and move its money, once per person and period.
 
-    Employees: monthly (``period`` is the first of the month), on the given base or the declared
+    Employees: monthly (``period`` is the first of the month, one that has begun on ``today``,
+    the caller's clock.today(), read here when not given), on the given base or the declared
     wage. Residents: yearly (``period`` is 1 January). Retirees do not contribute.
     """
     from persons.models import InsuredPerson
 
     person = InsuredPerson.objects.select_related("city").get(pk=person.pk)
     if person.is_employee:
-        if person.is_retired:
-            raise DomainError(
-                LedgerErrorCode.CONTRIBUTION_PERIOD_INVALID, "Retirees do not pay contributions."
-            )
-        if period.day != 1:
-            raise DomainError(
-                LedgerErrorCode.CONTRIBUTION_PERIOD_INVALID,
-                "Employees contribute per month (day 1).",
-            )
-        if period > clock.today().replace(day=1):
-            raise DomainError(
-                LedgerErrorCode.CONTRIBUTION_PERIOD_INVALID,
-                "Employers pay a month once it has begun, not ahead.",
-            )
-        base = payment_base if payment_base is not None else person.declared_wage
-        if base is None:
-            raise DomainError(
-                LedgerErrorCode.CONTRIBUTION_PERIOD_INVALID, "No payment base given or declared."
-            )
-        figures = employee_contribution_figures(person=person, payment_base=base)
         kind = Contribution.Kind.EMPLOYEE_MONTHLY
-        enrolled_period = person.enrolled_on.replace(day=1)
+        figures = _employee_contribution_due(
+            person=person, period=period, payment_base=payment_base, today=today
+        )
     else:
-        if (period.month, period.day) != (1, 1):
-            raise DomainError(
-                LedgerErrorCode.CONTRIBUTION_PERIOD_INVALID,
-                "Residents contribute per year (1 January).",
-            )
-        figures = resident_contribution_figures(person=person)
         kind = Contribution.Kind.RESIDENT_YEARLY
-        enrolled_period = person.enrolled_on.replace(month=1, day=1)
-    if period < enrolled_period:
-        raise DomainError(LedgerErrorCode.CONTRIBUTION_BEFORE_ENROLMENT)
+        figures = _resident_contribution_due(person=person, period=period)
 
     with transaction.atomic():
         # One receipt at a time per person, so a retried or concurrent receipt finds the first.
         InsuredPerson.objects.select_for_update(no_key=True).filter(pk=person.pk).first()
-        existing = Contribution.objects.filter(person=person, period=period).first()
+        existing = _contribution_already_recorded(person=person, period=period, figures=figures)
         if existing is not None:
-            if (existing.employer_amount, existing.individual_amount, existing.subsidy_amount) == (
-                figures.employer_amount,
-                figures.individual_amount,
-                figures.subsidy_amount,
-            ):
-                return existing
-            raise DomainError(LedgerErrorCode.CONTRIBUTION_ALREADY_RECORDED)
-
-        accounts = city_account_ids(city_id=person.city_id)
-        total = figures.employer_amount + figures.individual_amount + figures.subsidy_amount
-        if person.is_employee:
-            legs = [
-                Leg(accounts[Account.Kind.EMPLOYEE_POOL], figures.employer_amount),
-                Leg(accounts[Account.Kind.PERSONAL_ACCOUNT_CLEARING], figures.account_share),
-                Leg(
-                    accounts[Account.Kind.EMPLOYEE_POOL],
-                    figures.individual_amount - figures.account_share,
-                ),
-            ]
-        else:
-            outpatient = money(total * person.city.resident_outpatient_pool_share)
-            legs = [
-                Leg(accounts[Account.Kind.OUTPATIENT_POOL], outpatient),
-                Leg(accounts[Account.Kind.RESIDENT_POOL], total - outpatient),
-            ]
-        legs = [leg for leg in legs if leg.amount != 0]
-        legs.append(Leg(accounts[Account.Kind.CONTRIBUTION_SOURCE], -total))
+            return existing
         label = f"{period:%Y-%m}" if person.is_employee else f"{period:%Y}"
         transfer = transfer_post(
             kind=Transfer.Kind.CONTRIBUTION,
             key=f"contribution:{person.id}:{period:%Y-%m}",
             memo=f"Contribution {label} of person {person.id}",
-            legs=legs,
+            legs=_contribution_legs(person=person, figures=figures),
             by=by,
         )
         return Contribution.objects.create(

@@ -4,7 +4,7 @@ machine, is made under a row lock, and lands in the record's history (who, when,
 import re
 import secrets
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
@@ -238,6 +238,62 @@ def _pin_locked(card: SocialSecurityCard, now: datetime) -> DomainError:
     )
 
 
+def _active_card_presented(*, credential: PresentedCredential) -> SocialSecurityCard | None:
+    return (
+        SocialSecurityCard.objects.filter(
+            number=credential.value,
+            person_id=credential.person_id,
+            status=SocialSecurityCard.Status.ACTIVE,
+        )
+        .only("id", "pin_hash", "pin_locked_until")
+        .first()
+    )
+
+
+def _pin_required() -> DomainError:
+    return DomainError(
+        CardErrorCode.CARD_PIN_REQUIRED,
+        f"Ask the cardholder to enter the card's PIN and send it in {CARD_PIN_HEADER}, or "
+        "settle without the personal account (use_personal_account false).",
+        errors=[field_error(CARD_PIN_HEADER, "Required with a card and the personal account.")],
+    )
+
+
+def _pin_incorrect(card: SocialSecurityCard) -> DomainError:
+    attempts_left = settings.CARD_PIN_MAX_FAILURES - card.pin_failures
+    return DomainError(
+        CardErrorCode.CARD_PIN_INCORRECT,
+        f"The PIN is not the card's. {attempts_left} more wrong PIN(s) in a row lock the card's "
+        "PIN until the end of the day.",
+        extra={"attempts_left": attempts_left},
+    )
+
+
+def _pin_answer_count(
+    *, card_id: int, right: bool, now: datetime
+) -> tuple[SocialSecurityCard, bool]:
+    """Count one answer under the card's row lock: a right one clears the count, a wrong one adds
+    to it and locks the PIN at CARD_PIN_MAX_FAILURES. Says whether the PIN is locked (so the
+    answer was not counted, or locked it)."""
+    with transaction.atomic():
+        card = SocialSecurityCard.objects.select_for_update(no_key=True).get(pk=card_id)
+        if card.pin_locked_until is not None and card.pin_locked_until > now:
+            return card, True
+        if right:
+            if card.pin_failures:
+                SocialSecurityCard.objects.filter(pk=card.pk).update(pin_failures=0)
+            return card, False
+        card.pin_failures += 1
+        locked = card.pin_failures >= settings.CARD_PIN_MAX_FAILURES
+        if locked:
+            card.pin_locked_until = _end_of_local_day(now)
+            card.pin_failures = 0
+        SocialSecurityCard.objects.filter(pk=card.pk).update(
+            pin_failures=card.pin_failures, pin_locked_until=card.pin_locked_until
+        )
+        return card, locked
+
+
 def card_pin_verify(
     *, credential: PresentedCredential, pin: str | None, now: datetime
 ) -> PresentedCredential:
@@ -252,55 +308,22 @@ def card_pin_verify(
     answered unchanged, for the payment to refuse as it does any such card."""
     if credential.kind != "CARD":
         return credential
-    card = (
-        SocialSecurityCard.objects.filter(
-            number=credential.value,
-            person_id=credential.person_id,
-            status=SocialSecurityCard.Status.ACTIVE,
-        )
-        .only("id", "pin_hash", "pin_locked_until")
-        .first()
-    )
+    card = _active_card_presented(credential=credential)
     if card is None:
         return credential
     if card.pin_locked_until and card.pin_locked_until > now:
         raise _pin_locked(card, now)
     if not pin:
-        raise DomainError(
-            CardErrorCode.CARD_PIN_REQUIRED,
-            f"Ask the cardholder to enter the card's PIN and send it in {CARD_PIN_HEADER}, or "
-            "settle without the personal account (use_personal_account false).",
-            errors=[field_error(CARD_PIN_HEADER, "Required with a card and the personal account.")],
-        )
+        raise _pin_required()
     # Hashed outside the lock (a password hash takes a while); decided under it.
     right = _PIN.fullmatch(pin) is not None and check_password(pin, card.pin_hash)
-    max_failures = settings.CARD_PIN_MAX_FAILURES
-    with transaction.atomic():
-        card = SocialSecurityCard.objects.select_for_update(no_key=True).get(pk=card.pk)
-        locked = card.pin_locked_until is not None and card.pin_locked_until > now
-        if not locked:
-            if right:
-                if card.pin_failures:
-                    SocialSecurityCard.objects.filter(pk=card.pk).update(pin_failures=0)
-                return replace(credential, pin_verified=True)
-            card.pin_failures += 1
-            if card.pin_failures >= max_failures:
-                card.pin_locked_until = _end_of_local_day(now)
-                card.pin_failures = 0
-                locked = True
-            SocialSecurityCard.objects.filter(pk=card.pk).update(
-                pin_failures=card.pin_failures, pin_locked_until=card.pin_locked_until
-            )
+    card, locked = _pin_answer_count(card_id=card.pk, right=right, now=now)
     # Raised once the count is committed.
     if locked:
         raise _pin_locked(card, now)
-    attempts_left = max_failures - card.pin_failures
-    raise DomainError(
-        CardErrorCode.CARD_PIN_INCORRECT,
-        f"The PIN is not the card's. {attempts_left} more wrong PIN(s) in a row lock the card's "
-        "PIN until the end of the day.",
-        extra={"attempts_left": attempts_left},
-    )
+    if not right:
+        raise _pin_incorrect(card)
+    return replace(credential, pin_verified=True)
 
 
 def card_report_lost(*, card: SocialSecurityCard, by) -> SocialSecurityCard:
@@ -342,9 +365,12 @@ def card_replace(
 # --- E-vouchers ----------------------------------------------------------------------------
 
 
-def evoucher_agreement_current() -> EVoucherAgreement | None:
+def evoucher_agreement_current(*, today: date | None = None) -> EVoucherAgreement | None:
+    """The agreement in force on ``today`` (the domain clock's day when not given)."""
     return (
-        EVoucherAgreement.objects.filter(effective_from__lte=clock.today())
+        EVoucherAgreement.objects.filter(
+            effective_from__lte=clock.today() if today is None else today
+        )
         .order_by("-effective_from", "-id")
         .first()
     )
@@ -398,108 +424,145 @@ class FaceAuthResult:
     retry_after: int | None
 
 
-def evoucher_face_authenticate(*, person: InsuredPerson, outcome: str | None, by) -> FaceAuthResult:
-    """One face authentication through the (simulated) provider. In sandbox mode the client picks
-    the outcome; otherwise the provider passes. Repeated failures lock attempts for a while;
-    a provider outage is not the person's failure."""
+def _check_sandbox_outcome(outcome: str | None, *, field: str) -> None:
     if outcome is not None and not settings.SANDBOX_MODE:
         raise DomainError(
-            CardErrorCode.SANDBOX_OUTCOME_NOT_ALLOWED,
-            errors=[field_error("sandbox_outcome", "Sandbox only.")],
+            CardErrorCode.SANDBOX_OUTCOME_NOT_ALLOWED, errors=[field_error(field, "Sandbox only.")]
         )
+
+
+def _check_face_auth_unlocked(*, voucher: EVoucher, now: datetime) -> None:
+    if voucher.locked_until and voucher.locked_until > now:
+        wait = int((voucher.locked_until - now).total_seconds()) + 1
+        raise DomainError(
+            CardErrorCode.FACE_AUTH_LOCKED,
+            f"Face authentication is locked until {clock.as_text(voucher.locked_until)}."
+            + clock.simulated_wait_note(),
+            headers={"Retry-After": str(wait)},
+            extra={"locked_until": clock.as_iso(voucher.locked_until)},
+        )
+
+
+def _check_agreement_accepted(*, voucher: EVoucher) -> None:
+    if voucher.status != EVoucher.Status.AGREEMENT_ACCEPTED:
+        raise DomainError(
+            CardErrorCode.EVOUCHER_TRANSITION_NOT_ALLOWED,
+            "Accept the user agreement first."
+            if voucher.status == EVoucher.Status.NOT_ACTIVATED
+            else "The e-voucher is already activated.",
+            extra={"current_status": voucher.status},
+        )
+
+
+def _face_auth_attempt_record(
+    *, voucher: EVoucher, platform: str, outcome: str, now: datetime
+) -> FaceAuthAttempt:
+    return FaceAuthAttempt.objects.create(
+        evoucher=voucher,
+        platform=platform,
+        outcome=outcome,
+        attempted_at=now,
+        request_id=current_request_id(),
+    )
+
+
+def _face_auth_outcome_apply(*, voucher: EVoucher, outcome: str, by, now: datetime) -> int | None:
+    """A pass activates the e-voucher; a provider outage counts nothing; a failure counts, and
+    EVOUCHER_FACE_AUTH_MAX_FAILURES in a row lock attempts. Answers the seconds to wait, if any."""
+    if outcome == FaceAuthAttempt.Outcome.PASS:
+        _transition(voucher, "activate", CardErrorCode.EVOUCHER_TRANSITION_NOT_ALLOWED, by, at=now)
+        return None
+    if outcome == FaceAuthAttempt.Outcome.PROVIDER_UNAVAILABLE:
+        return 30
+    retry_after = None
+    voucher.consecutive_failures += 1
+    if voucher.consecutive_failures >= settings.EVOUCHER_FACE_AUTH_MAX_FAILURES:
+        voucher.locked_until = now + settings.EVOUCHER_FACE_AUTH_LOCK_MINUTES * timedelta(minutes=1)
+        voucher.consecutive_failures = 0
+        retry_after = settings.EVOUCHER_FACE_AUTH_LOCK_MINUTES * 60
+    _save_with_history(voucher, by)
+    return retry_after
+
+
+def evoucher_face_authenticate(
+    *, person: InsuredPerson, outcome: str | None, by, now: datetime | None = None
+) -> FaceAuthResult:
+    """One face authentication through the (simulated) provider. In sandbox mode the client picks
+    the outcome; otherwise the provider passes. Repeated failures lock attempts for a while;
+    a provider outage is not the person's failure. ``now`` is the caller's clock.now() (read
+    here when not given)."""
+    _check_sandbox_outcome(outcome, field="sandbox_outcome")
     outcome = outcome or FaceAuthAttempt.Outcome.PASS
-    max_failures = settings.EVOUCHER_FACE_AUTH_MAX_FAILURES
-    now = clock.now()
+    now = clock.now() if now is None else now
     with transaction.atomic():
         voucher = _locked_voucher(person)
-        if voucher.locked_until and voucher.locked_until > now:
-            wait = int((voucher.locked_until - now).total_seconds()) + 1
-            raise DomainError(
-                CardErrorCode.FACE_AUTH_LOCKED,
-                f"Face authentication is locked until {clock.as_text(voucher.locked_until)}."
-                + clock.simulated_wait_note(),
-                headers={"Retry-After": str(wait)},
-                extra={"locked_until": clock.as_iso(voucher.locked_until)},
-            )
-        if voucher.status != EVoucher.Status.AGREEMENT_ACCEPTED:
-            raise DomainError(
-                CardErrorCode.EVOUCHER_TRANSITION_NOT_ALLOWED,
-                "Accept the user agreement first."
-                if voucher.status == EVoucher.Status.NOT_ACTIVATED
-                else "The e-voucher is already activated.",
-                extra={"current_status": voucher.status},
-            )
-        attempt = FaceAuthAttempt.objects.create(
-            evoucher=voucher,
-            platform=voucher.platform,
-            outcome=outcome,
-            attempted_at=now,
-            request_id=current_request_id(),
+        _check_face_auth_unlocked(voucher=voucher, now=now)
+        _check_agreement_accepted(voucher=voucher)
+        attempt = _face_auth_attempt_record(
+            voucher=voucher, platform=voucher.platform, outcome=outcome, now=now
         )
-        retry_after = None
-        if outcome == FaceAuthAttempt.Outcome.PASS:
-            _transition(
-                voucher,
-                "activate",
-                CardErrorCode.EVOUCHER_TRANSITION_NOT_ALLOWED,
-                by,
-                at=now,
-            )
-        elif outcome == FaceAuthAttempt.Outcome.PROVIDER_UNAVAILABLE:
-            retry_after = 30
-        else:
-            voucher.consecutive_failures += 1
-            if voucher.consecutive_failures >= max_failures:
-                voucher.locked_until = now + settings.EVOUCHER_FACE_AUTH_LOCK_MINUTES * timedelta(
-                    minutes=1
-                )
-                voucher.consecutive_failures = 0
-                retry_after = settings.EVOUCHER_FACE_AUTH_LOCK_MINUTES * 60
-            _save_with_history(voucher, by)
+        retry_after = _face_auth_outcome_apply(voucher=voucher, outcome=outcome, by=by, now=now)
         attempts_left = (
             0
             if voucher.locked_until and voucher.locked_until > now
-            else max_failures - voucher.consecutive_failures
+            else settings.EVOUCHER_FACE_AUTH_MAX_FAILURES - voucher.consecutive_failures
         )
         return FaceAuthResult(
             attempt=attempt, evoucher=voucher, attempts_left=attempts_left, retry_after=retry_after
         )
 
 
-def evoucher_activate_at_pharmacy(
-    *, resident_id: str, name: str, face_outcome: str | None, institution, by
-) -> EVoucher:
-    """Offline activation at a designated pharmacy, with the person there: the pharmacy reads their
-    ID card (number and name) and runs the face check against the ID photo; the person accepts the
-    agreement there. The pharmacy learns only that the activation happened: never a code, and a
-    refusal reads the same whether or not the ID belongs to an insured person."""
+def _check_designated_pharmacy(institution: Institution | None) -> None:
     if (
         institution is None
         or institution.kind != Institution.Kind.PHARMACY
         or not institution.is_designated
     ):
         raise DomainError(CardErrorCode.INSTITUTION_NOT_PHARMACY)
-    if face_outcome is not None and not settings.SANDBOX_MODE:
-        raise DomainError(
-            CardErrorCode.SANDBOX_OUTCOME_NOT_ALLOWED,
-            errors=[field_error("sandbox_face_outcome", "Sandbox only.")],
-        )
-    current = evoucher_agreement_current()
+
+
+def _agreement_in_force(*, today: date) -> EVoucherAgreement:
+    current = evoucher_agreement_current(today=today)
     if current is None:
         raise DomainError(
             CardErrorCode.AGREEMENT_VERSION_NOT_CURRENT, "No user agreement is in force."
         )
-    outcome = face_outcome or FaceAuthAttempt.Outcome.PASS
+    return current
+
+
+def _person_identified(*, resident_id: str, name: str, outcome: str) -> InsuredPerson:
+    """The insured person the ID card names, if the face check passed. One answer for an unknown
+    ID, another name and a failed face check: no probing for who is insured."""
     if outcome == FaceAuthAttempt.Outcome.PROVIDER_UNAVAILABLE:
         raise DomainError(CardErrorCode.FACE_AUTH_UNAVAILABLE, headers={"Retry-After": "30"})
     person = InsuredPerson.objects.filter(
         resident_id=normalize_resident_id(resident_id), name=name.strip()
     ).first()
     if person is None or outcome != FaceAuthAttempt.Outcome.PASS:
-        # One answer for an unknown ID, another name and a failed face check: no probing for
-        # who is insured.
         raise DomainError(CardErrorCode.IDENTITY_NOT_VERIFIED)
-    now = clock.now()
+    return person
+
+
+def evoucher_activate_at_pharmacy(
+    *,
+    resident_id: str,
+    name: str,
+    face_outcome: str | None,
+    institution,
+    by,
+    now: datetime | None = None,
+) -> EVoucher:
+    """Offline activation at a designated pharmacy, with the person there: the pharmacy reads their
+    ID card (number and name) and runs the face check against the ID photo; the person accepts the
+    agreement there. The pharmacy learns only that the activation happened: never a code, and a
+    refusal reads the same whether or not the ID belongs to an insured person. ``now`` is the
+    caller's clock.now() (read here when not given)."""
+    _check_designated_pharmacy(institution)
+    _check_sandbox_outcome(face_outcome, field="sandbox_face_outcome")
+    now = clock.now() if now is None else now
+    current = _agreement_in_force(today=clock.localdate(now))
+    outcome = face_outcome or FaceAuthAttempt.Outcome.PASS
+    person = _person_identified(resident_id=resident_id, name=name, outcome=outcome)
     with transaction.atomic():
         voucher = _locked_voucher(person)
         if voucher.status == EVoucher.Status.ACTIVATED:
@@ -513,12 +576,8 @@ def evoucher_activate_at_pharmacy(
             platform=EVoucher.Platform.PHARMACY,
             at=now,
         )
-        FaceAuthAttempt.objects.create(
-            evoucher=voucher,
-            platform=EVoucher.Platform.PHARMACY,
-            outcome=outcome,
-            attempted_at=now,
-            request_id=current_request_id(),
+        _face_auth_attempt_record(
+            voucher=voucher, platform=EVoucher.Platform.PHARMACY, outcome=outcome, now=now
         )
         _transition(
             voucher,

@@ -577,6 +577,16 @@ def test_employers_do_not_pay_months_that_have_not_begun(city):
     assert contribution_record(person=person, period=date(2026, 3, 1)).period == date(2026, 3, 1)
 
 
+def test_the_month_that_has_begun_is_the_callers_day_not_the_clocks(city):
+    """The interface reads the clock once and passes its day; the rule reads no clock then."""
+    person = PersonFactory(city=city, enrolled_on=date(2026, 1, 1))
+    with refused(LedgerErrorCode.CONTRIBUTION_PERIOD_INVALID):
+        contribution_record(person=person, period=date(2026, 3, 1), today=date(2026, 2, 28))
+    assert not Transfer.objects.exists()
+    april = contribution_record(person=person, period=date(2026, 4, 1), today=date(2026, 4, 1))
+    assert april.period == date(2026, 4, 1)  # the clock is still in March
+
+
 # --- contribution_record: residents ------------------------------------------------------------
 
 

@@ -470,6 +470,7 @@ class ContributionRecordApi(ActorMixin, APIView):
             period=data.validated_data["period"],
             payment_base=data.validated_data.get("payment_base"),
             by=request.user,
+            today=clock.today(),
         )
         return Response(ContributionOutputSerializer(contribution).data, status=201)
 

@@ -456,7 +456,10 @@ class MyFaceAuthenticationApi(ActorMixin, APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = evoucher_face_authenticate(
-            person=person, outcome=data.validated_data.get("sandbox_outcome"), by=request.user
+            person=person,
+            outcome=data.validated_data.get("sandbox_outcome"),
+            by=request.user,
+            now=clock.now(),
         )
         response = Response(
             self.OutputSerializer(
@@ -592,5 +595,6 @@ class PharmacyActivationApi(ActorMixin, APIView):
             face_outcome=data.validated_data.get("sandbox_face_outcome"),
             institution=request.user.institution,
             by=request.user,
+            now=clock.now(),
         )
         return Response(self.OutputSerializer(voucher).data)

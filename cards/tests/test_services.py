@@ -466,6 +466,23 @@ def test_after_a_lock_the_count_starts_again(person, now):
     assert face(person, FaceAuthAttempt.Outcome.FACE_MISMATCH).attempts_left == limit - 1
 
 
+def test_face_authentication_decides_by_the_callers_time_not_the_clocks(person, now):
+    """The interface reads the clock once and passes it: the lock, the attempt and the activation
+    follow that time while the domain clock stands still."""
+    accept(person)
+    for _ in range(settings.EVOUCHER_FACE_AUTH_MAX_FAILURES):
+        face(person, FaceAuthAttempt.Outcome.FACE_MISMATCH)
+    with refused(CardErrorCode.FACE_AUTH_LOCKED):
+        face(person)
+    later = now + timedelta(minutes=settings.EVOUCHER_FACE_AUTH_LOCK_MINUTES, seconds=1)
+    result = evoucher_face_authenticate(person=person, outcome=None, by=None, now=later)
+    assert (result.evoucher.status, result.evoucher.activated_at, result.attempt.attempted_at) == (
+        EVoucher.Status.ACTIVATED,
+        later,
+        later,
+    )
+
+
 def test_outcomes_are_chosen_only_in_sandbox_mode(person, settings):
     accept(person)
     settings.SANDBOX_MODE = False
@@ -519,6 +536,25 @@ def test_a_pharmacy_finishes_what_was_started_online_even_when_face_checks_are_l
     voucher = at_pharmacy(person)
     assert voucher.status == EVoucher.Status.ACTIVATED
     assert (voucher.platform, voucher.locked_until) == (EVoucher.Platform.PHARMACY, None)
+
+
+def test_a_pharmacy_activates_under_the_agreement_in_force_at_the_callers_time(person, now):
+    current_version()
+    EVoucherAgreement.objects.create(
+        version="2026.2", title="Agreement", text="New terms", effective_from=date(2026, 4, 1)
+    )
+    later = at(date(2026, 4, 1), 9)
+    voucher = evoucher_activate_at_pharmacy(
+        resident_id=person.resident_id,
+        name=person.name,
+        face_outcome=None,
+        institution=PharmacyFactory(city=person.city),
+        by=None,
+        now=later,
+    )
+    # The domain clock is still in March, when the earlier agreement was in force.
+    assert (voucher.agreement.version, voucher.activated_at) == ("2026.2", later)
+    assert voucher.face_attempts.get().attempted_at == later
 
 
 @pytest.mark.parametrize(
