@@ -424,7 +424,7 @@ class FaceAuthResult:
     retry_after: int | None
 
 
-def _check_sandbox_outcome(outcome: str | None, *, field: str) -> None:
+def _check_sandbox_outcome(*, outcome: str | None, field: str) -> None:
     if outcome is not None and not settings.SANDBOX_MODE:
         raise DomainError(
             CardErrorCode.SANDBOX_OUTCOME_NOT_ALLOWED, errors=[field_error(field, "Sandbox only.")]
@@ -491,7 +491,7 @@ def evoucher_face_authenticate(
     the outcome; otherwise the provider passes. Repeated failures lock attempts for a while;
     a provider outage is not the person's failure. ``now`` is the caller's clock.now() (read
     here when not given)."""
-    _check_sandbox_outcome(outcome, field="sandbox_outcome")
+    _check_sandbox_outcome(outcome=outcome, field="sandbox_outcome")
     outcome = outcome or FaceAuthAttempt.Outcome.PASS
     now = clock.now() if now is None else now
     with transaction.atomic():
@@ -512,7 +512,7 @@ def evoucher_face_authenticate(
         )
 
 
-def _check_designated_pharmacy(institution: Institution | None) -> None:
+def _check_designated_pharmacy(*, institution: Institution | None) -> None:
     if (
         institution is None
         or institution.kind != Institution.Kind.PHARMACY
@@ -557,8 +557,8 @@ def evoucher_activate_at_pharmacy(
     agreement there. The pharmacy learns only that the activation happened: never a code, and a
     refusal reads the same whether or not the ID belongs to an insured person. ``now`` is the
     caller's clock.now() (read here when not given)."""
-    _check_designated_pharmacy(institution)
-    _check_sandbox_outcome(face_outcome, field="sandbox_face_outcome")
+    _check_designated_pharmacy(institution=institution)
+    _check_sandbox_outcome(outcome=face_outcome, field="sandbox_face_outcome")
     now = clock.now() if now is None else now
     current = _agreement_in_force(today=clock.localdate(now))
     outcome = face_outcome or FaceAuthAttempt.Outcome.PASS
