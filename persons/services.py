@@ -12,7 +12,7 @@ from common.dates import check_date_bounds
 from common.errors import DomainError, field_error
 from persons.error_codes import PersonErrorCode
 from persons.models import InsuredPerson
-from persons.resident_id import InvalidResidentId, parse_resident_id
+from persons.resident_id import InvalidResidentId, ResidentId, parse_resident_id
 
 
 def person_create(
@@ -30,16 +30,10 @@ def person_create(
     """Check and create the insured person's record, and say whether it was created: the same ID
     number again with the same data returns the first record (created False), with other data
     is refused (ALREADY_ENROLLED)."""
-    try:
-        parsed = parse_resident_id(resident_id, today=clock.today())
-    except InvalidResidentId as exc:
-        raise DomainError(
-            PersonErrorCode.RESIDENT_ID_INVALID,
-            str(exc),
-            errors=[field_error("resident_id", str(exc), "invalid")],
-        ) from None
-    enrolled_on = enrolled_on or clock.today()
-    check_date_bounds("enrolled_on", enrolled_on, earliest=parsed.birth_date, today=clock.today())
+    today = clock.today()
+    parsed = _resident_id_parsed(resident_id, today=today)
+    enrolled_on = enrolled_on or today
+    check_date_bounds("enrolled_on", enrolled_on, earliest=parsed.birth_date, today=today)
     _check_scheme_fields(
         scheme=scheme,
         employment_status=employment_status,
@@ -50,18 +44,8 @@ def person_create(
     with transaction.atomic():
         existing = InsuredPerson.objects.filter(resident_id=parsed.number).first()
         if existing is not None:
-            same = (
-                existing.name,
-                existing.city_id,
-                existing.scheme,
-                existing.employment_status,
-            ) == (
-                name,
-                city.id,
-                scheme,
-                employment_status,
-            )
-            if same:
+            same = (existing.name, existing.city_id, existing.scheme, existing.employment_status)
+            if same == (name, city.id, scheme, employment_status):
                 return existing, False
             raise DomainError(PersonErrorCode.ALREADY_ENROLLED)
         person = InsuredPerson(
@@ -79,6 +63,17 @@ def person_create(
         person._history_user = acting_user(by)
         person.save()
         return person, True
+
+
+def _resident_id_parsed(resident_id: str, *, today: date) -> ResidentId:
+    try:
+        return parse_resident_id(resident_id, today=today)
+    except InvalidResidentId as exc:
+        raise DomainError(
+            PersonErrorCode.RESIDENT_ID_INVALID,
+            str(exc),
+            errors=[field_error("resident_id", str(exc), "invalid")],
+        ) from None
 
 
 def _check_scheme_fields(
