@@ -73,7 +73,12 @@ def _unused_card_number() -> str:
 
 
 def _check_presented_ids(
-    *, person: InsuredPerson, insured_resident_id: str, agent_name: str, agent_resident_id: str
+    *,
+    person: InsuredPerson,
+    insured_resident_id: str,
+    agent_name: str,
+    agent_resident_id: str,
+    today: date,
 ):
     if normalize_resident_id(insured_resident_id) != person.resident_id:
         raise DomainError(
@@ -82,7 +87,7 @@ def _check_presented_ids(
         )
     if agent_name or agent_resident_id:
         try:
-            agent = parse_resident_id(agent_resident_id, today=clock.today())
+            agent = parse_resident_id(agent_resident_id, today=today)
         except InvalidResidentId as exc:
             raise DomainError(
                 CardErrorCode.AGENT_ID_REQUIRED, errors=[field_error("agent_resident_id", str(exc))]
@@ -111,17 +116,20 @@ def card_apply(
     by,
     number: str | None = None,
     replaces: SocialSecurityCard | None = None,
+    now: datetime | None = None,
 ) -> SocialSecurityCard:
     """Apply for a card. At the county centre it is made, issued and handed over on the spot (each
-    state still recorded); at a street service point it is ready on the 3rd working day after."""
+    state still recorded); at a street service point it is ready on the 3rd working day after.
+    ``now`` is the caller's clock.now() (read here when not given)."""
+    now = clock.now() if now is None else now
+    today = clock.localdate(now)
     agent_name, agent_resident_id = _check_presented_ids(
         person=person,
         insured_resident_id=insured_resident_id,
         agent_name=agent_name,
         agent_resident_id=agent_resident_id,
+        today=today,
     )
-    now = clock.now()
-    today = clock.localdate(now)
     with transaction.atomic():
         InsuredPerson.objects.select_for_update(no_key=True).filter(pk=person.pk).first()
         if (
@@ -343,6 +351,7 @@ def card_replace(
     agent_name: str = "",
     agent_resident_id: str = "",
     by,
+    now: datetime | None = None,
 ) -> SocialSecurityCard:
     """A new card for a lost one (report it lost first)."""
     if card.status != SocialSecurityCard.Status.LOST:
@@ -359,6 +368,7 @@ def card_replace(
         agent_resident_id=agent_resident_id,
         by=by,
         replaces=card,
+        now=now,
     )
 
 

@@ -274,7 +274,8 @@ def build_person(
     """Enrol a person and fast-forward their history to ``spec`` with the real services. The
     login gets the API token ``token``, or a new one, or (``api_token`` false) none."""
     rng = rng or random.Random()
-    today = clock.today()
+    now = clock.now()
+    today = clock.localdate(now)
     last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     with transaction.atomic():
         city = sandbox_city(spec.city_profile, by=by)
@@ -306,6 +307,7 @@ def build_person(
                 insured_resident_id=person.resident_id,
                 by=by,
                 number=_card_number(rng),
+                now=now,
             )
             if spec.card == "ACTIVE":
                 card_activate(card=card, pin=DEMO_PIN, by=by)

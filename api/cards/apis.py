@@ -224,7 +224,7 @@ class CardCollectionApi(CardListApi):
             access.persons_visible(self.actor, request), pk=values.pop("person")
         )
         access.require_city(self.actor, person.city_id)
-        card = card_apply(person=person, by=request.user, **values)
+        card = card_apply(person=person, by=request.user, now=clock.now(), **values)
         return Response(CardOutputSerializer(card).data, status=201)
 
 
@@ -325,7 +325,7 @@ class CardReplaceApi(ActorMixin, APIView):
         card = _operated_card(self.actor, request, card_id)
         data = AgentFieldsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        new_card = card_replace(card=card, by=request.user, **data.validated_data)
+        new_card = card_replace(card=card, by=request.user, now=clock.now(), **data.validated_data)
         return Response(CardOutputSerializer(new_card).data, status=201)
 
 

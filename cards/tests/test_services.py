@@ -158,6 +158,14 @@ def test_street_point_cards_are_ready_on_the_third_working_day(person, applied, 
     assert card.ready_on == ready
 
 
+def test_the_ready_day_counts_from_the_callers_time_not_the_clocks(person):
+    """The interface reads the clock once and passes it: the working days count from that day
+    while the domain clock stands still on Monday 16 March."""
+    applied = at(date(2026, 4, 30), 11)  # before Labour Day, 1-5 May 2026 off
+    card = apply(person, STREET, now=applied)
+    assert (card.applied_at, card.ready_on) == (applied, date(2026, 5, 8))
+
+
 def test_an_entrusted_agent_presents_both_ids(person, operator):
     card = apply(
         person,
