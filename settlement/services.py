@@ -147,10 +147,12 @@ def filing_period(
     category: str,
     valid_from: date | None = None,
     valid_until: date | None = None,
+    today: date | None = None,
 ) -> tuple[date, date]:
     """Check a filing's city, category and dates; the validity it will have. Without an end date
-    it is valid for the insured city's default period."""
-    today = clock.today()
+    it is valid for the insured city's default period. ``today`` is the caller's clock.today()
+    (read here when not given)."""
+    today = clock.today() if today is None else today
     if city.pk == person.city_id:
         raise DomainError(
             SettlementErrorCode.FILING_CITY_INVALID,
@@ -205,9 +207,11 @@ def filing_record(
     valid_until: date | None = None,
     note: str = "",
     by,
+    now: datetime | None = None,
 ) -> CrossCityFiling:
     """Record a cross-city filing: the person may then be settled directly in ``city`` on the days
-    it is valid."""
+    it is valid. ``now`` is the caller's clock.now() (read here when not given)."""
+    now = clock.now() if now is None else now
     with transaction.atomic():
         # One filing at a time per person, so the overlap check cannot race.
         InsuredPerson.objects.select_for_update(no_key=True).filter(pk=person.pk).first()
@@ -217,6 +221,7 @@ def filing_record(
             category=category,
             valid_from=valid_from,
             valid_until=valid_until,
+            today=clock.localdate(now),
         )
         return CrossCityFiling.objects.create(
             person=person,
@@ -225,7 +230,7 @@ def filing_record(
             valid_from=valid_from,
             valid_until=valid_until,
             note=note[:255],
-            recorded_at=clock.now(),
+            recorded_at=now,
             created_by=by,
             request_id=current_request_id(),
         )
@@ -826,10 +831,15 @@ def settlement_submit(
     family_account_holder_id: int | None = None,
     visit_reference: str = "",
     by,
+    now: datetime | None = None,
 ) -> Settlement:
     """Settle a visit for the person whose card or e-voucher is presented. See
     ``settlement.calculation`` for the order of the figures; the ledger transfer moves the pool's
-    and the personal account's payments to the institution, in one balanced transfer."""
+    and the personal account's payments to the institution, in one balanced transfer. ``now`` is
+    the caller's clock.now() (read here when not given): the person, the filing in force and the
+    year's usage are those of its day."""
+    now = clock.now() if now is None else now
+    today = clock.localdate(now)
     _visit_check(
         institution=institution,
         credential=credential,
@@ -838,8 +848,6 @@ def settlement_submit(
         family_account_holder_id=family_account_holder_id,
     )
     priced = _priced_lines(lines)
-    now = clock.now()
-    today = clock.localdate(now)
     with transaction.atomic():
         # Locks in the order of every settling path: authorisation, usage, accounts by id.
         person = _person_check(
@@ -904,14 +912,17 @@ def _reversal_transfer_post(
     )
 
 
-def settlement_reverse(*, settlement: Settlement, reason: str, by) -> Settlement:
+def settlement_reverse(
+    *, settlement: Settlement, reason: str, by, now: datetime | None = None
+) -> Settlement:
     """Refund a settlement: a new transfer the other way (never an edit), and the year's
-    deductible, cap and quota usage given back exactly as the settlement took it."""
+    deductible, cap and quota usage given back exactly as the settlement took it. ``now`` is the
+    caller's clock.now() (read here when not given)."""
+    now = clock.now() if now is None else now
     if not reason.strip():
         raise DomainError(
             CommonErrorCode.VALIDATION_ERROR, errors=[field_error("reason", "Required.")]
         )
-    now = clock.now()
     with transaction.atomic():
         # Same lock order as settling: settlement, usage row, then accounts by id.
         settlement = Settlement.objects.select_for_update(no_key=True).get(pk=settlement.pk)

@@ -644,17 +644,18 @@ class SettlementCollectionApi(SettlementListApi):
             request,
             amount_code=SettlementErrorCode.LINE_AMOUNT_INVALID,
         )
+        now = clock.now()
         credential = access.presented_credential(request)
         if credential is not None and values["use_personal_account"]:
             # Before, and outside, the settlement's transaction: a wrong PIN refuses the
             # settlement, and its count must not be rolled back with it.
             credential = card_pin_verify(
-                credential=credential, pin=request.headers.get(CARD_PIN_HEADER), now=clock.now()
+                credential=credential, pin=request.headers.get(CARD_PIN_HEADER), now=now
             )
-        return self._settle(request, values=values, credential=credential)
+        return self._settle(request, values=values, credential=credential, now=now)
 
     @idempotent
-    def _settle(self, request, *, values, credential):
+    def _settle(self, request, *, values, credential, now):
         settlement = settlement_submit(
             institution=request.user.institution,
             credential=credential,
@@ -664,6 +665,7 @@ class SettlementCollectionApi(SettlementListApi):
             family_account_holder_id=values["family_account_holder"],
             lines=[LineInput(**line) for line in values["line_items"]],
             by=request.user,
+            now=now,
         )
         settlement = settlement_list(visible=access.settlements_visible(self.actor, request)).get(
             pk=settlement.pk
@@ -723,7 +725,7 @@ class SettlementReverseApi(ActorMixin, APIView):
         access.require_role(self.actor, User.Role.INSTITUTION, User.Role.OPERATOR)
         values = _validated(self.InputSerializer, request)
         settlement = settlement_reverse(
-            settlement=settlement, reason=values["reason"], by=request.user
+            settlement=settlement, reason=values["reason"], by=request.user, now=clock.now()
         )
         settlement = settlement_list(visible=access.settlements_visible(self.actor, request)).get(
             pk=settlement.pk
@@ -874,7 +876,7 @@ class FilingCollectionApi(FilingListApi):
             raise DomainError(
                 CommonErrorCode.VALIDATION_ERROR, errors=[field_error("city", "Unknown city.")]
             )
-        filing = filing_record(person=person, city=city, by=request.user, **values)
+        filing = filing_record(person=person, city=city, by=request.user, now=clock.now(), **values)
         return Response(FilingOutputSerializer(filing).data, status=201)
 
 

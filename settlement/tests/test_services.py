@@ -629,6 +629,25 @@ def test_an_unusable_filing_does_not_count(hospital, terminal, visitor, item_a, 
     )
 
 
+def test_the_filing_in_force_is_the_one_on_the_callers_day_not_the_clocks(
+    hospital, terminal, visitor, item_a
+):
+    """The interface reads the clock once and passes it: a filing that starts tomorrow by the
+    clock is in force on the day given, and the settlement is of that moment and its year."""
+    tomorrow = clock.now() + timedelta(days=1)
+    filing = filing_for(visitor, hospital.city, valid_from=clock.localdate(tomorrow))
+    settlement = settle(
+        institution=hospital,
+        person=visitor,
+        by=terminal,
+        items=[("T-A", "1", "100.00")],
+        now=tomorrow,
+    )
+    assert (settlement.filing, settlement.settled_at) == (filing, tomorrow)
+    assert settlement.year == clock.localdate(tomorrow).year
+    assert settlement.transfer.posted_at == tomorrow
+
+
 def test_cross_city_with_a_filing_uses_the_insured_citys_policy_and_pool(
     hospital, terminal, visitor, item_a, item_b
 ):
@@ -701,6 +720,15 @@ def test_a_reversal_restores_deductible_cap_and_balances_exactly(
     refused(
         "SETTLEMENT_ALREADY_REVERSED", settlement_reverse, settlement=first, reason="x", by=None
     )
+
+
+def test_a_reversal_is_of_the_callers_time_not_the_clocks(hospital, terminal, employee, item_a):
+    settlement = settle(
+        institution=hospital, person=employee, by=terminal, items=[("T-A", "1", "2000.00")]
+    )
+    later = clock.now() + timedelta(days=3)
+    reversed_ = settlement_reverse(settlement=settlement, reason="Refund", by=terminal, now=later)
+    assert (reversed_.reversed_at, reversed_.reversal_transfer.posted_at) == (later, later)
 
 
 def test_reversing_an_outpatient_settlement_gives_back_the_quota(city, item_a):
@@ -845,6 +873,28 @@ def test_recording_a_filing(visitor, hospital):
         by=operator,
     )
     assert replacement.valid_until == today + timedelta(days=6)
+
+
+def test_a_filings_validity_is_checked_on_the_callers_day_not_the_clocks(visitor, hospital):
+    """The interface reads the clock once and passes it: the filing starts on that day by
+    default, and the clock's day is then in the past."""
+    operator = OperatorFactory(cities=[visitor.city])
+    today = clock.today()
+    later = clock.now() + timedelta(days=10)
+    with pytest.raises(DomainError, match="FILING_VALIDITY_INVALID"):
+        filing_record(
+            person=visitor,
+            city=hospital.city,
+            category="TEMPORARY",
+            valid_from=today,
+            by=operator,
+            now=later,
+        )
+    filing = filing_record(
+        person=visitor, city=hospital.city, category="REFERRAL", by=operator, now=later
+    )
+    assert (filing.valid_from, filing.recorded_at) == (clock.localdate(later), later)
+    assert filing.valid_until == clock.localdate(later) + timedelta(days=179)
 
 
 @pytest.mark.parametrize(
