@@ -833,13 +833,9 @@ def settlement_submit(
     by,
     now: datetime | None = None,
 ) -> Settlement:
-    """Settle a visit for the person whose card or e-voucher is presented. See
-    ``settlement.calculation`` for the order of the figures; the ledger transfer moves the pool's
-    and the personal account's payments to the institution, in one balanced transfer. ``now`` is
-    the caller's clock.now() (read here when not given): the person, the filing in force and the
-    year's usage are those of its day."""
+    """Settle a visit for the person whose card or e-voucher is presented, at ``now`` (the caller's
+    clock.now(), read here when not given), in one balanced transfer; see settlement.calculation."""
     now = clock.now() if now is None else now
-    today = clock.localdate(now)
     _visit_check(
         institution=institution,
         credential=credential,
@@ -848,6 +844,7 @@ def settlement_submit(
         family_account_holder_id=family_account_holder_id,
     )
     priced = _priced_lines(lines)
+    today = clock.localdate(now)
     with transaction.atomic():
         # Locks in the order of every settling path: authorisation, usage, accounts by id.
         person = _person_check(
