@@ -182,11 +182,12 @@ COLLECTION = JobKind(
 )
 
 
-def _monthly_job_open(model, *, city: City, period: date, by=None):
-    """The job of a city and month: created once, for a month that has begun; asking again
-    returns the same job."""
+def _monthly_job_open(model, *, city: City, period: date, by=None, today: date | None = None):
+    """The job of a city and month: created once, for a month that has begun on ``today`` (the
+    caller's clock.today(), read here when not given); asking again returns the same job."""
+    today = clock.today() if today is None else today
     period = period.replace(day=1)
-    if period > clock.today().replace(day=1):
+    if period > today.replace(day=1):
         raise DomainError(
             LedgerErrorCode.CREDITING_PERIOD_NOT_DUE, f"{period:%Y-%m} has not begun."
         )
@@ -201,9 +202,9 @@ def _monthly_job_open(model, *, city: City, period: date, by=None):
 
 
 def contribution_collection_open(
-    *, city: City, period: date, by=None
+    *, city: City, period: date, by=None, today: date | None = None
 ) -> tuple[ContributionCollection, bool]:
-    return _monthly_job_open(ContributionCollection, city=city, period=period, by=by)
+    return _monthly_job_open(ContributionCollection, city=city, period=period, by=by, today=today)
 
 
 def contribution_collection_execute(
@@ -318,9 +319,11 @@ CREDITING_KIND = JobKind(
 )
 
 
-def crediting_run_open(*, city: City, period: date, by=None) -> tuple[CreditingRun, bool]:
+def crediting_run_open(
+    *, city: City, period: date, by=None, today: date | None = None
+) -> tuple[CreditingRun, bool]:
     """The run for a city and month (created once; asking again returns the same run)."""
-    return _monthly_job_open(CreditingRun, city=city, period=period, by=by)
+    return _monthly_job_open(CreditingRun, city=city, period=period, by=by, today=today)
 
 
 def crediting_run_execute(

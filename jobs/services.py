@@ -65,9 +65,11 @@ def jobs_schedule_day(*, day: date) -> DaySchedule | None:
         month = day.replace(day=1)
         for city in City.objects.order_by("id"):
             if city.contribution_day == day.day:
-                schedule.jobs.append(contribution_collection_open(city=city, period=month)[0])
+                schedule.jobs.append(
+                    contribution_collection_open(city=city, period=month, today=day)[0]
+                )
             if city.crediting_day == day.day:
-                schedule.jobs.append(crediting_run_open(city=city, period=month)[0])
+                schedule.jobs.append(crediting_run_open(city=city, period=month, today=day)[0])
             if is_upload_day(city, day):
                 schedule.jobs.append(
                     upload_open(city=city, trigger=CityUpload.Trigger.SCHEDULE, due_on=day)[0]

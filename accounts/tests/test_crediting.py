@@ -532,6 +532,18 @@ def test_collection_then_crediting_fills_the_personal_accounts(city):
     assert city_balance(city, Account.Kind.PERSONAL_ACCOUNT_CLEARING) == ZERO
 
 
+def test_the_month_that_has_begun_is_the_callers_day_not_the_clocks(city):
+    """The interface or the job reads the clock once and passes its day; the rule reads no clock
+    then (the clock stands on 16 March)."""
+    with refused(LedgerErrorCode.CREDITING_PERIOD_NOT_DUE):
+        crediting_run_open(city=city, period=MAR, today=date(2026, 2, 28))
+    with refused(LedgerErrorCode.CREDITING_PERIOD_NOT_DUE):
+        contribution_collection_open(city=city, period=MAR, today=date(2026, 2, 28))
+    april = date(2026, 4, 1)
+    assert crediting_run_open(city=city, period=april, today=april)[0].period == april
+    assert contribution_collection_open(city=city, period=april, today=april)[0].period == april
+
+
 def test_a_month_not_begun_cannot_be_collected(city):
     with refused(LedgerErrorCode.CREDITING_PERIOD_NOT_DUE):
         contribution_collection_open(city=city, period=date(2026, 4, 1))

@@ -537,7 +537,12 @@ def _monthly_job_views(model, output, opener, noun, description):
             data = MonthlyJobInputSerializer(data=request.data)
             data.is_valid(raise_exception=True)
             city = operated_city(self.actor, data.validated_data["city"])
-            job, _ = opener(city=city, period=data.validated_data["period"], by=request.user)
+            job, _ = opener(
+                city=city,
+                period=data.validated_data["period"],
+                by=request.user,
+                today=clock.today(),
+            )
             job_enqueue(job)
             return Response(output(job).data, status=202)
 
