@@ -325,7 +325,7 @@ def build_person(
         elif not employee:
             contribution_record(person=person, period=today.replace(month=1, day=1), by=by)
         if spec.uploaded:
-            upload_person_now(person=person, by=by)
+            upload_person_now(person=person, by=by, now=now)
 
         username = username or f"p{person.id}-{rng.randrange(16**6):06x}"
         user = person_login_create(person=person, username=username, password=password)

@@ -7,6 +7,7 @@ class UploadsConfig(AppConfig):
 
     def ready(self) -> None:
         # This app's recorded job, by the name task messages and run_job use.
+        from common import clock
         from common.jobs import job_type_register
         from uploads.models import CityUpload
         from uploads.services import upload_execute
@@ -14,5 +15,8 @@ class UploadsConfig(AppConfig):
         job_type_register(
             name="upload",
             model=CityUpload,
-            execute=lambda job_id, progress: upload_execute(upload_id=job_id, progress=progress),
+            # A run reads the clock once: the upload's as-of time if it is the first.
+            execute=lambda job_id, progress: upload_execute(
+                upload_id=job_id, progress=progress, now=clock.now()
+            ),
         )

@@ -7,6 +7,7 @@ latest upload moves forward and the online channel shows the new snapshot.
 """
 
 from collections.abc import Callable
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection
@@ -47,14 +48,18 @@ ON CONFLICT (person_id) DO UPDATE SET
 """
 
 
-def upload_open(*, city: City, trigger: str, due_on=None, by=None) -> tuple[CityUpload, bool]:
-    """Record an upload to run. A scheduled upload is recorded once per day; a city without a
-    public channel never uploads."""
+def upload_open(
+    *, city: City, trigger: str, due_on=None, by=None, now: datetime | None = None
+) -> tuple[CityUpload, bool]:
+    """Record an upload to run, as of ``now`` (the caller's clock.now(), read here when not given)
+    until it first runs. A scheduled upload is recorded once per day; a city without a public
+    channel never uploads."""
+    now = clock.now() if now is None else now
     if not city.has_public_upload_channel:
         raise DomainError(UploadErrorCode.NO_PUBLIC_CHANNEL)
     fields = {
         "trigger": trigger,
-        "as_of": clock.now(),
+        "as_of": now,
         "created_by": acting_user(by),
         "request_id": current_request_id(),
     }
@@ -96,12 +101,18 @@ UPLOAD_KIND = JobKind(
 
 
 def upload_execute(
-    *, upload_id: int, chunk_size: int | None = None, progress: Callable[[int], None] | None = None
+    *,
+    upload_id: int,
+    chunk_size: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    now: datetime | None = None,
 ) -> JobOutcome:
-    """Execute (or resume) an upload. Safe to repeat and to run concurrently."""
+    """Execute (or resume) an upload. Safe to repeat and to run concurrently. ``now`` is the
+    run's clock.now() (read here when not given)."""
+    now = clock.now() if now is None else now
     # The data is read when the upload first runs, so that is its as-of time (not when queued).
     CityUpload.objects.filter(pk=upload_id, status=JobStatus.PENDING, executions=0).update(
-        as_of=clock.now()
+        as_of=now
     )
     return execute_recorded_job(
         UPLOAD_KIND,
@@ -111,9 +122,10 @@ def upload_execute(
     )
 
 
-def upload_person_now(*, person: InsuredPerson, by=None) -> CityUpload:
-    """Sandbox fast-forward: an upload carrying one person (the city's schedule is untouched)."""
-    upload, _ = upload_open(city=person.city, trigger=CityUpload.Trigger.SANDBOX, by=by)
+def upload_person_now(*, person: InsuredPerson, by=None, now: datetime | None = None) -> CityUpload:
+    """Sandbox fast-forward: an upload carrying one person as of ``now`` (the caller's
+    clock.now(), read here when not given); the city's schedule is untouched."""
+    upload, _ = upload_open(city=person.city, trigger=CityUpload.Trigger.SANDBOX, by=by, now=now)
     _upload_chunk(upload, person.id - 1, person.id, 0)
     CityUpload.objects.filter(pk=upload.id).update(
         status=JobStatus.SUCCEEDED,

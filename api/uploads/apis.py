@@ -6,6 +6,7 @@ import access
 from api.base import IDEMPOTENCY_KEY_PARAMETER, ActorMixin, operated_city
 from api.idempotency import idempotent
 from api.jobs import RecordedJobOutputSerializer
+from common import clock
 from jobs.services import job_enqueue
 from uploads.models import CityUpload
 from uploads.services import upload_open
@@ -55,7 +56,9 @@ class UploadCollectionApi(ActorMixin, generics.ListAPIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         city = operated_city(self.actor, data.validated_data["city"])
-        upload, _ = upload_open(city=city, trigger=CityUpload.Trigger.OPERATOR, by=request.user)
+        upload, _ = upload_open(
+            city=city, trigger=CityUpload.Trigger.OPERATOR, by=request.user, now=clock.now()
+        )
         job_enqueue(upload)
         return Response(UploadOutputSerializer(upload).data, status=202)
 

@@ -90,6 +90,22 @@ def test_an_upload_writes_a_snapshot_row_for_every_person_in_the_city(city, peop
     assert City.objects.get(pk=city.pk).latest_upload_id == upload.id
 
 
+def test_an_upload_is_as_of_the_time_its_first_run_is_given_not_the_clocks(city, people):
+    """The job reads the clock once per run and passes it; the upload reads no clock then."""
+    opened_at = at(TODAY, 1)
+    upload = open_upload(city, now=opened_at)
+    assert upload.as_of == opened_at
+    run_at = at(date(2026, 3, 17), 3)
+    upload_execute(upload_id=upload.id, now=run_at)
+    upload.refresh_from_db()
+    assert upload.as_of == run_at
+    assert {row[4] for row in rows(city).values()} == {run_at}
+    # A later run of a finished upload moves nothing.
+    upload_execute(upload_id=upload.id, now=at(date(2026, 3, 18), 3))
+    upload.refresh_from_db()
+    assert upload.as_of == run_at
+
+
 @pytest.mark.parametrize("chunk_size", [1, 2, 4, 1000])
 def test_chunk_sizes_give_the_same_snapshot(city, people, chunk_size):
     upload = open_upload(city)
