@@ -321,9 +321,11 @@ def build_person(
             )
             evoucher_face_authenticate(person=person, outcome=None, by=by)
         if spec.credited:
-            _fast_forward_crediting(person, last_month, by=by)
+            _fast_forward_crediting(person, last_month, by=by, today=today)
         elif not employee:
-            contribution_record(person=person, period=today.replace(month=1, day=1), by=by)
+            contribution_record(
+                person=person, period=today.replace(month=1, day=1), by=by, today=today
+            )
         if spec.uploaded:
             upload_person_now(person=person, by=by, now=now)
 
@@ -357,16 +359,16 @@ def _card_number(rng: random.Random) -> str | None:
     return None if SocialSecurityCard.objects.filter(number=number).exists() else number
 
 
-def _fast_forward_crediting(person: InsuredPerson, period: date, *, by) -> None:
+def _fast_forward_crediting(person: InsuredPerson, period: date, *, by, today: date) -> None:
     """Last month's contribution (or the year's, for residents) and last month's crediting."""
     if person.is_employee and not person.is_retired:
-        contribution_record(person=person, period=period, by=by)
+        contribution_record(person=person, period=period, by=by, today=today)
     elif not person.is_employee:
-        contribution_record(person=person, period=period.replace(month=1), by=by)
+        contribution_record(person=person, period=period.replace(month=1), by=by, today=today)
     account = getattr(person, "personal_account", None)
     if account is None:
         return
-    run, _ = crediting_run_open(city=person.city, period=period, by=by)
+    run, _ = crediting_run_open(city=person.city, period=period, by=by, today=today)
     crediting_credit_account(run=run, account=account)
 
 
