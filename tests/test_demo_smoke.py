@@ -49,6 +49,8 @@ def free_port() -> int:
 class Demo:
     """One `make demo` process group, and a small JSON client for it."""
 
+    started: list["Demo"] = []
+
     def __init__(self, var_dir: Path, log: Path):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -65,6 +67,7 @@ class Demo:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, as a terminal would give it
         )
+        Demo.started.append(self)
 
     def wait_serving(self, timeout: float = 240) -> None:
         deadline = time.monotonic() + timeout
@@ -125,7 +128,12 @@ def demo_dir(tmp_path):
     var_dir = tmp_path / "var"
     var_dir.mkdir()
     yield var_dir
-    for process in postgres_processes_of(var_dir):  # only if a failed test left it behind
+    # Only if a failed test left them behind: its demos, then their database.
+    for demo in Demo.started:
+        if demo.process.poll() is None:
+            demo.ctrl_c()
+    Demo.started.clear()
+    for process in postgres_processes_of(var_dir):
         process.terminate()
 
 
