@@ -52,11 +52,3 @@ def database_url(data_dir: Path, name: str = DEMO_DATABASE_NAME) -> str:
     server = _server(data_dir)
     _ensure_database(server, name)
     return server.get_uri(name)
-
-
-def database_recreate(data_dir: Path, name: str = DEMO_DATABASE_NAME) -> str:
-    """Throws the demo database away (whoever is connected) and creates it empty."""
-    server = _server(data_dir)
-    server.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE);')
-    server.psql(f'CREATE DATABASE "{name}";')
-    return server.get_uri(name)
