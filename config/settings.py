@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "uploads",
     "settlement",
     "jobs",
+    "fsi",
     "sandbox",
 ]
 

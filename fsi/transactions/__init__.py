@@ -1,0 +1,1 @@
+"""Every transaction module, imported so each registers its handlers in ``fsi.registry``."""
