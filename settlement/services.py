@@ -712,76 +712,161 @@ def _settlement_figure_fields(
     }
 
 
-def _settlement_record(
+@dataclass(frozen=True)
+class SettlementDraft:
+    """A settlement as it would be made now: its row and its lines, unsaved, with the year's usage
+    row (locked) and the payment they were decided with. Settling saves and posts it; a quote only
+    shows it."""
+
+    settlement: Settlement
+    lines: list[SettlementLine]
+    usage: AnnualUsage
+    payment: SettlementPayment
+
+
+@dataclass(frozen=True)
+class SettlementRequest:
+    """What a terminal asks to settle (or to quote), checked before anything is read or locked."""
+
+    institution: Institution
+    credential: PresentedCredential
+    visit_type: str
+    visit_reference: str
+    priced: Sequence[tuple[CatalogItem, PricedLine]]
+    use_personal_account: bool
+    family_account_holder_id: int | None
+
+
+def _settlement_request(
     *,
-    institution: Institution,
-    person: InsuredPerson,
-    credential: PresentedCredential,
+    institution: Institution | None,
+    credential: PresentedCredential | None,
     visit_type: str,
+    lines: Sequence[LineInput],
+    use_personal_account: bool,
+    family_account_holder_id: int | None,
     visit_reference: str,
-    settled_at: datetime,
-    terms: SettlementTerms,
-    payer: SettlementPayer,
-    calculation: SettlementCalculation,
-    payment: SettlementPayment,
-    by,
-) -> Settlement:
-    """The settlement's row (what was settled, under which terms, every figure) and its lines; a
+) -> SettlementRequest:
+    """Refuse what this terminal cannot settle as asked, and price the lines on the catalog."""
+    _visit_check(
+        institution=institution,
+        credential=credential,
+        visit_type=visit_type,
+        use_personal_account=use_personal_account,
+        family_account_holder_id=family_account_holder_id,
+    )
+    return SettlementRequest(
+        institution=institution,
+        credential=credential,
+        visit_type=visit_type,
+        visit_reference=visit_reference,
+        priced=_priced_lines(lines),
+        use_personal_account=use_personal_account,
+        family_account_holder_id=family_account_holder_id,
+    )
+
+
+def _settlement_draft(*, request: SettlementRequest, by, now: datetime) -> SettlementDraft:
+    """Every step of settling short of writing it: the person, the terms, the payer, the figures
+    and the payment, with the rows they rest on locked (inside the caller's transaction)."""
+    today = clock.localdate(now)
+    # Locks in the order of every settling path: authorisation, usage, accounts by id.
+    person = _person_check(
+        credential=request.credential,
+        use_personal_account=request.use_personal_account,
+        today=today,
+    )
+    terms = _settlement_terms(
+        person=person, institution=request.institution, visit_type=request.visit_type, today=today
+    )
+    payer = _settlement_payer(
+        person=person,
+        use_personal_account=request.use_personal_account,
+        family_account_holder_id=request.family_account_holder_id,
+    )
+    calculation = _settlement_calculation(
+        person=person,
+        terms=terms,
+        visit_type=request.visit_type,
+        priced=request.priced,
+        year=today.year,
+    )
+    payment = _settlement_payment(
+        institution=request.institution, terms=terms, payer=payer, figures=calculation.figures
+    )
+    settlement = Settlement(
+        institution=request.institution,
+        person=person,
+        insured_city=person.city,
+        scheme=person.scheme,
+        visit_type=request.visit_type,
+        visit_reference=request.visit_reference,
+        credential_kind=request.credential.kind,
+        year=today.year,
+        settled_at=now,
+        filing=terms.filing,
+        family_authorization=payer.authorization,
+        use_personal_account=payer.use_personal_account,
+        pool_account=terms.pool_account,
+        paying_account_id=payer.paying_account_id,
+        **_settlement_figure_fields(calculation, payment),
+        created_by=by,
+        request_id=current_request_id(),
+    )
+    return SettlementDraft(
+        settlement=settlement,
+        lines=_settlement_lines(settlement=settlement, calculation=calculation),
+        usage=calculation.usage,
+        payment=payment,
+    )
+
+
+def _settlement_lines(
+    *, settlement: Settlement, calculation: SettlementCalculation
+) -> list[SettlementLine]:
+    """The settlement's lines, each with the catalog item's code, name and class as settled."""
+    return [
+        SettlementLine(
+            settlement=settlement,
+            line_no=number,
+            item=item,
+            code=item.code,
+            name=item.name,
+            catalog_class=item.catalog_class,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            amount=line_figure.amount,
+            self_pay_amount=line_figure.self_pay_amount,
+            eligible_amount=line_figure.eligible_amount,
+        )
+        for number, ((item, line), line_figure) in enumerate(
+            zip(calculation.priced, calculation.figures.lines, strict=True), start=1
+        )
+    ]
+
+
+def _settlement_record(draft: SettlementDraft) -> Settlement:
+    """Save the drafted row (what was settled, under which terms, every figure) and its lines; a
     visit reference already settled here is refused."""
+    settlement = draft.settlement
     try:
         with transaction.atomic():
-            settlement = Settlement.objects.create(
-                institution=institution,
-                person=person,
-                insured_city_id=person.city_id,
-                scheme=person.scheme,
-                visit_type=visit_type,
-                visit_reference=visit_reference,
-                credential_kind=credential.kind,
-                year=clock.localdate(settled_at).year,
-                settled_at=settled_at,
-                filing=terms.filing,
-                family_authorization=payer.authorization,
-                use_personal_account=payer.use_personal_account,
-                pool_account=terms.pool_account,
-                paying_account_id=payer.paying_account_id,
-                **_settlement_figure_fields(calculation, payment),
-                created_by=by,
-                request_id=current_request_id(),
-            )
+            settlement.save(force_insert=True)
     except IntegrityError as exc:
         if violated_constraint(exc) == "one_live_settlement_per_visit_reference":
-            raise DomainError(
-                SettlementErrorCode.VISIT_ALREADY_SETTLED,
-                f"Visit {visit_reference!r} is already settled here; reverse that settlement "
-                "first to settle it again.",
-            ) from None
+            raise _already_settled(settlement.visit_reference) from None
         raise
-    _settlement_lines_create(settlement=settlement, calculation=calculation)
+    for line in draft.lines:
+        line.settlement = settlement
+    SettlementLine.objects.bulk_create(draft.lines)
     return settlement
 
 
-def _settlement_lines_create(*, settlement: Settlement, calculation: SettlementCalculation) -> None:
-    """The settlement's lines, each with the catalog item's code, name and class as settled."""
-    SettlementLine.objects.bulk_create(
-        [
-            SettlementLine(
-                settlement=settlement,
-                line_no=number,
-                item=item,
-                code=item.code,
-                name=item.name,
-                catalog_class=item.catalog_class,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                amount=line_figure.amount,
-                self_pay_amount=line_figure.self_pay_amount,
-                eligible_amount=line_figure.eligible_amount,
-            )
-            for number, ((item, line), line_figure) in enumerate(
-                zip(calculation.priced, calculation.figures.lines, strict=True), start=1
-            )
-        ]
+def _already_settled(visit_reference: str) -> DomainError:
+    return DomainError(
+        SettlementErrorCode.VISIT_ALREADY_SETTLED,
+        f"Visit {visit_reference!r} is already settled here; reverse that settlement first to "
+        "settle it again.",
     )
 
 
@@ -836,51 +921,71 @@ def settlement_submit(
     """Settle a visit for the person whose card or e-voucher is presented, at ``now`` (the caller's
     clock.now(), read here when not given), in one balanced transfer; see settlement.calculation."""
     now = clock.now() if now is None else now
-    _visit_check(
+    request = _settlement_request(
         institution=institution,
         credential=credential,
         visit_type=visit_type,
+        lines=lines,
         use_personal_account=use_personal_account,
         family_account_holder_id=family_account_holder_id,
+        visit_reference=visit_reference,
     )
-    priced = _priced_lines(lines)
-    today = clock.localdate(now)
     with transaction.atomic():
-        # Locks in the order of every settling path: authorisation, usage, accounts by id.
-        person = _person_check(
-            credential=credential, use_personal_account=use_personal_account, today=today
-        )
-        terms = _settlement_terms(
-            person=person, institution=institution, visit_type=visit_type, today=today
-        )
-        payer = _settlement_payer(
-            person=person,
-            use_personal_account=use_personal_account,
-            family_account_holder_id=family_account_holder_id,
-        )
-        calculation = _settlement_calculation(
-            person=person, terms=terms, visit_type=visit_type, priced=priced, year=today.year
-        )
-        payment = _settlement_payment(
-            institution=institution, terms=terms, payer=payer, figures=calculation.figures
-        )
-        settlement = _settlement_record(
-            institution=institution,
-            person=person,
-            credential=credential,
-            visit_type=visit_type,
-            visit_reference=visit_reference,
-            settled_at=now,
-            terms=terms,
-            payer=payer,
-            calculation=calculation,
-            payment=payment,
-            by=by,
-        )
+        draft = _settlement_draft(request=request, by=by, now=now)
+        settlement = _settlement_record(draft)
         _settlement_post(
-            settlement=settlement, payment=payment, usage=calculation.usage, by=by, posted_at=now
+            settlement=settlement, payment=draft.payment, usage=draft.usage, by=by, posted_at=now
         )
         return settlement
+
+
+@dataclass(frozen=True)
+class SettlementQuote:
+    """What settling would give: the settlement's row and lines, never saved."""
+
+    settlement: Settlement
+    lines: list[SettlementLine]
+
+
+def settlement_quote(
+    *,
+    institution: Institution | None,
+    credential: PresentedCredential | None,
+    visit_type: str,
+    lines: Sequence[LineInput],
+    use_personal_account: bool,
+    family_account_holder_id: int | None = None,
+    visit_reference: str = "",
+    by,
+    now: datetime | None = None,
+) -> SettlementQuote:
+    """What ``settlement_submit`` would settle with the same arguments at ``now``, to the cent, by
+    the same steps and refusals, writing and posting nothing."""
+    now = clock.now() if now is None else now
+    request = _settlement_request(
+        institution=institution,
+        credential=credential,
+        visit_type=visit_type,
+        lines=lines,
+        use_personal_account=use_personal_account,
+        family_account_holder_id=family_account_holder_id,
+        visit_reference=visit_reference,
+    )
+    with transaction.atomic():
+        if (
+            visit_reference
+            and Settlement.objects.filter(
+                institution=institution,
+                visit_reference=visit_reference,
+                status=Settlement.Status.SETTLED,
+            ).exists()
+        ):
+            raise _already_settled(visit_reference)
+        draft = _settlement_draft(request=request, by=by, now=now)
+        # Nothing is left behind, not even the year's usage row the figures read (and the locks
+        # taken to read them are let go at once).
+        transaction.set_rollback(True)
+    return SettlementQuote(settlement=draft.settlement, lines=draft.lines)
 
 
 def _reversal_transfer_post(
