@@ -74,3 +74,34 @@ class SettlementErrorCode(ErrorCodes):
         ErrorKind.UNPROCESSABLE,
         "The insured city has no benefit policy yet; ask the agency.",
     )
+    VISIT_NOT_FOUND = ErrorKind.NOT_FOUND, "No visit with that id at this institution."
+    VISIT_CANCELLED = ErrorKind.CONFLICT, "This visit's registration is cancelled."
+    VISIT_SETTLED = (
+        ErrorKind.CONFLICT,
+        "This visit is settled; reverse its settlement first to change it.",
+    )
+    VISIT_NUMBER_IN_USE = (
+        ErrorKind.CONFLICT,
+        "An open visit at this institution already has this visit number.",
+    )
+    VISIT_PERSON_MISMATCH = (
+        ErrorKind.UNPROCESSABLE,
+        "The card or e-voucher presented is not that of the visit's person.",
+    )
+    VISIT_HAS_NO_FEE_LINES = ErrorKind.UNPROCESSABLE, "The visit has no fee lines to settle."
+    VISIT_NOT_DISCHARGED = (
+        ErrorKind.UNPROCESSABLE,
+        "An inpatient visit is settled after the person is discharged.",
+    )
+    VISIT_ALREADY_DISCHARGED = ErrorKind.CONFLICT, "The person is already discharged."
+    VISIT_NOT_INPATIENT = ErrorKind.UNPROCESSABLE, "Only an inpatient visit has a discharge."
+    FEE_LINE_DUPLICATE = (
+        ErrorKind.CONFLICT,
+        "A fee line of this visit already has this number; cancel it first to replace it.",
+    )
+    FEE_LINE_NOT_FOUND = ErrorKind.NOT_FOUND, "The visit has no live fee line with this number."
+    FEE_LINE_AMOUNT_MISMATCH = (
+        ErrorKind.INVALID,
+        "A fee line's total is not its quantity times its unit price.",
+    )
+    SETTLEMENT_NOT_OF_VISIT = ErrorKind.NOT_FOUND, "The visit has no settlement with that id."

@@ -569,3 +569,123 @@ class SettlementLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} x {self.quantity}"
+
+
+# --- Visits registered before settling --------------------------------------------------------
+
+
+class Visit(models.Model):
+    """A visit an institution registers before it settles it (the national interface's
+    ``mdtrt_id``): registered for the person presenting a card or e-voucher, described, given its
+    fee lines, then settled from those lines. An inpatient visit is an admission and is settled
+    after discharge. Cancelled only while it has no live settlement."""
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "Open"
+        CANCELLED = "CANCELLED", "Cancelled"
+
+    mdtrt_id = models.CharField(
+        max_length=30, unique=True, help_text="The visit's id, given at registration."
+    )
+    institution = models.ForeignKey(
+        "institutions.Institution", on_delete=models.PROTECT, related_name="visits"
+    )
+    person = models.ForeignKey(
+        "persons.InsuredPerson", on_delete=models.PROTECT, related_name="visits"
+    )
+    visit_type = models.CharField(max_length=10, choices=VisitType.choices)
+    institution_visit_no = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The institution's own outpatient or admission number (ipt_otp_no).",
+    )
+    med_type = models.CharField(max_length=6, blank=True, help_text="Medical category code.")
+    credential_kind = models.CharField(max_length=8, help_text="CARD or EVOUCHER at registration.")
+    begun_at = models.DateTimeField(help_text="When the visit (or the admission) began.")
+    registered_at = models.DateTimeField(help_text="Business time.")
+    diagnosis_code = models.CharField(max_length=30, blank=True)
+    diagnosis_name = models.CharField(max_length=255, blank=True)
+    described_at = models.DateTimeField(null=True, blank=True)
+    discharged_at = models.DateTimeField(null=True, blank=True, help_text="Inpatient visits.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    settlement = models.ForeignKey(
+        Settlement,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="visits",
+        help_text="The visit's latest settlement (live unless reversed).",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["institution", "-registered_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "institution_visit_no"],
+                condition=models.Q(status="OPEN") & ~models.Q(institution_visit_no=""),
+                name="one_open_visit_per_institution_visit_no",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="OPEN", cancelled_at__isnull=True)
+                | models.Q(status="CANCELLED", cancelled_at__isnull=False),
+                name="visit_cancellation_matches_status",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(discharged_at__isnull=True) | models.Q(visit_type="INPATIENT"),
+                name="visit_discharge_inpatient_only",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Visit {self.mdtrt_id} at {self.institution_id} ({self.get_status_display()})"
+
+    @property
+    def is_settled(self) -> bool:
+        """Whether the visit has a live settlement (a reversal, here or through the settlement
+        API, opens it again)."""
+        return self.settlement is not None and self.settlement.status == Settlement.Status.SETTLED
+
+
+class VisitFeeLine(models.Model):
+    """One fee line an institution uploaded for a visit (``feedetl_sn``), on a catalog item; a
+    settlement of the visit settles its live lines."""
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="fee_lines")
+    feedetl_sn = models.CharField(max_length=30, help_text="The institution's line number.")
+    item = models.ForeignKey(CatalogItem, on_delete=models.PROTECT, related_name="+")
+    code = models.CharField(max_length=32, help_text="Catalog code (med_list_codg).")
+    institution_item_code = models.CharField(
+        max_length=50, blank=True, help_text="The institution's own item code (medins_list_codg)."
+    )
+    quantity = models.DecimalField(max_digits=10, decimal_places=3)
+    unit_price = MoneyField()
+    amount = MoneyField(help_text="quantity x unit price, to the cent.")
+    uploaded_at = models.DateTimeField()
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["visit", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["visit", "feedetl_sn"],
+                condition=models.Q(cancelled_at__isnull=True),
+                name="one_live_fee_line_per_number",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0, unit_price__gt=0, amount__gt=0),
+                name="visit_fee_line_amounts_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.feedetl_sn}: {self.code} x {self.quantity}"

@@ -4,7 +4,9 @@ from datetime import date
 
 from django.db.models import QuerySet
 
-from settlement.models import BenefitPolicy, CrossCityFiling
+from common.errors import DomainError
+from settlement.error_codes import SettlementErrorCode
+from settlement.models import BenefitPolicy, CrossCityFiling, Visit
 
 
 def benefit_policy_of(*, city_id: int) -> BenefitPolicy | None:
@@ -55,3 +57,17 @@ def settlement_list(*, visible: QuerySet) -> QuerySet:
         .prefetch_related("lines")
         .order_by("-id")
     )
+
+
+def visit_of(*, institution_id: int, mdtrt_id: str) -> Visit:
+    """The institution's visit with this id; another institution's visits are not found."""
+    visit = (
+        Visit.objects.select_related("institution", "person__city", "settlement")
+        .filter(institution_id=institution_id, mdtrt_id=str(mdtrt_id).strip())
+        .first()
+    )
+    if visit is None:
+        raise DomainError(
+            SettlementErrorCode.VISIT_NOT_FOUND, f"No visit {mdtrt_id!r} at this institution."
+        )
+    return visit
