@@ -28,6 +28,7 @@ from accounts.error_codes import LedgerErrorCode
 from accounts.models import (
     Account,
     Contribution,
+    ContributionArrear,
     ContributionCollection,
     Crediting,
     CreditingRun,
@@ -44,6 +45,7 @@ from common.errors import DomainError
 from common.jobs import JobKind, JobOutcome, execute_recorded_job
 from common.models import JobStatus
 from common.money import ZERO
+from employers.models import Employer, Employment
 from persons.models import InsuredPerson
 
 ACCOUNT = Account._meta.db_table
@@ -51,6 +53,9 @@ CONTRIBUTION = Contribution._meta.db_table
 CREDITING = Crediting._meta.db_table
 ENTRY = Entry._meta.db_table
 PERSON = InsuredPerson._meta.db_table
+ARREAR = ContributionArrear._meta.db_table
+EMPLOYMENT = Employment._meta.db_table
+EMPLOYER = Employer._meta.db_table
 
 
 def _period_end(period: date) -> date:
@@ -119,13 +124,46 @@ _COLLECTION_WHERE = f"""
    AND p.scheme = 'EMPLOYEE' AND p.employment_status = 'ACTIVE'
    AND p.declared_wage IS NOT NULL AND p.enrolled_on <= %(period_end)s
    AND NOT EXISTS (SELECT 1 FROM {CONTRIBUTION} c WHERE c.person_id = p.id AND c.period = %(period)s)
+   AND NOT EXISTS (SELECT 1 FROM {ARREAR} r WHERE r.person_id = p.id AND r.period = %(period)s)
 """
+# The person's employer, if any, and how it pays (a person without one pays as before).
+_COLLECTION_FROM = f"""
+  FROM {PERSON} p
+  LEFT OUTER JOIN {EMPLOYMENT} m ON m.person_id = p.id
+  LEFT OUTER JOIN {EMPLOYER} er ON er.id = m.employer_id
+"""
+_CLAMPED = "LEAST(GREATEST({}, %(base_min)s), %(base_max)s)"
+_BASE_DUE = _CLAMPED.format("p.declared_wage")
+_BASE_USED = (
+    "CASE WHEN er.payment_mode = 'UNDERPAYING' "
+    f"THEN {_CLAMPED.format('ROUND(p.declared_wage * er.paid_base_ratio, 2)')} "
+    f"ELSE {_BASE_DUE} END"
+)
+
+
+def _record_chunk_arrears(params: dict) -> int:
+    """The chunk's employees whose employer does not pay: each month recorded as an arrear,
+    with what was due (no money moves, nothing is credited)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {ARREAR} (person_id, period, employer_id, base_due, employer_amount,
+                                  individual_amount, account_share, recorded_at)
+            SELECT p.id, %(period)s, er.id, {_BASE_DUE},
+                   ROUND({_BASE_DUE} * %(employer_rate)s, 2), ROUND({_BASE_DUE} * %(individual_rate)s, 2),
+                   ROUND({_BASE_DUE} * %(individual_rate)s, 2), %(received_at)s
+            {_COLLECTION_FROM}
+            WHERE {_COLLECTION_WHERE} AND er.payment_mode = 'NOT_PAYING'
+            ON CONFLICT (person_id, period) DO NOTHING
+            """,
+            params,
+        )
+        return cursor.rowcount
 
 
 def _collect_chunk(job: ContributionCollection, lo: int, hi: int, execution: int) -> dict:
     city = job.city
     accounts = city_account_ids(city_id=city.id)
-    base = "LEAST(GREATEST(p.declared_wage, %(base_min)s), %(base_max)s)"
     params = {
         "city": city.id,
         "lo": lo,
@@ -142,13 +180,20 @@ def _collect_chunk(job: ContributionCollection, lo: int, hi: int, execution: int
         "clearing": accounts[Account.Kind.PERSONAL_ACCOUNT_CLEARING],
         "source": accounts[Account.Kind.CONTRIBUTION_SOURCE],
     }
-    due = f"SELECT p.id AS person_id, {base} AS payment_base FROM {PERSON} p WHERE {_COLLECTION_WHERE}"
+    unpaid = _record_chunk_arrears(params)
+    due = (
+        f"SELECT p.id AS person_id, {_BASE_USED} AS payment_base, {_BASE_DUE} AS base_due, "
+        f"er.id AS employer_id {_COLLECTION_FROM} "
+        f"WHERE {_COLLECTION_WHERE} AND er.payment_mode IS DISTINCT FROM 'NOT_PAYING'"
+    )
     insert = f"""
         INSERT INTO {CONTRIBUTION} (person_id, kind, period, payment_base, employer_amount, individual_amount,
-                                    subsidy_amount, account_share, received_at, transfer_id, created_by_id)
+                                    subsidy_amount, account_share, base_due, employer_id, received_at,
+                                    transfer_id, created_by_id)
         SELECT person_id, 'EMPLOYEE_MONTHLY', %(period)s, payment_base,
                ROUND(payment_base * %(employer_rate)s, 2), ROUND(payment_base * %(individual_rate)s, 2), 0,
-               ROUND(payment_base * %(individual_rate)s, 2), %(received_at)s, %(transfer)s, %(by)s
+               ROUND(payment_base * %(individual_rate)s, 2), base_due, employer_id, %(received_at)s,
+               %(transfer)s, %(by)s
           FROM {BATCH}
     """
     legs = f"""
@@ -172,7 +217,7 @@ def _collect_chunk(job: ContributionCollection, lo: int, hi: int, execution: int
     count, amount = _batch_totals(
         CONTRIBUTION, "id", "employer_amount + individual_amount + subsidy_amount", transfer_id
     )
-    return {"collected_count": count, "collected_amount": amount}
+    return {"collected_count": count, "collected_amount": amount, "unpaid_count": unpaid}
 
 
 COLLECTION = JobKind(

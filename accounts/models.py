@@ -189,6 +189,20 @@ class Contribution(models.Model):
     account_share = MoneyField(
         default=0, help_text="The part due to the personal account at crediting."
     )
+    base_due = MoneyField(
+        null=True,
+        blank=True,
+        help_text="Employees: the base due, the declared wage clamped to the city's bounds. A "
+        "payment base below it is an underpayment.",
+    )
+    employer = models.ForeignKey(
+        "employers.Employer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="contributions",
+        help_text="Employees: the employer whose payment this is.",
+    )
     received_at = models.DateTimeField()
     transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="contributions")
     created_by = models.ForeignKey(
@@ -230,6 +244,84 @@ class Contribution(models.Model):
     def total(self):
         return self.employer_amount + self.individual_amount + self.subsidy_amount
 
+    @property
+    def underpaid(self) -> bool:
+        return (
+            self.base_due is not None
+            and self.payment_base is not None
+            and self.payment_base < self.base_due
+        )
+
+
+class ContributionArrear(models.Model):
+    """An employee's month the employer did not pay at the collection: what was due, and, once the
+    employer pays its arrears, the contribution that paid it. Moves no money itself; the month's
+    personal-account share is credited only after it is paid."""
+
+    person = models.ForeignKey(
+        "persons.InsuredPerson", on_delete=models.PROTECT, related_name="contribution_arrears"
+    )
+    period = models.DateField(help_text="First day of the unpaid month.")
+    employer = models.ForeignKey(
+        "employers.Employer", on_delete=models.PROTECT, related_name="arrears"
+    )
+    base_due = MoneyField(help_text="The declared wage clamped to the city's bounds.")
+    employer_amount = MoneyField()
+    individual_amount = MoneyField()
+    account_share = MoneyField(help_text="The part the personal account misses until it is paid.")
+    recorded_at = models.DateTimeField()
+    contribution = models.OneToOneField(
+        Contribution,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="arrear",
+        help_text="The contribution that paid it, once the employer paid its arrears.",
+    )
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-period", "person"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "period"], name="one_contribution_arrear_per_person_period"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(contribution__isnull=True, paid_at__isnull=True)
+                | models.Q(contribution__isnull=False, paid_at__isnull=False),
+                name="contribution_arrear_paid_with_its_contribution",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    base_due__gt=0,
+                    employer_amount__gte=0,
+                    individual_amount__gte=0,
+                    account_share__gte=0,
+                ),
+                name="contribution_arrear_amounts_not_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["person", "period"],
+                condition=models.Q(contribution__isnull=True),
+                name="contribution_arrear_unpaid",
+            ),
+            models.Index(
+                fields=["employer", "period"],
+                condition=models.Q(contribution__isnull=True),
+                name="contribution_arrear_employer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "paid" if self.contribution_id else "unpaid"
+        return f"{self.period:%Y-%m} of person {self.person_id}, {state}"
+
+    @property
+    def amount_due(self):
+        return self.employer_amount + self.individual_amount
+
 
 class CreditingRun(RecordedJob):
     """The monthly crediting of a city's personal accounts; re-running it posts nothing twice.
@@ -262,6 +354,9 @@ class ContributionCollection(RecordedJob):
     period = models.DateField(help_text="First day of the month collected.")
     collected_count = models.PositiveIntegerField(default=0)
     collected_amount = MoneyField(default=0)
+    unpaid_count = models.PositiveIntegerField(
+        default=0, help_text="Employees whose employer did not pay the month (recorded as arrears)."
+    )
 
     class Meta:
         ordering = ["-period", "city"]

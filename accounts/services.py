@@ -8,12 +8,13 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 
 from accounts.error_codes import LedgerErrorCode
-from accounts.models import Account, Contribution, Entry, Transfer
+from accounts.models import Account, Contribution, ContributionArrear, Entry, Transfer
 from common import clock
 from common.audit import acting_user
 from common.context import current_request_id
 from common.errors import DomainError
 from common.money import MAX_DIGITS, ZERO, money
+from employers.models import Employment
 
 # The largest amount a ledger column holds (14 digits, 2 of them after the point).
 MAX_AMOUNT = Decimal(10) ** (MAX_DIGITS - 2)
@@ -300,6 +301,35 @@ def _contribution_legs(*, person, figures: ContributionFigures) -> list[Leg]:
     return legs
 
 
+@dataclass(frozen=True)
+class _MonthOwed:
+    """An employee's month as owed: the base due, the employer paying it, and its arrear when
+    the employer did not pay it at the collection."""
+
+    base_due: Decimal | None
+    employer_id: int | None
+    arrear: ContributionArrear | None
+
+
+def _employee_month_owed(*, person, period: date) -> _MonthOwed:
+    if not person.is_employee:
+        return _MonthOwed(base_due=None, employer_id=None, arrear=None)
+    arrear = ContributionArrear.objects.filter(
+        person=person, period=period, contribution__isnull=True
+    ).first()
+    if arrear is not None:
+        return _MonthOwed(base_due=arrear.base_due, employer_id=arrear.employer_id, arrear=arrear)
+    base_due = None
+    if person.declared_wage is not None:
+        base_due = employee_contribution_figures(
+            person=person, payment_base=person.declared_wage
+        ).payment_base
+    employer_id = (
+        Employment.objects.filter(person=person).values_list("employer_id", flat=True).first()
+    )
+    return _MonthOwed(base_due=base_due, employer_id=employer_id, arrear=None)
+
+
 def contribution_record(
     *,
     person,
@@ -313,14 +343,20 @@ def contribution_record(
     Employees: monthly (``period`` is the first of the month, one that has begun on ``today``,
     the caller's clock.today(), read here when not given), on the given base or the declared
     wage. Residents: yearly (``period`` is 1 January). Retirees do not contribute.
+    An employee's month the employer left unpaid (an arrear) is paid by this receipt, on its base
+    due unless a base is given. The base due and the employer are recorded with it.
     """
     from persons.models import InsuredPerson
 
     person = InsuredPerson.objects.select_related("city").get(pk=person.pk)
+    owed = _employee_month_owed(person=person, period=period)
     if person.is_employee:
         kind = Contribution.Kind.EMPLOYEE_MONTHLY
         figures = _employee_contribution_due(
-            person=person, period=period, payment_base=payment_base, today=today
+            person=person,
+            period=period,
+            payment_base=owed.base_due if payment_base is None and owed.arrear else payment_base,
+            today=today,
         )
     else:
         kind = Contribution.Kind.RESIDENT_YEARLY
@@ -340,7 +376,7 @@ def contribution_record(
             legs=_contribution_legs(person=person, figures=figures),
             by=by,
         )
-        return Contribution.objects.create(
+        contribution = Contribution.objects.create(
             person=person,
             kind=kind,
             period=period,
@@ -349,7 +385,15 @@ def contribution_record(
             individual_amount=figures.individual_amount,
             subsidy_amount=figures.subsidy_amount,
             account_share=figures.account_share,
+            base_due=owed.base_due,
+            employer_id=owed.employer_id,
             received_at=transfer.posted_at,
             transfer=transfer,
             created_by=acting_user(by),
         )
+        if owed.arrear is not None:
+            # The employer's unpaid month is paid by this receipt.
+            ContributionArrear.objects.filter(pk=owed.arrear.pk, contribution__isnull=True).update(
+                contribution=contribution, paid_at=contribution.received_at
+            )
+        return contribution

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "cities",
     "institutions",
     "persons",
+    "employers",
     "cards",
     "accounts",
     "uploads",

@@ -1,0 +1,90 @@
+"""Employers (Social Insurance Law art. 4): who pays an employee's monthly contribution.
+
+An employer's payment mode is what it does at each month's collection: pay on its employees'
+declared wages, not pay (each of its employees' months is then recorded as unpaid, an arrear),
+or pay on a lower base than the declared wages. What it owes and has paid is on the contribution
+records (``accounts``), per employee and month.
+"""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from employers.credit_code import CreditCodeError, credit_code_parse
+
+
+def validate_credit_code(value: str) -> None:
+    try:
+        credit_code_parse(value)
+    except CreditCodeError as exc:
+        raise ValidationError(str(exc), code="invalid_credit_code") from None
+
+
+class Employer(models.Model):
+    class PaymentMode(models.TextChoices):
+        PAYING = "PAYING", "Pays on the declared wages"
+        NOT_PAYING = "NOT_PAYING", "Does not pay (arrears accrue)"
+        UNDERPAYING = "UNDERPAYING", "Pays on a base below the declared wages"
+
+    name = models.CharField(max_length=128)
+    credit_code = models.CharField(
+        "unified social credit code",
+        max_length=18,
+        unique=True,
+        validators=[validate_credit_code],
+        help_text="18 characters, GB 32100-2015, with its check character.",
+    )
+    city = models.ForeignKey("cities.City", on_delete=models.PROTECT, related_name="employers")
+    payment_mode = models.CharField(
+        max_length=12,
+        choices=PaymentMode.choices,
+        default=PaymentMode.PAYING,
+        help_text="What the employer does at each month's contribution collection.",
+    )
+    paid_base_ratio = models.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="When underpaying: the share of each declared wage it pays on (0.01 to 0.99).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        payment_mode="UNDERPAYING",
+                        paid_base_ratio__gte=Decimal("0.01"),
+                        paid_base_ratio__lte=Decimal("0.99"),
+                    )
+                    | (
+                        ~models.Q(payment_mode="UNDERPAYING")
+                        & models.Q(paid_base_ratio__isnull=True)
+                    )
+                ),
+                name="employer_ratio_only_when_underpaying",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.credit_code})"
+
+
+class Employment(models.Model):
+    """An employee-scheme person's current employer: the one whose payment carries their months."""
+
+    person = models.OneToOneField(
+        "persons.InsuredPerson", on_delete=models.PROTECT, related_name="employment"
+    )
+    employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="employments")
+    started_on = models.DateField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"Person {self.person_id} at {self.employer}"
