@@ -81,12 +81,38 @@ def actor_of(request) -> Actor:
 # --- Presented credentials (institution terminals) ------------------------------------------
 
 
+# Where a request keeps the credential it presented, once read: the access policy and the
+# balance answer both need it, and reading it costs a query.
+_PRESENTED_ATTRIBUTE = "_presented_credential"
+
+# Why a card that exists is no credential, by its state (an unknown number gets no reason).
+_CARD_REFUSALS = {
+    "PENDING": "This card is still being made and has not been handed over, so it identifies "
+    "nobody yet.",
+    "READY": "This card is ready for pick-up but has not been handed over, so it identifies "
+    "nobody yet.",
+    "LOST": "This card was reported lost and identifies nobody any more; the person applies for "
+    "a replacement at the agency.",
+}
+_CARD_REFUSAL_ALTERNATIVE = " An activated e-voucher can be presented instead."
+
+
 def presented_credential(request) -> PresentedCredential | None:
-    """Read ``X-Presented-Credential: CARD <number>`` or ``EVOUCHER <code>``. A card can be
-    presented once issued (even before activation, so the terminal can tell the person to activate
-    it); a lost card identifies nobody. An e-voucher is presented by its current presentation code,
-    which only the person's own app obtains (the dynamic QR code); older and expired codes identify
-    nobody."""
+    """Read ``X-Presented-Credential: CARD <number>`` or ``EVOUCHER <code>``, once per request.
+    A card can be presented once issued (even before activation, so the terminal can tell the
+    person to activate it); a card not handed over yet or lost identifies nobody, and is refused
+    with its reason. An e-voucher is presented by its current presentation code, which only the
+    person's own app obtains (the dynamic QR code); older and expired codes identify nobody."""
+    cached = getattr(request, _PRESENTED_ATTRIBUTE, None)
+    if cached is not None:
+        return cached
+    credential = _credential_read(request)
+    if credential is not None:
+        setattr(request, _PRESENTED_ATTRIBUTE, credential)
+    return credential
+
+
+def _credential_read(request) -> PresentedCredential | None:
     from cards.models import SocialSecurityCard
     from cards.selectors import evoucher_person_presenting
     from common import clock
@@ -98,14 +124,18 @@ def presented_credential(request) -> PresentedCredential | None:
     kind, value = kind.upper(), value.strip()
     person_id = None
     if kind == "CARD" and value:
-        person_id = (
-            SocialSecurityCard.objects.filter(
-                number=value,
-                status__in=[SocialSecurityCard.Status.ISSUED, SocialSecurityCard.Status.ACTIVE],
-            )
-            .values_list("person_id", flat=True)
+        card = (
+            SocialSecurityCard.objects.filter(number=value)
+            .values_list("person_id", "status")
             .first()
         )
+        if card is not None and card[1] in _CARD_REFUSALS:
+            raise DomainError(
+                UserErrorCode.CREDENTIAL_INVALID,
+                _CARD_REFUSALS[card[1]] + _CARD_REFUSAL_ALTERNATIVE,
+                extra={"current_status": card[1]},
+            )
+        person_id = card[0] if card is not None else None
     elif kind == "EVOUCHER" and value:
         person_id = evoucher_person_presenting(code=value, now=clock.now())
         if person_id is None:
@@ -122,6 +152,15 @@ def presented_credential(request) -> PresentedCredential | None:
     if person_id is None:
         raise DomainError(UserErrorCode.CREDENTIAL_INVALID)
     return PresentedCredential(kind=kind, value=value, person_id=person_id)
+
+
+def presented_credential_kind(actor: Actor, request) -> str | None:
+    """The kind of credential a terminal presents ("CARD" or "EVOUCHER"); None for other callers,
+    whose channel does not depend on one."""
+    if not actor.is_institution:
+        return None
+    credential = presented_credential(request)
+    return credential.kind if credential is not None else None
 
 
 # --- Roles -----------------------------------------------------------------------------------

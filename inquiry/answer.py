@@ -36,21 +36,24 @@ def balance_inquire(
     person_id: int | None = None,
     visible: QuerySet | None = None,
     count_query: bool = True,
+    credential: str | None = None,
 ) -> Diagnosis:
     """What ``channel`` answers at ``now`` for the person with that login or id (within
     ``visible``, the caller's visible persons, when given; see ``balance_facts``). On the online
     channel of a launched city the query counts against the city's platform unless
-    ``count_query`` is false. Raises ``InsuredPerson.DoesNotExist``."""
+    ``count_query`` is false. ``credential`` is the kind a terminal presented (see
+    ``diagnose``). Raises ``InsuredPerson.DoesNotExist``."""
     facts = balance_facts(
         year=clock.localdate(now).year, user_id=user_id, person_id=person_id, visible=visible
     )
     busy = platform_busy_now(facts, count=count_query) if asks_platform(facts, channel) else None
-    return diagnose(facts, channel=channel, now=now, platform_busy=busy)
+    return diagnose(facts, channel=channel, now=now, platform_busy=busy, credential=credential)
 
 
 def balance_every_channel(*, person_id: int, now: datetime) -> dict[Channel, Diagnosis]:
     """What each channel would answer at ``now`` (for operators looking on): one SQL query, and
-    the limiter asked once, without counting."""
+    the limiter asked once, without counting. The institution channel's is its answer for the
+    card presented."""
     facts = balance_facts(year=clock.localdate(now).year, person_id=person_id)
     busy = platform_busy_now(facts, count=False) if asks_platform(facts, Channel.ONLINE) else None
     return {

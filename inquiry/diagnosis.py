@@ -21,6 +21,9 @@ from common.money import CURRENCY, ZERO
 from inquiry.channels import Channel
 from inquiry.facts import BalanceFacts, CityFacts
 
+# The kind of an e-voucher presented at a terminal (cards.credentials.PresentedCredential.kind).
+EVOUCHER_CREDENTIAL = "EVOUCHER"
+
 COUNTER_CHANNELS_TEXT = (
     "designated hospitals and pharmacies, and the medical-insurance agency counter"
 )
@@ -90,19 +93,33 @@ def asks_platform(facts: BalanceFacts, channel: str) -> bool:
 
 
 def diagnose(
-    facts: BalanceFacts, *, channel: str, now: datetime, platform_busy: PlatformBusy | None
+    facts: BalanceFacts,
+    *,
+    channel: str,
+    now: datetime,
+    platform_busy: PlatformBusy | None,
+    credential: str | None = None,
 ) -> Diagnosis:
     """Every check in the catalogue's order for one person and channel, at ``now``.
 
     The online channel shows the city's latest uploaded snapshot; the others the live ledger.
     ``platform_busy`` is the limiter's answer where ``asks_platform``; elsewhere it is ignored.
+    ``credential`` is the kind presented at an institution terminal ("CARD" or "EVOUCHER"): the
+    institution channel answers for that credential, as a settlement with it pays (an activated
+    e-voucher serves whatever the card's state; a card serves only once active). Without it the
+    institution channel answers for the card.
     """
     today = clock.localdate(now)
     city = facts.city
     online = channel == Channel.ONLINE
     resident_abolished = not facts.is_employee and city.resident_accounts_abolished_by(today)
     reasons = _hiding_reasons(
-        facts, channel=channel, now=now, today=today, resident_abolished=resident_abolished
+        facts,
+        channel=channel,
+        now=now,
+        today=today,
+        resident_abolished=resident_abolished,
+        credential=credential,
     )
     if platform_busy is not None and asks_platform(facts, channel):
         reasons.append(_reason_busy(city, platform_busy.retry_after))
@@ -139,25 +156,34 @@ def diagnose(
 
 
 def _hiding_reasons(
-    facts: BalanceFacts, *, channel: str, now: datetime, today: date, resident_abolished: bool
+    facts: BalanceFacts,
+    *,
+    channel: str,
+    now: datetime,
+    today: date,
+    resident_abolished: bool,
+    credential: str | None,
 ) -> list[Reason]:
     """The reasons that hide the balance, apart from the platform's load."""
     city = facts.city
     online = channel == Channel.ONLINE
+    institution = channel == Channel.INSTITUTION
+    by_evoucher = institution and credential == EVOUCHER_CREDENTIAL
     reasons: list[Reason] = []
     if online and not city.online_inquiry_launched:
         reasons.append(_reason_city_inquiry(city))
-    if online and facts.evoucher_status != EVoucher.Status.ACTIVATED:
+    if (online or by_evoucher) and facts.evoucher_status != EVoucher.Status.ACTIVATED:
         reasons.append(_reason_evoucher(facts, now))
     if online and not city.personal_account_shown_online:
         reasons.append(_reason_wrong_channel(city))
     if resident_abolished:
         reasons.append(_reason_abolished(facts))
+    # Online, an unactivated physical card keeps the balance hidden even behind an activated
+    # e-voucher; at a terminal only the card presented has to be active.
     if (
-        channel in (Channel.ONLINE, Channel.INSTITUTION)
-        and facts.card_status != SocialSecurityCard.Status.ACTIVE
-    ):
-        reasons.append(_reason_card(facts))
+        online or (institution and not by_evoucher)
+    ) and facts.card_status != SocialSecurityCard.Status.ACTIVE:
+        reasons.append(_reason_card(facts, presented=institution))
     # Every upload carries everyone enrolled in the city, so a person is in the latest upload
     # exactly when the platform holds a snapshot row for them.
     if online and (not city.has_public_upload_channel or facts.snapshot is None):
@@ -228,7 +254,9 @@ def _reason_abolished(facts: BalanceFacts) -> Reason:
     )
 
 
-def _reason_card(facts: BalanceFacts) -> Reason:
+def _reason_card(facts: BalanceFacts, *, presented: bool) -> Reason:
+    """Why the card keeps the balance hidden; ``presented`` at a terminal, where an activated
+    e-voucher would serve in its place."""
     status = facts.card_status
     expected = None
     remedy = "Activate it at the local medical-insurance agency: bring the card and your ID, and set a PIN."
@@ -248,8 +276,15 @@ def _reason_card(facts: BalanceFacts) -> Reason:
     elif status == SocialSecurityCard.Status.LOST:
         detail = "Your card was reported lost and no replacement has been issued."
         remedy = "Apply for a replacement at the agency, then activate the new card."
+    elif presented:
+        detail = (
+            "The card presented has been issued but not activated, so it can neither pay nor show "
+            "the balance here."
+        )
     else:
         detail = "Your physical social security card has been issued but not activated."
+    if presented:
+        remedy += " Meanwhile, an activated e-voucher can be presented instead of the card."
     return Reason(
         ReasonCode.CARD_NOT_ACTIVATED, detail=detail, remedy=remedy, expected_date=expected
     )

@@ -172,7 +172,10 @@ class PersonBalanceApi(ActorMixin, APIView):
         description=_BALANCE_DESCRIPTION
         + " The channel follows the caller: an institution terminal is the designated-institution "
         "channel (and must present the person's card or e-voucher: 403 `CREDENTIAL_REQUIRED` "
-        "or `CREDENTIAL_INVALID` otherwise), an operator the counter (or `?channel=HOTLINE`), an "
+        "or `CREDENTIAL_INVALID` otherwise, the latter with its reason for a card not handed "
+        "over or lost) and answers for the credential presented, as a settlement with it pays: "
+        "an activated e-voucher serves whatever the physical card's state, a card that is not "
+        "active answers `CARD_NOT_ACTIVATED`; an operator the counter (or `?channel=HOTLINE`), an "
         "insured person asking for themselves the online channel. A person the caller may not "
         "see answers 404; `channel` from anyone but an operator, or any other value, 400 "
         "`VALIDATION_ERROR`.",
@@ -206,6 +209,7 @@ class PersonBalanceApi(ActorMixin, APIView):
                 now=clock.now(),
                 person_id=person_id,
                 visible=access.persons_visible(self.actor, request),
+                credential=access.presented_credential_kind(self.actor, request),
             )
         except InsuredPerson.DoesNotExist:
             raise DomainError(CommonErrorCode.NOT_FOUND, "No such insured person.") from None

@@ -493,3 +493,75 @@ def assert_answers_as_the_catalogue_says(state, channel) -> None:
         assert diagnosis.as_of == (UPLOADED_AT if from_snapshot else NOW)
     else:
         assert (diagnosis.amount, diagnosis.as_of, diagnosis.source) == (None, None, None)
+
+
+# --- The institution channel answers for the credential presented ------------------------------
+
+
+def expected_at_a_terminal(state, credential: str) -> list[ReasonCode]:
+    """A terminal's answer for the credential presented: an e-voucher must be activated and the
+    card does not matter; a card must be active and the e-voucher does not matter."""
+    applies = {
+        R.EVOUCHER_NOT_ACTIVATED: credential == "EVOUCHER" and not state["evoucher_active"],
+        R.PERSONAL_ACCOUNT_ABOLISHED: state["abolished_resident"],
+        R.CARD_NOT_ACTIVATED: credential == "CARD" and not state["card_active"],
+        R.FUNDS_NOT_YET_TRANSFERRED: state["never_credited"] and not state["abolished_resident"],
+    }
+    return [code for code in CATALOGUE if applies.get(code)]
+
+
+@pytest.mark.parametrize("credential", ["CARD", "EVOUCHER"])
+@pytest.mark.parametrize("state", COMBINATIONS, ids=_state_id)
+def test_a_terminal_answers_for_the_credential_presented(state, credential):
+    diagnosis = diagnose(
+        built(state),
+        channel=Channel.INSTITUTION,
+        now=NOW,
+        platform_busy=PlatformBusy(60) if state["busy"] else None,
+        credential=credential,
+    )
+    expected = expected_at_a_terminal(state, credential)
+    assert codes(diagnosis) == expected
+    hidden = state["abolished_resident"] or any(
+        code != R.FUNDS_NOT_YET_TRANSFERRED for code in expected
+    )
+    assert diagnosis.visible is not hidden
+    assert diagnosis.source == (None if hidden else "live")
+
+
+def test_without_a_credential_the_terminal_answers_for_the_card():
+    person = facts(card_status="ISSUED", evoucher_status="NOT_ACTIVATED")
+    assert codes(answer(person, Channel.INSTITUTION)) == [R.CARD_NOT_ACTIVATED]
+    by_card = diagnose(
+        person, channel=Channel.INSTITUTION, now=NOW, platform_busy=None, credential="CARD"
+    )
+    assert by_card == answer(person, Channel.INSTITUTION)
+
+
+@pytest.mark.parametrize("card_status", [None, "PENDING", "READY", "ISSUED", "LOST"])
+def test_an_activated_e_voucher_serves_at_a_terminal_whatever_the_cards_state(card_status):
+    person = facts(card_status=card_status)
+    by_evoucher = diagnose(
+        person, channel=Channel.INSTITUTION, now=NOW, platform_busy=None, credential="EVOUCHER"
+    )
+    assert (by_evoucher.visible, by_evoucher.reasons) == (True, [])
+    assert (by_evoucher.amount, by_evoucher.source) == (Decimal("400.00"), "live")
+    # Online, the unactivated card still hides it, as the documents describe.
+    assert codes(answer(person)) == [R.CARD_NOT_ACTIVATED]
+
+
+def test_an_issued_card_presented_at_a_terminal_points_to_the_e_voucher():
+    reason = only(
+        diagnose(
+            facts(card_status="ISSUED"),
+            channel=Channel.INSTITUTION,
+            now=NOW,
+            platform_busy=None,
+            credential="CARD",
+        ),
+        R.CARD_NOT_ACTIVATED,
+    )
+    assert "card presented" in reason.detail
+    assert "e-voucher can be presented instead" in reason.remedy
+    online = only(answer(facts(card_status="ISSUED")), R.CARD_NOT_ACTIVATED)
+    assert "e-voucher" not in online.remedy
