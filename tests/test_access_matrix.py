@@ -24,10 +24,14 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from accounts.crediting import contribution_collection_open, crediting_run_open
+from accounts.employer_payments import contribution_arrear_record
 from cards.credentials import PresentedCredential
 from cards.models import SocialSecurityCard
 from cards.services import card_apply, card_mark_ready, card_pin_verify, card_report_lost
 from common import clock
+from employers.credit_code import make_credit_code
+from employers.services import employer_employee_add
+from employers.tests.factories import EmployerFactory
 from persons.resident_id import make_resident_id
 from persons.services import person_login_create
 from persons.tests.factories import PersonFactory
@@ -252,6 +256,47 @@ CASES = [
         signed_in(403, other=404, op=201, op_other=404, super=201),
         {"person": "{p}", "period": "2026-11-01"},
     ),
+    Case(
+        "get",
+        "api/v1/persons/<int:person_id>/payment-months",
+        "/api/v1/persons/{p}/payment-months",
+        persons_row(),
+    ),
+    # Employers (A's employer has an unpaid month of Q's).
+    Case("get", "api/v1/employers", "/api/v1/employers", signed_in(200)),
+    Case(
+        "post",
+        "api/v1/employers",
+        "/api/v1/employers",
+        operator_of_a(201),
+        {"name": "Matrix Co.", "credit_code": "{new_credit_code}", "city": "{city_a}"},
+    ),
+    Case(
+        "get",
+        "api/v1/employers/<int:employer_id>",
+        "/api/v1/employers/{employer}",
+        signed_in(404, op=200, super=200),
+    ),
+    Case(
+        "post",
+        "api/v1/employers/<int:employer_id>/employees",
+        "/api/v1/employers/{employer}/employees",
+        signed_in(404, op=200, super=200),
+        {"person": "{r_plain}", "started_on": "2026-11-01"},
+    ),
+    Case(
+        "post",
+        "api/v1/employers/<int:employer_id>/payment-mode",
+        "/api/v1/employers/{employer}/payment-mode",
+        signed_in(404, op=200, super=200),
+        {"payment_mode": "PAYING"},
+    ),
+    Case(
+        "post",
+        "api/v1/employers/<int:employer_id>/arrears-payment",
+        "/api/v1/employers/{employer}/arrears-payment",
+        signed_in(404, op=201, super=201),
+    ),
     # Recorded jobs.
     Case("get", "api/v1/crediting-runs", "/api/v1/crediting-runs", signed_in(200)),
     Case(
@@ -314,6 +359,17 @@ CASES = [
         "api/v1/settlements",
         "/api/v1/settlements",
         signed_in(403, terminal=201, pharmacy=201),
+        {
+            "visit_type": "OUTPATIENT",
+            "use_personal_account": True,
+            "line_items": [{"code": "MATRIX-A", "quantity": "1", "unit_price": "20.00"}],
+        },
+    ),
+    Case(
+        "post",
+        "api/v1/settlements/quote",
+        "/api/v1/settlements/quote",
+        signed_in(403, terminal=200, pharmacy=200),
         {
             "visit_type": "OUTPATIENT",
             "use_personal_account": True,
@@ -490,6 +546,11 @@ def world(agreement):
         granted_at=MONDAY_MORNING,
         created_by=SuperuserFactory(),
     )
+    employer = EmployerFactory(city=city_a)
+    employer_employee_add(employer=employer, person=q, started_on=date(2026, 11, 1))
+    contribution_arrear_record(
+        person=q, period=date(2026, 11, 1), employer=employer, now=clock.now()
+    )
     run, _ = crediting_run_open(city=city_a, period=date(2026, 11, 1))
     collection, _ = contribution_collection_open(city=city_a, period=date(2026, 11, 1))
     upload, _ = upload_open(city=city_a, trigger=CityUpload.Trigger.OPERATOR)
@@ -541,6 +602,8 @@ def world(agreement):
         "settlement": settlement.id,
         "filing": filing.id,
         "family": family.id,
+        "employer": employer.id,
+        "new_credit_code": make_credit_code(city_a.code, "MA0000009"),
     }
     assert Settlement.objects.filter(pk=settlement.pk).exists()
     return clients, values

@@ -43,6 +43,7 @@ from settlement.services import (
     family_authorization_revoke,
     filing_record,
     filing_revoke,
+    settlement_quote,
     settlement_reverse,
     settlement_submit,
 )
@@ -673,6 +674,157 @@ class SettlementCollectionApi(SettlementListApi):
         response = Response(SettlementOutputSerializer(settlement).data, status=201)
         response["Location"] = f"/api/v1/settlements/{settlement.pk}"
         return response
+
+
+class SettlementQuoteLineSerializer(serializers.Serializer):
+    line_no = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    catalog_class = serializers.CharField()
+    quantity = serializers.DecimalField(max_digits=10, decimal_places=3)
+    unit_price = MoneySerializerField()
+    amount = MoneySerializerField()
+    self_pay_amount = MoneySerializerField()
+    eligible_amount = MoneySerializerField()
+
+
+class SettlementQuoteAccountSerializer(serializers.Serializer):
+    account_id = serializers.IntegerField(source="paying_account_id")
+    family_authorization_id = serializers.IntegerField(allow_null=True)
+    balance_after = MoneySerializerField(
+        source="personal_account_balance_after",
+        help_text="The account's balance if the visit were settled now.",
+    )
+
+
+class SettlementQuoteOutputSerializer(serializers.Serializer):
+    """A settlement as it would be made now: the figures of ``POST /settlements`` to the cent,
+    with nothing saved (no id, no transfer)."""
+
+    quoted_at = serializers.DateTimeField(source="settled_at")
+    institution = SettlementInstitutionSerializer()
+    person = serializers.IntegerField(source="person_id")
+    cross_city = serializers.SerializerMethodField()
+    filing = serializers.IntegerField(source="filing_id", allow_null=True)
+    visit_type = serializers.CharField()
+    visit_reference = serializers.CharField()
+    credential_kind = serializers.CharField()
+    use_personal_account = serializers.BooleanField()
+    year = serializers.IntegerField()
+    lines = serializers.SerializerMethodField()
+    policy = SettlementPolicySerializer(source="*")
+    breakdown = SettlementBreakdownSerializer(source="*")
+    personal_account = serializers.SerializerMethodField()
+
+    def get_cross_city(self, obj) -> bool:
+        return obj.institution.city_id != obj.insured_city_id
+
+    @extend_schema_field(SettlementQuoteLineSerializer(many=True))
+    def get_lines(self, obj):
+        return SettlementQuoteLineSerializer(self.context["lines"], many=True).data
+
+    @extend_schema_field(SettlementQuoteAccountSerializer(allow_null=True))
+    def get_personal_account(self, obj):
+        if obj.paying_account_id is None:
+            return None
+        return SettlementQuoteAccountSerializer(obj).data
+
+
+class SettlementQuoteApi(ActorMixin, APIView):
+    @extend_schema(
+        summary="Quote a visit's settlement: every figure settling it now would give, posting "
+        "nothing",
+        description="The same input, the same checks and refusals, and the same calculation as "
+        "`POST /api/v1/settlements`, for the same callers (a designated institution's terminal, "
+        "for the person presenting a card or e-voucher; with a card and "
+        f"`use_personal_account`, the cardholder's PIN in `{CARD_PIN_HEADER}`), at the moment "
+        "of the request: the lines, the policy figures, the breakdown and the personal "
+        "account's balance after, to the cent. Nothing is saved or posted and no deductible or "
+        "quota is used, so settling right after gives the same figures unless something else "
+        "settled for the person in between. A visit reference already settled here answers 409 "
+        "`VISIT_ALREADY_SETTLED`. Answers 200; there is nothing to retry, so no "
+        "Idempotency-Key.",
+        tags=["settlement"],
+        request=SettlementSubmitInputSerializer,
+        parameters=[PRESENTED_CREDENTIAL_PARAMETER, CARD_PIN_PARAMETER],
+        responses={200: SettlementQuoteOutputSerializer},
+        examples=[
+            OpenApiExample(
+                "Quote an outpatient visit paid from the personal account",
+                value={
+                    "visit_type": "OUTPATIENT",
+                    "visit_reference": "MZ20261125-0042",
+                    "use_personal_account": True,
+                    "line_items": [
+                        {"code": "XJ01CAA040A001", "quantity": "2", "unit_price": "18.50"},
+                        {"code": "XC10AAA013B001", "quantity": "1", "unit_price": "60.00"},
+                        {"code": "XA11CCV004C001", "quantity": "1", "unit_price": "25.00"},
+                    ],
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "The quote: what settling would give, nothing posted",
+                value={
+                    key: value
+                    for key, value in _SETTLEMENT_EXAMPLE.value.items()
+                    if key
+                    in {
+                        "institution",
+                        "person",
+                        "cross_city",
+                        "filing",
+                        "visit_type",
+                        "visit_reference",
+                        "credential_kind",
+                        "use_personal_account",
+                        "year",
+                        "lines",
+                        "policy",
+                        "breakdown",
+                    }
+                }
+                | {
+                    "quoted_at": "2026-11-25T10:12:31+08:00",
+                    "personal_account": {
+                        "account_id": 17,
+                        "family_authorization_id": None,
+                        "balance_after": "1185.36",
+                    },
+                },
+                response_only=True,
+            ),
+        ],
+    )
+    def post(self, request):
+        if not self.actor.is_institution:
+            raise DomainError(SettlementErrorCode.TERMINAL_REQUIRED)
+        values = _validated(
+            SettlementSubmitInputSerializer,
+            request,
+            amount_code=SettlementErrorCode.LINE_AMOUNT_INVALID,
+        )
+        now = clock.now()
+        credential = access.presented_credential(request)
+        if credential is not None and values["use_personal_account"]:
+            # As for settling: the PIN is checked, and its count kept, outside the quote.
+            credential = card_pin_verify(
+                credential=credential, pin=request.headers.get(CARD_PIN_HEADER), now=now
+            )
+        quote = settlement_quote(
+            institution=request.user.institution,
+            credential=credential,
+            visit_type=values["visit_type"],
+            visit_reference=values["visit_reference"],
+            use_personal_account=values["use_personal_account"],
+            family_account_holder_id=values["family_account_holder"],
+            lines=[LineInput(**line) for line in values["line_items"]],
+            by=request.user,
+            now=now,
+        )
+        return Response(
+            SettlementQuoteOutputSerializer(quote.settlement, context={"lines": quote.lines}).data
+        )
 
 
 @extend_schema_view(

@@ -17,6 +17,7 @@ urlpatterns = [
         name="benefit-policy",
     ),
     path("settlements", apis.SettlementCollectionApi.as_view(), name="settlement-list"),
+    path("settlements/quote", apis.SettlementQuoteApi.as_view(), name="settlement-quote"),
     path(
         "settlements/<int:settlement_id>",
         apis.SettlementDetailApi.as_view(),

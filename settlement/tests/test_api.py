@@ -590,3 +590,44 @@ def test_the_schema_documents_settlement(api_client):
 def test_settlement_problem_codes_are_in_the_catalogue(api_client):
     codes = {row["code"] for row in api_client.get("/api/v1/problems").json()}
     assert {"CROSS_CITY_FILING_REQUIRED", "CATALOG_ITEM_UNKNOWN", "CARD_NOT_ACTIVE"} <= codes
+
+
+# --- The quote ------------------------------------------------------------------------------
+
+
+def test_a_quote_over_http_gives_the_settlement_s_figures_and_posts_nothing(
+    terminal_client, employee, items
+):
+    before = money_state()
+
+    quoted = terminal_client.post(f"{URL}/quote", body(), format="json", **presenting(employee))
+
+    assert quoted.status_code == 200, quoted.content
+    assert money_state() == before
+    assert "id" not in quoted.json() and "transfer_id" not in quoted.json()
+    settled = terminal_client.post(URL, body(), format="json", **presenting(employee))
+    assert settled.status_code == 201, settled.content
+    for part in ("breakdown", "policy", "lines"):
+        assert quoted.json()[part] == settled.json()[part], part
+    assert (
+        quoted.json()["personal_account"]["balance_after"]
+        == settled.json()["personal_account"]["balance_after"]
+    )
+
+
+def test_a_quote_is_refused_as_a_settlement_is(terminal_client, employee, items):
+    assert_problem(
+        terminal_client.post(f"{URL}/quote", body(), format="json"), 403, "CREDENTIAL_REQUIRED"
+    )
+    wrong_pin = presenting(employee) | {"HTTP_X_CARD_PIN": "000000"}
+    assert_problem(
+        terminal_client.post(f"{URL}/quote", body(), format="json", **wrong_pin),
+        403,
+        "CARD_PIN_INCORRECT",
+    )
+    unknown = body(line_items=[{"code": "NOPE", "quantity": "1", "unit_price": "1.00"}])
+    assert_problem(
+        terminal_client.post(f"{URL}/quote", unknown, format="json", **presenting(employee)),
+        422,
+        "CATALOG_ITEM_UNKNOWN",
+    )
