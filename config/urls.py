@@ -28,6 +28,7 @@ api_v1 = [
 urlpatterns = [
     path("", include("sandbox.pages")),
     path("admin/", admin.site.urls),
+    path("fsi/", include("fsi.urls")),
     path("api/v1/", include(api_v1)),
     re_path(r"^api/.*$", service_views.NotFoundApi.as_view()),
 ]

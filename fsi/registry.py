@@ -72,3 +72,12 @@ def transaction(
         return handler
 
     return register
+
+
+class Output(dict):
+    """An ``output`` object that also carries members for the answer's ``extension`` (this
+    project's additions, such as the balance's reasons), for handlers that have some."""
+
+    def __init__(self, output: dict, *, extension: dict) -> None:
+        super().__init__(output)
+        self.extension = extension

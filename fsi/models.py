@@ -1,0 +1,112 @@
+"""What the interface keeps: its terminals' sign-ins and every message with its answer."""
+
+from django.conf import settings
+from django.db import models
+
+
+class SignIn(models.Model):
+    """A terminal's sign-in (9001) at its institution, open until signed out (9002). Every other
+    transaction names an open sign-in of its institution by ``sign_no``."""
+
+    institution = models.ForeignKey(
+        "institutions.Institution", on_delete=models.PROTECT, related_name="fsi_sign_ins"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    sign_no = models.CharField(max_length=30, unique=True)
+    opter_no = models.CharField("operator number", max_length=30, blank=True)
+    opter_name = models.CharField("operator name", max_length=50, blank=True)
+    opter_type = models.CharField("operator type", max_length=3, blank=True)
+    mac = models.CharField("MAC address", max_length=20, blank=True)
+    ip = models.CharField("IP address", max_length=45, blank=True)
+    signed_in_at = models.DateTimeField(help_text="Business time.")
+    sign_in_msgid = models.CharField(max_length=64)
+    signed_out_at = models.DateTimeField(null=True, blank=True, help_text="Business time.")
+    sign_out_msgid = models.CharField(max_length=64, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "sign-in"
+        indexes = [models.Index(fields=["institution", "-signed_in_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(signed_out_at__isnull=True, sign_out_msgid="")
+                | models.Q(signed_out_at__isnull=False),
+                name="fsi_sign_out_fields_together",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Sign-in {self.sign_no}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.signed_out_at is None
+
+
+class Message(models.Model):
+    """One message an institution sent and the answer it got.
+
+    The row that carried a msgid out (``claims_msgid``) is unique per institution and msgid: it
+    is written in the same database transaction as the transaction's work, so the work and its
+    record commit together or not at all, and a concurrent copy waits on the unique index, then
+    answers the stored response. Replays, refusals and copies with another body are kept too, as
+    rows that claim nothing.
+    """
+
+    class Outcome(models.TextChoices):
+        DONE = "DONE", "Carried out"
+        REFUSED = "REFUSED", "Refused (nothing done)"
+        REPLAYED = "REPLAYED", "Repeat answered with the stored response"
+        VOIDED = "VOIDED", "Corrected before it arrived (2601)"
+
+    institution = models.ForeignKey(
+        "institutions.Institution", on_delete=models.PROTECT, related_name="fsi_messages"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    msgid = models.CharField(max_length=64, blank=True)
+    infno = models.CharField(max_length=8, blank=True)
+    sign_no = models.CharField(max_length=30, blank=True)
+    claims_msgid = models.BooleanField(
+        default=False, help_text="The message that carried this msgid out (one per msgid)."
+    )
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    infcode = models.SmallIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    request = models.JSONField(default=dict, blank=True, help_text="The envelope as received.")
+    response = models.JSONField(default=dict, blank=True, help_text="The envelope answered.")
+    inf_refmsgid = models.CharField(max_length=40, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    business_time = models.DateTimeField(help_text="The domain's clock when it arrived.")
+    received_at = models.DateTimeField(help_text="Real time.")
+    duration_ms = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    corrected_by = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrections"
+    )
+    corrected_at = models.DateTimeField(null=True, blank=True, help_text="Business time.")
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["institution", "-id"]),
+            models.Index(fields=["institution", "msgid"]),
+            models.Index(fields=["request_id"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "msgid"],
+                condition=models.Q(claims_msgid=True),
+                name="fsi_one_message_claims_each_msgid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(claims_msgid=False) | models.Q(outcome__in=["DONE", "VOIDED"]),
+                name="fsi_only_done_or_voided_claims",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.infno} {self.msgid}"
