@@ -14,13 +14,14 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Min, Q, QuerySet, Sum
+from django.db.models import Count, F, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from accounts.models import Contribution, ContributionArrear
 from accounts.services import contribution_record, employee_contribution_figures
 from common import clock
 from common.errors import DomainError
-from common.money import ZERO, money
+from common.money import ZERO, MoneyField, money
 from employers.error_codes import EmployerErrorCode
 from employers.models import Employer, Employment
 
@@ -39,14 +40,28 @@ class MonthStatus:
 
 def employers_with_state(queryset: QuerySet[Employer]) -> QuerySet[Employer]:
     """Each employer with ``employees_count``, and over its unpaid months ``arrears_since`` (the
-    first, or None), ``arrears_months`` and ``arrears_amount`` (what they owe, or None)."""
-    unpaid = Q(arrears__contribution__isnull=True)
+    first, or None), ``arrears_months`` and ``arrears_amount`` (what they owe)."""
+    unpaid = ContributionArrear.objects.filter(
+        employer=OuterRef("pk"), contribution__isnull=True
+    ).order_by()
+    employees = Employment.objects.filter(employer=OuterRef("pk")).order_by()
     return queryset.select_related("city").annotate(
-        employees_count=Count("employments", distinct=True),
-        arrears_since=Min("arrears__period", filter=unpaid),
-        arrears_months=Count("arrears", filter=unpaid, distinct=True),
-        arrears_employer_amount=Sum("arrears__employer_amount", filter=unpaid),
-        arrears_individual_amount=Sum("arrears__individual_amount", filter=unpaid),
+        employees_count=Coalesce(
+            Subquery(employees.values("employer").annotate(n=Count("*")).values("n")), 0
+        ),
+        arrears_since=Subquery(unpaid.values("employer").annotate(m=Min("period")).values("m")),
+        arrears_months=Coalesce(
+            Subquery(unpaid.values("employer").annotate(n=Count("*")).values("n")), 0
+        ),
+        arrears_amount=Coalesce(
+            Subquery(
+                unpaid.values("employer")
+                .annotate(total=Sum(F("employer_amount") + F("individual_amount")))
+                .values("total")
+            ),
+            Value(ZERO),
+            output_field=MoneyField(),
+        ),
     )
 
 
@@ -58,10 +73,6 @@ def employer_state(employer: Employer) -> str:
     if employer.payment_mode == Employer.PaymentMode.UNDERPAYING:
         return EmployerState.UNDERPAYING
     return EmployerState.PAYING
-
-
-def employer_arrears_amount(employer: Employer) -> Decimal:
-    return (employer.arrears_employer_amount or ZERO) + (employer.arrears_individual_amount or ZERO)
 
 
 def _employer_of(person) -> Employer | None:

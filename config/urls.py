@@ -20,6 +20,7 @@ api_v1 = [
     path("", include("api.persons.urls")),
     path("", include("api.cards.urls")),
     path("", include("api.accounts.urls")),
+    path("", include("api.employers.urls")),
     path("", include("api.uploads.urls")),
     path("", include("api.settlement.urls")),
     path("", include("sandbox.urls")),

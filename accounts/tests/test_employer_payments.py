@@ -225,6 +225,9 @@ def test_an_employers_state_and_employees(world):
     }
     stopped = rows["Stopped Co."]
     assert (stopped.employees_count, stopped.arrears_since, stopped.arrears_months) == (2, JAN, 4)
+    # 800 + 200 and 2,400 + 600 a month, for two months.
+    assert stopped.arrears_amount == Decimal("8000.00")
+    assert (rows["Paying Co."].arrears_months, rows["Paying Co."].arrears_amount) == (0, 0)
 
 
 def test_one_person_collected_as_the_job_would(world):

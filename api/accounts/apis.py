@@ -1,5 +1,6 @@
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -14,6 +15,7 @@ from rest_framework.views import APIView
 
 import access
 from accounts.crediting import contribution_collection_open, crediting_run_open
+from accounts.employer_payments import MonthStatus, person_payment_months
 from accounts.models import Account, Contribution, ContributionCollection, CreditingRun, Entry
 from accounts.reasons import (
     HIDING_REASONS,
@@ -371,6 +373,11 @@ class ContributionOutputSerializer(serializers.ModelSerializer):
     subsidy_amount = MoneySerializerField()
     account_share = MoneySerializerField()
     total = MoneySerializerField()
+    base_due = MoneySerializerField(
+        allow_null=True,
+        help_text="Employees: the declared wage clamped to the city's bounds; a `payment_base` "
+        "below it is an underpayment.",
+    )
 
     class Meta:
         model = Contribution
@@ -385,6 +392,8 @@ class ContributionOutputSerializer(serializers.ModelSerializer):
             "subsidy_amount",
             "account_share",
             "total",
+            "base_due",
+            "employer",
             "received_at",
             "transfer",
         ]
@@ -422,6 +431,113 @@ class PersonContributionListApi(ActorMixin, generics.ListAPIView):
             access.persons_visible(self.actor, self.request), pk=self.kwargs["person_id"]
         )
         return person_contributions(person_id=person.id)
+
+
+class PaymentMonthOutputSerializer(serializers.Serializer):
+    period = serializers.DateField(help_text="The month (employees) or year (residents).")
+    kind = serializers.ChoiceField(choices=Contribution.Kind.choices)
+    status = serializers.ChoiceField(
+        choices=[MonthStatus.PAID, MonthStatus.UNPAID, MonthStatus.UNDERPAID],
+        help_text="`PAID`; `UNDERPAID`: received on a base used below the base due; `UNPAID`: "
+        "the employer did not pay it (an arrear).",
+    )
+    base_due = MoneySerializerField(allow_null=True)
+    base_used = MoneySerializerField(allow_null=True, help_text="Null while unpaid.")
+    employer_amount = MoneySerializerField()
+    individual_amount = MoneySerializerField()
+    subsidy_amount = MoneySerializerField()
+    account_share = MoneySerializerField(help_text="What the personal account receives from it.")
+    account_share_missing = MoneySerializerField(
+        help_text="What the personal account misses for the month: its share on the base due "
+        "less what was received."
+    )
+    employer_id = serializers.IntegerField(allow_null=True)
+    employer_name = serializers.CharField(allow_null=True)
+    paid_at = serializers.DateTimeField(allow_null=True)
+    paid_late = serializers.BooleanField(help_text="Paid when the employer paid its arrears.")
+    contribution_id = serializers.IntegerField(allow_null=True)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="A person's payment records month by month: paid, unpaid or underpaid",
+        description="Every month (employees) or year (residents) the collection has recorded for "
+        "the person, newest first: `PAID`, `UNDERPAID` (the employer paid on a base below the "
+        "declared wage: `base_used` < `base_due`) or `UNPAID` (the employer did not pay: "
+        "nothing received, nothing credited until it pays its arrears), with the employer, both "
+        "bases, the amounts and what the personal account misses. A month paid with the "
+        "employer's arrears shows `paid_late`. For the person themselves, operators of their "
+        "city, and a terminal presenting their card or e-voucher; any other person answers 404. "
+        "Filter by `period_from` and `period_to`.",
+        tags=["contributions"],
+        parameters=[
+            PRESENTED_CREDENTIAL_PARAMETER,
+            OpenApiParameter("period_from", type=OpenApiTypes.DATE, required=False),
+            OpenApiParameter("period_to", type=OpenApiTypes.DATE, required=False),
+        ],
+        examples=[
+            OpenApiExample(
+                "An unpaid month",
+                value={
+                    "period": "2026-10-01",
+                    "kind": "EMPLOYEE_MONTHLY",
+                    "status": "UNPAID",
+                    "base_due": "10000.00",
+                    "base_used": None,
+                    "employer_amount": "0.00",
+                    "individual_amount": "0.00",
+                    "subsidy_amount": "0.00",
+                    "account_share": "0.00",
+                    "account_share_missing": "200.00",
+                    "employer_id": 3,
+                    "employer_name": "Hangzhou Westlake Trading Co., Ltd.",
+                    "paid_at": None,
+                    "paid_late": False,
+                    "contribution_id": None,
+                },
+                response_only=True,
+            ),
+            OpenApiExample(
+                "An underpaid month",
+                value={
+                    "period": "2026-09-01",
+                    "kind": "EMPLOYEE_MONTHLY",
+                    "status": "UNDERPAID",
+                    "base_due": "10000.00",
+                    "base_used": "6000.00",
+                    "employer_amount": "480.00",
+                    "individual_amount": "120.00",
+                    "subsidy_amount": "0.00",
+                    "account_share": "120.00",
+                    "account_share_missing": "80.00",
+                    "employer_id": 3,
+                    "employer_name": "Hangzhou Westlake Trading Co., Ltd.",
+                    "paid_at": "2026-09-15T09:00:00+08:00",
+                    "paid_late": False,
+                    "contribution_id": 41,
+                },
+                response_only=True,
+            ),
+        ],
+    )
+)
+class PersonPaymentMonthListApi(ActorMixin, generics.ListAPIView):
+    serializer_class = PaymentMonthOutputSerializer
+    filterset_class = None
+
+    class FilterSerializer(serializers.Serializer):
+        period_from = serializers.DateField(required=False)
+        period_to = serializers.DateField(required=False)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no person
+            return []
+        person = get_object_or_404(
+            access.persons_visible(self.actor, self.request), pk=self.kwargs["person_id"]
+        )
+        bounds = self.FilterSerializer(data=self.request.query_params)
+        bounds.is_valid(raise_exception=True)
+        return person_payment_months(person_id=person.id, **bounds.validated_data)
 
 
 class ContributionRecordApi(ActorMixin, APIView):
@@ -494,6 +610,9 @@ class ContributionCollectionOutputSerializer(RecordedJobOutputSerializer):
     period = serializers.DateField()
     collected_count = serializers.IntegerField()
     collected_amount = MoneySerializerField()
+    unpaid_count = serializers.IntegerField(
+        help_text="Employees whose employer did not pay the month: recorded unpaid (arrears)."
+    )
 
 
 def _monthly_job_views(model, output, opener, noun, description):
@@ -584,5 +703,7 @@ ContributionCollectionCollectionApi, ContributionCollectionDetailApi = _monthly_
     contribution_collection_open,
     "contribution collection",
     "Collects the month's employer and individual contributions of the city's active employees on "
-    "their declared wages, exactly once per person.",
+    "their declared wages, exactly once per person; an employer that does not pay leaves its "
+    "employees' month unpaid (an arrear, `unpaid_count`), one that underpays pays on its lower "
+    "base.",
 )

@@ -19,6 +19,11 @@ urlpatterns = [
         name="person-contributions",
     ),
     path(
+        "persons/<int:person_id>/payment-months",
+        account_apis.PersonPaymentMonthListApi.as_view(),
+        name="person-payment-months",
+    ),
+    path(
         "persons/<int:person_id>/evoucher",
         card_apis.PersonEVoucherApi.as_view(),
         name="person-evoucher",
