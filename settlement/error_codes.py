@@ -104,4 +104,8 @@ class SettlementErrorCode(ErrorCodes):
         ErrorKind.INVALID,
         "A fee line's total is not its quantity times its unit price.",
     )
+    VISIT_TOTAL_MISMATCH = (
+        ErrorKind.UNPROCESSABLE,
+        "The total sent is not the total of the visit's live fee lines.",
+    )
     SETTLEMENT_NOT_OF_VISIT = ErrorKind.NOT_FOUND, "The visit has no settlement with that id."

@@ -658,6 +658,9 @@ class VisitFeeLine(models.Model):
 
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="fee_lines")
     feedetl_sn = models.CharField(max_length=30, help_text="The institution's line number.")
+    charge_batch_no = models.CharField(
+        max_length=30, blank=True, help_text="The institution's charge batch (chrg_bchno)."
+    )
     item = models.ForeignKey(CatalogItem, on_delete=models.PROTECT, related_name="+")
     code = models.CharField(max_length=32, help_text="Catalog code (med_list_codg).")
     institution_item_code = models.CharField(

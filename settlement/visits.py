@@ -189,6 +189,7 @@ class FeeLineInput:
     unit_price: Decimal
     amount: Decimal | None = None  # the institution's total, checked against quantity x price
     institution_item_code: str = ""
+    charge_batch_no: str = ""
 
 
 @dataclass(frozen=True)
@@ -306,6 +307,7 @@ def visit_fee_lines_upload(
                     item=items[line.code],
                     code=line.code,
                     institution_item_code=line.institution_item_code.strip()[:50],
+                    charge_batch_no=line.charge_batch_no.strip()[:30],
                     quantity=line.quantity,
                     unit_price=line.unit_price,
                     amount=money(line.quantity * line.unit_price),
@@ -320,13 +322,26 @@ def visit_fee_lines_upload(
 
 
 def visit_fee_lines_cancel(
-    *, visit: Visit, numbers: Sequence[str] | None = None, now: datetime
+    *,
+    visit: Visit,
+    numbers: Sequence[str] | None = None,
+    charge_batch_no: str = "",
+    now: datetime,
 ) -> list[VisitFeeLine]:
-    """Cancel the visit's live fee lines with these numbers (None: all of them) while it is
-    unsettled; a number with no live line is refused."""
+    """Cancel the visit's live fee lines with these numbers (None: all of them), of this charge
+    batch if one is named, while it is unsettled; a number or a batch with no live line is
+    refused."""
     with transaction.atomic():
         visit = _locked_open_visit(visit)
         live = visit.fee_lines.filter(cancelled_at__isnull=True).select_related("item")
+        if charge_batch_no:
+            live = live.filter(charge_batch_no=charge_batch_no)
+            if not live.exists():
+                raise DomainError(
+                    SettlementErrorCode.FEE_LINE_NOT_FOUND,
+                    f"No live fee line of charge batch {charge_batch_no!r} on visit "
+                    f"{visit.mdtrt_id}.",
+                )
         if numbers is not None:
             wanted = {number.strip() for number in numbers}
             live = live.filter(feedetl_sn__in=wanted)
@@ -345,9 +360,11 @@ def visit_fee_lines_cancel(
 # --- Settling the visit ---------------------------------------------------------------------
 
 
-def _settleable(visit: Visit, credential: PresentedCredential | None) -> list[LineInput]:
-    """The visit's live lines to settle, once the presented person is the visit's and an
-    inpatient has been discharged."""
+def _settleable(
+    visit: Visit, credential: PresentedCredential | None, expected_total: Decimal | None = None
+) -> list[LineInput]:
+    """The visit's live lines to settle, once the presented person is the visit's, an inpatient
+    has been discharged and the total the caller expects (if any) is theirs."""
     if credential is not None and credential.person_id != visit.person_id:
         raise DomainError(SettlementErrorCode.VISIT_PERSON_MISMATCH)
     if visit.visit_type == VisitType.INPATIENT and visit.discharged_at is None:
@@ -358,6 +375,13 @@ def _settleable(visit: Visit, credential: PresentedCredential | None) -> list[Li
     ]
     if not lines:
         raise DomainError(SettlementErrorCode.VISIT_HAS_NO_FEE_LINES)
+    total = sum((money(line.quantity * line.unit_price) for line in lines), ZERO)
+    if expected_total is not None and expected_total != total:
+        raise DomainError(
+            SettlementErrorCode.VISIT_TOTAL_MISMATCH,
+            f"The visit's live fee lines come to {total}, not {expected_total}.",
+            extra={"medfee_sumamt": str(total)},
+        )
     return lines
 
 
@@ -367,6 +391,7 @@ def visit_quote(
     credential: PresentedCredential | None,
     use_personal_account: bool,
     family_account_holder_id: int | None = None,
+    expected_total: Decimal | None = None,
     by,
     now: datetime,
 ) -> SettlementQuote:
@@ -377,7 +402,7 @@ def visit_quote(
         institution=visit.institution,
         credential=credential,
         visit_type=visit.visit_type,
-        lines=_settleable(visit, credential),
+        lines=_settleable(visit, credential, expected_total),
         use_personal_account=use_personal_account,
         family_account_holder_id=family_account_holder_id,
         visit_reference=visit.mdtrt_id,
@@ -392,6 +417,7 @@ def visit_settle(
     credential: PresentedCredential | None,
     use_personal_account: bool,
     family_account_holder_id: int | None = None,
+    expected_total: Decimal | None = None,
     by,
     now: datetime,
 ) -> Settlement:
@@ -404,7 +430,7 @@ def visit_settle(
             institution=visit.institution,
             credential=credential,
             visit_type=visit.visit_type,
-            lines=_settleable(visit, credential),
+            lines=_settleable(visit, credential, expected_total),
             use_personal_account=use_personal_account,
             family_account_holder_id=family_account_holder_id,
             visit_reference=visit.mdtrt_id,
