@@ -20,6 +20,7 @@ from common import clock
 from common.money import CURRENCY, ZERO
 from inquiry.channels import Channel
 from inquiry.facts import BalanceFacts, CityFacts
+from inquiry.notices import Notice, employer_notices
 
 # The kind of an e-voucher presented at a terminal (cards.credentials.PresentedCredential.kind).
 EVOUCHER_CREDENTIAL = "EVOUCHER"
@@ -45,6 +46,8 @@ class Diagnosis:
     as_of: datetime | None
     source: str | None
     reasons: list[Reason]
+    # What the person should know that hides nothing (an employer's arrears or underpayment).
+    notices: tuple[Notice, ...] = ()
 
     @property
     def retry_after(self) -> int | None:
@@ -67,6 +70,7 @@ class Diagnosis:
                 else None
             ),
             "reasons": [reason.as_dict() for reason in self.reasons],
+            "notices": [notice.as_dict() for notice in self.notices],
         }
 
     def as_json(self) -> dict[str, Any]:
@@ -152,6 +156,7 @@ def diagnose(
         as_of=as_of if visible else None,
         source=source if visible else None,
         reasons=reasons,
+        notices=employer_notices(facts.employer_payments),
     )
 
 

@@ -3,7 +3,8 @@
 ``BalanceFacts`` holds only the values the diagnosis reads (and, apart, what the caller asks the
 city's query limiter with). They come from one literal statement: the person with their city,
 the city's latest upload, e-voucher, personal account and snapshot, their latest card, whether
-the account was ever credited or a contribution ever paid, and the year's outpatient-pooling use.
+the account was ever credited or a contribution ever paid, the year's outpatient-pooling use, and
+the employer's unpaid months and latest month received.
 
 An insured person's own query (by login) is the platform's hottest read: on PostgreSQL it runs as
 a prepared statement of the connection, so the planner does not work per request. An operator's
@@ -20,6 +21,8 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
 
+from common.money import ZERO
+from inquiry.notices import NO_EMPLOYER_PAYMENT_FACTS, EmployerPaymentFacts
 from persons.models import InsuredPerson
 
 
@@ -90,6 +93,8 @@ class BalanceFacts:
     # Outpatient pooling paid this year; None before the first such payment.
     outpatient_pool_paid: Decimal | None
     platform: PlatformQuota
+    # The employer's unpaid months and the latest month received (employees on an employer).
+    employer_payments: EmployerPaymentFacts = NO_EMPLOYER_PAYMENT_FACTS
 
 
 # The one balance statement. The first parameter is the year of the outpatient-pooling use, the
@@ -108,7 +113,9 @@ SELECT p.id, p.scheme, p.employment_status, p.enrolled_on,
        EXISTS (SELECT 1 FROM accounts_crediting r WHERE r.account_id = a.id),
        EXISTS (SELECT 1 FROM accounts_contribution n WHERE n.person_id = p.id),
        (SELECT y.outpatient_pool_paid FROM settlement_annualusage y
-        WHERE y.person_id = p.id AND y.year = %s LIMIT 1)
+        WHERE y.person_id = p.id AND y.year = %s LIMIT 1),
+       (SELECT r.name FROM employers_employer r WHERE r.id = COALESCE(ar.employer_id, lc.employer_id)),
+       ar.periods, ar.owed, ar.share, lc.period, lc.payment_base, lc.base_due, lc.account_share
 FROM persons_insuredperson p
 INNER JOIN cities_city c ON c.id = p.city_id
 LEFT OUTER JOIN uploads_cityupload u ON u.id = c.latest_upload_id
@@ -119,6 +126,15 @@ LEFT OUTER JOIN LATERAL (
 ) k ON TRUE
 LEFT OUTER JOIN accounts_account a ON a.person_id = p.id
 LEFT OUTER JOIN uploads_balancesnapshot s ON s.person_id = p.id
+LEFT OUTER JOIN LATERAL (
+    SELECT MIN(employer_id) AS employer_id, ARRAY_AGG(period ORDER BY period) AS periods,
+           SUM(employer_amount + individual_amount) AS owed, SUM(account_share) AS share
+    FROM accounts_contributionarrear WHERE person_id = p.id AND contribution_id IS NULL
+) ar ON TRUE
+LEFT OUTER JOIN LATERAL (
+    SELECT period, payment_base, base_due, account_share, employer_id FROM accounts_contribution
+    WHERE person_id = p.id AND kind = 'EMPLOYEE_MONTHLY' ORDER BY period DESC LIMIT 1
+) lc ON TRUE
 """
 _BY_LOGIN = _BALANCE_FACTS_SQL + "WHERE p.user_id = %s"
 _BY_PERSON = _BALANCE_FACTS_SQL + "WHERE p.id = %s"
@@ -228,6 +244,14 @@ _COLUMNS = (
     "has_crediting",
     "has_contribution",
     "outpatient_pool_paid",
+    "employer_name",
+    "unpaid_periods",
+    "unpaid_amount",
+    "unpaid_account_share",
+    "latest_period",
+    "latest_base_used",
+    "latest_base_due",
+    "latest_account_share",
 )
 
 
@@ -275,4 +299,20 @@ def _facts_from_row(row: tuple) -> BalanceFacts:
             window_seconds=value["query_window_seconds"],
             forced_busy=value["platform_busy_forced"],
         ),
+        employer_payments=_employer_payment_facts(value),
+    )
+
+
+def _employer_payment_facts(value: dict) -> EmployerPaymentFacts:
+    if value["unpaid_periods"] is None and value["latest_base_due"] is None:
+        return NO_EMPLOYER_PAYMENT_FACTS
+    return EmployerPaymentFacts(
+        employer_name=value["employer_name"],
+        unpaid_periods=tuple(value["unpaid_periods"] or ()),
+        unpaid_amount=value["unpaid_amount"] or ZERO,
+        unpaid_account_share=value["unpaid_account_share"] or ZERO,
+        latest_period=value["latest_period"],
+        latest_base_used=value["latest_base_used"],
+        latest_base_due=value["latest_base_due"],
+        latest_account_share=value["latest_account_share"],
     )

@@ -326,11 +326,12 @@ def visit_fee_lines_cancel(
     visit: Visit,
     numbers: Sequence[str] | None = None,
     charge_batch_no: str = "",
+    missing_ok: bool = False,
     now: datetime,
 ) -> list[VisitFeeLine]:
     """Cancel the visit's live fee lines with these numbers (None: all of them), of this charge
     batch if one is named, while it is unsettled; a number or a batch with no live line is
-    refused."""
+    refused (unless ``missing_ok``: taking back an upload whose lines were since cancelled)."""
     with transaction.atomic():
         visit = _locked_open_visit(visit)
         live = visit.fee_lines.filter(cancelled_at__isnull=True).select_related("item")
@@ -346,7 +347,7 @@ def visit_fee_lines_cancel(
             wanted = {number.strip() for number in numbers}
             live = live.filter(feedetl_sn__in=wanted)
             missing = wanted - {line.feedetl_sn for line in live}
-            if missing:
+            if missing and not missing_ok:
                 raise DomainError(
                     SettlementErrorCode.FEE_LINE_NOT_FOUND,
                     f"No live fee line numbered {', '.join(sorted(missing))} on visit "

@@ -1,3 +1,3 @@
 """Every transaction module, imported so each registers its handlers in ``fsi.registry``."""
 
-from fsi.transactions import correction, person, reconcile, signin  # noqa: F401
+from fsi.transactions import correction, outpatient, person, reconcile, signin  # noqa: F401
