@@ -40,6 +40,7 @@ from common.money import CURRENCY, MoneySerializerField
 from common.pagination import NewestFirstCursorPagination
 from inquiry.answer import balance_inquire
 from inquiry.channels import Channel
+from inquiry.notices import NoticeCode
 from jobs.services import job_enqueue
 from persons.models import InsuredPerson
 from users.models import User
@@ -82,12 +83,34 @@ class BalanceAmountSerializer(serializers.Serializer):
     source = serializers.ChoiceField(choices=["snapshot", "live"])
 
 
+class NoticeSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=[(code.value, code.value) for code in NoticeCode])
+    title = serializers.CharField()
+    detail = serializers.CharField()
+    remedy = serializers.CharField()
+    months = serializers.ListField(
+        child=serializers.DateField(), help_text="The months concerned (first day of each)."
+    )
+    amount_owed = MoneySerializerField(help_text="EMPLOYER_ARREARS: what the employer owes.")
+    account_share_missing = MoneySerializerField(
+        help_text="What the personal account has not received for those months."
+    )
+    currency = serializers.CharField()
+    hotline = serializers.CharField()
+
+
 class BalanceOutputSerializer(serializers.Serializer):
     person_id = serializers.IntegerField()
     channel = serializers.ChoiceField(choices=Channel.choices)
     visible = serializers.BooleanField()
     balance = BalanceAmountSerializer(allow_null=True)
     reasons = ReasonSerializer(many=True)
+    notices = NoticeSerializer(
+        many=True,
+        help_text="What hides nothing but explains a balance that is not growing: "
+        "`EMPLOYER_ARREARS` (the employer has not paid months), `EMPLOYER_UNDERPAID` (it paid "
+        "the latest month on a base below the declared wage).",
+    )
 
 
 def balance_response(diagnosis) -> Response:
@@ -117,6 +140,42 @@ _BALANCE_EXAMPLES = [
                 "source": "snapshot",
             },
             "reasons": [],
+            "notices": [],
+        },
+        response_only=True,
+    ),
+    OpenApiExample(
+        "Visible, but the employer has not paid two months",
+        value={
+            "person_id": 9,
+            "channel": "ONLINE",
+            "visible": True,
+            "balance": {
+                "amount": "600.00",
+                "currency": "CNY",
+                "as_of": "2026-11-02T02:00:00Z",
+                "source": "snapshot",
+            },
+            "reasons": [],
+            "notices": [
+                {
+                    "code": "EMPLOYER_ARREARS",
+                    "title": "Your employer has not paid your contributions",
+                    "detail": "Hangzhou Westlake Trading Co., Ltd. has not paid your "
+                    "medical-insurance contributions for 2026-09, 2026-10 (2 months, 2000.00 "
+                    "CNY), so your personal account has not received 400.00 CNY for them and is "
+                    "not growing.",
+                    "remedy": "Ask your employer to pay the arrears; the missing credits follow "
+                    "at the next crediting once it does. If it does not, complain to the local "
+                    "medical-insurance agency or call 12393: you have the right to supervise your "
+                    "employer's payments (Social Insurance Law, art. 4).",
+                    "months": ["2026-09-01", "2026-10-01"],
+                    "amount_owed": "2000.00",
+                    "account_share_missing": "400.00",
+                    "currency": "CNY",
+                    "hotline": "12393",
+                }
+            ],
         },
         response_only=True,
     ),
@@ -138,6 +197,7 @@ _BALANCE_EXAMPLES = [
                     "expected_date": "2026-11-05",
                 }
             ],
+            "notices": [],
         },
         response_only=True,
     ),
