@@ -42,6 +42,10 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
     fieldsets = [
         (None, {"fields": ["code", "name", "created_at"]}),
         (
+            "Medical-insurance agency (where remedies send people)",
+            {"fields": ["agency_name", "agency_address", "agency_phone"]},
+        ),
+        (
             "Online channel and national platform",
             {
                 "fields": [

@@ -31,6 +31,22 @@ class City(models.Model):
     )
     name = models.CharField(max_length=64)
 
+    # The city's medical-insurance agency (social security bureau): where the remedies send a
+    # person to a counter or a phone. Empty: the remedies give the national hotline instead.
+    agency_name = models.CharField(
+        max_length=128, blank=True, help_text="The city's medical-insurance agency."
+    )
+    agency_address = models.CharField(
+        max_length=255, blank=True, help_text="Where its service counter is."
+    )
+    agency_phone = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9][0-9-]{2,19}$", "Digits, with hyphens if any.")],
+        help_text="Its service phone (e.g. the area code and 12393). Empty: the national "
+        "hotline answers.",
+    )
+
     # The online channel (the e-voucher platforms).
     online_inquiry_launched = models.BooleanField(
         default=True, help_text="Whether the city has launched online e-insurance inquiry."

@@ -25,9 +25,8 @@ from inquiry.notices import Notice, employer_notices
 # The kind of an e-voucher presented at a terminal (cards.credentials.PresentedCredential.kind).
 EVOUCHER_CREDENTIAL = "EVOUCHER"
 
-COUNTER_CHANNELS_TEXT = (
-    "designated hospitals and pharmacies, and the medical-insurance agency counter"
-)
+# Where the documents say the personal account's balance is shown.
+COUNTER_CHANNELS_TEXT = "designated hospitals, designated pharmacies and medical-insurance agencies"
 
 
 @dataclass(frozen=True)
@@ -196,14 +195,40 @@ def _hiding_reasons(
     return reasons
 
 
+def _agency_where(city: CityFacts) -> str:
+    """The agency's counter a remedy sends a person to: by name and address where the city has
+    recorded them."""
+    agency = city.agency
+    if agency.name and agency.address:
+        return f"{agency.name} ({agency.address})"
+    return agency.name or "the local medical-insurance agency"
+
+
+def _agency_call(city: CityFacts) -> str:
+    """The phone a remedy gives: the agency's own where recorded, else the national hotline."""
+    if city.agency.phone:
+        return f"call {city.agency.name or 'the agency'} on {city.agency.phone}"
+    return f"call the national medical-insurance hotline ({settings.NHSA_HOTLINE})"
+
+
+def _agency_extra(city: CityFacts) -> dict[str, Any]:
+    """The contact as data: the agency as recorded (left out where nothing is), and the number
+    to call, the national hotline where the city has none."""
+    agency = city.agency
+    contact = {"hotline": agency.phone or settings.NHSA_HOTLINE}
+    if agency.name or agency.address or agency.phone:
+        contact["agency"] = {"name": agency.name, "address": agency.address, "phone": agency.phone}
+    return contact
+
+
 def _reason_city_inquiry(city: CityFacts) -> Reason:
     return Reason(
         ReasonCode.CITY_INQUIRY_NOT_LAUNCHED,
         detail=f"{city.name} has not launched online e-insurance inquiry, so the e-voucher "
         "platforms cannot show your balance.",
-        remedy="Bring your social security card to the medical-insurance agency counter, or call "
-        f"the hotline ({settings.NHSA_HOTLINE}) to check it.",
-        extra={"hotline": settings.NHSA_HOTLINE},
+        remedy=f"Bring your social security card to the counter of {_agency_where(city)}, or "
+        f"{_agency_call(city)} to check it.",
+        extra=_agency_extra(city),
     )
 
 
@@ -229,9 +254,14 @@ def _reason_evoucher(facts: BalanceFacts, now: datetime) -> Reason:
 def _reason_wrong_channel(city: CityFacts) -> Reason:
     return Reason(
         ReasonCode.WRONG_CHANNEL,
-        detail=f"In {city.name} the personal account is not shown online; only {COUNTER_CHANNELS_TEXT} can show it.",
-        remedy=f"Ask at a designated hospital or pharmacy, or at the agency counter ({settings.NHSA_HOTLINE} tells you where).",
-        extra={"channels": [Channel.INSTITUTION.value, Channel.COUNTER.value]},
+        detail="Your medical-insurance card carries two accounts: your personal account, and the "
+        "pooled (fund) account that pays the insurance's share of your medical costs. In "
+        f"{city.name} the personal account's balance is not shown online; {COUNTER_CHANNELS_TEXT} "
+        "show it.",
+        remedy="Ask with your card at a designated hospital or pharmacy, or at the counter of "
+        f"{_agency_where(city)}; or {_agency_call(city)}.",
+        extra={"channels": [Channel.INSTITUTION.value, Channel.COUNTER.value]}
+        | _agency_extra(city),
     )
 
 
@@ -264,7 +294,9 @@ def _reason_card(facts: BalanceFacts, *, presented: bool) -> Reason:
     e-voucher would serve in its place."""
     status = facts.card_status
     expected = None
-    remedy = "Activate it at the local medical-insurance agency: bring the card and your ID, and set a PIN."
+    remedy = (
+        f"Activate it at {_agency_where(facts.city)}: bring the card and your ID, and set a PIN."
+    )
     if status is None:
         detail = "You have no social security card yet."
         remedy = (
@@ -291,7 +323,11 @@ def _reason_card(facts: BalanceFacts, *, presented: bool) -> Reason:
     if presented:
         remedy += " Meanwhile, an activated e-voucher can be presented instead of the card."
     return Reason(
-        ReasonCode.CARD_NOT_ACTIVATED, detail=detail, remedy=remedy, expected_date=expected
+        ReasonCode.CARD_NOT_ACTIVATED,
+        detail=detail,
+        remedy=remedy,
+        expected_date=expected,
+        extra=_agency_extra(facts.city),
     )
 
 
@@ -307,8 +343,10 @@ def _reason_not_uploaded(city: CityFacts, today: date) -> Reason:
         return Reason(
             ReasonCode.DATA_NOT_UPLOADED,
             detail=f"{city.name} has no public channel to the national platform, so no account data reaches it.",
-            remedy="Online inquiry will not show it until the city opens one; designated institutions and "
-            "agency counters read the live account meanwhile.",
+            remedy="Online inquiry will not show it until the city opens one; designated institutions "
+            f"and the counter of {_agency_where(city)} read the live account meanwhile (or "
+            f"{_agency_call(city)}).",
+            extra=_agency_extra(city),
         )
     expected = _next_upload(city, today)
     latest = city.latest_upload_as_of

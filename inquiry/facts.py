@@ -27,6 +27,15 @@ from persons.models import InsuredPerson
 
 
 @dataclass(frozen=True)
+class AgencyContact:
+    """The city's medical-insurance agency (social security bureau); blank where not recorded."""
+
+    name: str = ""
+    address: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
 class CityFacts:
     """What the diagnosis reads of the person's city. The schedule fields keep the City model's
     names, so the schedule rules of ``cities.selectors`` read these as they read a City."""
@@ -44,6 +53,8 @@ class CityFacts:
     outpatient_pooling_annual_quota: Decimal
     # When the data of the city's last finished upload was taken; None before its first.
     latest_upload_as_of: datetime | None
+    # The city's medical-insurance agency, as far as the city has recorded it.
+    agency: AgencyContact = AgencyContact()
 
     def resident_accounts_abolished_by(self, day: date) -> bool:
         return (
@@ -106,6 +117,7 @@ SELECT p.id, p.scheme, p.employment_status, p.enrolled_on,
        c.crediting_day, c.resident_accounts_abolished_on, c.outpatient_pooling_ratio,
        c.outpatient_pooling_annual_quota, c.query_capacity, c.query_window_seconds,
        c.platform_busy_forced, u.as_of,
+       c.agency_name, c.agency_address, c.agency_phone,
        e.status, e.locked_until,
        k.status, k.ready_on,
        a.id, a.balance,
@@ -231,6 +243,9 @@ _COLUMNS = (
     "query_window_seconds",
     "platform_busy_forced",
     "latest_upload_as_of",
+    "agency_name",
+    "agency_address",
+    "agency_phone",
     "evoucher_status",
     "evoucher_locked_until",
     "card_status",
@@ -275,6 +290,11 @@ def _facts_from_row(row: tuple) -> BalanceFacts:
             outpatient_pooling_ratio=value["outpatient_pooling_ratio"],
             outpatient_pooling_annual_quota=value["outpatient_pooling_annual_quota"],
             latest_upload_as_of=value["latest_upload_as_of"],
+            agency=AgencyContact(
+                name=value["agency_name"],
+                address=value["agency_address"],
+                phone=value["agency_phone"],
+            ),
         ),
         evoucher_status=value["evoucher_status"],
         evoucher_locked_until=value["evoucher_locked_until"],

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from cities.models import City
+from cities.services import city_set_switches
 from provisioning.services import city_provision
 
 
@@ -20,6 +21,20 @@ class CityProfile:
     name: str
     blurb: str
     switches: dict[str, Any] = field(default_factory=dict)
+    # The city's medical-insurance agency as the sandbox records it: a name, a service hall and
+    # the city's area code with 12393 (dialled from elsewhere, it reaches that city's line). The
+    # halls' addresses are placeholders, not the real agencies' addresses.
+    agency_phone_area: str = ""
+
+    @property
+    def agency(self) -> dict[str, str]:
+        if not self.agency_phone_area:
+            return {}
+        return {
+            "agency_name": f"{self.name} Medical Insurance Service Centre",
+            "agency_address": f"Medical insurance service hall (sandbox address), {self.name}",
+            "agency_phone": f"{self.agency_phone_area}-12393",
+        }
 
 
 CITY_PROFILES: dict[str, CityProfile] = {
@@ -37,6 +52,7 @@ CITY_PROFILES: dict[str, CityProfile] = {
                 "payment_base_min": Decimal("6300.00"),
                 "payment_base_max": Decimal("31500.00"),
             },
+            agency_phone_area="0571",
         ),
         CityProfile(
             "not_launched",
@@ -48,6 +64,7 @@ CITY_PROFILES: dict[str, CityProfile] = {
                 "upload_frequency": City.UploadFrequency.MONTHLY,
                 "upload_day": 5,
             },
+            agency_phone_area="0599",
         ),
         CityProfile(
             "counter_only",
@@ -59,6 +76,7 @@ CITY_PROFILES: dict[str, CityProfile] = {
                 "upload_frequency": City.UploadFrequency.WEEKLY,
                 "upload_day": 1,
             },
+            agency_phone_area="0595",
         ),
         CityProfile(
             "abolished",
@@ -69,6 +87,7 @@ CITY_PROFILES: dict[str, CityProfile] = {
                 "resident_accounts_abolished_on": date(2021, 1, 1),
                 "upload_frequency": City.UploadFrequency.DAILY,
             },
+            agency_phone_area="0591",
         ),
         CityProfile(
             "no_channel",
@@ -83,6 +102,7 @@ CITY_PROFILES: dict[str, CityProfile] = {
             "Shenzhen",
             "Its operators have switched the query platform to busy.",
             {"platform_busy_forced": True, "upload_frequency": City.UploadFrequency.DAILY},
+            agency_phone_area="0755",
         ),
         CityProfile(
             "small_platform",
@@ -94,11 +114,19 @@ CITY_PROFILES: dict[str, CityProfile] = {
                 "query_window_seconds": 10,
                 "upload_frequency": City.UploadFrequency.DAILY,
             },
+            agency_phone_area="0592",
         ),
     ]
 }
 
 
 def sandbox_city(profile_key: str, *, by=None) -> City:
+    """The profile's city, provisioned with its switches; a city provisioned before the sandbox
+    recorded agency contacts gets its profile's contact (once: an operator's own is kept)."""
     profile = CITY_PROFILES[profile_key]
-    return city_provision(code=profile.code, name=profile.name, by=by, **profile.switches)
+    city = city_provision(
+        code=profile.code, name=profile.name, by=by, **profile.switches, **profile.agency
+    )
+    if profile.agency and not (city.agency_name or city.agency_address or city.agency_phone):
+        city = city_set_switches(city=city, by=by, **profile.agency)
+    return city

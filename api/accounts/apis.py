@@ -56,6 +56,12 @@ class OutpatientPoolingSerializer(serializers.Serializer):
     currency = serializers.CharField()
 
 
+class AgencyContactSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    address = serializers.CharField()
+    phone = serializers.CharField()
+
+
 class ReasonSerializer(serializers.Serializer):
     code = serializers.ChoiceField(choices=REASON_CHOICES)
     title = serializers.CharField()
@@ -72,7 +78,16 @@ class ReasonSerializer(serializers.Serializer):
         required=False,
         help_text="WRONG_CHANNEL: channels that can show the account.",
     )
-    hotline = serializers.CharField(required=False)
+    agency = AgencyContactSerializer(
+        required=False,
+        help_text="Reasons that send a person to the counter or the phone: the city's "
+        "medical-insurance agency as recorded (absent where the city has recorded none).",
+    )
+    hotline = serializers.CharField(
+        required=False,
+        help_text="The number to call: the agency's phone, or the national hotline 12393 where "
+        "the city has none.",
+    )
     outpatient_pooling = OutpatientPoolingSerializer(required=False)
 
 

@@ -29,8 +29,10 @@ class CityOutputSerializer(serializers.ModelSerializer):
     get=extend_schema(
         summary="Cities you may see, with their switches and policy figures",
         description="Each city's switches (online inquiry, public upload channel, platform "
-        "capacity, upload schedule, resident-account abolition) and its contribution and "
-        "crediting figures, by 6-digit division code. An operator sees the cities they "
+        "capacity, upload schedule, resident-account abolition), its medical-insurance agency's "
+        "name, address and phone (`agency_*`, blank where not recorded: the remedies then give the "
+        "national hotline 12393) and its contribution and crediting figures, by 6-digit division "
+        "code. An operator sees the cities they "
         "administer, an insured person their own city, an institution terminal its city, a "
         "superuser all. Filter by `online_inquiry_launched` and `has_public_upload_channel`.",
         tags=["cities"],
@@ -89,6 +91,15 @@ class CityDetailApi(ActorMixin, generics.RetrieveAPIView):
             OpenApiExample(
                 "Switch the query platform busy",
                 value={"platform_busy_forced": True},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Record the agency the remedies send people to",
+                value={
+                    "agency_name": "Nanping Medical Insurance Service Centre",
+                    "agency_address": "Service hall, Nanping",
+                    "agency_phone": "0599-12393",
+                },
                 request_only=True,
             ),
         ],

@@ -13,7 +13,7 @@ import pytest
 from accounts.reasons import ReasonCode
 from inquiry.channels import Channel
 from inquiry.diagnosis import PlatformBusy, asks_platform, diagnose
-from inquiry.facts import BalanceFacts, CityFacts, PlatformQuota, SnapshotFacts
+from inquiry.facts import AgencyContact, BalanceFacts, CityFacts, PlatformQuota, SnapshotFacts
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = date(2026, 3, 16)  # a Monday
@@ -135,6 +135,62 @@ def test_city_inquiry_not_launched_gives_the_hotline():
     assert reason.extra == {"hotline": "12393"}
 
 
+HANGZHOU_AGENCY = AgencyContact(
+    name="Hangzhou Medical Security Service Centre",
+    address="18 Jiefang Road East",
+    phone="0571-12393",
+)
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason_code", "channel"),
+    [
+        ({"online_inquiry_launched": False}, R.CITY_INQUIRY_NOT_LAUNCHED, Channel.ONLINE),
+        ({"personal_account_shown_online": False}, R.WRONG_CHANNEL, Channel.ONLINE),
+        ({"has_public_upload_channel": False}, R.DATA_NOT_UPLOADED, Channel.ONLINE),
+    ],
+)
+def test_remedies_send_people_to_the_citys_own_agency(changes, reason_code, channel):
+    with_agency = only(
+        answer(facts(city=city(agency=HANGZHOU_AGENCY, **changes)), channel), reason_code
+    )
+    assert "Hangzhou Medical Security Service Centre (18 Jiefang Road East)" in with_agency.remedy
+    assert "0571-12393" in with_agency.remedy
+    assert "national" not in with_agency.remedy
+    assert with_agency.extra["agency"] == {
+        "name": "Hangzhou Medical Security Service Centre",
+        "address": "18 Jiefang Road East",
+        "phone": "0571-12393",
+    }
+    assert with_agency.extra["hotline"] == "0571-12393"
+    # A city that recorded no agency falls back on the national hotline.
+    without = only(answer(facts(city=city(**changes)), channel), reason_code)
+    assert "national medical-insurance hotline (12393)" in without.remedy
+    assert without.extra["hotline"] == "12393" and "agency" not in without.extra
+
+
+def test_an_agency_without_a_phone_is_named_and_the_national_hotline_given():
+    agency = AgencyContact(name="Nanping Medical Insurance Centre")
+    reason = only(
+        answer(facts(city=city(online_inquiry_launched=False, agency=agency))),
+        R.CITY_INQUIRY_NOT_LAUNCHED,
+    )
+    assert "counter of Nanping Medical Insurance Centre, or call the national" in reason.remedy
+    assert reason.extra["hotline"] == "12393"
+    assert reason.extra["agency"] == {"name": agency.name, "address": "", "phone": ""}
+
+
+def test_activating_a_card_is_at_the_citys_agency():
+    reason = only(
+        answer(facts(card_status="ISSUED", city=city(agency=HANGZHOU_AGENCY))),
+        R.CARD_NOT_ACTIVATED,
+    )
+    assert reason.remedy.startswith(
+        "Activate it at Hangzhou Medical Security Service Centre (18 Jiefang Road East)"
+    )
+    assert reason.extra["hotline"] == "0571-12393"
+
+
 @pytest.mark.parametrize(
     ("status", "locked_until", "says"),
     [
@@ -179,8 +235,20 @@ def test_a_lock_is_told_in_simulated_time_in_sandbox_mode(settings):
 
 def test_wrong_channel_names_the_channels_that_can():
     reason = only(answer(facts(city=city(personal_account_shown_online=False))), R.WRONG_CHANNEL)
-    assert reason.extra == {"channels": ["INSTITUTION", "COUNTER"]}
+    assert reason.extra == {
+        "channels": ["INSTITUTION", "COUNTER"],
+        "hotline": "12393",
+    }
     assert "hospital" in reason.remedy and "counter" in reason.remedy
+
+
+def test_wrong_channel_explains_the_two_accounts_and_where_the_personal_one_is_shown():
+    detail = only(
+        answer(facts(city=city(personal_account_shown_online=False))), R.WRONG_CHANNEL
+    ).detail
+    assert "two accounts" in detail
+    assert "personal account" in detail and "pooled (fund) account" in detail
+    assert "designated hospitals, designated pharmacies and medical-insurance agencies" in detail
 
 
 @pytest.mark.parametrize(
