@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -91,7 +91,7 @@ class _Presented:
         self.headers = {PRESENTED_CREDENTIAL_HEADER: f"{kind} {value}"}
 
 
-def presented(*, cert_type: str, cert_no: str) -> PresentedCredential:
+def presented(*, cert_type: str, cert_no: str, prefix: str = "input.data.") -> PresentedCredential:
     """The person a terminal identifies by their e-voucher code (01) or card number (03), by the
     same rules as the REST API's ``X-Presented-Credential``. A resident ID (02) identifies nobody
     at a terminal here, as in the REST API."""
@@ -102,7 +102,7 @@ def presented(*, cert_type: str, cert_no: str) -> PresentedCredential:
             "mdtrt_cert_type 02 (resident ID) does not identify a person at a terminal here: "
             "present the e-voucher (01, its current code) or the social security card (03, its "
             "number).",
-            errors=[field_error("input.mdtrt_cert_type", "01 or 03.")],
+            errors=[field_error(prefix + "mdtrt_cert_type", "01 or 03.")],
         )
     credential = access.presented_credential(_Presented(kind, cert_no))
     assert credential is not None  # a header was given, so it names a person or refuses
@@ -116,6 +116,8 @@ class PersonDetails:
     psn_no: str = ""
     certno: str = ""
     psn_name: str = ""
+    # Where the fields were read, for the errors' field names.
+    prefix: str = "input.data."
 
 
 def psn_no_of(person_id: int) -> str:
@@ -126,11 +128,17 @@ def psn_no_of(person_id: int) -> str:
 def _details_check(person: InsuredPerson, details: PersonDetails) -> None:
     mismatches = []
     if details.psn_no and details.psn_no != psn_no_of(person.pk):
-        mismatches.append(field_error("input.psn_no", "Not the presented person's psn_no."))
+        mismatches.append(
+            field_error(details.prefix + "psn_no", "Not the presented person's psn_no.")
+        )
     if details.certno and details.certno.upper() != person.resident_id.upper():
-        mismatches.append(field_error("input.certno", "Not the presented person's ID number."))
+        mismatches.append(
+            field_error(details.prefix + "certno", "Not the presented person's ID number.")
+        )
     if details.psn_name and details.psn_name != person.name:
-        mismatches.append(field_error("input.psn_name", "Not the presented person's name."))
+        mismatches.append(
+            field_error(details.prefix + "psn_name", "Not the presented person's name.")
+        )
     if mismatches:
         raise DomainError(
             FsiErrorCode.PERSON_MISMATCH,
@@ -151,7 +159,7 @@ def person_information(
 ) -> PersonInformation:
     """The presented person and what the institution channel answers about their balance at
     ``now`` (the same answer as the REST API's for a terminal)."""
-    credential = presented(cert_type=cert_type, cert_no=cert_no)
+    credential = presented(cert_type=cert_type, cert_no=cert_no, prefix=details.prefix)
     person = InsuredPerson.objects.select_related("city").get(pk=credential.person_id)
     _details_check(person, details)
     diagnosis = balance_inquire(
@@ -204,7 +212,7 @@ class YearFigures:
 def year_figures(*, cert_type: str, cert_no: str, details: PersonDetails, year: int) -> YearFigures:
     """What the presented person has used of ``year`` (deductibles, pooled payments) and what is
     left of the annual cap and the outpatient quota under the city's policy now."""
-    credential = presented(cert_type=cert_type, cert_no=cert_no)
+    credential = presented(cert_type=cert_type, cert_no=cert_no, prefix=details.prefix)
     person = InsuredPerson.objects.select_related("city").get(pk=credential.person_id)
     _details_check(person, details)
     usage = AnnualUsage.objects.filter(person=person, year=year).first()
@@ -236,14 +244,16 @@ class InstitutionTotals:
     fund_pay_sumamt: Decimal
     acct_pay: Decimal
     fixmedins_setl_cnt: int
+    acct_mulaid_pay: Decimal
 
 
 def institution_totals(
     *, institution, begin: date, end: date, setl_optins: str = "", scheme: str = ""
 ) -> InstitutionTotals:
     """The institution's settlements in force (not reversed) settled from ``begin`` to ``end``
-    (local days, both included): their total, the pooled funds' part, the personal accounts'
-    part (the person's own and a relative's) and their number. ``setl_optins`` limits them to
+    (local days, both included): their total, the pooled funds' part, the person's own personal
+    account's part, their number, and apart the part relatives' accounts paid (family mutual
+    aid), as each settlement's ``setlinfo`` gives them. ``setl_optins`` limits them to
     one insured city (its code), ``scheme`` to one scheme."""
     settlements = Settlement.objects.filter(
         institution=institution,
@@ -258,7 +268,12 @@ def institution_totals(
     totals = settlements.aggregate(
         medfee=Coalesce(Sum("total_amount"), ZERO),
         fund=Coalesce(Sum("pool_amount"), ZERO),
-        acct=Coalesce(Sum("personal_account_amount"), ZERO),
+        acct=Coalesce(
+            Sum("personal_account_amount", filter=Q(family_authorization__isnull=True)), ZERO
+        ),
+        mulaid=Coalesce(
+            Sum("personal_account_amount", filter=Q(family_authorization__isnull=False)), ZERO
+        ),
         count=Count("id"),
     )
     return InstitutionTotals(
@@ -266,6 +281,7 @@ def institution_totals(
         fund_pay_sumamt=totals["fund"],
         acct_pay=totals["acct"],
         fixmedins_setl_cnt=totals["count"],
+        acct_mulaid_pay=totals["mulaid"],
     )
 
 

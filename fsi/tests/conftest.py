@@ -3,14 +3,20 @@ terminal, and a client that speaks the envelope (msgids in sequence, sign-in on 
 
 import itertools
 from datetime import datetime
+from decimal import Decimal
 
 import pytest
 from django.test import Client
 
+from cards.credentials import PresentedCredential
 from cards.models import SocialSecurityCard
-from sandbox.scenarios import PersonSpec, build_person
+from cards.services import card_pin_verify
+from fsi.registry import TRANSACTIONS, Call, transaction
+from sandbox.scenarios import DEMO_PIN, PersonSpec, build_person
 from sandbox.world import sandbox_city
-from settlement.tests.factories import InstitutionFactory
+from settlement.models import CatalogItem, Settlement
+from settlement.services import LineInput, settlement_reverse, settlement_submit
+from settlement.tests.factories import CatalogItemFactory, InstitutionFactory
 from tests.support import MONDAY_MORNING, set_clock
 from users.tests.factories import TerminalFactory, token_for
 
@@ -119,3 +125,43 @@ def card_not_activated(city):
     person = build_person(PersonSpec(card="ISSUED")).person
     person.card = SocialSecurityCard.objects.get(person=person)
     return person
+
+
+@pytest.fixture
+def item():
+    return CatalogItemFactory(code="FSI-A", catalog_class=CatalogItem.CatalogClass.A)
+
+
+@pytest.fixture
+def settling_transaction(hospital, item):
+    """A transaction that settles with the card presented and whose undo reverses it, as the
+    outpatient settlement does: registered for the test only."""
+
+    def settle(call: Call) -> dict:
+        data = call.input["data"]
+        credential = card_pin_verify(
+            credential=PresentedCredential(
+                kind="CARD", value=data["card"], person_id=int(data["psn_no"])
+            ),
+            pin=DEMO_PIN,
+            now=call.now,
+        )
+        settlement = settlement_submit(
+            institution=call.institution,
+            credential=credential,
+            visit_type="OUTPATIENT",
+            lines=[LineInput(code="FSI-A", quantity=Decimal("1"), unit_price=Decimal("120.00"))],
+            use_personal_account=True,
+            by=call.user,
+            now=call.now,
+        )
+        return {"setlinfo": {"setl_id": str(settlement.pk)}}
+
+    def undo(call: Call, output: dict) -> dict:
+        settlement = Settlement.objects.get(pk=int(output["setlinfo"]["setl_id"]))
+        settlement_reverse(settlement=settlement, reason="2601", by=call.user, now=call.now)
+        return {"setl_id": str(settlement.pk)}
+
+    transaction("8801", name_zh="测试结算", name_en="Test settlement", undo=undo)(settle)
+    yield "8801"
+    del TRANSACTIONS["8801"]

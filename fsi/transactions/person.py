@@ -49,6 +49,7 @@ def _presented(reader: InputReader) -> dict:
             psn_no=reader.text("psn_no", longest=30),
             certno=reader.text("certno", longest=50),
             psn_name=reader.text("psn_name", longest=50),
+            prefix=reader.prefix,
         ),
     }
 

@@ -3,10 +3,12 @@
 The project's figures are the institution's settlements in force (not reversed) settled from
 ``stmt_begndate`` to ``stmt_enddate`` (local days, both included), limited to the insured city
 ``setl_optins`` (its code) and the scheme ``insutype`` (310, 390) when sent: the total
-(``medfee_sumamt``), the pooled funds' part (``fund_pay_sumamt``), the personal accounts' part,
-the person's own and a relative's (``acct_pay``) and their number (``fixmedins_setl_cnt``).
-``stmt_rslt`` is 1 when the four sent agree with them to the cent, 0 otherwise; ``stmt_totals``
-gives the project's figures and ``stmt_rslt_dscr`` names those that disagree.
+(``medfee_sumamt``), the pooled funds' part (``fund_pay_sumamt``), the person's own personal
+account's part (``acct_pay``) and their number (``fixmedins_setl_cnt``), the sums of the same
+fields of each settlement's ``setlinfo``. ``stmt_rslt`` is 1 when the four sent agree with them
+to the cent, 0 otherwise; ``stmt_totals`` gives the project's figures (and, not compared, what
+relatives' accounts paid, ``acct_mulaid_pay``) and ``stmt_rslt_dscr`` names those that
+disagree.
 """
 
 from fsi import services
@@ -46,6 +48,7 @@ AGREE, DISAGREE = "1", "0"
         "stmt_totals.fund_pay_sumamt",
         "stmt_totals.acct_pay",
         "stmt_totals.fixmedins_setl_cnt",
+        "stmt_totals.acct_mulaid_pay",
     ),
 )
 def reconcile(call: Call) -> dict:
@@ -87,5 +90,5 @@ def reconcile(call: Call) -> dict:
             "stmt_rslt": DISAGREE if differing else AGREE,
             "stmt_rslt_dscr": description,
         },
-        "stmt_totals": ours,
+        "stmt_totals": ours | {"acct_mulaid_pay": totals.acct_mulaid_pay},
     }
