@@ -158,13 +158,14 @@ def _insutype_check(reader: InputReader, person: InsuredPerson) -> None:
 # --- Registration ---------------------------------------------------------------------------
 
 
-def register(call: Call, *, visit_type: str, number_field: str) -> Visit:
-    """Register a visit of ``visit_type`` for the presented person (2201, 2401)."""
-    reader = InputReader(call)
+def register(call: Call, *, visit_type: str, number_field: str, member: str = "data") -> Visit:
+    """Register a visit of ``visit_type`` for the presented person (2201; 2401 reads
+    ``mdtrtinfo``)."""
+    reader = InputReader(call, member)
     number = reader.text(number_field, required=True, longest=30)
     med_type = reader.text("med_type", longest=6)
     begun_at = moment_of(reader, "begntime")
-    for name in ("atddr_no", "dr_name", "dept_code", "dept_name", "caty"):
+    for name in ("atddr_no", "dr_name", "dept_code", "dept_name", "caty", "medrcdno"):
         reader.text(name, longest=100)
     credential = presented_person(reader)
     person = InsuredPerson.objects.select_related("city").get(pk=credential.person_id)
@@ -192,7 +193,8 @@ def registration_cancel(call: Call) -> Visit:
 
 def undo_registration(call: Call, original: dict) -> dict:
     """2601 of a registration: the visit is cancelled (already cancelled: nothing more to do)."""
-    mdtrt_id = (original.get("data") or {}).get("mdtrt_id", "")
+    registered = original.get("data") or original.get("result") or {}
+    mdtrt_id = registered.get("mdtrt_id", "") if isinstance(registered, dict) else ""
     visit = visit_of(institution_id=call.institution.pk, mdtrt_id=mdtrt_id)
     if visit.status == Visit.Status.CANCELLED:
         return {"mdtrt_id": mdtrt_id, "vali_flag": "0", "already_cancelled": True}
