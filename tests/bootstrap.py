@@ -6,6 +6,10 @@ where those are missing or cannot start (initdb refuses to run as root), from th
 in the pgserver wheel. Never SQLite.
 
 Celery: Redis on 127.0.0.1:6379 when reachable, else Celery's in-memory transport.
+
+In CI (CI=true) nothing falls back quietly: the in-memory transport is refused, and a test whose
+tool or server is missing fails instead of skipping (``skip_unless_ci``), since .ci/run installs
+and starts everything the suite needs.
 """
 
 import atexit
@@ -16,10 +20,23 @@ import socket
 import sys
 import tempfile
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 TEST_DATABASE_NAME = "yibao"
+
+
+def running_in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def skip_unless_ci(reason: str) -> NoReturn:
+    """Outside CI, skip saying what is missing; in CI fail: a skip there would pass a run that
+    never proved what the test proves."""
+    if running_in_ci():
+        pytest.fail(f"{reason}; CI must provide it (.ci/run installs and starts it)", pytrace=False)
+    pytest.skip(reason)
 
 
 def _reachable(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -109,6 +126,11 @@ def prepare_environment() -> None:
             os.environ["CELERY_BROKER_URL"] = "memory://"
             os.environ.setdefault("REDIS_URL", "")
     os.environ.setdefault("CACHE_KEY_PREFIX", f"yibao-test-{os.getpid()}")
+    if running_in_ci() and os.environ["CELERY_BROKER_URL"].startswith("memory://"):
+        raise pytest.UsageError(
+            "CI runs the Celery tests on Redis, never on the in-memory transport, and the broker "
+            f"is {os.environ['CELERY_BROKER_URL']!r} (.ci/run starts Redis on 127.0.0.1:6379)"
+        )
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -10,6 +10,7 @@ from cities.models import City
 from common.models import JobStatus
 from sandbox.scenarios import scenario_create
 from sandbox.world import CITY_PROFILES
+from tests.bootstrap import skip_unless_ci
 from tests.support import MONDAY_MORNING, set_clock, wait_for
 from uploads.models import CityUpload
 from users.services import operator_create
@@ -18,9 +19,6 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="Chromium is not installed (CI installs Debian's chromium)"
-    ),
 ]
 
 CHROMIUM_ARGS = [
@@ -33,6 +31,12 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _chromium_installed():
+    if CHROMIUM is None:
+        skip_unless_ci("Chromium is not installed (.ci/run installs Debian's chromium)")
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from persons.models import InsuredPerson
+from tests.bootstrap import skip_unless_ci
 from tests.support import client_for
 from users.tests.factories import SuperuserFactory, TerminalFactory, UserFactory
 
@@ -28,7 +29,7 @@ RIGHT = "correct-horse-battery"
 @pytest.fixture(autouse=True)
 def _redis_configured():
     if "redis" not in settings.CACHES["default"]["BACKEND"].lower():
-        pytest.skip("the suite runs without Redis; nothing to take away")
+        skip_unless_ci("the suite runs without Redis; nothing to take away")
 
 
 @pytest.fixture

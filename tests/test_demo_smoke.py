@@ -21,7 +21,8 @@ import pytest
 
 from persons.resident_id import make_resident_id
 
-pytestmark = pytest.mark.slow
+# Two starts of the demo, each allowed 240 s to serve (seeding a world on a busy machine).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parent.parent
 CENT = Decimal("0.01")
