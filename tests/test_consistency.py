@@ -1,22 +1,29 @@
 """A bank-style consistency test on PostgreSQL: threads doing random settlements, reversals,
 contributions, credits and transfers across a handful of accounts, retrying requests with the same
-idempotency keys. Afterwards the books must be exactly right."""
+idempotency keys.
+
+Every request's outcome is recorded. Afterwards a model that calls none of the project's code
+computes every account's balance from those outcomes (the settlements' and reversals' answers,
+the transfers posted, and the scenario's contribution and crediting rules), with plain Decimal
+arithmetic, and the database must hold exactly that, to the cent. A retried request must get its
+first answer back, marked ``Idempotent-Replayed``, never a conflict."""
 
 import random
 import threading
-from collections import Counter
-from decimal import Decimal
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.db.models import Sum
 
 from accounts.crediting import crediting_credit_account, crediting_run_open
-from accounts.models import Account, Crediting, Entry, Transfer
+from accounts.models import Account, Entry, Transfer
 from accounts.services import Leg, contribution_record, transfer_post
 from cities.tests.factories import CityFactory
 from common.errors import DomainError
-from common.models import IdempotencyRecord
 from persons.tests.factories import PersonFactory
 from settlement.models import CatalogItem, Settlement
 from settlement.tests.factories import (
@@ -34,6 +41,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 THREADS = 6
 OPERATIONS_PER_THREAD = 25
 PERSONS = 4
+CENT = Decimal("0.01")
 
 
 @pytest.fixture
@@ -49,7 +57,12 @@ def books(agreement):
     ]
     persons = []
     for _ in range(PERSONS):
-        person = PersonFactory(city=city, enrolled_on=MONDAY_MORNING.date().replace(month=1, day=1))
+        person = PersonFactory(
+            city=city,
+            enrolled_on=MONDAY_MORNING.date().replace(month=1, day=1),
+            declared_wage=Decimal("10000.00"),
+        )
+        assert person.is_employee and not person.is_retired
         persons.append((person, active_card(person)))
         fund_personal_account(person, "300.00")
     pool = Account.objects.get(city=city, kind=Account.Kind.EMPLOYEE_POOL)
@@ -62,6 +75,9 @@ def books(agreement):
     )
     return {
         "city": city,
+        "declared_wage": Decimal("10000.00"),
+        "institution_account": Account.objects.get(institution=institution),
+        "clearing": Account.objects.get(city=city, kind=Account.Kind.PERSONAL_ACCOUNT_CLEARING),
         "terminal": terminal,
         "items": items,
         "persons": persons,
@@ -70,7 +86,34 @@ def books(agreement):
     }
 
 
-def _worker(seed: int, books: dict, outcomes: Counter, errors: list) -> None:
+@dataclass
+class Outcome:
+    """One request or domain call of the run, as its caller saw it."""
+
+    action: str  # settle, reverse, contribute, transfer
+    key: str  # the idempotency key (a contribution's: person and month)
+    status: int | str  # an HTTP status, or "posted" / "recorded" / an error code
+    body: dict | None = None
+    replayed: bool = False
+    person_id: int | None = None
+    month: date | None = None
+    legs: tuple = ()
+    result_id: int | None = None
+    credits_posted: int = 0
+
+
+def _api_outcome(action: str, key: str, response, person_id=None) -> Outcome:
+    return Outcome(
+        action=action,
+        key=key,
+        status=response.status_code,
+        body=response.json(),
+        replayed=response.headers.get("Idempotent-Replayed") == "true",
+        person_id=person_id,
+    )
+
+
+def _worker(seed: int, books: dict, outcomes: list, errors: list) -> None:
     rng = random.Random(seed)
     client = client_for(books["terminal"])
     try:
@@ -86,7 +129,7 @@ def _worker(seed: int, books: dict, outcomes: Counter, errors: list) -> None:
                     "line_items": [
                         {
                             "code": rng.choice(books["items"]).code,
-                            "quantity": "1",
+                            "quantity": str(rng.randint(1, 3)),
                             "unit_price": f"{rng.randint(5, 400)}.{rng.randint(0, 99):02d}",
                         }
                         for _ in range(rng.randint(1, 3))
@@ -101,8 +144,9 @@ def _worker(seed: int, books: dict, outcomes: Counter, errors: list) -> None:
                         HTTP_X_PRESENTED_CREDENTIAL=f"CARD {card.number}",
                         HTTP_X_CARD_PIN=TEST_PIN,
                     )
-                    assert response.status_code in (201, 409, 422), response.content
-                    outcomes[f"settle {response.status_code}"] += 1
+                    outcome = _api_outcome("settle", key, response, person.id)
+                    outcome.legs = tuple(body["line_items"])
+                    outcomes.append(outcome)
             elif action == "reverse":
                 settlement = (
                     Settlement.objects.filter(institution=books["terminal"].institution)
@@ -111,46 +155,203 @@ def _worker(seed: int, books: dict, outcomes: Counter, errors: list) -> None:
                 )
                 if settlement is None:
                     continue
-                for _ in range(rng.choice([1, 2])):
+                for _ in range(rng.choice([1, 2, 2])):
                     response = client.post(
                         f"/api/v1/settlements/{settlement.pk}/reversal",
                         {"reason": "refund"},
                         format="json",
                         HTTP_IDEMPOTENCY_KEY=key,
                     )
-                    assert response.status_code in (200, 409), response.content
-                    outcomes[f"reverse {response.status_code}"] += 1
+                    outcome = _api_outcome("reverse", key, response)
+                    outcome.result_id = settlement.pk
+                    outcomes.append(outcome)
             elif action == "contribute":
                 month = MONDAY_MORNING.date().replace(month=rng.randint(1, 11), day=1)
                 for _ in range(rng.choice([1, 2])):  # a retried receipt records once
-                    contribution_record(person=person, period=month)
+                    contribution = contribution_record(person=person, period=month)
+                    outcomes.append(
+                        Outcome(
+                            action="contribute",
+                            key=f"{person.id}:{month}",
+                            status="recorded",
+                            person_id=person.id,
+                            month=month,
+                            result_id=contribution.pk,
+                        )
+                    )
                 run, _ = crediting_run_open(city=books["city"], period=MONDAY_MORNING.date())
-                crediting_credit_account(run=run, account=person.personal_account)
-                outcomes["contribute"] += 1
+                credited = crediting_credit_account(run=run, account=person.personal_account)
+                outcomes.append(
+                    Outcome(
+                        action="credit",
+                        key=f"{person.id}",
+                        status="run",
+                        person_id=person.id,
+                        credits_posted=credited,
+                    )
+                )
             else:
                 amount = Decimal(f"{rng.randint(1, 50)}.{rng.randint(0, 99):02d}")
                 legs = [Leg(books["pool"].id, -amount), Leg(person.personal_account.id, amount)]
                 if rng.random() < 0.5:  # and back again, which may find the account short
                     legs = [Leg(leg.account_id, -leg.amount) for leg in legs]
                 for _ in range(rng.choice([1, 2])):
+                    outcome = Outcome(
+                        action="transfer",
+                        key=f"adjust-{key}",
+                        status="posted",
+                        legs=tuple((leg.account_id, leg.amount) for leg in legs),
+                    )
                     try:
-                        transfer_post(
+                        transfer = transfer_post(
                             kind=Transfer.Kind.ADJUSTMENT,
                             key=f"adjust-{key}",
                             memo="Random transfer",
                             legs=legs,
                         )
-                        outcomes["transfer posted"] += 1
+                        outcome.result_id = transfer.pk
                     except DomainError as error:
-                        outcomes[f"transfer {error.code.code}"] += 1
+                        outcome.status = error.code.code
+                    outcomes.append(outcome)
     except Exception as exc:  # reported to the main thread, which fails the test
         errors.append(exc)
     finally:
         connections.close_all()
 
 
+def _cents(value) -> Decimal:
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _by_key(outcomes: list[Outcome], action: str) -> dict[str, list[Outcome]]:
+    """Each key's attempts in the order they were made (one thread makes all of a key's)."""
+    grouped: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        if outcome.action == action:
+            grouped[outcome.key].append(outcome)
+    return grouped
+
+
+def _first_success(attempts: list[Outcome], success: int, refusals: set[int]) -> Outcome | None:
+    """The attempt that did the work; before it only refusals (which record nothing, so the
+    same key may try again), after it only replays of it, to the byte, marked as replays."""
+    done = None
+    for attempt in attempts:
+        if done is None:
+            if attempt.status == success:
+                assert not attempt.replayed, attempt
+                done = attempt
+            else:
+                assert attempt.status in refusals, attempt
+        else:
+            assert attempt.status == done.status, f"a retry answered {attempt} after {done}"
+            assert attempt.replayed, f"a retry was not answered as a replay: {attempt}"
+            assert attempt.body == done.body, f"a replay differs from the first answer: {attempt}"
+    return done
+
+
+def _settlement_legs(books: dict, settled: dict) -> dict[int, Decimal]:
+    """The accounts a settlement's answer says it moved money between, by its breakdown."""
+    breakdown = {
+        name: Decimal(value) for name, value in settled["breakdown"].items() if name != "currency"
+    }
+    legs: dict[int, Decimal] = defaultdict(Decimal)
+    legs[books["pool"].id] -= breakdown["pool"]
+    if breakdown["personal_account"]:
+        legs[settled["personal_account"]["account_id"]] -= breakdown["personal_account"]
+    legs[books["institution_account"].id] += breakdown["pool"] + breakdown["personal_account"]
+    return legs
+
+
+def _check_settlement_answer(request_lines: tuple, settled: dict, person_account_id: int) -> None:
+    """What the answer says adds up: the lines are what was asked, the total is their sum, and
+    pool, personal account and cash share the total out."""
+    asked = [
+        (line["code"], _cents(Decimal(line["quantity"]) * Decimal(line["unit_price"])))
+        for line in request_lines
+    ]
+    answered = [(line["code"], Decimal(line["amount"])) for line in settled["lines"]]
+    assert answered == asked
+    breakdown = settled["breakdown"]
+    total = Decimal(breakdown["total"])
+    assert total == sum((amount for _, amount in asked), Decimal("0.00"))
+    parts = [Decimal(breakdown[name]) for name in ("pool", "personal_account", "cash")]
+    assert all(part >= 0 for part in parts) and sum(parts) == total
+    if Decimal(breakdown["personal_account"]):
+        assert settled["use_personal_account"]
+        assert settled["personal_account"]["account_id"] == person_account_id
+
+
+def expected_balances(books: dict, opening: dict[int, Decimal], outcomes: list[Outcome]) -> dict:
+    """Every account's balance, computed from the run's outcomes and the scenario's rules with
+    plain Decimal arithmetic: no project code. Checks on the way that each retried request got
+    its first answer back."""
+    balances: dict[int, Decimal] = defaultdict(Decimal, opening)
+    personal = {person.id: person.personal_account.id for person, _ in books["persons"]}
+    settlements: dict[int, dict] = {}
+    for attempts in _by_key(outcomes, "settle").values():
+        # A settlement is refused (422) or made once; a retry of a made one is never a conflict.
+        done = _first_success(attempts, 201, refusals={422})
+        if done is None:
+            continue
+        _check_settlement_answer(attempts[0].legs, done.body, personal[done.person_id])
+        settlements[done.body["id"]] = done.body
+        for account_id, amount in _settlement_legs(books, done.body).items():
+            balances[account_id] += amount
+
+    reversed_ids = Counter()
+    for attempts in _by_key(outcomes, "reverse").values():
+        # Reversing one reversed by another key is a conflict; a retry of this key never is.
+        done = _first_success(attempts, 200, refusals={409})
+        for attempt in attempts:
+            if attempt.status == 409:
+                assert attempt.body["code"] == "SETTLEMENT_ALREADY_REVERSED", attempt
+        if done is None:
+            continue
+        reversed_ids[done.result_id] += 1
+        original = settlements[done.result_id]
+        assert done.body["status"] == "REVERSED"
+        assert done.body["breakdown"] == original["breakdown"]
+        for account_id, amount in _settlement_legs(books, original).items():
+            balances[account_id] -= amount
+    assert all(times == 1 for times in reversed_ids.values()), reversed_ids
+
+    # Contributions: the declared wage, clamped to the city's payment-base bounds, at the city's
+    # rates; the individual share waits on the clearing account until crediting moves it to the
+    # personal account, and every contribution of a person is credited by the run that follows.
+    city = books["city"]
+    contributions = _by_key(outcomes, "contribute")
+    for attempts in contributions.values():
+        assert len({attempt.result_id for attempt in attempts}) == 1, attempts
+        wage = books["declared_wage"]
+        base = min(max(_cents(wage), city.payment_base_min), city.payment_base_max)
+        employer = _cents(base * city.employer_rate)
+        individual = _cents(base * city.individual_rate)
+        balances[books["source"].id] -= employer + individual
+        balances[books["pool"].id] += employer
+        balances[books["clearing"].id] += individual
+        # ... and the crediting run after it moved the share on.
+        balances[books["clearing"].id] -= individual
+        balances[personal[attempts[0].person_id]] += individual
+    credits = sum(outcome.credits_posted for outcome in outcomes if outcome.action == "credit")
+    assert credits == len(contributions), "each contribution is credited exactly once"
+
+    for attempts in _by_key(outcomes, "transfer").values():
+        posted = {attempt.result_id for attempt in attempts if attempt.status == "posted"}
+        assert len(posted) <= 1, attempts
+        assert {a.status for a in attempts} <= {"posted", "INSUFFICIENT_FUNDS"}, attempts
+        if posted:
+            for account_id, amount in attempts[0].legs:
+                balances[account_id] += amount
+    return balances
+
+
 def test_random_concurrent_money_movements_keep_the_books_exact(books):
-    outcomes: Counter = Counter()
+    opening = dict(Account.objects.values_list("id", "balance"))
+    assert {opening[person.personal_account.id] for person, _ in books["persons"]} == {
+        Decimal("300.00")
+    }
+    outcomes: list[Outcome] = []
     errors: list = []
     threads = [
         threading.Thread(target=_worker, args=(seed, books, outcomes, errors))
@@ -161,42 +362,36 @@ def test_random_concurrent_money_movements_keep_the_books_exact(books):
     for thread in threads:
         thread.join()
     assert not errors, errors
-    assert outcomes["settle 201"] > 0
+    statuses = Counter(f"{outcome.action} {outcome.status}" for outcome in outcomes)
+    replays = Counter(outcome.action for outcome in outcomes if outcome.replayed)
+    print(f"outcomes: {dict(statuses)}; replays: {dict(replays)}")
+    assert statuses["settle 201"] > 0 and statuses["reverse 200"] > 0
 
-    # The ledger balances to zero and money is conserved.
-    assert Entry.objects.aggregate(total=Sum("amount"))["total"] == 0
-    assert Account.objects.aggregate(total=Sum("balance"))["total"] == 0
-    # No account that may not go negative is negative.
+    expected = expected_balances(books, opening, outcomes)
+    assert replays["settle"] > 0, "the run retried no settlement it had made"
+
+    # Every account, to the cent: its balance and the sum of its entries.
+    actual = dict(Account.objects.values_list("id", "balance"))
+    entries = dict(
+        Entry.objects.values("account")
+        .annotate(total=Sum("amount"))
+        .values_list("account", "total")
+    )
+    assert set(actual) == set(opening)
+    wrong = {
+        account_id: (expected[account_id], actual[account_id], entries.get(account_id))
+        for account_id in actual
+        if not expected[account_id] == actual[account_id] == entries.get(account_id, Decimal("0"))
+    }
+    assert wrong == {}, "accounts whose balance is not the model's (expected, balance, entries)"
+    # The model's settlements are the database's, no more.
+    made = {outcome.body["id"] for outcome in outcomes if outcome.status == 201}
+    assert set(Settlement.objects.values_list("id", flat=True)) == made
+    assert set(
+        Settlement.objects.filter(status=Settlement.Status.REVERSED).values_list("id", flat=True)
+    ) == {
+        outcome.result_id
+        for outcome in outcomes
+        if outcome.action == "reverse" and outcome.status == 200
+    }
     assert not Account.objects.filter(kind__in=Account.NEVER_NEGATIVE_KINDS, balance__lt=0).exists()
-    # Every cached balance equals the sum of its entries.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT a.id FROM accounts_account a LEFT JOIN accounts_entry e ON e.account_id = a.id "
-            "GROUP BY a.id, a.balance HAVING a.balance <> COALESCE(SUM(e.amount), 0)"
-        )
-        assert cursor.fetchall() == []
-    # Every idempotency key moved money at most once.
-    references = Counter(Settlement.objects.values_list("visit_reference", flat=True))
-    assert max(references.values()) == 1
-    assert IdempotencyRecord.objects.filter(path="/api/v1/settlements").count() == len(references)
-    reversals = Settlement.objects.filter(reversal_transfer__isnull=False).count()
-    assert Transfer.objects.filter(kind=Transfer.Kind.REVERSAL).count() == reversals
-    # A visit paid wholly in cash moves no insured money, so it posts no transfer.
-    assert (
-        Transfer.objects.filter(kind=Transfer.Kind.SETTLEMENT).count()
-        == Settlement.objects.filter(transfer__isnull=False).count()
-    )
-    assert (
-        Crediting.objects.values("account", "period").distinct().count()
-        == Crediting.objects.count()
-    )
-    # Each settlement's posting matches its breakdown to the cent.
-    for settlement in Settlement.objects.select_related("transfer"):
-        insured = settlement.total_amount - settlement.cash_amount
-        if settlement.transfer is None:
-            assert insured == 0
-            continue
-        institution_leg = settlement.transfer.entries.get(
-            account__kind=Account.Kind.INSTITUTION
-        ).amount
-        assert institution_leg == insured
