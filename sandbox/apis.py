@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -10,7 +12,7 @@ from api.base import IDEMPOTENCY_KEY_PARAMETER, ActorMixin
 from api.idempotency import idempotent
 from api.persons.apis import PersonOutputSerializer
 from cards.models import EVoucher, SocialSecurityCard
-from common.errors import DomainError
+from common.errors import CommonErrorCode, DomainError, field_error
 from sandbox.error_codes import SandboxErrorCode
 from sandbox.scenarios import DEMO_PIN, SCENARIOS, scenario_create
 from sandbox.services import MAX_ADVANCE_DAYS, clock_advance, clock_state, require_sandbox
@@ -24,6 +26,13 @@ class ScenarioSerializer(serializers.Serializer):
     description = serializers.CharField()
     reasons = serializers.ListField(child=serializers.ChoiceField(choices=REASON_CHOICES))
     visible = serializers.BooleanField(help_text="Whether GET /api/v1/me/balance shows a balance.")
+    notices = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The notices beside the balance (`EMPLOYER_ARREARS`, `EMPLOYER_UNDERPAID`).",
+    )
+    parameters = serializers.ListField(
+        child=serializers.CharField(), help_text="What a client may choose when creating it."
+    )
 
 
 def scenario_output(scenario) -> dict:
@@ -33,7 +42,41 @@ def scenario_output(scenario) -> dict:
         "description": scenario.description,
         "reasons": [reason.value for reason in scenario.reasons],
         "visible": scenario.visible,
+        "notices": list(scenario.notices),
+        "parameters": list(scenario.parameters),
     }
+
+
+class ScenarioParametersSerializer(serializers.Serializer):
+    arrears_months = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=12,
+        help_text="EMPLOYER_ARREARS: the months up to last month the employer left unpaid.",
+    )
+    paid_base_ratio = serializers.DecimalField(
+        required=False,
+        max_digits=3,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=Decimal("0.99"),
+        help_text="EMPLOYER_UNDERPAID: the share of the declared wage the employer pays on.",
+    )
+
+
+def scenario_parameters(scenario, data) -> dict:
+    """The chosen parameters, each one the scenario takes (a field error otherwise)."""
+    parameters = ScenarioParametersSerializer(data=data or {})
+    parameters.is_valid(raise_exception=True)
+    chosen = parameters.validated_data
+    foreign = sorted(set(chosen) - set(scenario.parameters))
+    if foreign:
+        raise DomainError(
+            CommonErrorCode.VALIDATION_ERROR,
+            f"{scenario.code} takes no {', '.join(foreign)}.",
+            errors=[field_error(name, "This scenario does not take it.") for name in foreign],
+        )
+    return dict(chosen)
 
 
 class ScenarioListApi(APIView):
@@ -78,10 +121,24 @@ class ScenarioCreateApi(ActorMixin, APIView):
         "contributions, crediting, uploads as the scenario needs) and answers with the person "
         "and an `authorization` value; `GET /api/v1/me/balance` with it gives the scenario's "
         "reasons. Any authenticated caller. An unknown scenario code answers 404 "
-        "`SCENARIO_NOT_FOUND`." + _SANDBOX_NOTE,
+        "`SCENARIO_NOT_FOUND`. An optional body chooses what the scenario's `parameters` list "
+        "(an employer's `arrears_months`, its `paid_base_ratio`); any other is 400 "
+        "`VALIDATION_ERROR`." + _SANDBOX_NOTE,
         tags=["sandbox"],
-        request=None,
+        request=ScenarioParametersSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        examples=[
+            OpenApiExample(
+                "Five unpaid months (EMPLOYER_ARREARS)",
+                value={"arrears_months": 5},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Paid on half the wage (EMPLOYER_UNDERPAID)",
+                value={"paid_base_ratio": "0.50"},
+                request_only=True,
+            ),
+        ],
         responses={
             201: OutputSerializer,
             404: OpenApiResponse(description="Unknown scenario, or sandbox off"),
@@ -93,7 +150,8 @@ class ScenarioCreateApi(ActorMixin, APIView):
         scenario = SCENARIOS.get(code)
         if scenario is None:
             raise DomainError(SandboxErrorCode.SCENARIO_NOT_FOUND)
-        built = scenario_create(code, by=request.user)
+        parameters = scenario_parameters(scenario, request.data)
+        built = scenario_create(code, by=request.user, parameters=parameters)
         person = built.person
         card = SocialSecurityCard.objects.filter(person=person).order_by("-id").first()
         voucher = person.evoucher

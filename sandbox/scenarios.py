@@ -6,8 +6,9 @@ so the state is genuine: the remedies work on it.
 """
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from knox.crypto import hash_token
@@ -15,6 +16,7 @@ from knox.models import AuthToken
 from knox.settings import CONSTANTS
 
 from accounts.crediting import crediting_credit_account, crediting_run_open
+from accounts.employer_payments import employee_month_collect
 from accounts.reasons import ReasonCode
 from accounts.services import contribution_record
 from cards.models import EVoucher, SocialSecurityCard
@@ -26,6 +28,13 @@ from cards.services import (
     evoucher_face_authenticate,
 )
 from common import clock
+from employers.credit_code import make_credit_code
+from employers.models import Employer
+from employers.services import (
+    employer_employee_add,
+    employer_payment_mode_set,
+    employer_register,
+)
 from persons.models import InsuredPerson
 from persons.resident_id import make_resident_id
 from persons.services import person_login_create
@@ -90,6 +99,10 @@ class PersonSpec:
     evoucher_activated: bool = True
     credited: bool = True
     uploaded: bool = True
+    # An employer paying for the person: "" (none), or how it pays (employers.Employer.PaymentMode).
+    employer_mode: str = ""
+    arrears_months: int = 2  # NOT_PAYING: the months up to last month it left unpaid
+    paid_base_ratio: Decimal = Decimal("0.60")  # UNDERPAYING: the share of the wage it pays on
 
 
 @dataclass(frozen=True)
@@ -99,6 +112,10 @@ class Scenario:
     description: str
     reasons: tuple[ReasonCode, ...]
     spec: PersonSpec
+    # The notices beside the balance (inquiry.notices), which hide nothing.
+    notices: tuple[str, ...] = ()
+    # The PersonSpec fields a client may choose when creating it.
+    parameters: tuple[str, ...] = ()
 
     @property
     def visible(self) -> bool:
@@ -173,6 +190,29 @@ SCENARIOS: dict[str, Scenario] = {
             "Enrolled today with card and e-voucher active and uploaded; the balance shows 0.00 until the first crediting.",
             (R.FUNDS_NOT_YET_TRANSFERRED,),
             PersonSpec(new_enrolee=True, credited=False),
+        ),
+        Scenario(
+            "EMPLOYER_ARREARS",
+            "Employer in arrears",
+            "An employee whose employer paid the first month, then stopped: the months up to last "
+            "month are unpaid (2 by default; `arrears_months` 1 to 12), so the balance shows but "
+            "does not grow, and the answer says why and what to do. Paying the employer's arrears "
+            "(POST /api/v1/employers/{id}/arrears-payment) brings the missing credits.",
+            (),
+            PersonSpec(employer_mode="NOT_PAYING"),
+            notices=("EMPLOYER_ARREARS",),
+            parameters=("arrears_months",),
+        ),
+        Scenario(
+            "EMPLOYER_UNDERPAID",
+            "Employer paying on a base below the wage",
+            "An employee whose employer paid last month on 60 % of the declared wage (`paid_base_"
+            "ratio` 0.01 to 0.99): the personal account was credited on the base used, and the "
+            "answer says so.",
+            (),
+            PersonSpec(employer_mode="UNDERPAYING"),
+            notices=("EMPLOYER_UNDERPAID",),
+            parameters=("paid_base_ratio",),
         ),
         Scenario(
             "BRAND_NEW_ENROLEE",
@@ -277,6 +317,7 @@ def build_person(
     now = clock.now()
     today = clock.localdate(now)
     last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    first_month = _employment_start(spec, last_month)
     with transaction.atomic():
         city = sandbox_city(spec.city_profile, by=by)
         employee = spec.scheme == InsuredPerson.Scheme.EMPLOYEE
@@ -292,9 +333,11 @@ def build_person(
             declared_wage=city.average_wage
             if employee and spec.employment_status == "ACTIVE"
             else None,
-            enrolled_on=today if spec.new_enrolee else last_month,
+            enrolled_on=today if spec.new_enrolee else first_month,
             by=by,
         )
+        if spec.employer_mode:
+            _employer_history(person, spec, first_month, last_month, by=by, today=today, rng=rng)
         if spec.card != "NONE":
             site = (
                 SocialSecurityCard.Site.STREET_POINT
@@ -359,9 +402,53 @@ def _card_number(rng: random.Random) -> str | None:
     return None if SocialSecurityCard.objects.filter(number=number).exists() else number
 
 
+def _months_back(month: date, count: int) -> date:
+    index = month.year * 12 + month.month - 1 - count
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _employment_start(spec: PersonSpec, last_month: date) -> date:
+    """Last month; with arrears, the one paid month before the unpaid ones."""
+    if spec.employer_mode == Employer.PaymentMode.NOT_PAYING:
+        return _months_back(last_month, spec.arrears_months)
+    return last_month
+
+
+def _employer_history(
+    person: InsuredPerson,
+    spec: PersonSpec,
+    first_month: date,
+    last_month: date,
+    *,
+    by,
+    today: date,
+    rng: random.Random,
+) -> None:
+    """A sandbox employer of the person's city takes the person on and pays each month as
+    ``spec`` says, through the collection's own per-person rule: every month, or the first month
+    and then none (arrears), or on a lower base."""
+    employer = employer_register(
+        name=f"Sandbox Employer {rng.randrange(10**4):04d} Co., Ltd.",
+        credit_code=make_credit_code(person.city.code, f"{rng.randrange(10**9):09d}"),
+        city=person.city,
+    )
+    employer_employee_add(employer=employer, person=person, started_on=first_month)
+    if spec.employer_mode == Employer.PaymentMode.UNDERPAYING:
+        employer_payment_mode_set(
+            employer=employer, mode=spec.employer_mode, paid_base_ratio=spec.paid_base_ratio
+        )
+    period = first_month
+    while period <= last_month:
+        if period > first_month and spec.employer_mode == Employer.PaymentMode.NOT_PAYING:
+            employer_payment_mode_set(employer=employer, mode=spec.employer_mode)
+        employee_month_collect(person=person, period=period, today=today, by=by)
+        period = _months_back(period, -1)
+
+
 def _fast_forward_crediting(person: InsuredPerson, period: date, *, by, today: date) -> None:
     """Last month's contribution (or the year's, for residents) and last month's crediting."""
-    if person.is_employee and not person.is_retired:
+    employed = hasattr(person, "employment")  # its months are collected (_employer_history)
+    if person.is_employee and not person.is_retired and not employed:
         contribution_record(person=person, period=period, by=by, today=today)
     elif not person.is_employee:
         contribution_record(person=person, period=period.replace(month=1), by=by, today=today)
@@ -373,6 +460,16 @@ def _fast_forward_crediting(person: InsuredPerson, period: date, *, by, today: d
 
 
 def scenario_create(
-    code: str, *, by=None, rng: random.Random | None = None, **login
+    code: str,
+    *,
+    by=None,
+    rng: random.Random | None = None,
+    parameters: dict | None = None,
+    **login,
 ) -> BuiltPerson:
-    return build_person(SCENARIOS[code].spec, by=by, rng=rng, **login)
+    """A fresh person in the scenario's state; ``parameters`` change the spec's fields named in
+    the scenario's description (``arrears_months``, ``paid_base_ratio``)."""
+    spec = SCENARIOS[code].spec
+    if parameters:
+        spec = replace(spec, **parameters)
+    return build_person(spec, by=by, rng=rng, **login)
