@@ -53,3 +53,8 @@ class CardErrorCode(ErrorCodes):
         ErrorKind.CONFLICT,
         "The face-authentication provider is unavailable; try again shortly (see Retry-After).",
     )
+    CARD_ACTIVATED_AT_COUNTER = (
+        ErrorKind.FORBIDDEN,
+        "A card is activated at the medical-insurance agency's counter, with your ID and a PIN "
+        "you choose there.",
+    )

@@ -21,6 +21,7 @@ from cards.models import (
     SocialSecurityCard,
 )
 from cards.selectors import presentation_code_digest
+from cities.selectors import agency_call, agency_contact, agency_where
 from common import clock
 from common.audit import acting_user
 from common.calendar import add_working_days
@@ -184,6 +185,43 @@ def cards_mark_ready_due(*, today) -> int:
                 _transition(card, "mark_ready", CardErrorCode.CARD_TRANSITION_NOT_ALLOWED, None)
                 ready += 1
     return ready
+
+
+# What the holder asking to activate their own card is told, by the card's state.
+_HOLDER_ACTIVATION_DETAIL = {
+    SocialSecurityCard.Status.PENDING: "Your card is still being made. Once it is ready, collect "
+    "it and have it activated at the counter of {where}: bring your ID, and choose a 6-digit PIN "
+    "there.",
+    SocialSecurityCard.Status.READY: "Your card is ready. Collect it and have it activated at the "
+    "counter of {where}: bring your ID, and choose a 6-digit PIN there.",
+    SocialSecurityCard.Status.ISSUED: "A card is not activated online: have it activated at the "
+    "counter of {where}. Bring the card and your ID, and choose a 6-digit PIN there.",
+    SocialSecurityCard.Status.ACTIVE: "Your card is already active. To change its PIN, go to the "
+    "counter of {where} with the card and your ID.",
+    SocialSecurityCard.Status.LOST: "This card was reported lost. Apply for a replacement at the "
+    "counter of {where} with your ID; the new card is activated there with a PIN you choose.",
+}
+
+
+def card_activation_by_holder_refuse(*, card: SocialSecurityCard) -> None:
+    """A cardholder asking to activate their own card is told where it happens: at the agency's
+    counter, in person with their ID, setting a PIN there (a PIN is never set online). The
+    remedy names the city's agency and its phone, or the national hotline."""
+    city = card.person.city
+    where = agency_where(name=city.agency_name, address=city.agency_address)
+    call = agency_call(name=city.agency_name, phone=city.agency_phone)
+    raise DomainError(
+        CardErrorCode.CARD_ACTIVATED_AT_COUNTER,
+        _HOLDER_ACTIVATION_DETAIL[card.status].format(where=where),
+        extra={
+            "current_status": card.status,
+            "remedy": f"Go to the counter of {where} with your card and your ID, and set a PIN "
+            f"there; to ask first, {call}.",
+            "contact": agency_contact(
+                name=city.agency_name, address=city.agency_address, phone=city.agency_phone
+            ),
+        },
+    )
 
 
 def card_collect(*, card: SocialSecurityCard, by) -> SocialSecurityCard:

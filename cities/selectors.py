@@ -1,6 +1,9 @@
-"""Reads about cities: their schedules (uploads, contributions, crediting)."""
+"""Reads about cities: their schedules (uploads, contributions, crediting), and how a person is
+told to reach the city's medical-insurance agency."""
 
 from datetime import date, timedelta
+
+from django.conf import settings
 
 from cities.models import City
 from common.calendar import next_monthly_date
@@ -35,3 +38,29 @@ def next_contribution_on(city: City, *, on_or_after: date) -> date:
 
 def next_crediting_on(city: City, *, on_or_after: date) -> date:
     return next_monthly_date(on_or_after, city.crediting_day)
+
+
+# --- The city's medical-insurance agency, as a remedy names it -------------------------------
+
+
+def agency_where(*, name: str, address: str) -> str:
+    """The agency's counter a remedy sends a person to: by name and address where recorded."""
+    if name and address:
+        return f"{name} ({address})"
+    return name or "the local medical-insurance agency"
+
+
+def agency_call(*, name: str, phone: str) -> str:
+    """The phone a remedy gives: the agency's own where recorded, else the national hotline."""
+    if phone:
+        return f"call {name or 'the agency'} on {phone}"
+    return f"call the national medical-insurance hotline ({settings.NHSA_HOTLINE})"
+
+
+def agency_contact(*, name: str, address: str, phone: str) -> dict:
+    """The contact as data: the agency as recorded (left out where nothing is), and the number
+    to call, the national hotline where the city has none."""
+    contact: dict = {"hotline": phone or settings.NHSA_HOTLINE}
+    if name or address or phone:
+        contact["agency"] = {"name": name, "address": address, "phone": phone}
+    return contact

@@ -10,12 +10,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 
 from accounts.reasons import Reason, ReasonCode, in_catalogue_order
 from cards.models import EVoucher, SocialSecurityCard
-from cities.selectors import next_contribution_on, next_crediting_on, next_upload_on
+from cities.selectors import (
+    agency_call,
+    agency_contact,
+    agency_where,
+    next_contribution_on,
+    next_crediting_on,
+    next_upload_on,
+)
 from common import clock
 from common.money import CURRENCY, ZERO
 from inquiry.channels import Channel
@@ -196,29 +202,16 @@ def _hiding_reasons(
 
 
 def _agency_where(city: CityFacts) -> str:
-    """The agency's counter a remedy sends a person to: by name and address where the city has
-    recorded them."""
-    agency = city.agency
-    if agency.name and agency.address:
-        return f"{agency.name} ({agency.address})"
-    return agency.name or "the local medical-insurance agency"
+    return agency_where(name=city.agency.name, address=city.agency.address)
 
 
 def _agency_call(city: CityFacts) -> str:
-    """The phone a remedy gives: the agency's own where recorded, else the national hotline."""
-    if city.agency.phone:
-        return f"call {city.agency.name or 'the agency'} on {city.agency.phone}"
-    return f"call the national medical-insurance hotline ({settings.NHSA_HOTLINE})"
+    return agency_call(name=city.agency.name, phone=city.agency.phone)
 
 
 def _agency_extra(city: CityFacts) -> dict[str, Any]:
-    """The contact as data: the agency as recorded (left out where nothing is), and the number
-    to call, the national hotline where the city has none."""
     agency = city.agency
-    contact = {"hotline": agency.phone or settings.NHSA_HOTLINE}
-    if agency.name or agency.address or agency.phone:
-        contact["agency"] = {"name": agency.name, "address": agency.address, "phone": agency.phone}
-    return contact
+    return agency_contact(name=agency.name, address=agency.address, phone=agency.phone)
 
 
 def _reason_city_inquiry(city: CityFacts) -> Reason:

@@ -13,6 +13,7 @@ from cards.error_codes import CardErrorCode
 from cards.models import EVoucher, EVoucherAgreement, FaceAuthAttempt, SocialSecurityCard
 from cards.services import (
     card_activate,
+    card_activation_by_holder_refuse,
     card_apply,
     card_collect,
     card_replace,
@@ -156,6 +157,16 @@ def _operated_card(actor, request, card_id: int) -> SocialSecurityCard:
     return card
 
 
+def _own_card(actor, request, card_id: int) -> SocialSecurityCard:
+    """The caller's own card (an insured person's); any other answers 404."""
+    return get_object_or_404(
+        access.person_owned_visible(
+            actor, request, SocialSecurityCard.objects.select_related("person__city")
+        ),
+        pk=card_id,
+    )
+
+
 class AgentFieldsSerializer(serializers.Serializer):
     insured_resident_id = serializers.CharField(
         max_length=18, help_text="The insured person's ID, as presented at the counter."
@@ -255,7 +266,10 @@ class CardActivateApi(ActorMixin, APIView):
         summary="Activate an issued card at the counter (the person sets a PIN)",
         description="An `ISSUED` card becomes `ACTIVE` with the PIN the person chose (stored "
         "hashed); from then on it can be presented at institutions. Operators of the person's "
-        "city only (403 `CITY_NOT_ADMINISTERED`). Refused: a PIN that is not 6 digits or is "
+        "city only (403 `CITY_NOT_ADMINISTERED`). The cardholder asking for their own card is "
+        "told that activation happens at the agency's counter with their ID and a PIN (403 "
+        "`CARD_ACTIVATED_AT_COUNTER`, with a `remedy` naming the city's agency and its phone, or "
+        "the national hotline 12393, and that `contact` as data). Refused: a PIN that is not 6 digits or is "
         "trivially guessable (400 `CARD_PIN_INVALID`), a card not in `ISSUED` (409 "
         "`CARD_TRANSITION_NOT_ALLOWED`).",
         tags=["cards"],
@@ -266,6 +280,8 @@ class CardActivateApi(ActorMixin, APIView):
     )
     @idempotent
     def post(self, request, card_id: int):
+        if self.actor.is_insured:
+            card_activation_by_holder_refuse(card=_own_card(self.actor, request, card_id))
         card = _operated_card(self.actor, request, card_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
