@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
-BENCHMARKS = ("generation", "crediting", "upload", "settlement", "balance")
+BENCHMARKS = ("generation", "crediting", "upload", "settlement", "balance", "fsi")
 # The smoke size: every code path, in seconds rather than minutes.
 SMALL = {
     "generation": ["--size", "2000"],
@@ -24,6 +24,7 @@ SMALL = {
     "upload": ["--size", "2000"],
     "settlement": ["--size", "40", "--clients", "2", "--persons", "4"],
     "balance": ["--size", "1000", "--duration", "1", "--workers", "2", "--connections", "4"],
+    "fsi": ["--size", "40", "--clients", "2", "--persons", "4"],
 }
 
 
