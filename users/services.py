@@ -36,6 +36,7 @@ OPERATOR_PERMISSIONS = {
         "annualusage": ["view"],
     },
     "jobs": {"jobday": ["view"]},
+    "fsi": {"message": ["view"], "signin": ["view"]},
     "common": {"simulatedclock": ["view", "change"]},
     "django_celery_beat": {
         "periodictask": ["view", "change"],

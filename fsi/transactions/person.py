@@ -16,6 +16,7 @@ Fields it does not model carry a neutral value: ``naty``, ``paus_insu_date`` and
 from datetime import date
 
 from common import clock
+from common.money import ZERO
 from fsi import services
 from fsi.inputs import InputReader
 from fsi.registry import Call, Output, transaction
@@ -111,7 +112,7 @@ def person_information(call: Call) -> dict:
         "age": _age(person.birth_date, today),
     }
     insuinfo = {
-        "balc": diagnosis.amount if diagnosis.visible else 0,
+        "balc": diagnosis.amount if diagnosis.visible else ZERO,
         "insutype": insutype_of(person),
         "psn_type": psn_type_of(person),
         "psn_insu_stas": "1" if person.enrolled_on <= today else "0",
@@ -188,8 +189,8 @@ def year_figures(call: Call) -> dict:
     figures = services.year_figures(year=year, **presented)
     usage = figures.usage
     values = {
-        "DEDUCTIBLE_OUTPATIENT": usage.deductible_outpatient if usage else 0,
-        "DEDUCTIBLE_INPATIENT": usage.deductible_inpatient if usage else 0,
+        "DEDUCTIBLE_OUTPATIENT": usage.deductible_outpatient if usage else ZERO,
+        "DEDUCTIBLE_INPATIENT": usage.deductible_inpatient if usage else ZERO,
         "FUND_PAID": figures.pool_paid,
         "FUND_PAID_OUTPATIENT": figures.outpatient_pool_paid,
         "ANNUAL_CAP_LEFT": figures.annual_cap_left,
