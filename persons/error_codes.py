@@ -11,3 +11,7 @@ class PersonErrorCode(ErrorCodes):
     PERSON_NOT_FOUND = ErrorKind.NOT_FOUND, "No such insured person."
     LOGIN_EXISTS = ErrorKind.CONFLICT, "This person already has a login."
     USERNAME_TAKEN = ErrorKind.CONFLICT, "This username is taken."
+    SUBSIDY_CATEGORY_NOT_QUALIFIED = (
+        ErrorKind.UNPROCESSABLE,
+        "The person does not qualify for this subsidy category (age or scheme).",
+    )

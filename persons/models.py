@@ -101,6 +101,19 @@ class InsuredPerson(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.resident_id[:6]}********{self.resident_id[-4:]})"
 
+    def clean(self) -> None:
+        """A subsidy category changed in the console must fit the person on the domain's day."""
+        from common import clock
+        from persons.subsidy import subsidy_category_refusal
+
+        if self.birth_date is None:
+            return
+        refusal = subsidy_category_refusal(
+            self.subsidy_category, scheme=self.scheme, birth_date=self.birth_date, on=clock.today()
+        )
+        if refusal is not None:
+            raise ValidationError({"subsidy_category": refusal})
+
     @property
     def is_employee(self) -> bool:
         return self.scheme == self.Scheme.EMPLOYEE

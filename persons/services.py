@@ -13,6 +13,7 @@ from common.errors import DomainError, field_error
 from persons.error_codes import PersonErrorCode
 from persons.models import InsuredPerson
 from persons.resident_id import InvalidResidentId, ResidentId, parse_resident_id
+from persons.subsidy import subsidy_category_refusal
 
 
 def person_create(
@@ -40,6 +41,7 @@ def person_create(
         subsidy_category=subsidy_category,
         declared_wage=declared_wage,
     )
+    subsidy_category_check(subsidy_category, scheme=scheme, birth_date=parsed.birth_date, on=today)
     is_employee = scheme == InsuredPerson.Scheme.EMPLOYEE
     with transaction.atomic():
         existing = InsuredPerson.objects.filter(resident_id=parsed.number).first()
@@ -63,6 +65,17 @@ def person_create(
         person._history_user = acting_user(by)
         person.save()
         return person, True
+
+
+def subsidy_category_check(category: str, *, scheme: str, birth_date: date, on: date) -> None:
+    """Refuse a subsidy category the person does not qualify for on ``on`` (see persons.subsidy)."""
+    refusal = subsidy_category_refusal(category, scheme=scheme, birth_date=birth_date, on=on)
+    if refusal is not None:
+        raise DomainError(
+            PersonErrorCode.SUBSIDY_CATEGORY_NOT_QUALIFIED,
+            refusal,
+            errors=[field_error("subsidy_category", refusal, "not_qualified")],
+        )
 
 
 def _resident_id_parsed(resident_id: str, *, today: date) -> ResidentId:

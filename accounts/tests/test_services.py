@@ -20,6 +20,7 @@ from accounts.tests.support import (
 from cities.tests.factories import CityFactory
 from common.errors import DomainError
 from persons.models import InsuredPerson
+from persons.resident_id import make_resident_id
 from persons.tests.factories import PersonFactory, ResidentFactory, RetireeFactory
 
 pytestmark = pytest.mark.django_db
@@ -610,16 +611,21 @@ def test_resident_yearly_contribution_with_the_government_subsidy(city, books):
 
 
 @pytest.mark.parametrize(
-    "category",
+    ("category", "born"),
     [
-        InsuredPerson.SubsidyCategory.MINIMUM_LIVING,
-        InsuredPerson.SubsidyCategory.DISABLED,
-        InsuredPerson.SubsidyCategory.LOW_INCOME_ELDERLY,
-        InsuredPerson.SubsidyCategory.LOW_INCOME_MINOR,
+        (InsuredPerson.SubsidyCategory.MINIMUM_LIVING, date(1985, 3, 1)),
+        (InsuredPerson.SubsidyCategory.DISABLED, date(1985, 3, 1)),
+        (InsuredPerson.SubsidyCategory.LOW_INCOME_ELDERLY, date(1950, 3, 1)),
+        (InsuredPerson.SubsidyCategory.LOW_INCOME_MINOR, date(2015, 3, 1)),
     ],
 )
-def test_subsidised_residents_pay_less_and_the_government_the_rest(city, category):
-    resident = ResidentFactory(city=city, subsidy_category=category, enrolled_on=date(2026, 1, 1))
+def test_subsidised_residents_pay_less_and_the_government_the_rest(city, category, born):
+    resident = ResidentFactory(
+        city=city,
+        resident_id=make_resident_id("110105", born, 7),
+        subsidy_category=category,
+        enrolled_on=date(2026, 1, 1),
+    )
     contribution = contribution_record(person=resident, period=date(2026, 1, 1))
     assert contribution.individual_amount == Decimal("100.00")
     assert contribution.subsidy_amount == Decimal("1000.00")

@@ -118,8 +118,11 @@ class PersonCollectionApi(PersonListApi):
         "of the city and superusers only (403 `CITY_NOT_ADMINISTERED`). Refused: an invalid "
         "resident ID number (400 `RESIDENT_ID_INVALID`), fields that do not fit the scheme (400 "
         "`SCHEME_FIELDS_INVALID`: an employee needs an employment status and no subsidy "
-        "category, a resident has no employment status or declared wage), a resident ID already "
-        "enrolled (409 `ALREADY_ENROLLED`).",
+        "category, a resident has no employment status or declared wage), a subsidy category the "
+        "resident does not qualify for by age on the day (422 `SUBSIDY_CATEGORY_NOT_QUALIFIED`: "
+        "`LOW_INCOME_ELDERLY` needs 60 or more, `LOW_INCOME_MINOR` under 18, `DISABLED` working "
+        "age, 16 or more; `MINIMUM_LIVING` any age), a resident ID already enrolled (409 "
+        "`ALREADY_ENROLLED`).",
         tags=["persons"],
         request=PersonEnrolInputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
