@@ -106,9 +106,11 @@ def _locked_open_visit(visit: Visit, *, unsettled: bool = True) -> Visit:
     has a live settlement."""
     visit = (
         Visit.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("settlement", "person__city")
+        .select_related("person__city")
         .get(pk=visit.pk)
     )
+    # Its settlement is read after the lock, by a statement of its own: one made while this
+    # waited is seen (a join in the locking statement would read it as of before the wait).
     _refuse_unless_open(visit, unsettled=unsettled)
     return visit
 

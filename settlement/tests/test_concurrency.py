@@ -195,3 +195,45 @@ def test_copies_of_one_request_arriving_together_settle_once(world):
     assert len({settlement_id for _, settlement_id in responses}) == 1
     assert Settlement.objects.count() == 1
     assert balance(person) == D("20.00")
+
+
+def test_a_registered_visit_is_settled_once_however_many_terminals_settle_it_at_once(world):
+    from common import clock
+    from common.errors import DomainError
+    from settlement.tests.helpers import card_of
+    from settlement.visits import FeeLineInput, visit_fee_lines_upload, visit_register, visit_settle
+
+    city, hospital, terminal = world
+    person = PersonFactory(city=city)
+    person.card = active_card(person)
+    fund_personal_account(person, "1000.00")
+    now = clock.now()
+    visit = visit_register(
+        institution=hospital,
+        credential=card_of(person),
+        visit_type="OUTPATIENT",
+        by=terminal,
+        now=now,
+    )
+    visit_fee_lines_upload(
+        visit=visit,
+        lines=[FeeLineInput("1", "T-A", D("1"), D("120.00"))],
+        by=terminal,
+        now=now,
+    )
+    credential = card_of(person)
+
+    def settle_visit():
+        return visit_settle(
+            visit=visit, credential=credential, use_personal_account=True, by=terminal, now=now
+        )
+
+    results, errors = run_together([settle_visit] * 10)
+
+    assert len(results) == 1
+    assert len(errors) == 9
+    assert all(
+        isinstance(error, DomainError) and error.code.code == "VISIT_SETTLED" for error in errors
+    ), errors
+    assert Settlement.objects.filter(visit_reference=visit.mdtrt_id).count() == 1
+    assert balance(person) == D("1000.00") - results[0].personal_account_amount
