@@ -32,6 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from common import clock
@@ -40,6 +41,7 @@ from fsi.error_codes import FsiErrorCode
 from fsi.messages import err_msg
 from fsi.models import Message, SignIn
 from fsi.registry import TRANSACTIONS, Call
+from institutions.models import Institution
 
 logger = logging.getLogger(__name__)
 
@@ -106,13 +108,26 @@ class Arrival:
     """A message as it arrived: who sent it, when, and what the log will hold of it."""
 
     user: Any
-    institution: Any
     request_id: str
     now: datetime
     received_at: datetime
     started: float
     stored_request: dict = field(default_factory=dict)
     envelope: dict | None = None
+    # The terminal's institution with its city, read once (with whether ``sign_no`` is open).
+    institution: Any = None
+
+    def institution_read(self, *, sign_no: str = "") -> Any:
+        if self.institution is None:
+            open_sign_in = SignIn.objects.filter(
+                institution=OuterRef("pk"), sign_no=sign_no, signed_out_at__isnull=True
+            )
+            self.institution = (
+                Institution.objects.select_related("city")
+                .annotate(sign_no_open=Exists(open_sign_in))
+                .get(pk=self.user.institution_id)
+            )
+        return self.institution
 
 
 # --- Answers ----------------------------------------------------------------------------------
@@ -367,15 +382,11 @@ def checked_envelope(envelope: dict, *, institution) -> None:
         )
     if envelope["infno"] not in TRANSACTIONS:
         raise Refusal(FsiErrorCode.INFNO_UNKNOWN, f"No transaction {envelope['infno']} here.")
-    if envelope["infno"] != SIGN_IN_INFNO:
-        open_here = SignIn.objects.filter(
-            sign_no=envelope["sign_no"], institution=institution, signed_out_at__isnull=True
-        ).exists()
-        if not open_here:
-            raise Refusal(
-                FsiErrorCode.SIGN_IN_REQUIRED,
-                "The sign_no is unknown, signed out or another institution's; sign in (9001).",
-            )
+    if envelope["infno"] != SIGN_IN_INFNO and not institution.sign_no_open:
+        raise Refusal(
+            FsiErrorCode.SIGN_IN_REQUIRED,
+            "The sign_no is unknown, signed out or another institution's; sign in (9001).",
+        )
 
 
 # --- Carrying a message out -------------------------------------------------------------------
@@ -384,7 +395,7 @@ def checked_envelope(envelope: dict, *, institution) -> None:
 def _log(arrival: Arrival, **fields) -> Message:
     envelope = arrival.envelope or {}
     return Message.objects.create(
-        institution=arrival.institution,
+        institution_id=arrival.user.institution_id,
         user=arrival.user,
         msgid=_text_or_blank(envelope.get("msgid"), 64),
         infno=_text_or_blank(envelope.get("infno"), 8),
@@ -419,7 +430,7 @@ def refused(arrival: Arrival, code: ErrorCodes, detail: str, *, errors=None, ext
             response = refusal_answer(
                 code,
                 detail,
-                refmsgid=refmsgid_for(message, arrival.institution),
+                refmsgid=refmsgid_for(message, arrival.institution_read()),
                 now=arrival.now,
                 started=arrival.started,
                 request_id=arrival.request_id,
@@ -487,7 +498,7 @@ def repeated(arrival: Arrival, call: Call, print_: str) -> dict:
     """A msgid already carried out: its stored response for the same message, a refusal for
     another one (or for a msgid a correction voided before it arrived)."""
     original = Message.objects.get(
-        institution=arrival.institution, msgid=call.msgid, claims_msgid=True
+        institution_id=arrival.user.institution_id, msgid=call.msgid, claims_msgid=True
     )
     if original.outcome == Message.Outcome.VOIDED:
         return refused(
@@ -523,14 +534,16 @@ def message_answer(*, body: bytes, arrival: Arrival) -> tuple[int, dict]:
         return refusal.status, refused(arrival, refusal.code, refusal.detail, errors=refusal.errors)
     arrival.envelope = envelope
     arrival.stored_request = redacted(envelope)
+    sign_no = envelope.get("sign_no")
+    institution = arrival.institution_read(sign_no=sign_no if isinstance(sign_no, str) else "")
     try:
-        checked_envelope(envelope, institution=arrival.institution)
+        checked_envelope(envelope, institution=institution)
     except Refusal as refusal:
         return refusal.status, refused(arrival, refusal.code, refusal.detail, errors=refusal.errors)
     call = Call(
         infno=envelope["infno"],
         msgid=envelope["msgid"],
-        institution=arrival.institution,
+        institution=institution,
         user=arrival.user,
         sign_no=envelope.get("sign_no") or "",
         input=envelope["input"],
@@ -544,7 +557,6 @@ def message_answer(*, body: bytes, arrival: Arrival) -> tuple[int, dict]:
 def arrival_of(*, user, request_id: str, started: float) -> Arrival:
     return Arrival(
         user=user,
-        institution=user.institution,
         request_id=request_id,
         now=clock.now(),
         received_at=timezone.now(),
