@@ -32,10 +32,13 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
 from accounts.crediting import contribution_collection_open
+from accounts.employer_payments import contribution_arrear_record
 from cards.credentials import PresentedCredential
 from cards.models import SocialSecurityCard
 from common import clock
 from common.models import IdempotencyRecord, SimulatedClock
+from employers.services import employer_employee_add
+from employers.tests.factories import EmployerFactory
 from jobs.models import JobDay
 from sandbox.scenarios import PersonSpec, build_person
 from sandbox.world import sandbox_city
@@ -74,6 +77,7 @@ SUPERUSER_ONLY = {"auth.group", "knox.authtoken", "users.user", "common.idempote
 # Registers whose add form a superuser gets; of these, an operator (within their cities) only:
 SUPERUSER_ADDS = {
     "cities.city",
+    "employers.employer",
     "cards.evoucheragreement",
     "institutions.institution",
     "settlement.catalogitem",
@@ -87,7 +91,7 @@ SUPERUSER_ADDS = {
     "knox.authtoken",
     "users.user",
 }
-OPERATOR_ADDS = {"institutions.institution", "settlement.crosscityfiling"}
+OPERATOR_ADDS = {"institutions.institution", "settlement.crosscityfiling", "employers.employer"}
 
 REGISTERS = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label_lower)
 
@@ -140,6 +144,11 @@ def _city_world(profile: str, filing_city) -> dict:
         relation=FamilyAuthorization.Relation.CHILD,
         granted_at=MONDAY_MORNING,
         created_by=SuperuserFactory(),
+    )
+    employer = EmployerFactory(city=city)
+    employer_employee_add(employer=employer, person=holder, started_on=date(2026, 10, 1))
+    contribution_arrear_record(
+        person=holder, period=date(2026, 11, 1), employer=employer, now=clock.now()
     )
     contribution_collection_open(city=city, period=date(2026, 11, 1))
     upload_open(city=city, trigger=CityUpload.Trigger.OPERATOR)

@@ -9,6 +9,7 @@ OPERATORS_GROUP = "Operators"
 OPERATOR_PERMISSIONS = {
     "cities": {"city": ["view", "change"]},
     "persons": {"insuredperson": ["view", "change"]},
+    "employers": {"employer": ["view", "add", "change"], "employment": ["view"]},
     "cards": {
         "socialsecuritycard": ["view", "change"],
         "evoucher": ["view"],
@@ -20,6 +21,7 @@ OPERATOR_PERMISSIONS = {
         "transfer": ["view"],
         "entry": ["view"],
         "contribution": ["view"],
+        "contributionarrear": ["view"],
         "creditingrun": ["view", "change"],
         "contributioncollection": ["view", "change"],
         "crediting": ["view"],
