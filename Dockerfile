@@ -8,6 +8,7 @@ COPY config config
 COPY common common
 COPY users users
 COPY cities cities
+COPY employers employers
 COPY institutions institutions
 COPY persons persons
 COPY cards cards
@@ -18,6 +19,7 @@ COPY inquiry inquiry
 COPY provisioning provisioning
 COPY access access
 COPY jobs jobs
+COPY fsi fsi
 COPY api api
 COPY sandbox sandbox
 COPY templates templates
