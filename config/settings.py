@@ -303,6 +303,7 @@ SPECTACULAR_SETTINGS = {
         "FaceAuthOutcomeEnum": "cards.models.FaceAuthAttempt.Outcome",
         "EVoucherStatusEnum": "cards.models.EVoucher.Status",
         "EVoucherPlatformEnum": "cards.models.EVoucher.Platform",
+        "ContributionKindEnum": "accounts.models.Contribution.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

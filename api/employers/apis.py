@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 import access
 from accounts.employer_payments import (
+    EmployerState,
     employer_arrears_pay,
     employer_state,
     employers_with_state,
@@ -44,14 +45,23 @@ _EXAMPLE = {
 }
 
 
+class EmployerStateField(serializers.ChoiceField):
+    """The employer's state, worked out from the row ``employers_with_state`` annotates."""
+
+    def to_representation(self, employer) -> str:
+        return employer_state(employer)
+
+
 class EmployerOutputSerializer(serializers.ModelSerializer):
     city = serializers.CharField(source="city.code")
     paid_base_ratio = serializers.DecimalField(
         max_digits=3, decimal_places=2, coerce_to_string=True, allow_null=True
     )
-    state = serializers.SerializerMethodField(
+    state = EmployerStateField(
+        source="*",
+        choices=[EmployerState.PAYING, EmployerState.IN_ARREARS, EmployerState.UNDERPAYING],
         help_text="`PAYING`; `IN_ARREARS` while any employee's month is unpaid (from "
-        "`arrears_since`); `UNDERPAYING` while it pays on a base below the declared wages."
+        "`arrears_since`); `UNDERPAYING` while it pays on a base below the declared wages.",
     )
     employees_count = serializers.IntegerField()
     arrears_since = serializers.DateField(
@@ -77,9 +87,6 @@ class EmployerOutputSerializer(serializers.ModelSerializer):
             "arrears_months",
             "arrears_amount",
         ]
-
-    def get_state(self, employer) -> str:
-        return employer_state(employer)
 
 
 def _employer_response(employer_id: int, status: int) -> Response:
