@@ -106,7 +106,7 @@ def _locked_open_visit(visit: Visit, *, unsettled: bool = True) -> Visit:
     has a live settlement."""
     visit = (
         Visit.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("person__city")
+        .select_related("institution", "person__city")
         .get(pk=visit.pk)
     )
     # Its settlement is read after the lock, by a statement of its own: one made while this
