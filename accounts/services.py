@@ -365,35 +365,52 @@ def contribution_record(
     with transaction.atomic():
         # One receipt at a time per person, so a retried or concurrent receipt finds the first.
         InsuredPerson.objects.select_for_update(no_key=True).filter(pk=person.pk).first()
+        if owed.arrear is not None:
+            # A month received meanwhile (a receipt racing the collection) pays its arrear as is.
+            received = Contribution.objects.filter(person=person, period=period).first()
+            if received is not None:
+                return _arrear_paid_by(owed.arrear, received)
         existing = _contribution_already_recorded(person=person, period=period, figures=figures)
         if existing is not None:
             return existing
-        label = f"{period:%Y-%m}" if person.is_employee else f"{period:%Y}"
-        transfer = transfer_post(
-            kind=Transfer.Kind.CONTRIBUTION,
-            key=f"contribution:{person.id}:{period:%Y-%m}",
-            memo=f"Contribution {label} of person {person.id}",
-            legs=_contribution_legs(person=person, figures=figures),
-            by=by,
+        contribution = _contribution_insert(
+            person=person, kind=kind, period=period, figures=figures, owed=owed, by=by
         )
-        contribution = Contribution.objects.create(
-            person=person,
-            kind=kind,
-            period=period,
-            payment_base=figures.payment_base,
-            employer_amount=figures.employer_amount,
-            individual_amount=figures.individual_amount,
-            subsidy_amount=figures.subsidy_amount,
-            account_share=figures.account_share,
-            base_due=owed.base_due,
-            employer_id=owed.employer_id,
-            received_at=transfer.posted_at,
-            transfer=transfer,
-            created_by=acting_user(by),
-        )
-        if owed.arrear is not None:
-            # The employer's unpaid month is paid by this receipt.
-            ContributionArrear.objects.filter(pk=owed.arrear.pk, contribution__isnull=True).update(
-                contribution=contribution, paid_at=contribution.received_at
-            )
-        return contribution
+        return _arrear_paid_by(owed.arrear, contribution) if owed.arrear else contribution
+
+
+def _arrear_paid_by(arrear: ContributionArrear, contribution: Contribution) -> Contribution:
+    """The employer's unpaid month is paid by this receipt (once: an arrear paid stays so)."""
+    ContributionArrear.objects.filter(pk=arrear.pk, contribution__isnull=True).update(
+        contribution=contribution, paid_at=contribution.received_at
+    )
+    return contribution
+
+
+def _contribution_insert(
+    *, person, kind: str, period: date, figures: ContributionFigures, owed: _MonthOwed, by
+) -> Contribution:
+    """The period's transfer, then its payment record."""
+    label = f"{period:%Y-%m}" if person.is_employee else f"{period:%Y}"
+    transfer = transfer_post(
+        kind=Transfer.Kind.CONTRIBUTION,
+        key=f"contribution:{person.id}:{period:%Y-%m}",
+        memo=f"Contribution {label} of person {person.id}",
+        legs=_contribution_legs(person=person, figures=figures),
+        by=by,
+    )
+    return Contribution.objects.create(
+        person=person,
+        kind=kind,
+        period=period,
+        payment_base=figures.payment_base,
+        employer_amount=figures.employer_amount,
+        individual_amount=figures.individual_amount,
+        subsidy_amount=figures.subsidy_amount,
+        account_share=figures.account_share,
+        base_due=owed.base_due,
+        employer_id=owed.employer_id,
+        received_at=transfer.posted_at,
+        transfer=transfer,
+        created_by=acting_user(by),
+    )

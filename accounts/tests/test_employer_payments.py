@@ -256,3 +256,28 @@ def test_arrears_paid_twice_at_the_same_time_are_paid_once():
     credit(city, FEB)
     assert [balance(p) for p in people] == [Decimal("400.00")] * 3
     ledger_is_sound()
+
+
+def test_a_month_received_while_the_collection_recorded_it_unpaid_settles_the_arrear(world):
+    """A receipt racing the collection: the month has both a contribution (on another base) and
+    an arrear. Paying the arrears takes the month as received, once, and moves nothing more."""
+    _, employers, people = world
+    person = people["stopped"][0]
+    received = contribution_record(
+        person=person, period=JAN, payment_base=Decimal("8000.00"), today=TODAY
+    )
+    ContributionArrear.objects.create(
+        person=person,
+        period=JAN,
+        employer=employers["stopped"],
+        base_due=WAGE,
+        employer_amount=Decimal("800.00"),
+        individual_amount=Decimal("200.00"),
+        account_share=Decimal("200.00"),
+        recorded_at=received.received_at,
+    )
+    paid = employer_arrears_pay(employer=employers["stopped"], today=TODAY)
+    assert [c.pk for c in paid.contributions] == [received.pk]
+    assert ContributionArrear.objects.get(person=person, period=JAN).contribution_id == received.pk
+    assert Contribution.objects.filter(person=person).count() == 1
+    ledger_is_sound()
