@@ -50,7 +50,7 @@ from uploads.models import CityUpload
 from uploads.services import upload_open
 from users.models import User
 from users.services import operator_group_ensure
-from users.tests.factories import OperatorFactory, SuperuserFactory, TerminalFactory
+from users.tests.factories import OperatorFactory, SuperuserFactory, TerminalFactory, token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -152,12 +152,30 @@ def _city_world(profile: str, filing_city) -> dict:
     )
     contribution_collection_open(city=city, period=date(2026, 11, 1))
     upload_open(city=city, trigger=CityUpload.Trigger.OPERATOR)
+    _platform_sign_in(terminal)
     return {
         "city": city,
         "holder": holder,
         "terminal": terminal,
         "issued_card": SocialSecurityCard.objects.get(person=relative),
     }
+
+
+def _platform_sign_in(terminal) -> None:
+    """The terminal signs in on the national platform interface: a sign-in and its message."""
+    code = terminal.institution.code
+    response = Client().post(
+        "/fsi/api/rsfComIfsService/callService",
+        {
+            "infno": "9001",
+            "msgid": f"{code}{MONDAY_MORNING:%Y%m%d%H%M%S}0001",
+            "fixmedins_code": code,
+            "input": {"signIn": {"opter_no": "0001"}},
+        },
+        content_type="application/json",
+        HTTP_AUTHORIZATION=token_for(terminal),
+    )
+    assert response.json()["infcode"] == 0, response.json()
 
 
 @dataclass
