@@ -1,6 +1,7 @@
 """Writes about social security cards and e-vouchers: every transition goes through the state
 machine, is made under a row lock, and lands in the record's history (who, when, which request)."""
 
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass, replace
@@ -31,6 +32,7 @@ from institutions.models import Institution
 from persons.models import InsuredPerson
 from persons.resident_id import InvalidResidentId, normalize_resident_id, parse_resident_id
 
+# A street service point has a card ready within this many working days.
 STREET_POINT_WORKING_DAYS = 3
 _CARD_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 
@@ -107,6 +109,24 @@ def _check_presented_ids(
     return "", ""
 
 
+def street_point_ready_working_day(number: str) -> int:
+    """Which working day after the application (1, 2 or 3) a street point has this card ready.
+    The point makes a card within three working days; which of them follows from the card's
+    number (its SHA-256 digest, modulo three), so the day is fixed when the card is applied for,
+    the same on every retry, and spread evenly over the three days across cards."""
+    digest = hashlib.sha256(number.encode()).digest()
+    return 1 + int.from_bytes(digest[:8], "big") % STREET_POINT_WORKING_DAYS
+
+
+def _checked_ready_working_day(ready_working_day: int | None) -> None:
+    if ready_working_day is not None and not 1 <= ready_working_day <= STREET_POINT_WORKING_DAYS:
+        raise DomainError(
+            CommonErrorCode.VALIDATION_ERROR,
+            f"A street point has a card ready on working day 1 to {STREET_POINT_WORKING_DAYS}.",
+            errors=[field_error("ready_working_day", "1, 2 or 3.")],
+        )
+
+
 def card_apply(
     *,
     person: InsuredPerson,
@@ -118,10 +138,14 @@ def card_apply(
     number: str | None = None,
     replaces: SocialSecurityCard | None = None,
     now: datetime | None = None,
+    ready_working_day: int | None = None,
 ) -> SocialSecurityCard:
     """Apply for a card. At the county centre it is made, issued and handed over on the spot (each
-    state still recorded); at a street service point it is ready on the 3rd working day after.
-    ``now`` is the caller's clock.now() (read here when not given)."""
+    state still recorded); at a street service point it is ready within 3 working days: on the
+    ``ready_working_day``-th working day after (the sandbox chooses it), else on the day the
+    card's number gives (``street_point_ready_working_day``). ``now`` is the caller's
+    clock.now() (read here when not given)."""
+    _checked_ready_working_day(ready_working_day)
     now = clock.now() if now is None else now
     today = clock.localdate(now)
     agent_name, agent_resident_id = _check_presented_ids(
@@ -140,17 +164,19 @@ def card_apply(
         ):
             raise DomainError(CardErrorCode.CARD_ALREADY_HELD)
         on_the_spot = site == SocialSecurityCard.Site.COUNTY_CENTER
+        number = number or _unused_card_number()
+        working_days = ready_working_day or street_point_ready_working_day(number)
         card = SocialSecurityCard(
             person=person,
+            number=number,
             site=site,
             applied_at=now,
-            ready_on=today if on_the_spot else add_working_days(today, STREET_POINT_WORKING_DAYS),
+            ready_on=today if on_the_spot else add_working_days(today, working_days),
             agent_name=agent_name,
             agent_resident_id=agent_resident_id,
             replaces=replaces,
             created_by=by,
         )
-        card.number = number or _unused_card_number()
         _save_with_history(card, by)
         if on_the_spot:
             _transition(card, "mark_ready", CardErrorCode.CARD_TRANSITION_NOT_ALLOWED, by)

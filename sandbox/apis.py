@@ -48,6 +48,13 @@ def scenario_output(scenario) -> dict:
 
 
 class ScenarioParametersSerializer(serializers.Serializer):
+    card_ready_working_day = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=3,
+        help_text="A card being made at a street point (CARD_BEING_MADE, BRAND_NEW_ENROLEE): the "
+        "working day after today it is ready on, within the point's three.",
+    )
     arrears_months = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -122,12 +129,18 @@ class ScenarioCreateApi(ActorMixin, APIView):
         "and an `authorization` value; `GET /api/v1/me/balance` with it gives the scenario's "
         "reasons. Any authenticated caller. An unknown scenario code answers 404 "
         "`SCENARIO_NOT_FOUND`. An optional body chooses what the scenario's `parameters` list "
-        "(an employer's `arrears_months`, its `paid_base_ratio`); any other is 400 "
+        "(an employer's `arrears_months`, its `paid_base_ratio`, a street-point card's "
+        "`card_ready_working_day`); any other is 400 "
         "`VALIDATION_ERROR`." + _SANDBOX_NOTE,
         tags=["sandbox"],
         request=ScenarioParametersSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         examples=[
+            OpenApiExample(
+                "The card ready on the first working day (CARD_BEING_MADE)",
+                value={"card_ready_working_day": 1},
+                request_only=True,
+            ),
             OpenApiExample(
                 "Five unpaid months (EMPLOYER_ARREARS)",
                 value={"arrears_months": 5},

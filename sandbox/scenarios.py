@@ -96,6 +96,9 @@ class PersonSpec:
     employment_status: str = InsuredPerson.EmploymentStatus.ACTIVE
     new_enrolee: bool = False  # enrolled today; otherwise enrolled last month with history
     card: str = "ACTIVE"  # NONE, PENDING, ISSUED, ACTIVE
+    # A PENDING card is made at a street point, ready on this working day after today (1 to 3);
+    # None: the day its number gives, as in the real flow.
+    card_ready_working_day: int | None = None
     evoucher_activated: bool = True
     credited: bool = True
     uploaded: bool = True
@@ -166,9 +169,22 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             R.CARD_NOT_ACTIVATED,
             "Social security card not activated",
-            "The card was issued at the county centre but never activated.",
+            "The card was issued at the county centre but never activated. Online, and with the "
+            "card at a designated hospital or pharmacy, the balance stays hidden; the activated "
+            "e-voucher presented there shows it (and pays).",
             (R.CARD_NOT_ACTIVATED,),
             PersonSpec(card="ISSUED"),
+        ),
+        Scenario(
+            "CARD_BEING_MADE",
+            "Card being made at a street service point",
+            "Everything in order except the first card, applied for today at a street service "
+            "point: ready within three working days (`card_ready_working_day` 1 to 3 chooses "
+            "which; otherwise the day its number gives), then collected and activated at the "
+            "counter. Meanwhile the activated e-voucher serves at designated institutions.",
+            (R.CARD_NOT_ACTIVATED,),
+            PersonSpec(card="PENDING"),
+            parameters=("card_ready_working_day",),
         ),
         Scenario(
             R.DATA_NOT_UPLOADED,
@@ -231,6 +247,7 @@ SCENARIOS: dict[str, Scenario] = {
                 credited=False,
                 uploaded=False,
             ),
+            parameters=("card_ready_working_day",),
         ),
         Scenario(
             "NOT_LAUNCHED_AND_NOT_ACTIVATED",
@@ -351,6 +368,7 @@ def build_person(
                 by=by,
                 number=_card_number(rng),
                 now=now,
+                ready_working_day=spec.card_ready_working_day if spec.card == "PENDING" else None,
             )
             if spec.card == "ACTIVE":
                 card_activate(card=card, pin=DEMO_PIN, by=by)

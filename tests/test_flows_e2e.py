@@ -2,12 +2,13 @@
 shortcut), and removed through its remedy where one exists."""
 
 import time
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
 from accounts.models import CreditingRun
+from cards.services import street_point_ready_working_day
 from common.models import JobStatus
 from persons.resident_id import make_resident_id
 from sandbox.world import CITY_PROFILES, sandbox_city
@@ -169,15 +170,16 @@ def test_new_enrolee_gets_four_reasons_and_each_remedy_removes_one(world):
         },
         format="json",
     ).json()
-    assert (
-        card["status"] == "PENDING" and card["ready_on"] == "2026-11-05"
-    )  # 3rd working day after Monday
+    # Within 3 working days of Monday 2 November, on the day the card's number gives.
+    ready_on = date(2026, 11, 2) + timedelta(days=street_point_ready_working_day(card["number"]))
+    assert card["status"] == "PENDING" and card["ready_on"] == ready_on.isoformat()
     card_reason = my_balance(person).json()["reasons"][0]
     assert (
-        card_reason["code"] == "CARD_NOT_ACTIVATED" and card_reason["expected_date"] == "2026-11-05"
+        card_reason["code"] == "CARD_NOT_ACTIVATED"
+        and card_reason["expected_date"] == ready_on.isoformat()
     )
 
-    report = world.advance(3)  # Hangzhou uploads daily; the card becomes ready on the 5th
+    report = world.advance(3)  # Hangzhou uploads daily; the card is ready by the 5th
     assert sum(day["cards_ready"] for day in report["days"]) == 1
     assert reasons(my_balance(person)) == ["CARD_NOT_ACTIVATED", "FUNDS_NOT_YET_TRANSFERRED"]
 

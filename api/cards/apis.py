@@ -192,8 +192,9 @@ class CardCollectionApi(CardListApi):
     @extend_schema(
         summary="Apply for a social security card",
         description="At the county centre the card is issued on the spot; at a street service point it is "
-        "ready on the 3rd working day (weekends and Chinese public holidays do not count; official "
-        "make-up working days do). The person applies in person, or an entrusted agent presents "
+        "ready within 3 working days (weekends and Chinese public holidays do not count; official "
+        "make-up working days do): on the 1st, 2nd or 3rd, as the card's number gives (the first "
+        "eight bytes of its SHA-256 digest, modulo 3, plus 1), and `ready_on` reports the day. The person applies in person, or an entrusted agent presents "
         "their own ID as well as the person's. Operators of the person's city only (403 "
         "`CITY_NOT_ADMINISTERED`). Refused: the insured person's ID does not match (422 "
         "`INSURED_ID_MISMATCH`), an agent without a valid ID of their own (400 "

@@ -30,6 +30,7 @@ from cards.services import (
     evoucher_agreement_current,
     evoucher_face_authenticate,
     evoucher_presentation_code_issue,
+    street_point_ready_working_day,
 )
 from cities.tests.factories import CityFactory
 from common.errors import CommonErrorCode
@@ -86,7 +87,7 @@ def test_the_county_centre_issues_on_the_spot_recording_each_state(person, opera
 
 
 def test_a_street_point_card_goes_through_every_state_in_turn(person, operator):
-    card = apply(person, STREET, by=operator)
+    card = apply(person, STREET, by=operator, ready_working_day=3)
     assert (card.status, card.ready_on) == (Status.PENDING, date(2026, 3, 19))
 
     # Not before its day.
@@ -152,17 +153,54 @@ def test_no_state_can_be_skipped(person):
         (date(2026, 5, 6), date(2026, 5, 9)),
     ],
 )
-def test_street_point_cards_are_ready_on_the_third_working_day(person, applied, ready):
+def test_street_point_cards_ready_on_the_third_working_day_count_the_calendar(
+    person, applied, ready
+):
     set_clock(at(applied, 11))
-    card = apply(person, STREET)
+    card = apply(person, STREET, ready_working_day=3)
     assert card.ready_on == ready
+
+
+@pytest.mark.parametrize(
+    ("ready_working_day", "ready"),
+    [
+        (1, date(2026, 9, 30)),  # the next day
+        (2, date(2026, 10, 8)),  # after National Day's week off, 1-7 October
+        (3, date(2026, 10, 9)),
+    ],
+)
+def test_a_street_point_card_is_ready_on_the_working_day_chosen(person, ready_working_day, ready):
+    set_clock(at(date(2026, 9, 29), 11))
+    card = apply(person, STREET, ready_working_day=ready_working_day)
+    assert card.ready_on == ready
+
+
+@pytest.mark.parametrize("wrong", [0, 4, -1])
+def test_a_ready_day_beyond_three_working_days_is_refused(person, wrong):
+    with refused(CommonErrorCode.VALIDATION_ERROR):
+        apply(person, STREET, ready_working_day=wrong)
+    assert not SocialSecurityCard.objects.filter(person=person).exists()
+
+
+def test_without_a_choice_the_cards_number_gives_the_day(person):
+    """Deterministic: the same number always gives the same day; across numbers every one of the
+    three days occurs, about as often."""
+    set_clock(at(date(2026, 3, 16), 11))  # a Monday: working days 1, 2, 3 are Tue, Wed, Thu
+    card = apply(person, STREET, number="K12345678")
+    day = street_point_ready_working_day("K12345678")
+    assert day == street_point_ready_working_day("K12345678")
+    assert card.ready_on == date(2026, 3, 16) + timedelta(days=day)
+    spread = [street_point_ready_working_day(f"K{n:08d}") for n in range(3000)]
+    assert {day: spread.count(day) for day in (1, 2, 3)} == {
+        day: pytest.approx(1000, abs=100) for day in (1, 2, 3)
+    }
 
 
 def test_the_ready_day_counts_from_the_callers_time_not_the_clocks(person):
     """The interface reads the clock once and passes it: the working days count from that day
     while the domain clock stands still on Monday 16 March."""
     applied = at(date(2026, 4, 30), 11)  # before Labour Day, 1-5 May 2026 off
-    card = apply(person, STREET, now=applied)
+    card = apply(person, STREET, now=applied, ready_working_day=3)
     assert (card.applied_at, card.ready_on) == (applied, date(2026, 5, 8))
 
 
@@ -289,10 +327,11 @@ def test_a_lost_card_is_replaced_once(person, operator, now):
         card_activate(card=lost, pin=PIN, by=operator)
 
     new = card_replace(card=lost, site=STREET, insured_resident_id=person.resident_id, by=operator)
+    # Within three working days of Monday 16 March, on the day its number gives.
     assert (new.status, new.replaces_id, new.ready_on) == (
         Status.PENDING,
         lost.id,
-        date(2026, 3, 19),
+        date(2026, 3, 16) + timedelta(days=street_point_ready_working_day(new.number)),
     )
     assert new.number != lost.number
     lost.refresh_from_db()

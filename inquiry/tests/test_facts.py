@@ -346,6 +346,7 @@ def test_card_not_activated_explains_each_card_state():
         site=SocialSecurityCard.Site.STREET_POINT,
         insured_resident_id=person.resident_id,
         by=None,
+        ready_working_day=3,
     )
     pending = reason(diagnose(person), R.CARD_NOT_ACTIVATED)
     assert pending.expected_date == card.ready_on == date(2026, 3, 19)

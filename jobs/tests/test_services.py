@@ -72,6 +72,7 @@ def test_street_point_cards_become_ready_on_their_day(hangzhou):
         site=SocialSecurityCard.Site.STREET_POINT,
         insured_resident_id=person.resident_id,
         by=None,
+        ready_working_day=3,
     )
     assert card.ready_on == date(2026, 11, 5)
     assert jobs_schedule_day(day=date(2026, 11, 4)).cards_ready == 0
