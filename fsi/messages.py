@@ -55,6 +55,7 @@ ERR_MSG_BY_CODE: dict[str, str] = {
     "PERSON_NOT_FOUND": "未查询到该参保人。",
     "LOGIN_EXISTS": "该参保人已有登录账号。",
     "USERNAME_TAKEN": "该用户名已被使用。",
+    "SUBSIDY_CATEGORY_NOT_QUALIFIED": "参保人不符合该资助类别的条件（年龄或险种）。",
     # Cards and e-vouchers.
     "CARD_TRANSITION_NOT_ALLOWED": "社会保障卡当前状态不能办理该业务。",
     "CARD_ALREADY_HELD": "参保人已持有未挂失的社会保障卡，请先挂失。",
@@ -71,6 +72,7 @@ ERR_MSG_BY_CODE: dict[str, str] = {
     "CARD_PIN_INCORRECT": "社会保障卡密码错误。",
     "CARD_PIN_LOCKED": "密码错误次数过多，社会保障卡个人账户支付已暂时锁定。",
     "FACE_AUTH_UNAVAILABLE": "人脸识别服务暂时不可用，请稍后再试。",
+    "CARD_ACTIVATED_AT_COUNTER": "社会保障卡须由本人持身份证到医保经办机构窗口激活并设置密码。",
     # The ledger.
     "TRANSFER_UNBALANCED": "记账借贷不平衡。",
     "TRANSFER_INVALID_AMOUNT": "金额须为非零数值，且最多保留两位小数。",
@@ -121,6 +123,19 @@ ERR_MSG_BY_CODE: dict[str, str] = {
     "FILING_OVERLAPS": "该就医地已有覆盖部分期间的备案。",
     "FILING_ALREADY_REVOKED": "该备案已撤销。",
     "BENEFIT_POLICY_MISSING": "参保地尚未设置待遇政策，请咨询经办机构。",
+}
+
+# Not met through this interface, but every code has its sentence.
+ERR_MSG_BY_CODE |= {
+    "CREDIT_CODE_INVALID": "统一社会信用代码不正确。",
+    "CREDIT_CODE_TAKEN": "该统一社会信用代码的单位已登记。",
+    "EMPLOYEE_NOT_ELIGIBLE": "仅在本统筹地区参保的在职职工可以成为该单位的职工。",
+    "NO_ARREARS": "该单位没有欠缴月份。",
+    "PAYMENT_MODE_INVALID": "缴费方式与缴费基数比例不符。",
+    "NO_PUBLIC_CHANNEL": "该统筹地区没有向国家平台上传数据的公共通道。",
+    "SCENARIO_NOT_FOUND": "没有该沙箱场景。",
+    "CLOCK_CANNOT_GO_BACK": "模拟时钟只能向前调整。",
+    "CLOCK_STEP_TOO_LARGE": "模拟时钟每次最多前进400天。",
 }
 
 # For a code without its own sentence: the sentence of what went wrong.

@@ -261,3 +261,21 @@ def test_fuzzed_bytes_never_answer_a_500(signed_in, body):
     response = signed_in.post(body, raw=True)
     assert response.status_code in (200, 400)
     assert response.json()["infcode"] == -1
+
+
+def test_every_code_a_transaction_can_meet_has_its_own_sentence():
+    from api.views import all_error_codes
+
+    reachable = (
+        "common.errors",
+        "users.error_codes",
+        "cards.error_codes",
+        "persons.error_codes",
+        "accounts.error_codes",
+        "settlement.error_codes",
+        "fsi.error_codes",
+    )
+    codes = [code for code in all_error_codes().values() if type(code).__module__ in reachable]
+    assert len(codes) > 80
+    missing = sorted(code.code for code in codes if code.code not in ERR_MSG_BY_CODE)
+    assert not missing, f"give these a Chinese err_msg in fsi/messages.py: {missing}"
