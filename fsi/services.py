@@ -295,6 +295,8 @@ class CorrectionTarget:
 
     original: Message | None
     already_corrected_by: Message | None
+    # No message carried the msgid out, but it did arrive and was refused.
+    arrived_refused: bool = False
 
 
 def correction_target(*, institution, omsgid: str, correction_msgid: str, now: datetime):
@@ -328,7 +330,12 @@ def correction_target(*, institution, omsgid: str, correction_msgid: str, now: d
                     received_at=timezone.now(),
                     request={"voided_by_msgid": correction_msgid},
                 )
-            return CorrectionTarget(original=None, already_corrected_by=None)
+            arrived_refused = Message.objects.filter(
+                institution=institution, msgid=omsgid, outcome=Message.Outcome.REFUSED
+            ).exists()
+            return CorrectionTarget(
+                original=None, already_corrected_by=None, arrived_refused=arrived_refused
+            )
         except IntegrityError:
             # The original arrived meanwhile and has committed: correct it instead.
             continue

@@ -174,6 +174,9 @@ def test_a_message_that_was_refused_did_nothing(signed_in, employee, settling_tr
         "2601", {"data": {"omsgid": refused["msgid"], "oinfno": settling_transaction}}
     )
     assert answer["infcode"] == 0 and answer["output"]["crct_rslt"] == "0"
+    assert answer["output"]["crct_rslt_dscr"].startswith("原交易未成功办理")
+    # Sent again after its correction said it did nothing: not carried out.
+    assert signed_in.post(refused).json()["extension"]["code"] == "MESSAGE_CORRECTED"
 
 
 def test_an_inquiry_did_nothing(signed_in, employee):
@@ -194,6 +197,7 @@ def test_a_message_that_never_arrived_is_voided(signed_in, employee, settling_tr
         "2601", {"data": {"omsgid": late["msgid"], "oinfno": settling_transaction}}
     )
     assert answer["output"]["crct_rslt"] == "0"
+    assert answer["output"]["crct_rslt_dscr"].startswith("原交易未到达平台")
     # It arrives after all: refused, never carried out after its correction said nothing happened.
     arrived = signed_in.post(late).json()
     assert arrived["extension"]["code"] == "MESSAGE_CORRECTED"

@@ -4,8 +4,9 @@ It looks up this institution's message ``omsgid``. If that message was carried o
 transaction has an ``undo``, the undo runs (with the original output) in the correction's own
 database transaction, and the original is marked corrected; ``crct_rslt`` 1. If it was refused,
 never arrived, or its transaction changes nothing an undo could take back (an inquiry),
-``crct_rslt`` 0: nothing to correct. A msgid that never arrived is voided, so a copy arriving
-later is refused (MESSAGE_CORRECTED) rather than carried out. Repeating is safe: a 2601 is
+``crct_rslt`` 0: nothing to correct. A msgid no message carried out (refused, or never arrived)
+is voided, so a copy arriving later is refused (MESSAGE_CORRECTED) rather than carried out
+after its correction said nothing happened. Repeating is safe: a 2601 is
 idempotent by its own msgid, and a second 2601 for the same omsgid answers ``crct_rslt`` 2
 (already corrected) and does nothing more. Sign-in and sign-out are not corrected (sign in or
 out again), nor is a correction.
@@ -57,9 +58,10 @@ def correct(call: Call) -> dict:
     answer = {"omsgid": omsgid, "oinfno": oinfno, "original_inf_refmsgid": "", "undo_output": {}}
     original = target.original
     if original is None:
+        why = "原交易未成功办理" if target.arrived_refused else "原交易未到达平台"
         return answer | {
             "crct_rslt": NOTHING_TO_UNDO,
-            "crct_rslt_dscr": "原交易未到达平台，无需冲正；该报文ID此后不再受理。",
+            "crct_rslt_dscr": f"{why}，无需冲正；该报文ID此后不再受理。",
         }
     answer["original_inf_refmsgid"] = original.inf_refmsgid
     if original.infno != oinfno:
