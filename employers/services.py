@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
-from common.errors import DomainError
+from common.errors import DomainError, field_error
 from employers.credit_code import CreditCodeError, credit_code_parse
 from employers.error_codes import EmployerErrorCode
 from employers.models import Employer, Employment
@@ -17,7 +17,11 @@ def employer_register(*, name: str, credit_code: str, city) -> Employer:
     try:
         code = credit_code_parse(credit_code)
     except CreditCodeError as exc:
-        raise DomainError(EmployerErrorCode.CREDIT_CODE_INVALID, str(exc)) from None
+        raise DomainError(
+            EmployerErrorCode.CREDIT_CODE_INVALID,
+            str(exc),
+            errors=[field_error("credit_code", str(exc))],
+        ) from None
     existing = Employer.objects.filter(credit_code=code).first()
     if existing is not None:
         if (existing.name, existing.city_id) == (name, city.id):
@@ -63,12 +67,19 @@ def employer_payment_mode_set(
     """What the employer does at the next collections: pay on the declared wages, not pay, or pay
     on ``paid_base_ratio`` of each declared wage. Setting the mode it has changes nothing."""
     underpaying = mode == Employer.PaymentMode.UNDERPAYING
-    if mode not in Employer.PaymentMode.values or underpaying != (paid_base_ratio is not None):
-        raise DomainError(EmployerErrorCode.PAYMENT_MODE_INVALID)
-    if underpaying and not Decimal("0.01") <= paid_base_ratio <= Decimal("0.99"):
+    if mode not in Employer.PaymentMode.values:
         raise DomainError(
             EmployerErrorCode.PAYMENT_MODE_INVALID,
-            "An underpaying employer pays on 0.01 to 0.99 of the declared wages.",
+            errors=[field_error("payment_mode", "Not a payment mode.")],
+        )
+    if underpaying != (paid_base_ratio is not None) or (
+        underpaying and not Decimal("0.01") <= paid_base_ratio <= Decimal("0.99")
+    ):
+        message = "Only an underpaying employer has one: 0.01 to 0.99 of the declared wages."
+        raise DomainError(
+            EmployerErrorCode.PAYMENT_MODE_INVALID,
+            message,
+            errors=[field_error("paid_base_ratio", message)],
         )
     with transaction.atomic():
         locked = Employer.objects.select_for_update(no_key=True).get(pk=employer.pk)
