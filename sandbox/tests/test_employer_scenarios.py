@@ -88,3 +88,9 @@ def test_a_parameter_the_scenario_does_not_take_is_refused(operator_client, code
     assert response.status_code == 400
     assert response.json()["code"] == "VALIDATION_ERROR"
     assert [error["field"] for error in response.json()["errors"]] == list(parameters)
+
+
+def test_the_home_page_lists_the_notice_beside_each_employer_scenario(client, agreement):
+    page = client.get("/").content.decode()
+    assert "none: the balance is visible; notice beside it: EMPLOYER_ARREARS" in page
+    assert "notice beside it: EMPLOYER_UNDERPAID" in page
