@@ -12,6 +12,7 @@ from fsi.models import Message, SignIn
 from users.tests.factories import TerminalFactory
 
 from .conftest import SERVICE, Terminal
+from .test_outpatient import catalog as catalog  # a fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +151,37 @@ def test_ten_copies_of_a_settlement_sent_at_once_post_once(
     after = Account.objects.get(person=employee).balance
     assert after == before - settlement.personal_account_amount
     assert Message.objects.filter(claims_msgid=True, infno=settling_transaction).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_copies_of_a_2207_sent_at_once_settle_the_visit_once(
+    live_server, signed_in, employee, catalog
+):
+    """The outpatient settlement itself (2201, 2204, then ten identical 2207 at once, paying from
+    the personal account with the e-voucher)."""
+    from accounts.models import Account, Transfer
+    from settlement.models import AnnualUsage, Settlement
+
+    from .test_outpatient import evoucher, register, settlement_input, upload
+
+    presented = evoucher(employee)  # a card pays from the account only with its PIN
+    mdtrt_id = register(signed_in, employee, presented)
+    upload(signed_in, employee, mdtrt_id)
+    before = Account.objects.get(person=employee).balance
+    envelope = signed_in.envelope("2207", settlement_input(employee, mdtrt_id, presented))
+    results = _post_all(
+        live_server.url + SERVICE, signed_in.authorization, json.dumps(envelope).encode(), 10
+    )
+    answers = [answer for status, answer in results if status == 200]
+    assert len(answers) == 10 and {answer["infcode"] for answer in answers} == {0}, [
+        (answer["err_msg"], answer["extension"]) for answer in answers
+    ]
+    assert len({answer["output"]["setlinfo"]["setl_id"] for answer in answers}) == 1
+    assert sorted(answer["extension"]["replayed"] for answer in answers) == [False] + [True] * 9
+    settlement = Settlement.objects.get()
+    assert Transfer.objects.filter(kind=Transfer.Kind.SETTLEMENT).count() == 1
+    assert Account.objects.get(person=employee).balance == (
+        before - settlement.personal_account_amount
+    )
+    usage = AnnualUsage.objects.get(person=employee)
+    assert usage.pool_paid == settlement.pool_amount
