@@ -1,6 +1,7 @@
 """The demo world: deterministic, built by ``manage.py seed_demo``; building it again changes nothing.
 
-Seven real cities with different switches, designated hospitals and a pharmacy with their
+Seven real cities' names and codes, each with a profile of switches the sandbox configures (not
+the real city's state; see ``sandbox.world``), designated hospitals and a pharmacy with their
 terminals, operators, a superuser, and one insured person for every scenario. In sandbox mode
 outside production every login has a published password and a ready-made API token (the demo is
 public by design); a staging world on production settings gets random passwords, shown once, and
@@ -217,6 +218,30 @@ def online_answer_now(person_id: int, *, now: datetime) -> str:
     return f"{shown}; {codes}" if codes else shown
 
 
+@dataclass(frozen=True)
+class DemoCity:
+    code: str
+    name: str
+    # The sandbox's configured profile, said as such (not the real city's state).
+    profile: str
+    # The agency contact the sandbox configured, or what the remedies fall back on.
+    agency: str
+
+
+def demo_city_table() -> list[DemoCity]:
+    """The demo's cities as the sandbox configures them."""
+    rows = []
+    for profile in CITY_PROFILES.values():
+        contact = profile.agency
+        agency = (
+            f"{contact['agency_name']}, {contact['agency_phone']} (configured)"
+            if contact
+            else "none configured: remedies give the national hotline 12393"
+        )
+        rows.append(DemoCity(profile.code, profile.name, profile.description, agency))
+    return rows
+
+
 PASSWORD_NOT_SHOWN = "(shown once, when the login was created)"
 NO_TOKEN = "none: log in with POST /api/v1/auth/login for an expiring token"
 
@@ -277,7 +302,11 @@ def demo_world_table(*, passwords: dict[str, str] | None = None) -> list[DemoRow
             presented.append(f"card {card.number}" + (f" (PIN {DEMO_PIN})" if shown_pin else ""))
         if person.evoucher.status == EVoucher.Status.ACTIVATED:
             presented.append("an e-voucher code from POST /api/v1/me/evoucher/qr-codes")
-        notes = f"{scenario.title}: person #{person.id} in {person.city.name}"
+        profile = CITY_PROFILES[scenario.spec.city_profile].key
+        notes = (
+            f"{scenario.title}: person #{person.id} in {person.city.name} "
+            f"(sandbox profile '{profile}')"
+        )
         if presented:
             notes += "; presents " + " or ".join(presented)
         rows.append(

@@ -13,10 +13,13 @@ def home(request):
     and what each person's online balance query answers now."""
     rows = []
     scenarios = []
+    cities = []
     demo_pin = None
     if settings.SANDBOX_MODE:
-        from sandbox.demo import demo_credentials_public, demo_world_table
+        from sandbox.demo import demo_city_table, demo_credentials_public, demo_world_table
         from sandbox.scenarios import DEMO_PIN, SCENARIOS
+
+        cities = demo_city_table()
 
         # Published credentials only where they are the world's (sandbox mode outside production).
         public = demo_credentials_public()
@@ -34,6 +37,7 @@ def home(request):
     context = {
         "rows": rows,
         "scenarios": scenarios,
+        "cities": cities,
         "sandbox": settings.SANDBOX_MODE,
         "now": clock.now(),
         "time_zone": settings.TIME_ZONE,

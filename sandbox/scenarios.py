@@ -139,7 +139,8 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             R.CITY_INQUIRY_NOT_LAUNCHED,
             "City has not launched online inquiry",
-            "Everything in order, but the city (Nanping) has not launched online inquiry.",
+            "Everything in order, but the city has not launched online inquiry (the sandbox's "
+            "not_launched profile, which it gives Nanping).",
             (R.CITY_INQUIRY_NOT_LAUNCHED,),
             PersonSpec(city_profile="not_launched"),
         ),
@@ -153,14 +154,16 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             R.WRONG_CHANNEL,
             "Personal account not shown online",
-            "The city (Quanzhou) shows the personal account only at institutions and counters.",
+            "The city shows the personal account only at institutions and counters (the sandbox's "
+            "counter_only profile, which it gives Quanzhou).",
             (R.WRONG_CHANNEL,),
             PersonSpec(city_profile="counter_only"),
         ),
         Scenario(
             R.PERSONAL_ACCOUNT_ABOLISHED,
             "Resident without a personal account",
-            "A resident in a city (Fuzhou) that replaced resident personal accounts with outpatient pooling.",
+            "A resident in a city that replaced resident personal accounts with outpatient pooling "
+            "(the sandbox's abolished profile, which it gives Fuzhou).",
             (R.PERSONAL_ACCOUNT_ABOLISHED,),
             PersonSpec(
                 city_profile="abolished", scheme=InsuredPerson.Scheme.RESIDENT, employment_status=""
@@ -189,14 +192,16 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             R.DATA_NOT_UPLOADED,
             "Data never reaches the national platform",
-            "The city (Zhumadian) has no public information channel, so it never uploads.",
+            "The city has no public information channel, so it never uploads (the sandbox's "
+            "no_channel profile, which it gives Zhumadian).",
             (R.DATA_NOT_UPLOADED,),
             PersonSpec(city_profile="no_channel", uploaded=False),
         ),
         Scenario(
             R.PLATFORM_BUSY,
             "Query platform busy",
-            "The city's (Shenzhen's) operators have switched its query platform to busy.",
+            "The city's query platform is switched to busy (the sandbox's busy profile, which it "
+            "gives Shenzhen).",
             (R.PLATFORM_BUSY,),
             PersonSpec(city_profile="busy"),
         ),
@@ -252,14 +257,16 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "NOT_LAUNCHED_AND_NOT_ACTIVATED",
             "Two reasons: city not launched, e-voucher not activated",
-            "In a city without online inquiry, and the e-voucher was never activated either.",
+            "In a city without online inquiry (the sandbox's not_launched profile), and the "
+            "e-voucher was never activated either.",
             (R.CITY_INQUIRY_NOT_LAUNCHED, R.EVOUCHER_NOT_ACTIVATED),
             PersonSpec(city_profile="not_launched", evoucher_activated=False),
         ),
         Scenario(
             "RETIREE_AWAITING_FIRST_CREDIT",
             "Retiree awaiting the first monthly credit",
-            "A retiree enrolled today in Quanzhou: not shown online, and the first monthly credit is still to come.",
+            "A retiree enrolled today where the personal account is not shown online (the "
+            "counter_only profile, on Quanzhou), and the first monthly credit is still to come.",
             (R.WRONG_CHANNEL, R.FUNDS_NOT_YET_TRANSFERRED),
             PersonSpec(
                 city_profile="counter_only",
@@ -271,7 +278,8 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "RESIDENT_ABOLISHED_NO_CARD",
             "Resident with neither personal account nor card",
-            "A Fuzhou resident enrolled today: no personal account by policy, no card yet, not uploaded.",
+            "A resident enrolled today where resident accounts are abolished (the abolished "
+            "profile, on Fuzhou): no personal account by policy, no card yet, not uploaded.",
             (
                 R.EVOUCHER_NOT_ACTIVATED,
                 R.PERSONAL_ACCOUNT_ABOLISHED,

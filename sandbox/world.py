@@ -1,7 +1,11 @@
-"""The sandbox's fixed geography: real cities, each with the switches that produce a state.
+"""The sandbox's fixed geography: real cities' names and division codes, each given a profile of
+switches that produces a state.
 
-Scenarios place their persons here; the demo world adds institutions, operators and a person
-for every scenario. Everything is created idempotently (running it again changes nothing).
+A profile is the sandbox's configuration, not a statement about the real city: that Nanping has no
+online inquiry here, or that Shenzhen's platform is busy, is how the sandbox set them up to show
+each state, whatever those cities' agencies actually offer. Scenarios place their persons here; the
+demo world adds institutions, operators and a person for every scenario. Everything is created
+idempotently (running it again changes nothing).
 """
 
 from dataclasses import dataclass, field
@@ -19,12 +23,18 @@ class CityProfile:
     key: str
     code: str
     name: str
+    # What the profile configures, said as the sandbox's setting, not as a fact about the city.
     blurb: str
     switches: dict[str, Any] = field(default_factory=dict)
     # The city's medical-insurance agency as the sandbox records it: a name, a service hall and
     # the city's area code with 12393 (dialled from elsewhere, it reaches that city's line). The
     # halls' addresses are placeholders, not the real agencies' addresses.
     agency_phone_area: str = ""
+
+    @property
+    def description(self) -> str:
+        """How the demo presents the city: the sandbox's profile, not the real city's state."""
+        return f"Sandbox profile '{self.key}' (not the real city's state): {self.blurb}"
 
     @property
     def agency(self) -> dict[str, str]:
@@ -44,7 +54,7 @@ CITY_PROFILES: dict[str, CityProfile] = {
             "standard",
             "330100",
             "Hangzhou",
-            "Everything launched; daily uploads; a roomy query platform.",
+            "Configured with everything launched, daily uploads and a roomy query platform.",
             {
                 "upload_frequency": City.UploadFrequency.DAILY,
                 "query_capacity": 1000,
@@ -58,7 +68,7 @@ CITY_PROFILES: dict[str, CityProfile] = {
             "not_launched",
             "350700",
             "Nanping",
-            "Online e-insurance inquiry not launched yet.",
+            "Configured with online e-insurance inquiry switched off (not launched).",
             {
                 "online_inquiry_launched": False,
                 "upload_frequency": City.UploadFrequency.MONTHLY,
@@ -70,7 +80,7 @@ CITY_PROFILES: dict[str, CityProfile] = {
             "counter_only",
             "350500",
             "Quanzhou",
-            "Shows the personal account only at institutions and counters, never online.",
+            "Configured to show the personal account only at institutions and counters, never online.",
             {
                 "personal_account_shown_online": False,
                 "upload_frequency": City.UploadFrequency.WEEKLY,
@@ -82,7 +92,7 @@ CITY_PROFILES: dict[str, CityProfile] = {
             "abolished",
             "350100",
             "Fuzhou",
-            "Resident personal accounts abolished in 2021 in favour of outpatient pooling.",
+            "Configured with resident personal accounts abolished from 2021 in favour of outpatient pooling.",
             {
                 "resident_accounts_abolished_on": date(2021, 1, 1),
                 "upload_frequency": City.UploadFrequency.DAILY,
@@ -93,14 +103,14 @@ CITY_PROFILES: dict[str, CityProfile] = {
             "no_channel",
             "411700",
             "Zhumadian",
-            "No public information channel: never uploads to the national platform.",
+            "Configured without a public information channel, so it never uploads to the national platform; and with no agency contact, so remedies give the national hotline.",
             {"has_public_upload_channel": False},
         ),
         CityProfile(
             "busy",
             "440300",
             "Shenzhen",
-            "Its operators have switched the query platform to busy.",
+            "Configured with its query platform switched to busy.",
             {"platform_busy_forced": True, "upload_frequency": City.UploadFrequency.DAILY},
             agency_phone_area="0755",
         ),
@@ -108,7 +118,7 @@ CITY_PROFILES: dict[str, CityProfile] = {
             "small_platform",
             "350200",
             "Xiamen",
-            "A small query platform: 5 queries per 10 seconds, so a burst really makes it busy.",
+            "Configured with a small query platform: 5 queries per 10 seconds, so a burst really makes it busy.",
             {
                 "query_capacity": 5,
                 "query_window_seconds": 10,

@@ -4,6 +4,7 @@ credential, the balance a terminal is shown (visible or hidden, and why) and a s
 from the personal account go the same way, end to end through the API on PostgreSQL."""
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -193,3 +194,67 @@ def test_the_terminals_balance_answer_costs_two_queries_after_authentication(agr
         credential
     )
     assert "FROM persons_insuredperson p" in facts
+
+
+# --- What a terminal answers for each scenario, as the README's table says -----------------------
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+TABLE_HEADING = "| scenario | with the card | with the e-voucher |"
+
+
+def terminal_answer(terminal, person_id: int, header: str | None) -> str:
+    """A terminal's balance answer in the README's words."""
+    if header is None:
+        return "nothing to present"
+    response = terminal.get(
+        f"/api/v1/persons/{person_id}/balance", HTTP_X_PRESENTED_CREDENTIAL=header
+    )
+    if response.status_code == 403:
+        return f"refused: {response.json()['code']} ({response.json()['current_status']})"
+    body = response.json()
+    codes = ", ".join(reason["code"] for reason in body["reasons"])
+    if body["visible"]:
+        return f"visible; {codes}" if codes else "visible"
+    return f"hidden: {codes}"
+
+
+def readme_terminal_table() -> dict[str, tuple[str, str]]:
+    lines = README.read_text().splitlines()
+    start = lines.index(TABLE_HEADING) + 2
+    rows = {}
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        code, by_card, by_evoucher = (
+            cell.strip().strip("`") for cell in line.strip("|").split("|")
+        )
+        rows[code] = (by_card, by_evoucher)
+    return rows
+
+
+@pytest.mark.django_db
+def test_the_readme_says_what_a_terminal_answers_for_every_scenario(agreement, api_client):
+    from cities.models import City
+    from sandbox.scenarios import SCENARIOS, scenario_create
+    from tests.support import MONDAY_MORNING
+
+    set_clock(MONDAY_MORNING)
+    documented = readme_terminal_table()
+    assert set(documented) == set(SCENARIOS)
+    for code in SCENARIOS:
+        built = scenario_create(code)
+        person = built.person
+        card = SocialSecurityCard.objects.filter(person=person).order_by("-id").first()
+        terminal = client_for(
+            TerminalFactory(
+                institution=InstitutionFactory(city=City.objects.get(pk=person.city_id))
+            )
+        )
+        evoucher = None
+        if EVoucher.objects.get(person=person).status == EVoucher.Status.ACTIVATED:
+            evoucher = f"EVOUCHER {evoucher_presentation_code_issue(person=person).code}"
+        answers = (
+            terminal_answer(terminal, person.pk, f"CARD {card.number}" if card else None),
+            terminal_answer(terminal, person.pk, evoucher),
+        )
+        assert answers == documented[code], code

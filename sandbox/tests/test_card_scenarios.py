@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import pytest
 
 from cards.models import SocialSecurityCard
-from cities.models import City
 from cards.services import street_point_ready_working_day
+from cities.models import City
 from settlement.tests.factories import InstitutionFactory
 from tests.support import MONDAY_MORNING, client_for, set_clock
 from users.tests.factories import OperatorFactory, TerminalFactory

@@ -6,7 +6,12 @@ from tqdm import tqdm
 
 from cities.models import City
 from common import clock
-from sandbox.demo import demo_credentials_public, demo_world_build, demo_world_table
+from sandbox.demo import (
+    demo_city_table,
+    demo_credentials_public,
+    demo_world_build,
+    demo_world_table,
+)
 from sandbox.population import population_count, population_generate
 
 
@@ -114,6 +119,10 @@ class Command(BaseCommand):
             f"  Simulated clock:         {clock.as_text(clock.now())} {settings.TIME_ZONE} "
             "(POST /api/v1/sandbox/clock/advance)"
         )
+        self.stdout.write("")
+        self.stdout.write("  Cities (sandbox profiles, not the real cities' states):")
+        for city in demo_city_table():
+            self.stdout.write(f"  {city.code}  {city.name:<10}  {city.profile}")
         self.stdout.write("")
         rows = demo_world_table(passwords=passwords)
         width_who = max(len(row.who) for row in rows)
