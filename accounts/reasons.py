@@ -42,9 +42,11 @@ HIDING_REASONS = frozenset(REASON_ORDER) - {ReasonCode.FUNDS_NOT_YET_TRANSFERRED
 REASON_SOURCES: dict[ReasonCode, str] = {
     ReasonCode.CITY_INQUIRY_NOT_LAUNCHED: "Not every city has launched online e-insurance inquiry.",
     ReasonCode.EVOUCHER_NOT_ACTIVATED: "The e-voucher must be activated before use.",
-    ReasonCode.WRONG_CHANNEL: "The personal account is shown at designated institutions and agency counters.",
+    ReasonCode.WRONG_CHANNEL: "The card carries a personal account and a pooled (fund) account; the "
+    "personal account's balance is shown at designated hospitals, pharmacies and agencies.",
     ReasonCode.PERSONAL_ACCOUNT_ABOLISHED: "Resident personal accounts gave way to outpatient pooling.",
-    ReasonCode.CARD_NOT_ACTIVATED: "An unactivated physical card keeps the balance from showing.",
+    ReasonCode.CARD_NOT_ACTIVATED: "An unactivated physical card keeps the balance from showing; at "
+    "a terminal only when it is the credential presented.",
     ReasonCode.DATA_NOT_UPLOADED: "Cities upload account data to the national platform on their own schedule.",
     ReasonCode.PLATFORM_BUSY: "The platform serves a limited query load; at peak, data is not shown.",
     ReasonCode.FUNDS_NOT_YET_TRANSFERRED: "A new account stays at zero until the first crediting is posted.",
