@@ -451,7 +451,7 @@ def visit_settlement_reverse(
     """Reverse a settlement of this visit (settlement_reverse); the visit is open again, with its
     fee lines, to be settled anew or cancelled. Reversing it twice is refused."""
     settlement = Settlement.objects.filter(
-        pk=int(setl_id) if str(setl_id).isdigit() else 0,
+        pk=int(setl_id) if str(setl_id).isdigit() and len(str(setl_id)) <= 18 else 0,
         institution_id=visit.institution_id,
         visit_reference=visit.mdtrt_id,
     ).first()

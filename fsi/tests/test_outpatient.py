@@ -271,8 +271,13 @@ def test_golden_outpatient_visit_adds_up_and_equals_the_rest_settlement(
         transaction.set_rollback(True)
     assert ledger_state() == before
 
-    settled = ok(signed_in.send("2207", settlement_input(employee, mdtrt_id, presented)))
+    answer = signed_in.send("2207", settlement_input(employee, mdtrt_id, presented))
+    settled = ok(answer)
     setlinfo = settled["setlinfo"]
+    # The person's account pays what it has; whether that left cash to collect is said apart.
+    assert answer["extension"]["balance_insufficient"] is (
+        D(setlinfo["balc"]) == 0 and D(setlinfo["psn_cash_pay"]) > 0
+    )
     assert_adds_up(setlinfo)
     assert money_of(settled) == money_of(quoted)
     breakdown = rest["breakdown"]
@@ -502,8 +507,10 @@ def test_a_balance_that_does_not_cover_the_share_pays_all_it_has_and_cash_the_re
     mdtrt_id = register(signed_in, person, presented)
     upload(signed_in, person, mdtrt_id)
 
-    setlinfo = ok(signed_in.send("2207", settlement_input(person, mdtrt_id, presented)))["setlinfo"]
+    answer = signed_in.send("2207", settlement_input(person, mdtrt_id, presented))
+    setlinfo = ok(answer)["setlinfo"]
 
+    assert answer["extension"]["balance_insufficient"] is True
     assert D(setlinfo["acct_pay"]) == D("5.00")
     assert D(setlinfo["balc"]) == 0
     assert D(setlinfo["psn_cash_pay"]) == D(setlinfo["psn_part_amt"]) - D("5.00") > 0

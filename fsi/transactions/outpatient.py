@@ -37,9 +37,10 @@ from django.utils import timezone
 from accounts.models import Account
 from cards.credentials import PresentedCredential
 from common import clock
-from common.errors import DomainError
+from common.errors import DomainError, field_error
 from common.money import ZERO
 from fsi import services
+from fsi.error_codes import FsiErrorCode
 from fsi.inputs import InputReader
 from fsi.registry import Call, Output, transaction
 from fsi.transactions.person import insutype_of, psn_type_of
@@ -71,6 +72,9 @@ FUND_PAY_TYPE = {
     Account.Kind.OUTPATIENT_POOL: ("390100", "城乡居民基本医疗保险基金"),
 }
 CLEARING_BY_ITEM = "1"
+MIN_YEAR, MAX_YEAR = 1900, 2999
+# The longest number an id (psn_no, setl_id) can be here: a PostgreSQL bigint has 19 digits.
+LONGEST_ID = 18
 
 
 class ItemReader(InputReader):
@@ -108,10 +112,13 @@ def moment_of(reader: InputReader, name: str):
         return None
     for layout in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
         try:
-            return timezone.make_aware(datetime.strptime(value, layout))
+            moment = datetime.strptime(value, layout)
         except ValueError:
             continue
-    reader.error(name, "A time, yyyy-MM-dd HH:mm:ss.", "invalid")
+        if not MIN_YEAR <= moment.year <= MAX_YEAR:
+            break
+        return timezone.make_aware(moment)
+    reader.error(name, f"A time, yyyy-MM-dd HH:mm:ss, from {MIN_YEAR} to {MAX_YEAR}.", "invalid")
     return None
 
 
@@ -124,17 +131,15 @@ def presented_person(reader: InputReader) -> PresentedCredential | None:
     reader.done()
     credential = services.presented(cert_type=cert_type, cert_no=cert_no)
     if psn_no and psn_no != services.psn_no_of(credential.person_id):
-        raise _person_mismatch("psn_no")
+        raise _person_mismatch(reader, "psn_no")
     return credential
 
 
-def _person_mismatch(field: str) -> DomainError:
-    from fsi.error_codes import FsiErrorCode
-
+def _person_mismatch(reader: InputReader, field: str) -> DomainError:
     return DomainError(
         FsiErrorCode.PERSON_MISMATCH,
         f"{field} is not that of the person whose credential is presented.",
-        errors=[{"field": f"input.data.{field}", "message": "Not the presented person's."}],
+        errors=[field_error(reader.prefix + field, "Not the presented person's.")],
     )
 
 
@@ -145,14 +150,14 @@ def the_visit(call: Call, reader: InputReader, *, field: str = "mdtrt_id") -> Vi
     reader.done()
     visit = visit_of(institution_id=call.institution.pk, mdtrt_id=mdtrt_id)
     if psn_no and psn_no != services.psn_no_of(visit.person_id):
-        raise _person_mismatch("psn_no")
+        raise _person_mismatch(reader, "psn_no")
     return visit
 
 
 def _insutype_check(reader: InputReader, person: InsuredPerson) -> None:
     insutype = reader.data.get("insutype")
     if insutype not in (None, "") and str(insutype).strip() != insutype_of(person):
-        raise _person_mismatch("insutype")
+        raise _person_mismatch(reader, "insutype")
 
 
 # --- Registration ---------------------------------------------------------------------------
@@ -353,7 +358,7 @@ def fee_lines_upload(call: Call) -> tuple[Visit, list[FeeLineFigures]]:
     mdtrt_id, psn_no, lines = _fee_lines_read(call)
     visit = visit_of(institution_id=call.institution.pk, mdtrt_id=mdtrt_id)
     if psn_no and psn_no != services.psn_no_of(visit.person_id):
-        raise _person_mismatch("psn_no")
+        raise _person_mismatch(ItemReader({}, "input.feedetail.0."), "psn_no")
     return visit, visit_fee_lines_upload(visit=visit, lines=lines, by=call.user, now=call.now)
 
 
@@ -525,8 +530,11 @@ def settlement_asked(call: Call, *, account_flag_required: bool) -> SettlementAs
     _insutype_check(reader, visit.person)
     holder_id = None
     if holder_psn_no:
-        if not holder_psn_no.isdigit():
-            raise DomainError(SettlementErrorCode.FAMILY_AUTHORIZATION_MISSING)
+        if not holder_psn_no.isdigit() or len(holder_psn_no) > LONGEST_ID:
+            raise DomainError(
+                SettlementErrorCode.FAMILY_AUTHORIZATION_MISSING,
+                errors=[field_error(reader.prefix + "acct_mulaid_psn_no", "No such holder.")],
+            )
         holder_id = int(holder_psn_no)
     return SettlementAsked(
         visit=visit,
@@ -562,6 +570,11 @@ def clearing_type(institution: Institution, visit_type: str) -> str:
     return "41" if institution.kind == Institution.Kind.PHARMACY else "11"
 
 
+def _signed(amount: Decimal, sign: int) -> Decimal:
+    """The amount, negated for a reversal (a zero stays 0, never -0)."""
+    return -amount if sign == -1 and amount else amount
+
+
 def setlinfo_of(
     settlement: Settlement, *, visit: Visit, cert_type: str, msgid: str, sign: int = 1
 ) -> dict:
@@ -593,13 +606,13 @@ def setlinfo_of(
         "setl_time": settlement.reversed_at if sign == -1 else settlement.settled_at,
         "mdtrt_cert_type": cert_type,
         "med_type": visit.med_type,
-        "medfee_sumamt": sign * settlement.total_amount,
-        "fulamt_ownpay_amt": sign * settlement.class_c_amount,
+        "medfee_sumamt": _signed(settlement.total_amount, sign),
+        "fulamt_ownpay_amt": _signed(settlement.class_c_amount, sign),
         "overlmt_selfpay": ZERO,
-        "preselfpay_amt": sign * settlement.class_b_self_pay_amount,
-        "inscp_scp_amt": sign * settlement.eligible_amount,
-        "act_pay_dedc": sign * settlement.deductible_amount,
-        "hifp_pay": sign * settlement.pool_amount,
+        "preselfpay_amt": _signed(settlement.class_b_self_pay_amount, sign),
+        "inscp_scp_amt": _signed(settlement.eligible_amount, sign),
+        "act_pay_dedc": _signed(settlement.deductible_amount, sign),
+        "hifp_pay": _signed(settlement.pool_amount, sign),
         "pool_prop_selfpay": settlement.reimbursement_ratio,
         "cvlserv_pay": ZERO,
         "hifes_pay": ZERO,
@@ -607,13 +620,13 @@ def setlinfo_of(
         "hifob_pay": ZERO,
         "maf_pay": ZERO,
         "oth_pay": ZERO,
-        "fund_pay_sumamt": sign * settlement.pool_amount,
-        "psn_part_amt": sign * settlement.person_share,
-        "acct_pay": ZERO if by_relative else sign * account,
-        "psn_cash_pay": sign * settlement.cash_amount,
+        "fund_pay_sumamt": _signed(settlement.pool_amount, sign),
+        "psn_part_amt": _signed(settlement.person_share, sign),
+        "acct_pay": ZERO if by_relative else _signed(account, sign),
+        "psn_cash_pay": _signed(settlement.cash_amount, sign),
         "hosp_part_amt": ZERO,
         "balc": balance,
-        "acct_mulaid_pay": sign * account if by_relative else ZERO,
+        "acct_mulaid_pay": _signed(account, sign) if by_relative else ZERO,
         "medins_setl_id": msgid,
         "clr_optins": settlement.insured_city.code,
         "clr_way": CLEARING_BY_ITEM,
@@ -628,9 +641,9 @@ def setldetail_of(settlement: Settlement, *, sign: int = 1) -> list[dict]:
         {
             "fund_pay_type": code,
             "fund_pay_type_name": name,
-            "inscp_scp_amt": sign * settlement.eligible_amount,
+            "inscp_scp_amt": _signed(settlement.eligible_amount, sign),
             "crt_payb_lmt_amt": _fund_room(settlement),
-            "fund_payamt": sign * settlement.pool_amount,
+            "fund_payamt": _signed(settlement.pool_amount, sign),
             "setl_proc_info": "",
         }
     ]
@@ -646,9 +659,12 @@ def settlement_answer(
             ),
             "setldetail": setldetail_of(settlement, sign=sign),
         },
+        # The account paid all it had and the person still owes cash: the clerk collects it.
         extension={
-            "personal_account_covered_share": settlement.cash_amount == ZERO
-            or not settlement.use_personal_account,
+            "balance_insufficient": sign == 1
+            and settlement.paying_account_id is not None
+            and settlement.personal_account_balance_after == ZERO
+            and settlement.cash_amount > ZERO,
         },
     )
 
