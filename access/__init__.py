@@ -9,6 +9,7 @@
 The caller's credential also decides the channel a balance query goes through.
 """
 
+import contextlib
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -108,7 +109,9 @@ def presented_credential(request) -> PresentedCredential | None:
         return cached
     credential = _credential_read(request)
     if credential is not None:
-        setattr(request, _PRESENTED_ATTRIBUTE, credential)
+        # A caller's own request-like object that takes no attributes is read each time.
+        with contextlib.suppress(AttributeError):
+            setattr(request, _PRESENTED_ATTRIBUTE, credential)
     return credential
 
 
