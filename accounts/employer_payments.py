@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 from accounts.models import Contribution, ContributionArrear
 from accounts.services import contribution_record, employee_contribution_figures
 from common import clock
+from common.audit import acting_user
 from common.errors import DomainError
 from common.money import ZERO, MoneyField, money
 from employers.error_codes import EmployerErrorCode
@@ -156,6 +157,7 @@ def employer_arrears_pay(*, employer: Employer, today: date, by=None) -> Arrears
         ]
         if locked.payment_mode == Employer.PaymentMode.NOT_PAYING:
             locked.payment_mode = Employer.PaymentMode.PAYING
+            locked._history_user = acting_user(by)
             locked.save(update_fields=["payment_mode"])
     return ArrearsPaid(
         employer=locked,

@@ -7,6 +7,7 @@ from django.db.models import Count, F, Q, Sum
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from simple_history.admin import SimpleHistoryAdmin
 
 import access
 from accounts.employer_payments import (
@@ -64,7 +65,7 @@ class UnpaidMonthInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Employer)
-class EmployerAdmin(CityScopedAdminMixin, admin.ModelAdmin):
+class EmployerAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "name",
         "credit_code",
@@ -104,14 +105,22 @@ class EmployerAdmin(CityScopedAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             employer_payment_mode_set(
-                employer=obj, mode=obj.payment_mode, paid_base_ratio=obj.paid_base_ratio
+                employer=obj,
+                mode=obj.payment_mode,
+                paid_base_ratio=obj.paid_base_ratio,
+                by=request.user,
             )
             return
         access.require_city(console_actor(request), obj.city_id)
-        saved = employer_register(name=obj.name, credit_code=obj.credit_code, city=obj.city)
+        saved = employer_register(
+            name=obj.name, credit_code=obj.credit_code, city=obj.city, by=request.user
+        )
         if obj.payment_mode != Employer.PaymentMode.PAYING:
             saved = employer_payment_mode_set(
-                employer=saved, mode=obj.payment_mode, paid_base_ratio=obj.paid_base_ratio
+                employer=saved,
+                mode=obj.payment_mode,
+                paid_base_ratio=obj.paid_base_ratio,
+                by=request.user,
             )
         obj.pk = saved.pk
         obj._state.adding = False
@@ -179,7 +188,7 @@ class EmployerAdmin(CityScopedAdminMixin, admin.ModelAdmin):
             request,
             queryset,
             lambda employer: employer_payment_mode_set(
-                employer=employer, mode=Employer.PaymentMode.NOT_PAYING
+                employer=employer, mode=Employer.PaymentMode.NOT_PAYING, by=request.user
             ),
             "Recorded as not paying from the next collection",
         )
@@ -190,7 +199,7 @@ class EmployerAdmin(CityScopedAdminMixin, admin.ModelAdmin):
             request,
             queryset,
             lambda employer: employer_payment_mode_set(
-                employer=employer, mode=Employer.PaymentMode.PAYING
+                employer=employer, mode=Employer.PaymentMode.PAYING, by=request.user
             ),
             "Recorded as paying on the declared wages from the next collection",
         )

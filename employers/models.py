@@ -10,7 +10,9 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from simple_history.models import HistoricalRecords
 
+from common.audit import AuditedHistory
 from employers.credit_code import CreditCodeError, credit_code_parse
 
 
@@ -50,6 +52,8 @@ class Employer(models.Model):
         help_text="When underpaying: the share of each declared wage it pays on (0.01 to 0.99).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Who changed how it pays, when, and in which request.
+    history = HistoricalRecords(bases=[AuditedHistory])
 
     class Meta:
         ordering = ["id"]

@@ -5,13 +5,14 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
+from common.audit import acting_user
 from common.errors import DomainError, field_error
 from employers.credit_code import CreditCodeError, credit_code_parse
 from employers.error_codes import EmployerErrorCode
 from employers.models import Employer, Employment
 
 
-def employer_register(*, name: str, credit_code: str, city) -> Employer:
+def employer_register(*, name: str, credit_code: str, city, by=None) -> Employer:
     """Register an employer in ``city``; registering the same code in the same city again
     returns the first one (a retried request), another name or city is refused."""
     try:
@@ -29,7 +30,10 @@ def employer_register(*, name: str, credit_code: str, city) -> Employer:
         raise DomainError(EmployerErrorCode.CREDIT_CODE_TAKEN)
     try:
         with transaction.atomic():
-            return Employer.objects.create(name=name, credit_code=code, city=city)
+            employer = Employer(name=name, credit_code=code, city=city)
+            employer._history_user = acting_user(by)
+            employer.save()
+            return employer
     except IntegrityError:
         existing = Employer.objects.filter(credit_code=code).first()
         if existing is not None and (existing.name, existing.city_id) == (name, city.id):
@@ -62,7 +66,7 @@ def employer_employee_add(*, employer: Employer, person, started_on: date) -> Em
 
 
 def employer_payment_mode_set(
-    *, employer: Employer, mode: str, paid_base_ratio: Decimal | None = None
+    *, employer: Employer, mode: str, paid_base_ratio: Decimal | None = None, by=None
 ) -> Employer:
     """What the employer does at the next collections: pay on the declared wages, not pay, or pay
     on ``paid_base_ratio`` of each declared wage. Setting the mode it has changes nothing."""
@@ -83,7 +87,10 @@ def employer_payment_mode_set(
         )
     with transaction.atomic():
         locked = Employer.objects.select_for_update(no_key=True).get(pk=employer.pk)
+        if (locked.payment_mode, locked.paid_base_ratio) == (mode, paid_base_ratio):
+            return locked
         locked.payment_mode = mode
         locked.paid_base_ratio = paid_base_ratio
+        locked._history_user = acting_user(by)
         locked.save(update_fields=["payment_mode", "paid_base_ratio"])
     return locked

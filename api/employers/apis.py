@@ -186,6 +186,7 @@ class EmployerCollectionApi(ActorMixin, generics.ListAPIView):
             name=data.validated_data["name"],
             credit_code=data.validated_data["credit_code"],
             city=city,
+            by=request.user,
         )
         return _employer_response(employer.id, 201)
 
@@ -297,6 +298,7 @@ class EmployerPaymentModeApi(ActorMixin, APIView):
             employer=employer,
             mode=data.validated_data["payment_mode"],
             paid_base_ratio=data.validated_data.get("paid_base_ratio"),
+            by=request.user,
         )
         return _employer_response(employer.id, 200)
 

@@ -131,3 +131,27 @@ def test_the_list_filters_by_arrears(city, op):
     ]
     others = op.get("/api/v1/employers?in_arrears=false").json()["results"]
     assert [e["id"] for e in others] == [paying.id]
+
+
+def test_who_changed_how_an_employer_pays_is_kept(city):
+    operator = OperatorFactory(cities=[city])
+    employer = EmployerFactory(city=city)
+    response = client_for(operator).post(
+        f"/api/v1/employers/{employer.id}/payment-mode",
+        {"payment_mode": "NOT_PAYING"},
+        format="json",
+        HTTP_X_REQUEST_ID="mode-change-1",
+    )
+    assert response.status_code == 200
+    latest = employer.history.first()
+    assert (latest.payment_mode, latest.history_user, latest.request_id) == (
+        "NOT_PAYING",
+        operator,
+        "mode-change-1",
+    )
+    again = client_for(operator).post(
+        f"/api/v1/employers/{employer.id}/payment-mode",
+        {"payment_mode": "NOT_PAYING"},
+        format="json",
+    )
+    assert again.status_code == 200 and employer.history.count() == 2  # created, then changed
