@@ -15,7 +15,7 @@ def test_the_wsgi_module_loads_every_view_and_freezes_what_it_loaded():
         "print(gc.get_freeze_count())\n"
         "print(int('api.cards.apis' in sys.modules and 'api.settlement.apis' in sys.modules))\n"
     )
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, "-c", probe],
         cwd=settings.BASE_DIR,
         capture_output=True,
