@@ -1,5 +1,5 @@
 """The operators' console for settlement: the catalog, each city's policy grid, settlements with
-their breakdown (and reversal), filings, family aid."""
+their breakdown (and reversal), visits registered before settling, filings, family aid."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -17,6 +17,8 @@ from settlement.models import (
     FamilyAuthorization,
     Settlement,
     SettlementLine,
+    Visit,
+    VisitFeeLine,
 )
 
 # --- Catalog and policy ----------------------------------------------------------------------
@@ -107,6 +109,54 @@ class SettlementLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     ]
     readonly_fields = fields
     extra = 0
+
+
+class VisitFeeLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = VisitFeeLine
+    fields = [
+        "feedetl_sn",
+        "charge_batch_no",
+        "code",
+        "institution_item_code",
+        "quantity",
+        "unit_price",
+        "amount",
+        "uploaded_at",
+        "cancelled_at",
+        "request_id",
+    ]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Visit)
+class VisitAdmin(CityScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Visits institutions registered (the platform interface's mdtrt_id), read-only: their fee
+    lines, live and cancelled, and the settlement that settled them."""
+
+    city_lookup = ("institution__city_id", "person__city_id")
+    list_display = [
+        "mdtrt_id",
+        "registered_at",
+        "institution",
+        "person",
+        "visit_type",
+        "institution_visit_no",
+        "status",
+        "discharged_at",
+        "settlement",
+    ]
+    list_filter = ["status", "visit_type", "institution__city"]
+    search_fields = [
+        "mdtrt_id",
+        "institution_visit_no",
+        "person__resident_id",
+        "person__name",
+        "institution__code",
+        "request_id",
+    ]
+    list_select_related = ["institution", "person", "settlement"]
+    inlines = [VisitFeeLineInline]
 
 
 @admin.register(Settlement)

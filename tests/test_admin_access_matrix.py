@@ -45,6 +45,7 @@ from sandbox.world import sandbox_city
 from settlement.models import CatalogItem, CrossCityFiling, FamilyAuthorization
 from settlement.services import LineInput, settlement_submit
 from settlement.tests.factories import CatalogItemFactory, InstitutionFactory, filing_for
+from settlement.visits import FeeLineInput, visit_fee_lines_upload, visit_register
 from tests.support import MONDAY_MORNING, set_clock
 from uploads.models import CityUpload
 from uploads.services import upload_open
@@ -136,6 +137,19 @@ def _city_world(profile: str, filing_city) -> dict:
         lines=[LineInput(code="ADMIN-MATRIX", quantity=Decimal("1"), unit_price=Decimal("30.00"))],
         use_personal_account=False,
         by=terminal,
+    )
+    visit = visit_register(
+        institution=hospital,
+        credential=PresentedCredential(kind="CARD", value=card.number, person_id=holder.id),
+        visit_type="OUTPATIENT",
+        by=terminal,
+        now=clock.now(),
+    )
+    visit_fee_lines_upload(
+        visit=visit,
+        lines=[FeeLineInput("1", "ADMIN-MATRIX", Decimal("1"), Decimal("12.00"))],
+        by=terminal,
+        now=clock.now(),
     )
     filing_for(holder, filing_city)
     FamilyAuthorization.objects.create(
