@@ -1,15 +1,32 @@
 """Every status change and every money movement traces back to who, when and which request."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
 import pytest
+from django.utils import timezone
+from knox import settings as knox_settings
+from knox.models import AuthToken
 
-from accounts.models import Contribution
-from cards.models import SocialSecurityCard
+from accounts.models import (
+    Contribution,
+    ContributionArrear,
+    ContributionCollection,
+    CreditingRun,
+)
+from cards.models import EVoucher, SocialSecurityCard
 from cities.models import City
+from common import clock
+from employers.models import Employer
+from persons.models import InsuredPerson
 from persons.resident_id import make_resident_id
 from sandbox.world import sandbox_city
+from settlement.models import CrossCityFiling, FamilyAuthorization, Settlement
+from tests import test_access_matrix as matrix
 from tests.support import MONDAY_MORNING, client_for, set_clock
+from tests.test_access_matrix import world  # noqa: F401 (the matrix's world, a fixture)
+from uploads.models import CityUpload
 from users.tests.factories import OperatorFactory
 
 pytestmark = pytest.mark.django_db
@@ -103,3 +120,321 @@ def test_status_changes_carry_who_when_and_the_request(setting):
     assert [delta.field for delta in change.diff_against(previous).changes] == [
         "platform_busy_forced"
     ]
+
+
+# --- Every state-changing route of the API, audited or exempt with the reason ------------------
+#
+# Each audited operation runs through the HTTP API, in the access matrix's world, as a caller it
+# succeeds for, with a known X-Request-ID; its records must name that caller, that request and a
+# moment. A route the URLconf serves that is in neither list fails the census below, so a new
+# operation must join.
+
+
+@dataclass(frozen=True)
+class Trace:
+    """What one record says about the act: who (a user or None), which request, when."""
+
+    actor: object
+    request_id: str
+    at: object
+
+
+def _history(records) -> list[Trace]:
+    return [Trace(r.history_user, r.request_id, r.history_date) for r in records]
+
+
+def _latest_history(instance) -> list[Trace]:
+    return _history([instance.history.first()])
+
+
+def _transfer(transfer) -> list[Trace]:
+    return [Trace(transfer.created_by, transfer.request_id, transfer.posted_at)]
+
+
+def _job(job) -> list[Trace]:
+    return [Trace(job.created_by, job.request_id, job.queued_at)]
+
+
+@dataclass
+class Audited:
+    method: str
+    route: str
+    role: str  # who acts (a role of the access matrix's world)
+    traces: Callable  # (values, response body) -> the records of the act
+    path: str | None = None  # default: the access matrix's case
+    body: dict | None = None
+    before: Callable | None = None  # (clients, values) -> None: what must happen first
+    status: int | None = None  # default: the access matrix's expectation for the role
+
+
+def _evoucher_of(person_id):
+    return EVoucher.objects.get(person_id=person_id)
+
+
+def _settlement_traces(values, body):
+    settlement = Settlement.objects.get(pk=body["id"])
+    return [
+        Trace(settlement.created_by, settlement.request_id, settlement.created_at),
+        *_transfer(settlement.transfer),
+    ]
+
+
+def _reversal_traces(values, body):
+    settlement = Settlement.objects.get(pk=values["settlement"])
+    return [
+        Trace(settlement.reversed_by, settlement.reversal_request_id, settlement.reversed_at),
+        *_transfer(settlement.reversal_transfer),
+    ]
+
+
+def _card_replacement_traces(values, body):
+    old = SocialSecurityCard.objects.get(pk=values["t_card"])
+    new = SocialSecurityCard.objects.get(pk=body["id"])
+    assert new.replaces == old
+    return _history(new.history.all())
+
+
+def _face_auth_traces(values, body):
+    voucher = _evoucher_of(values["q"])
+    attempt = voucher.face_attempts.get()
+    # The attempt is the voucher holder's own act (only they may make it): it keeps the request.
+    return [
+        Trace(voucher.person.user, attempt.request_id, attempt.attempted_at),
+        *_latest_history(voucher),
+    ]
+
+
+def _presentation_code_traces(values, body):
+    voucher = _evoucher_of(values["p"])
+    code = voucher.presentation_codes.get(retired_at__isnull=True)
+    # Only the holder may issue their code: the act is theirs; the record keeps the request.
+    return [Trace(voucher.person.user, code.request_id, code.issued_at)]
+
+
+def _arrears_traces(values, body):
+    arrear = ContributionArrear.objects.get(person_id=values["q"], period=date(2026, 11, 1))
+    contribution = arrear.contribution
+    return [
+        Trace(contribution.created_by, contribution.transfer.request_id, arrear.paid_at),
+        *_transfer(contribution.transfer),
+    ]
+
+
+def _q_accepts_the_agreement(clients, values):
+    response = clients["other"].post(
+        "/api/v1/me/evoucher/agreement",
+        {"platform": "WECHAT", "agreement_version": "2025.1"},
+        format="json",
+        HTTP_X_REQUEST_ID="audit-before-agreement",
+    )
+    assert response.status_code == 200, response.content
+
+
+AUDITED = [
+    Audited(
+        "patch",
+        "api/v1/cities/<str:city_code>",
+        "op",
+        lambda v, b: _latest_history(City.objects.get(code=v["city_a"])),
+    ),
+    Audited(
+        "post",
+        "api/v1/persons",
+        "op",
+        lambda v, b: _history(InsuredPerson.objects.get(pk=b["id"]).history.all()),
+    ),
+    Audited(
+        "post",
+        "api/v1/cards",
+        "op",
+        lambda v, b: _history(SocialSecurityCard.objects.get(pk=b["id"]).history.all()),
+    ),
+    Audited(
+        "post",
+        "api/v1/cards/<int:card_id>/collect",
+        "op",
+        lambda v, b: _latest_history(SocialSecurityCard.objects.get(pk=v["r_card"])),
+    ),
+    Audited(
+        "post",
+        "api/v1/cards/<int:card_id>/activate",
+        "op",
+        lambda v, b: _latest_history(SocialSecurityCard.objects.get(pk=v["q_card"])),
+    ),
+    Audited(
+        "post",
+        "api/v1/cards/<int:card_id>/report-lost",
+        "self",
+        lambda v, b: _latest_history(SocialSecurityCard.objects.get(pk=v["p_card"])),
+    ),
+    Audited("post", "api/v1/cards/<int:card_id>/replace", "op", _card_replacement_traces),
+    Audited(
+        "post",
+        "api/v1/me/evoucher/agreement",
+        "other",
+        lambda v, b: _latest_history(_evoucher_of(v["q"])),
+    ),
+    Audited(
+        "post",
+        "api/v1/me/evoucher/face-authentications",
+        "other",
+        _face_auth_traces,
+        before=_q_accepts_the_agreement,
+        status=201,
+    ),
+    Audited("post", "api/v1/me/evoucher/qr-codes", "self", _presentation_code_traces),
+    Audited(
+        "post",
+        "api/v1/evouchers/pharmacy-activations",
+        "pharmacy",
+        lambda v, b: _history(_evoucher_of(v["q"]).history.all()[:2]),
+    ),
+    Audited(
+        "post",
+        "api/v1/contributions",
+        "op",
+        lambda v, b: (
+            [Trace(c.created_by, c.transfer.request_id, c.received_at) for c in [_contribution(b)]]
+            + _transfer(_contribution(b).transfer)
+        ),
+    ),
+    Audited(
+        "post",
+        "api/v1/employers",
+        "op",
+        lambda v, b: _history(Employer.objects.get(pk=b["id"]).history.all()),
+    ),
+    Audited(
+        "post",
+        "api/v1/employers/<int:employer_id>/payment-mode",
+        "op",
+        lambda v, b: _latest_history(Employer.objects.get(pk=v["employer"])),
+        body={"payment_mode": "NOT_PAYING"},  # it pays already: setting that records nothing
+    ),
+    Audited("post", "api/v1/employers/<int:employer_id>/arrears-payment", "op", _arrears_traces),
+    Audited(
+        "post",
+        "api/v1/crediting-runs",
+        "op",
+        lambda v, b: _job(CreditingRun.objects.get(pk=b["id"])),
+        body={"city": "{city_a}", "period": "2024-01-01"},  # the world's months are open
+    ),
+    Audited(
+        "post",
+        "api/v1/contribution-collections",
+        "op",
+        lambda v, b: _job(ContributionCollection.objects.get(pk=b["id"])),
+        body={"city": "{city_a}", "period": "2024-01-01"},
+    ),
+    Audited("post", "api/v1/uploads", "op", lambda v, b: _job(CityUpload.objects.get(pk=b["id"]))),
+    Audited("post", "api/v1/settlements", "terminal", _settlement_traces),
+    Audited("post", "api/v1/settlements/<int:settlement_id>/reversal", "op", _reversal_traces),
+    Audited(
+        "post",
+        "api/v1/filings",
+        "self",
+        lambda v, b: [
+            Trace(f.created_by, f.request_id, f.created_at)
+            for f in [CrossCityFiling.objects.get(pk=b["id"])]
+        ],
+    ),
+    Audited(
+        "post",
+        "api/v1/filings/<int:filing_id>/revocation",
+        "self",
+        lambda v, b: [
+            Trace(f.revoked_by, f.revocation_request_id, f.revoked_at)
+            for f in [CrossCityFiling.objects.get(pk=v["filing"])]
+        ],
+    ),
+    Audited(
+        "post",
+        "api/v1/family-authorizations",
+        "self",
+        lambda v, b: [
+            Trace(f.created_by, f.request_id, f.granted_at)
+            for f in [FamilyAuthorization.objects.get(pk=b["id"])]
+        ],
+    ),
+    Audited(
+        "post",
+        "api/v1/family-authorizations/<int:authorization_id>/revocation",
+        "other",
+        lambda v, b: [
+            Trace(f.revoked_by, f.revocation_request_id, f.revoked_at)
+            for f in [FamilyAuthorization.objects.get(pk=v["family"])]
+        ],
+    ),
+]
+
+NOT_AUDITED = {
+    ("post", "api/v1/auth/login"): "signs a user in: issues a token, moves no money, no status",
+    ("post", "api/v1/auth/logout"): "signs a user out: deletes a token, moves no money, no status",
+    ("post", "api/v1/settlements/quote"): "computes a settlement without recording anything",
+    ("post", "api/v1/persons/<int:person_id>/login"): (
+        "gives a person a sign-in (a user row and its date joined): no money, no status"
+    ),
+    ("post", "api/v1/employers/<int:employer_id>/employees"): (
+        "records whom an employer employs: no money, no status; what it owes is recorded, with "
+        "who and which request, when its month is collected or paid"
+    ),
+    ("post", "api/v1/sandbox/scenarios/<str:code>"): (
+        "sandbox only (refused unless SANDBOX_MODE): builds a demonstration person for the caller"
+    ),
+    ("post", "api/v1/sandbox/clock/advance"): (
+        "sandbox only: moves the simulated clock; the jobs it runs are the system's own"
+    ),
+}
+
+
+def _contribution(body):
+    return Contribution.objects.select_related("transfer", "created_by").get(pk=body["id"])
+
+
+def test_every_state_changing_route_is_audited_or_exempt_with_a_reason():
+    state_changing = {(m, r) for m, r in matrix._api_operations() if m != "get"}
+    audited = [(case.method, case.route) for case in AUDITED]
+    assert len(audited) == len(set(audited))
+    assert not set(audited) & set(NOT_AUDITED)
+    assert set(audited) | set(NOT_AUDITED) == state_changing
+    assert all(reason.strip() for reason in NOT_AUDITED.values())
+
+
+def _user_of(client):
+    token = client._credentials["HTTP_AUTHORIZATION"].split()[1]
+    return AuthToken.objects.get(token_key=token[: knox_settings.CONSTANTS.TOKEN_KEY_LENGTH]).user
+
+
+@pytest.mark.parametrize(
+    "audited",
+    AUDITED,
+    ids=[f"{a.method.upper()} {a.route.removeprefix('api/v1/')}" for a in AUDITED],
+)
+def test_each_money_and_status_operation_records_who_when_and_the_request(audited, request):
+    clients, values = request.getfixturevalue("world")
+    values = values | {"q": _person_with_login("matrix-q")}
+    case = next(c for c in matrix.CASES if (c.method, c.route) == (audited.method, audited.route))
+    if audited.before:
+        audited.before(clients, values)
+    request_id = f"audit-{audited.route.split('/')[2]}-{audited.method}-0001"[:64]
+    started = timezone.now()
+    response = getattr(clients[audited.role], audited.method)(
+        (audited.path or case.path).format(**values),
+        matrix._fill(audited.body if audited.body is not None else case.body, values) or None,
+        format="json",
+        HTTP_X_REQUEST_ID=request_id,
+    )
+    expected = audited.status or case.expected[audited.role]
+    assert response.status_code == expected, response.content
+    assert response["X-Request-ID"] == request_id
+    traces = audited.traces(values, response.json() if response.content else {})
+    actor = _user_of(clients[audited.role])
+    assert traces
+    for trace in traces:
+        assert trace.actor == actor, trace
+        assert trace.request_id == request_id, trace
+        assert trace.at == clock.now() or started <= trace.at <= timezone.now(), trace
+
+
+def _person_with_login(username):
+    return InsuredPerson.objects.get(user__username=username).id
