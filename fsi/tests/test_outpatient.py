@@ -533,3 +533,44 @@ def test_a_repeated_msgid_settles_once_and_another_body_is_refused(signed_in, em
     other = dict(message, input=settlement_input(employee, mdtrt_id, presented, acct_used_flag="0"))
     refused(signed_in.post(other).json(), "MSGID_REUSED")
     assert Settlement.objects.count() == 1
+
+
+def test_family_mutual_aid_is_acct_mulaid_pay_apart_from_acct_pay(
+    signed_in, city, employee, catalog
+):
+    from settlement.services import family_authorization_grant
+    from settlement.tests.factories import activated_evoucher
+    from users.tests.factories import SuperuserFactory
+
+    relative = PersonFactory(city=city)
+    activated_evoucher(relative)
+    family_authorization_grant(
+        account_holder=employee, beneficiary=relative, relation="PARENT", by=SuperuserFactory()
+    )
+    holder_before = Account.objects.get(person=employee, kind=Account.Kind.PERSONAL).balance
+    presented = evoucher(relative)
+    mdtrt_id = register(signed_in, relative, presented)
+    upload(signed_in, relative, mdtrt_id, LINES[:1])
+    stranger = PersonFactory(city=city)
+    refused(
+        signed_in.send(
+            "2206",
+            settlement_input(relative, mdtrt_id, presented, acct_mulaid_psn_no=str(stranger.pk)),
+        ),
+        "FAMILY_AUTHORIZATION_MISSING",
+    )
+
+    answer = signed_in.send(
+        "2207",
+        settlement_input(relative, mdtrt_id, presented, acct_mulaid_psn_no=str(employee.pk)),
+    )
+
+    setlinfo = ok(answer)["setlinfo"]
+    assert_adds_up(setlinfo)
+    assert D(setlinfo["acct_pay"]) == 0
+    assert D(setlinfo["acct_mulaid_pay"]) > 0
+    holder_after = Account.objects.get(person=employee, kind=Account.Kind.PERSONAL).balance
+    assert holder_before - holder_after == D(setlinfo["acct_mulaid_pay"])
+    # The relative's own account is untouched: balc is theirs.
+    own = Account.objects.filter(person=relative, kind=Account.Kind.PERSONAL).first()
+    assert D(setlinfo["balc"]) == (own.balance if own else 0)
