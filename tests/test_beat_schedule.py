@@ -1,0 +1,199 @@
+"""The beat schedule, as stored: every periodic task it names runs on a real worker and does its
+work, and every kind of recorded job left behind (its message lost, its worker dead) is found and
+finished by the schedule's own sweep.
+
+The schedule is read from the database rows the jobs migration creates (recreated here after a
+transactional test's flush); each task is sent as beat sends it: by the row's task name, with the
+row's arguments."""
+
+import importlib
+import json
+from datetime import date, timedelta
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+from knox.models import AuthToken
+
+from accounts.crediting import (
+    contribution_collection_execute,
+    contribution_collection_open,
+    crediting_run_open,
+)
+from accounts.models import Contribution, ContributionCollection, Crediting, CreditingRun
+from cities.models import City
+from common.jobs import job_types
+from common.models import JobStatus
+from config.celery_app import app as celery_app
+from jobs.models import JobDay
+from persons.tests.factories import PersonFactory
+from sandbox.world import sandbox_city
+from tests.support import MONDAY_MORNING, set_clock, wait_for
+from uploads.models import BalanceSnapshot, CityUpload
+from uploads.services import upload_open
+from users.tests.factories import OperatorFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SWEEP = "jobs.sweep_recorded_jobs"
+
+
+def beat_schedule() -> dict[str, PeriodicTask]:
+    """The enabled periodic tasks by task name, as the migration stores them."""
+    migration = importlib.import_module("jobs.migrations.0002_beat_schedule")
+    migration.create_schedule(apps, None)  # a no-op unless a flush emptied the table
+    return {task.task: task for task in PeriodicTask.objects.filter(enabled=True)}
+
+
+def send_as_beat(task_name: str) -> None:
+    row = beat_schedule()[task_name]
+    celery_app.send_task(row.task, args=json.loads(row.args), kwargs=json.loads(row.kwargs))
+
+
+def _status(job) -> str:
+    return type(job).objects.get(pk=job.pk).status
+
+
+@pytest.fixture
+def hangzhou(agreement):
+    set_clock(MONDAY_MORNING)
+    return sandbox_city("standard")
+
+
+# --- Each beat task: what it must have done --------------------------------------------------
+
+
+def _schedules_the_days_due_jobs_and_they_run(city):
+    """On a day that is the city's contribution, crediting and upload day, the schedule records
+    the three jobs and the worker runs them: money in, credited, uploaded."""
+    City.objects.filter(pk=city.pk).update(contribution_day=2, crediting_day=2)
+    person = PersonFactory(city=city)
+
+    def check():
+        job_day = wait_for(lambda: JobDay.objects.filter(day=MONDAY_MORNING.date()).first())
+        kinds = [job["kind"] for job in job_day.summary["jobs"]]
+        assert kinds == ["contributioncollection", "creditingrun", "cityupload"]
+        for model in (ContributionCollection, CreditingRun):
+            job = model.objects.get(city=city, period=date(2026, 11, 1))
+            wait_for(lambda job=job: _status(job) == JobStatus.SUCCEEDED)
+        upload = CityUpload.objects.get(city=city, due_on=MONDAY_MORNING.date())
+        wait_for(lambda: _status(upload) == JobStatus.SUCCEEDED)
+        assert Contribution.objects.filter(person=person, period=date(2026, 11, 1)).count() == 1
+        credit = Crediting.objects.get(account=person.personal_account, period=date(2026, 11, 1))
+        assert BalanceSnapshot.objects.get(person=person, upload=upload).balance == credit.amount
+
+    return check
+
+
+def _sweeps_a_job_whose_message_was_lost(city):
+    PersonFactory(city=city)
+    upload, _ = upload_open(city=city, trigger=CityUpload.Trigger.OPERATOR)  # never sent
+    CityUpload.objects.filter(pk=upload.pk).update(queued_at=timezone.now() - timedelta(minutes=5))
+
+    def check():
+        wait_for(lambda: _status(upload) == JobStatus.SUCCEEDED)
+
+    return check
+
+
+def _purges_expired_tokens(city):
+    user = OperatorFactory(cities=[city])
+    expired, _ = AuthToken.objects.create(user)
+    AuthToken.objects.filter(pk=expired.pk).update(expiry=timezone.now() - timedelta(seconds=1))
+    live, _ = AuthToken.objects.create(user)
+
+    def check():
+        wait_for(lambda: not AuthToken.objects.filter(pk=expired.pk).exists())
+        assert AuthToken.objects.filter(pk=live.pk).exists()
+
+    return check
+
+
+BEAT_TASKS = {
+    "jobs.schedule_due_jobs": _schedules_the_days_due_jobs_and_they_run,
+    SWEEP: _sweeps_a_job_whose_message_was_lost,
+    "users.purge_expired_tokens": _purges_expired_tokens,
+}
+
+
+def test_every_task_of_the_beat_schedule_is_tested_and_registered():
+    assert set(beat_schedule()) == set(BEAT_TASKS)
+    celery_app.loader.import_default_modules()
+    assert set(BEAT_TASKS) <= set(celery_app.tasks)
+
+
+@pytest.mark.parametrize("task_name", sorted(BEAT_TASKS))
+def test_each_beat_task_runs_and_does_its_work(task_name, hangzhou, celery_worker):
+    check = BEAT_TASKS[task_name](hangzhou)
+    send_as_beat(task_name)
+    check()
+
+
+# --- Every kind of recorded job, left behind, is finished by the sweep ------------------------
+
+
+def _collection(city, person):
+    job, _ = contribution_collection_open(city=city, period=date(2026, 11, 1))
+
+    def done():
+        return Contribution.objects.filter(person=person, period=date(2026, 11, 1)).count() == 1
+
+    return job, done
+
+
+def _crediting(city, person):
+    collection, _ = contribution_collection_open(city=city, period=date(2026, 11, 1))
+    contribution_collection_execute(collection_id=collection.pk)
+    job, _ = crediting_run_open(city=city, period=date(2026, 11, 1))
+
+    def done():
+        return Crediting.objects.filter(run=job, account=person.personal_account).count() == 1
+
+    return job, done
+
+
+def _upload(city, person):
+    job, _ = upload_open(city=city, trigger=CityUpload.Trigger.OPERATOR)
+
+    def done():
+        return BalanceSnapshot.objects.filter(upload=job, person=person).count() == 1
+
+    return job, done
+
+
+JOB_KINDS = {"collection": _collection, "crediting": _crediting, "upload": _upload}
+
+
+def _message_lost(job):
+    """Recorded, never started: its message went nowhere (a broker outage, a purge)."""
+    type(job).objects.filter(pk=job.pk).update(queued_at=timezone.now() - timedelta(minutes=5))
+
+
+def _worker_died(job):
+    """Started, then silent: its worker died half-way (no heartbeat for longer than allowed)."""
+    type(job).objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING,
+        executions=1,
+        started_at=timezone.now() - settings.JOB_STALE_AFTER * 2,
+        heartbeat_at=timezone.now() - settings.JOB_STALE_AFTER - timedelta(minutes=1),
+    )
+
+
+def test_every_kind_of_recorded_job_is_covered():
+    assert set(JOB_KINDS) == {job_type.name for job_type in job_types()}
+
+
+@pytest.mark.parametrize("left_behind", [_message_lost, _worker_died], ids=["lost", "dead"])
+@pytest.mark.parametrize("kind", sorted(JOB_KINDS))
+def test_the_beat_schedules_sweep_finishes_every_kind_of_job_left_behind(
+    kind, left_behind, hangzhou, celery_worker
+):
+    person = PersonFactory(city=hangzhou)
+    job, done = JOB_KINDS[kind](hangzhou, person)
+    left_behind(job)
+    assert _status(job) != JobStatus.SUCCEEDED and not done()
+    send_as_beat(SWEEP)
+    wait_for(lambda: _status(job) == JobStatus.SUCCEEDED)
+    assert done()
