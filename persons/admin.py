@@ -3,7 +3,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from accounts.models import Contribution
+from accounts.models import Contribution, ContributionArrear
 from cards.models import SocialSecurityCard
 from common import clock
 from common.admin import CityScopedAdminMixin, ReadOnlyAdminMixin
@@ -30,11 +30,24 @@ class ContributionInline(ReadOnlyAdminMixin, admin.TabularInline):
         "individual_amount",
         "subsidy_amount",
         "account_share",
+        "base_due",
+        "employer",
     ]
     readonly_fields = fields
     extra = 0
     max_num = 0
     ordering = ["-period"]
+
+
+class UnpaidMonthInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = ContributionArrear
+    fields = ["period", "employer", "base_due", "account_share", "paid_at"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    ordering = ["-period"]
+    verbose_name = "month the employer left unpaid"
+    verbose_name_plural = "months the employer left unpaid (Paid at: paid with its arrears)"
 
 
 @admin.register(InsuredPerson)
@@ -60,7 +73,7 @@ class InsuredPersonAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         "user",
     ]
     autocomplete_fields = ["city"]
-    inlines = [CardInline, ContributionInline]
+    inlines = [CardInline, ContributionInline, UnpaidMonthInline]
     fieldsets = [
         (None, {"fields": ["resident_id", "name", ("sex", "birth_date"), "city", "user"]}),
         (
@@ -103,9 +116,15 @@ class InsuredPersonAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
                 for reason in diagnosis.reasons
             )
             rows.append((channel.label, shown, reasons or "none"))
+        notices = next(iter(answers.values())).notices  # the same on every channel
         return format_html(
-            "<table><tr><th>Channel</th><th>Balance</th><th>Reasons, in order</th></tr>{}</table>",
+            "<table><tr><th>Channel</th><th>Balance</th><th>Reasons, in order</th></tr>{}</table>{}",
             format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+            format_html_join(
+                "",
+                "<p>Beside the balance, {}: {} What to do: {}</p>",
+                ((notice.code, notice.detail, notice.remedy) for notice in notices),
+            ),
         )
 
     @admin.display(description="Personal account")

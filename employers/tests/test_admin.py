@@ -123,3 +123,13 @@ def test_adding_an_employer_checks_its_code_and_keeps_to_the_operators_cities(co
     )
     assert beyond.status_code == 200  # not a city the operator may choose
     assert not Employer.objects.filter(name="Far Co.").exists()
+
+
+def test_a_persons_page_shows_the_unpaid_months_and_the_notice(console):
+    client, _, _, people = console
+    page = client.get(reverse("admin:persons_insuredperson_change", args=[people[0].pk]))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "months the employer left unpaid" in text.lower()
+    assert "Beside the balance, EMPLOYER_ARREARS: Stopped Co. has not paid" in text
+    assert "Ask your employer" in text
