@@ -28,6 +28,7 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         "personal_account_shown_online",
         "has_public_upload_channel",
         "platform_busy_forced",
+        "interface_busy_forced",
         "upload_frequency",
     ]
     search_fields = ["code", "name"]
@@ -56,6 +57,7 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
                     "latest_upload",
                     ("query_capacity", "query_window_seconds"),
                     "platform_busy_forced",
+                    "interface_busy_forced",
                 ]
             },
         ),

@@ -86,6 +86,12 @@ class City(models.Model):
     platform_busy_forced = models.BooleanField(
         default=False, help_text="Operator switch: answer every online query as if over capacity."
     )
+    interface_busy_forced = models.BooleanField(
+        default=False,
+        help_text="Sandbox switch: the national platform interface answers every message of the "
+        "city's institutions as busy (infcode -1, PLATFORM_BUSY; nothing is carried out, so the "
+        "same message may be sent again).",
+    )
 
     # Employee scheme.
     average_wage = MoneyField(default=Decimal("9000.00"), help_text="Local average monthly wage.")

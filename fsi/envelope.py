@@ -361,7 +361,8 @@ def msgid_valid(msgid: str, institution_code: str) -> bool:
 
 def checked_envelope(envelope: dict, *, institution) -> None:
     """Refuses, in this order: invalid fields, another institution's code, an invalid msgid, an
-    unknown infno, no open sign-in of this institution (but for 9001)."""
+    unknown infno, no open sign-in of this institution (but for 9001), and every message while
+    the sandbox has the city's platform switched busy."""
     errors = envelope_errors(envelope)
     if errors:
         raise Refusal(
@@ -386,6 +387,12 @@ def checked_envelope(envelope: dict, *, institution) -> None:
         raise Refusal(
             FsiErrorCode.SIGN_IN_REQUIRED,
             "The sign_no is unknown, signed out or another institution's; sign in (9001).",
+        )
+    if institution.city.interface_busy_forced:
+        raise Refusal(
+            FsiErrorCode.PLATFORM_BUSY,
+            f"The platform of {institution.city.name} is busy; nothing was carried out. Send the "
+            "same message again later.",
         )
 
 

@@ -27,6 +27,10 @@ class FsiErrorCode(ErrorCodes):
         ErrorKind.FORBIDDEN,
         "Sign in (9001) first and send the sign_no it gave in every message.",
     )
+    PLATFORM_BUSY = (
+        ErrorKind.UNAVAILABLE,
+        "The platform is busy and carried nothing out; send the same message again later.",
+    )
     INPUT_INVALID = ErrorKind.INVALID, "The transaction's input has missing or invalid fields."
     CERT_TYPE_NOT_ACCEPTED = (
         ErrorKind.UNPROCESSABLE,

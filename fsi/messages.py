@@ -13,6 +13,7 @@ ERR_MSG_BY_CODE: dict[str, str] = {
     "ENVELOPE_INVALID": "报文格式有误，请检查必填字段及字段类型。",
     "INFNO_UNKNOWN": "交易编号（infno）不存在，本平台不提供该交易。",
     "MSGID_INVALID": "报文ID（msgid）格式有误：应为机构编码+14位时间（yyyyMMddHHmmss）+顺序号。",
+    "PLATFORM_BUSY": "医保平台繁忙，本次交易未办理，请稍后用同一报文重新发送。",
     "MSGID_REUSED": "该报文ID（msgid）已用于另一笔不同的交易，请使用新的报文ID。",
     "MESSAGE_CORRECTED": "该报文ID（msgid）已在到达前被冲正（2601），本次交易不予办理。",
     "FIXMEDINS_MISMATCH": "定点医药机构编号与登录凭证所属机构不一致，交易被拒绝。",
