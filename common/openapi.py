@@ -158,3 +158,121 @@ class AutoSchema(_SpectacularAutoSchema):
             owner = parts[-2].removesuffix("Api")
             return owner + parts[-1].removesuffix("Serializer")
         return super().get_serializer_name(serializer, direction)
+
+
+# The formats of the request headers the API reads, so a client (or a generated request) can send
+# a valid one: the same rules the server applies (api/idempotency.py, access.presented_credential,
+# cards.services).
+_HEADER_FORMATS = {
+    "Idempotency-Key": {
+        "type": "string",
+        "pattern": "^[!-~]{1,255}$",
+        "minLength": 1,
+        "maxLength": 255,
+        "example": "5f0c9a52-3f1e-4c59-9f4e-2d1b7a6c8e10",
+    },
+    "X-Presented-Credential": {
+        "type": "string",
+        "pattern": "^(CARD|EVOUCHER) [!-~]{1,64}$",
+        "example": "CARD A33010012345",
+    },
+    "X-Card-PIN": {"type": "string", "pattern": "^[0-9]{6}$", "example": "418207"},
+}
+
+# What a client can do next with what an operation answered: (operation, status) to the
+# operations that take an id from the body, by link name, with the parameter and where the id is.
+_LINKS = {
+    ("settlements_create", "201"): {
+        "GetSettlement": ("settlements_retrieve", "settlement_id", "/id"),
+        "ReverseSettlement": ("settlements_reversal_create", "settlement_id", "/id"),
+    },
+    ("settlements_reversal_create", "200"): {
+        "GetSettlement": ("settlements_retrieve", "settlement_id", "/id"),
+    },
+    ("sandbox_scenarios_create", "201"): {
+        "GetPerson": ("persons_retrieve", "person_id", "/person/id"),
+        "GetBalance": ("persons_balance_retrieve", "person_id", "/person/id"),
+        "GetEVoucher": ("persons_evoucher_retrieve", "person_id", "/person/id"),
+        "ListContributions": ("persons_contributions_list", "person_id", "/person/id"),
+    },
+    ("persons_create", "201"): {
+        "GetPerson": ("persons_retrieve", "person_id", "/id"),
+        "GetBalance": ("persons_balance_retrieve", "person_id", "/id"),
+        "CreateLogin": ("persons_login_create", "person_id", "/id"),
+    },
+    ("cards_create", "201"): {
+        "GetCard": ("cards_retrieve", "card_id", "/id"),
+        "CollectCard": ("cards_collect_create", "card_id", "/id"),
+        "ActivateCard": ("cards_activate_create", "card_id", "/id"),
+        "ReportCardLost": ("cards_report_lost_create", "card_id", "/id"),
+    },
+    ("cards_collect_create", "200"): {
+        "ActivateCard": ("cards_activate_create", "card_id", "/id"),
+        "ReportCardLost": ("cards_report_lost_create", "card_id", "/id"),
+    },
+    ("cards_activate_create", "200"): {
+        "GetCard": ("cards_retrieve", "card_id", "/id"),
+        "ReportCardLost": ("cards_report_lost_create", "card_id", "/id"),
+    },
+    ("cards_report_lost_create", "200"): {
+        "ReplaceCard": ("cards_replace_create", "card_id", "/id"),
+    },
+    ("cards_replace_create", "201"): {
+        "GetCard": ("cards_retrieve", "card_id", "/id"),
+        "CollectCard": ("cards_collect_create", "card_id", "/id"),
+    },
+    ("filings_create", "201"): {
+        "GetFiling": ("filings_retrieve", "filing_id", "/id"),
+        "RevokeFiling": ("filings_revocation_create", "filing_id", "/id"),
+    },
+    ("family_authorizations_create", "201"): {
+        "GetAuthorization": ("family_authorizations_retrieve", "authorization_id", "/id"),
+        "RevokeAuthorization": (
+            "family_authorizations_revocation_create",
+            "authorization_id",
+            "/id",
+        ),
+    },
+    ("employers_create", "201"): {
+        "GetEmployer": ("employers_retrieve", "employer_id", "/id"),
+        "SetPaymentMode": ("employers_payment_mode_create", "employer_id", "/id"),
+        "AddEmployee": ("employers_employees_create", "employer_id", "/id"),
+    },
+    ("contribution_collections_create", "201"): {
+        "GetCollection": ("contribution_collections_retrieve", "job_id", "/id"),
+    },
+    ("crediting_runs_create", "201"): {
+        "GetCreditingRun": ("crediting_runs_retrieve", "job_id", "/id"),
+    },
+    ("uploads_create", "201"): {
+        "GetUpload": ("uploads_retrieve", "upload_id", "/id"),
+    },
+}
+
+
+def add_header_formats_and_links(result, generator, request, public):
+    """Gives the request headers their formats and the responses their OpenAPI links (create,
+    then read, act on and reverse what was created)."""
+    operations = {}
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict):
+                continue
+            operations[operation.get("operationId")] = operation
+            for parameter in operation.get("parameters", []):
+                header_format = _HEADER_FORMATS.get(parameter.get("name"))
+                if parameter.get("in") == "header" and header_format is not None:
+                    parameter["schema"] = dict(header_format)
+    for (operation_id, status), links in _LINKS.items():
+        response = operations.get(operation_id, {}).get("responses", {}).get(status)
+        if response is None:
+            continue
+        response["links"] = {
+            name: {
+                "operationId": target,
+                "parameters": {parameter: f"$response.body#{pointer}"},
+            }
+            for name, (target, parameter, pointer) in links.items()
+            if target in operations
+        }
+    return result

@@ -308,6 +308,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "common.openapi.add_problem_responses",
+        "common.openapi.add_header_formats_and_links",
     ],
 }
 
