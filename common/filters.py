@@ -2,9 +2,10 @@
 PostgreSQL's bigint can hold, so ``?year=9223372036854775808`` is a field error like any other
 bad value rather than a query the database has to make sense of."""
 
-from django_filters import NumberFilter
+from django_filters import BooleanFilter, NumberFilter
 from django_filters.rest_framework import DjangoFilterBackend
 
+from common.errors import CommonErrorCode, DomainError, field_error
 from common.parsers import BIGINT_MAX, BIGINT_MIN
 
 
@@ -18,4 +19,19 @@ class BoundedFilterBackend(DjangoFilterBackend):
                 if isinstance(number_filter, NumberFilter):
                     number_filter.extra.setdefault("min_value", BIGINT_MIN)
                     number_filter.extra.setdefault("max_value", BIGINT_MAX)
+            _refuse_unreadable_booleans(filterset, request)
         return filterset
+
+
+def _refuse_unreadable_booleans(filterset, request) -> None:
+    """django-filter reads anything but true and false as "no filter", so ``?in_arrears=yes``
+    would list every row instead of the ones asked for: it is a field error instead."""
+    errors = [
+        field_error(name, "Send true or false.", "invalid")
+        for name, boolean_filter in filterset.filters.items()
+        if isinstance(boolean_filter, BooleanFilter)
+        and name in request.query_params
+        and request.query_params[name] not in ("true", "false")
+    ]
+    if errors:
+        raise DomainError(CommonErrorCode.VALIDATION_ERROR, errors=errors)

@@ -5,11 +5,43 @@ from rest_framework.pagination import CursorPagination, PageNumberPagination
 
 from common.errors import CommonErrorCode, DomainError, field_error
 
+_POSITIVE_NUMBER = re.compile(r"[1-9][0-9]{0,18}")
+
+
+def checked_page_size(paginator, request) -> int:
+    """The page size asked for (at most ``max_page_size``), or the default when none is asked:
+    DRF quietly uses the default for ``?page_size=abc`` or ``0``; here that is a field error."""
+    raw = request.query_params.get(paginator.page_size_query_param)
+    if raw is None:
+        return paginator.page_size
+    if not _POSITIVE_NUMBER.fullmatch(raw):
+        raise DomainError(
+            CommonErrorCode.VALIDATION_ERROR,
+            errors=[field_error("page_size", "Send a whole number from 1.", "invalid")],
+        )
+    return min(int(raw), paginator.max_page_size)
+
 
 class PagePagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+    # A page is a number; DRF would also take "last" and read an empty ?page= as the first.
+    last_page_strings = ()
+
+    def get_page_size(self, request):
+        return checked_page_size(self, request)
+
+    def get_page_number(self, request, paginator):
+        raw = request.query_params.get(self.page_query_param)
+        if raw is None:
+            return 1
+        if not _POSITIVE_NUMBER.fullmatch(raw):
+            raise DomainError(
+                CommonErrorCode.VALIDATION_ERROR,
+                errors=[field_error("page", "Send a page number from 1.", "invalid")],
+            )
+        return raw
 
 
 _ID_POSITION = re.compile(r"[0-9]{1,19}")
@@ -23,6 +55,9 @@ class NewestFirstCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_size(self, request):
+        return checked_page_size(self, request)
 
     def decode_cursor(self, request):
         """DRF checks a cursor's offset and direction but hands its position to the database as
