@@ -67,3 +67,12 @@ def test_a_yes_no_filter_filters(superuser_client):
     assert launched["count"] == 1 and not_launched["count"] == 1
     assert launched["results"][0]["online_inquiry_launched"] is True
     assert not_launched["results"][0]["online_inquiry_launched"] is False
+
+
+@pytest.mark.parametrize(
+    ("address", "name"),
+    [("/api/v1/crediting-runs", "status"), ("/api/v1/persons", "scheme")],
+)
+def test_an_empty_choice_is_a_field_error_not_every_row(superuser_client, address, name):
+    response = superuser_client.get(address, {name: ""})
+    assert _field_errors(response) == [name]
