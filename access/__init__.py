@@ -121,7 +121,8 @@ def _credential_read(request) -> PresentedCredential | None:
     from common import clock
 
     raw = request.headers.get(PRESENTED_CREDENTIAL_HEADER)
-    if not raw:
+    if raw is None:
+        # Sent but empty is a malformed credential, not none: no silent "nobody presented".
         return None
     kind, _, value = raw.strip().partition(" ")
     kind, value = kind.upper(), value.strip()
@@ -252,7 +253,7 @@ def accounts_visible(actor: Actor, request) -> QuerySet:
         return Account.objects.filter(city_id__in=actor.city_ids)
     if actor.is_institution:
         own = models.Q(institution_id=actor.user.institution_id)
-        if request.headers.get(PRESENTED_CREDENTIAL_HEADER):
+        if request.headers.get(PRESENTED_CREDENTIAL_HEADER) is not None:
             own |= models.Q(person_id=presented_credential(request).person_id)
         return Account.objects.filter(own)
     if actor.is_insured and actor.person_id:
@@ -283,7 +284,7 @@ def settlements_visible(actor: Actor, request) -> QuerySet:
 
 
 def _presented_person_id(request) -> int | None:
-    if not request.headers.get(PRESENTED_CREDENTIAL_HEADER):
+    if request.headers.get(PRESENTED_CREDENTIAL_HEADER) is None:
         return None
     return presented_credential(request).person_id
 
