@@ -2,7 +2,7 @@
 PostgreSQL's bigint can hold, so ``?year=9223372036854775808`` is a field error like any other
 bad value rather than a query the database has to make sense of."""
 
-from django_filters import BooleanFilter, ChoiceFilter, MultipleChoiceFilter, NumberFilter
+from django_filters import BooleanFilter, CharFilter, NumberFilter
 from django_filters.rest_framework import DjangoFilterBackend
 
 from common.errors import CommonErrorCode, DomainError, field_error
@@ -24,17 +24,19 @@ class BoundedFilterBackend(DjangoFilterBackend):
 
 
 def _refuse_unreadable_choices(filterset, request) -> None:
-    """django-filter reads anything but true and false as "no filter", and an empty choice too,
-    so ``?in_arrears=yes`` or ``?status=`` would list every row instead of the ones asked for:
-    each is a field error instead (a wrong choice already is one)."""
+    """django-filter reads anything but true and false as "no filter", and an empty value of a
+    choice, date or number too, so ``?in_arrears=yes``, ``?status=`` or ``?settled_from=`` would
+    list every row instead of the ones asked for: each is a field error instead (a wrong choice,
+    date or number already is one). Only text filters take an empty value."""
     errors = []
     for name, list_filter in filterset.filters.items():
         if name not in request.query_params:
             continue
         value = request.query_params[name]
-        if isinstance(list_filter, BooleanFilter) and value not in ("true", "false"):
-            errors.append(field_error(name, "Send true or false.", "invalid"))
-        elif isinstance(list_filter, ChoiceFilter | MultipleChoiceFilter) and value == "":
-            errors.append(field_error(name, "Send one of the choices.", "invalid_choice"))
+        if isinstance(list_filter, BooleanFilter):
+            if value not in ("true", "false"):
+                errors.append(field_error(name, "Send true or false.", "invalid"))
+        elif value == "" and not isinstance(list_filter, CharFilter):
+            errors.append(field_error(name, "Send a value, or leave the parameter out.", "blank"))
     if errors:
         raise DomainError(CommonErrorCode.VALIDATION_ERROR, errors=errors)

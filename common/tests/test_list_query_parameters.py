@@ -71,8 +71,20 @@ def test_a_yes_no_filter_filters(superuser_client):
 
 @pytest.mark.parametrize(
     ("address", "name"),
-    [("/api/v1/crediting-runs", "status"), ("/api/v1/persons", "scheme")],
+    [
+        ("/api/v1/crediting-runs", "status"),
+        ("/api/v1/persons", "scheme"),
+        ("/api/v1/settlements", "settled_from"),
+        ("/api/v1/settlements", "year"),
+        ("/api/v1/accounts", "person"),
+    ],
 )
-def test_an_empty_choice_is_a_field_error_not_every_row(superuser_client, address, name):
+def test_an_empty_choice_date_or_number_is_a_field_error_not_every_row(
+    superuser_client, address, name
+):
     response = superuser_client.get(address, {name: ""})
     assert _field_errors(response) == [name]
+
+
+def test_an_empty_text_filter_is_no_filter(superuser_client):
+    assert superuser_client.get("/api/v1/employers", {"name": ""}).status_code == 200
