@@ -9,16 +9,19 @@ from django.utils import timezone
 from knox import settings as knox_settings
 from knox.models import AuthToken
 
+from accounts.crediting import contribution_collection_execute
 from accounts.models import (
     Contribution,
     ContributionArrear,
     ContributionCollection,
     CreditingRun,
+    Transfer,
 )
 from cards.models import EVoucher, SocialSecurityCard
 from cities.models import City
 from common import clock
 from employers.models import Employer
+from jobs.services import job_run
 from persons.models import InsuredPerson
 from persons.resident_id import make_resident_id
 from sandbox.world import sandbox_city
@@ -220,6 +223,36 @@ def _arrears_traces(values, body):
     ]
 
 
+def _november_reopened(model, *, collected_first: bool = False):
+    """The world opened A's November job itself (nobody, in no request): open it again, through
+    the operator's request. A crediting run needs the month's money in first."""
+
+    def before(clients, values):
+        jobs = model.objects.filter(city__code=values["city_a"], period=date(2026, 11, 1))
+        if collected_first:
+            collection = ContributionCollection.objects.get(
+                city__code=values["city_a"], period=date(2026, 11, 1)
+            )
+            contribution_collection_execute(collection_id=collection.pk)
+        jobs.delete()
+
+    return before
+
+
+def _job_and_what_it_posted(kind, model, transfers_of):
+    """The job the request recorded, then, once a worker has run it (here, in this process),
+    every transfer it posted: they carry the request that started the job, and its caller."""
+
+    def traces(values, body):
+        job = model.objects.get(pk=body["id"])
+        job_run(kind=kind, job_id=job.pk)
+        posted = list(transfers_of(job).distinct())
+        assert posted, "the job posted nothing to check"
+        return _job(job) + [trace for transfer in posted for trace in _transfer(transfer)]
+
+    return traces
+
+
 def _q_accepts_the_agreement(clients, values):
     response = clients["other"].post(
         "/api/v1/me/evoucher/agreement",
@@ -316,15 +349,23 @@ AUDITED = [
         "post",
         "api/v1/crediting-runs",
         "op",
-        lambda v, b: _job(CreditingRun.objects.get(pk=b["id"])),
-        body={"city": "{city_a}", "period": "2024-01-01"},  # the world's months are open
+        _job_and_what_it_posted(
+            "crediting", CreditingRun, lambda run: Transfer.objects.filter(creditings__run=run)
+        ),
+        before=_november_reopened(CreditingRun, collected_first=True),
     ),
     Audited(
         "post",
         "api/v1/contribution-collections",
         "op",
-        lambda v, b: _job(ContributionCollection.objects.get(pk=b["id"])),
-        body={"city": "{city_a}", "period": "2024-01-01"},
+        _job_and_what_it_posted(
+            "collection",
+            ContributionCollection,
+            lambda job: Transfer.objects.filter(
+                contributions__person__city=job.city, contributions__period=job.period
+            ),
+        ),
+        before=_november_reopened(ContributionCollection),
     ),
     Audited("post", "api/v1/uploads", "op", lambda v, b: _job(CityUpload.objects.get(pk=b["id"]))),
     Audited("post", "api/v1/settlements", "terminal", _settlement_traces),
