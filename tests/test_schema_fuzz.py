@@ -129,13 +129,17 @@ class World:
         }
         # Cards ready for pick-up, for the counter's collect: made at a street point, then
         # marked ready as the card maker does.
-        from cards.services import card_mark_ready
+        from cards.services import card_mark_ready, card_report_lost
         from sandbox.scenarios import scenario_create
 
         pending = [code for code, scenario in SCENARIOS.items() if scenario.spec.card == "PENDING"]
         for index in range(3):
             made = scenario_create(pending[0], rng=random.Random(f"fuzz ready card {index}"))
             card_mark_ready(card=made.person.cards.get())
+        # Cards reported lost, for the counter's replacement.
+        for index in range(3):
+            made = scenario_create("BALANCE_VISIBLE", rng=random.Random(f"fuzz lost card {index}"))
+            card_report_lost(card=made.person.cards.get(), by=None)
         # Settlements at each hospital, from every activated card of its city.
         for spec in INSTITUTIONS:
             if spec.kind != "HOSPITAL":
@@ -256,8 +260,17 @@ def _make_realistic(
                 pool = world.catalog_codes
         if name == "card_id":
             # Mostly a card in the state the action starts from, so the action can succeed.
-            wanted = _CARD_ACTION_STATES.get(path.rsplit("/", 1)[-1])
+            action = path.rsplit("/", 1)[-1]
+            wanted = _CARD_ACTION_STATES.get(action)
             fitting = [c["id"] for c in world.cards if c["status"] in (wanted or ())]
+            if action == "replace":
+                # A lost card whose holder has no other card yet.
+                held = {c["person_id"] for c in world.cards if c["status"] != "LOST"}
+                fitting = [
+                    c["id"]
+                    for c in world.cards
+                    if c["status"] == "LOST" and c["person_id"] not in held
+                ] or fitting
             if fitting and rng.random() < 0.8:
                 pool = fitting
         if name == "person_id" and path.endswith("/login"):
@@ -368,6 +381,12 @@ def _make_realistic(
                     # Mostly an ordinary visit's figures; the rest keep the generated ones.
                     line["quantity"] = str(rng.randrange(1, 4))
                     line["unit_price"] = f"{rng.randrange(100, 9000) / 100:.2f}"
+    if path.endswith("/contributions") and rng.random() < 0.7:
+        # Mostly a month of this year the person may owe (the simulated clock starts in November
+        # 2026); the payment base mostly left to the rules.
+        body["period"] = f"2026-{rng.randrange(1, 13):02d}-01"
+        if rng.random() < 0.7:
+            body.pop("payment_base", None)
     if "visit_reference" in body:
         body["visit_reference"] = f"FZ-{uuid.uuid4().hex[:16]}"
     if path.endswith("/auth/login"):
