@@ -273,6 +273,12 @@ def _make_realistic(
                 ] or fitting
             if fitting and rng.random() < 0.8:
                 pool = fitting
+        if name == "employer_id" and path.endswith("/arrears-payment"):
+            from accounts.models import ContributionArrear
+
+            owing = list(ContributionArrear.objects.values_list("employer_id", flat=True))
+            if owing and rng.random() < 0.8:
+                pool = owing
         if name == "person_id" and path.endswith("/login"):
             without_login = [p["id"] for p in world.persons if p["user_id"] is None]
             if without_login and rng.random() < 0.8:
@@ -286,6 +292,10 @@ def _make_realistic(
     if role == "terminal":
         city = world.terminal_city[token]
         local = [c for c in world.cards if c["person__city__code"] == city]
+        active = [c for c in local if c["status"] == "ACTIVE"]
+        if active and rng.random() < 0.8:
+            # Mostly a card that pays; the rest are refused with their reason.
+            local = active
         if rng.random() < 0.5 and local:
             card = rng.choice(local)
             headers["X-Presented-Credential"] = f"CARD {card['number']}"
@@ -373,7 +383,7 @@ def _make_realistic(
     if "city" in body and isinstance(body["city"], str):
         body["city"] = rng.choice(world.path_ids["city_code"])
     if "line_items" in body and isinstance(body["line_items"], list):
-        ordinary = rng.random() < 0.6
+        ordinary = rng.random() < 0.8
         for line in body["line_items"]:
             if isinstance(line, dict) and world.catalog_codes:
                 line["code"] = rng.choice(world.catalog_codes)
@@ -387,6 +397,12 @@ def _make_realistic(
         body["period"] = f"2026-{rng.randrange(1, 13):02d}-01"
         if rng.random() < 0.7:
             body.pop("payment_base", None)
+    if path.endswith("/employers") and "credit_code" in body and rng.random() < 0.7:
+        # A new company's valid code: the example's is taken after its first use.
+        from employers.credit_code import make_credit_code
+
+        organisation = "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(9))
+        body["credit_code"] = make_credit_code("330100", organisation)
     if "visit_reference" in body:
         body["visit_reference"] = f"FZ-{uuid.uuid4().hex[:16]}"
     if path.endswith("/auth/login"):
