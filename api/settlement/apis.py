@@ -583,6 +583,20 @@ CARD_PIN_PARAMETER = OpenApiParameter(
 )
 
 
+# One outpatient visit paid from the personal account: the request the settlement's and the
+# quote's examples both send.
+_OUTPATIENT_VISIT_REQUEST = {
+    "visit_type": "OUTPATIENT",
+    "visit_reference": "MZ20261125-0042",
+    "use_personal_account": True,
+    "line_items": [
+        {"code": "XJ01CAA040A001", "quantity": "2", "unit_price": "18.50"},
+        {"code": "XC10AAA013B001", "quantity": "1", "unit_price": "60.00"},
+        {"code": "XA11CCV004C001", "quantity": "1", "unit_price": "25.00"},
+    ],
+}
+
+
 class SettlementCollectionApi(SettlementListApi):
     """The settlement list, and direct settlement of a visit on POST."""
 
@@ -610,16 +624,7 @@ class SettlementCollectionApi(SettlementListApi):
         examples=[
             OpenApiExample(
                 "An outpatient visit paid from the personal account",
-                value={
-                    "visit_type": "OUTPATIENT",
-                    "visit_reference": "MZ20261125-0042",
-                    "use_personal_account": True,
-                    "line_items": [
-                        {"code": "XJ01CAA040A001", "quantity": "2", "unit_price": "18.50"},
-                        {"code": "XC10AAA013B001", "quantity": "1", "unit_price": "60.00"},
-                        {"code": "XA11CCV004C001", "quantity": "1", "unit_price": "25.00"},
-                    ],
-                },
+                value=_OUTPATIENT_VISIT_REQUEST,
                 request_only=True,
             ),
             OpenApiExample(
@@ -751,16 +756,7 @@ class SettlementQuoteApi(ActorMixin, APIView):
         examples=[
             OpenApiExample(
                 "Quote an outpatient visit paid from the personal account",
-                value={
-                    "visit_type": "OUTPATIENT",
-                    "visit_reference": "MZ20261125-0042",
-                    "use_personal_account": True,
-                    "line_items": [
-                        {"code": "XJ01CAA040A001", "quantity": "2", "unit_price": "18.50"},
-                        {"code": "XC10AAA013B001", "quantity": "1", "unit_price": "60.00"},
-                        {"code": "XA11CCV004C001", "quantity": "1", "unit_price": "25.00"},
-                    ],
-                },
+                value=_OUTPATIENT_VISIT_REQUEST,
                 request_only=True,
             ),
             OpenApiExample(
