@@ -8,6 +8,7 @@ personal account never goes negative.
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from common.models import RecordedJob
 from common.money import MoneyField
@@ -25,6 +26,19 @@ class Account(models.Model):
             "Contributions received (employers, individuals, government)",
         )
         INSTITUTION = "INSTITUTION", "Owed to a designated institution"
+        BANK_PAYOUT = "BANK_PAYOUT", "Reimbursements paid to bank accounts (bank clearing)"
+        CLEARING_PAYABLE = (
+            "XC_PAYABLE",
+            _("Cross-city clearing payable (owed to other cities for care there)"),
+        )
+        CLEARING_RECEIVABLE = (
+            "XC_RECEIVABLE",
+            _("Cross-city clearing receivable (paid to institutions for persons insured elsewhere)"),
+        )
+        INTERCITY_SETTLEMENT = (
+            "XC_SETTLED",
+            _("Cross-city settlement account (clearing paid to and received from other cities)"),
+        )
 
     CITY_KINDS = (
         Kind.EMPLOYEE_POOL,
@@ -32,7 +46,13 @@ class Account(models.Model):
         Kind.OUTPATIENT_POOL,
         Kind.PERSONAL_ACCOUNT_CLEARING,
         Kind.CONTRIBUTION_SOURCE,
+        Kind.BANK_PAYOUT,
+        Kind.CLEARING_PAYABLE,
+        Kind.CLEARING_RECEIVABLE,
+        Kind.INTERCITY_SETTLEMENT,
     )
+    # The city's accounts that make up its fund (a negative one is a deficit, reported).
+    POOL_KINDS = (Kind.EMPLOYEE_POOL, Kind.RESIDENT_POOL, Kind.OUTPATIENT_POOL)
     NEVER_NEGATIVE_KINDS = (Kind.PERSONAL, Kind.PERSONAL_ACCOUNT_CLEARING, Kind.INSTITUTION)
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -94,6 +114,10 @@ class Account(models.Model):
                         "OUTPATIENT_POOL",
                         "PA_CLEARING",
                         "SOURCE",
+                        "BANK_PAYOUT",
+                        "XC_PAYABLE",
+                        "XC_RECEIVABLE",
+                        "XC_SETTLED",
                     ]
                 ),
                 name="one_city_account_per_kind",
@@ -123,6 +147,8 @@ class Transfer(models.Model):
         SETTLEMENT = "SETTLEMENT", "Settlement"
         REVERSAL = "REVERSAL", "Settlement reversal"
         ADJUSTMENT = "ADJUSTMENT", "Adjustment"
+        CLAIM_PAYOUT = "CLAIM_PAYOUT", "Reimbursement claim payout"
+        CLEARING = "CLEARING", _("Cross-city clearing")
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
     key = models.CharField(
