@@ -10,6 +10,7 @@ COPY users users
 COPY cities cities
 COPY employers employers
 COPY institutions institutions
+COPY events events
 COPY persons persons
 COPY cards cards
 COPY accounts accounts

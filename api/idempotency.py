@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
 from cards.credentials import PRESENTED_CREDENTIAL_HEADER
-from common.context import current_request_id
+from common.context import current_request_id, idempotency_key_var
 from common.errors import CommonErrorCode, DomainError, field_error
 from common.models import IdempotencyRecord
 
@@ -71,40 +71,45 @@ def idempotent(handler: Callable) -> Callable:
             )
         fingerprint = request_fingerprint(request)
         owner = request.user
-        with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    record = IdempotencyRecord.objects.create(
-                        owner=owner,
-                        key=key,
-                        fingerprint=fingerprint,
-                        method=request.method,
-                        path=request.path[:512],
-                        response_status=0,
-                        request_id=current_request_id(),
-                    )
-            except IntegrityError:
-                existing = IdempotencyRecord.objects.get(owner=owner, key=key)
-                if existing.fingerprint != fingerprint:
-                    raise DomainError(
-                        CommonErrorCode.IDEMPOTENCY_KEY_REUSED,
-                        "This Idempotency-Key was first used for a different request; "
-                        "use a new key for a new request.",
-                        extra={"first_request_id": existing.request_id},
-                    ) from None
-                return _replay(existing)
+        # Events recorded by the work carry the key that caused them.
+        key_token = idempotency_key_var.set(key)
+        try:
+            with transaction.atomic():
+                try:
+                    with transaction.atomic():
+                        record = IdempotencyRecord.objects.create(
+                            owner=owner,
+                            key=key,
+                            fingerprint=fingerprint,
+                            method=request.method,
+                            path=request.path[:512],
+                            response_status=0,
+                            request_id=current_request_id(),
+                        )
+                except IntegrityError:
+                    existing = IdempotencyRecord.objects.get(owner=owner, key=key)
+                    if existing.fingerprint != fingerprint:
+                        raise DomainError(
+                            CommonErrorCode.IDEMPOTENCY_KEY_REUSED,
+                            "This Idempotency-Key was first used for a different request; "
+                            "use a new key for a new request.",
+                            extra={"first_request_id": existing.request_id},
+                        ) from None
+                    return _replay(existing)
 
-            response = handler(view, request, *args, **kwargs)
-            if not 200 <= response.status_code < 300:
-                # Nothing happened; drop the record with everything else.
-                transaction.set_rollback(True)
+                response = handler(view, request, *args, **kwargs)
+                if not 200 <= response.status_code < 300:
+                    # Nothing happened; drop the record with everything else.
+                    transaction.set_rollback(True)
+                    return response
+                record.response_status = response.status_code
+                record.response_body = json.loads(json.dumps(response.data, cls=JSONEncoder))
+                record.response_headers = {
+                    name: response[name] for name in _REPLAYED_HEADERS if response.has_header(name)
+                }
+                record.save(update_fields=["response_status", "response_body", "response_headers"])
                 return response
-            record.response_status = response.status_code
-            record.response_body = json.loads(json.dumps(response.data, cls=JSONEncoder))
-            record.response_headers = {
-                name: response[name] for name in _REPLAYED_HEADERS if response.has_header(name)
-            }
-            record.save(update_fields=["response_status", "response_body", "response_headers"])
-            return response
+        finally:
+            idempotency_key_var.reset(key_token)
 
     return wrapper

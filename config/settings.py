@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "users",
     "cities",
     "institutions",
+    "events",
     "persons",
     "employers",
     "cards",
@@ -199,6 +200,13 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.2}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+
+# --- Events ---------------------------------------------------------------------------------
+
+# Recording can be turned off (the crediting benchmark measures a run with and without).
+EVENTS_ENABLED = env_bool("EVENTS_ENABLED", True)
+# Events older than this are deleted by a periodic task.
+EVENTS_RETENTION_DAYS = int(os.environ.get("EVENTS_RETENTION_DAYS", "30"))
 
 # --- Internationalisation -------------------------------------------------------------------
 

@@ -1,0 +1,7 @@
+"""``events_committed`` is sent once after each transaction that recorded events commits (never for
+one that rolled back). Receivers get ``sender=Event`` and nothing else: they read the new rows
+after their own cursor (the primary key)."""
+
+from django.dispatch import Signal
+
+events_committed = Signal()
