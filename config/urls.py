@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from api import views as service_views
 from api.users import apis as user_apis
@@ -9,8 +9,8 @@ api_v1 = [
     path("", service_views.ApiRootApi.as_view(), name="api-root"),
     path("health", service_views.HealthApi.as_view(), name="health"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("docs", service_views.SwaggerDocsView.as_view(url_name="schema"), name="docs"),
+    path("redoc", service_views.RedocDocsView.as_view(url_name="schema"), name="redoc"),
     path("problems", service_views.ProblemListApi.as_view(), name="problem-list"),
     path("problems/<str:code>", service_views.ProblemDetailApi.as_view(), name="problem-detail"),
     path("auth/login", user_apis.LoginApi.as_view(), name="auth-login"),
@@ -34,9 +34,7 @@ urlpatterns = [
     re_path(r"^api/.*$", service_views.NotFoundApi.as_view()),
 ]
 
-admin.site.site_header = "Yibao medical-insurance console"
-admin.site.site_title = "Yibao console"
-admin.site.index_title = "Operations"
+# The console's names and home page: sandbox/console.py (ConsoleAdminSite).
 
 handler400 = "common.problems.handler400"
 handler403 = "common.problems.handler403"
