@@ -1,19 +1,24 @@
+import json
 import time
 
 from celery import current_app as celery_app
 from django.conf import settings
 from django.db import connection
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer, TemplateHTMLRenderer
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from api.problem_docs import problem_page
 from common.cache import cache_check
 from common.errors import CommonErrorCode, DomainError, ErrorCodes
+from common.problems import PROBLEM_CONTENT_TYPE
 
 
 def all_error_codes() -> dict[str, ErrorCodes]:
@@ -133,41 +138,96 @@ class ErrorCodeSerializer(serializers.Serializer):
     title = serializers.CharField()
 
 
+class ProblemOperationSerializer(serializers.Serializer):
+    method = serializers.CharField()
+    path = serializers.CharField()
+    operation_id = serializers.CharField()
+    summary = serializers.CharField()
+    reference = serializers.CharField(help_text="The operation in the API reference.")
+
+
+class ProblemPageSerializer(ErrorCodeSerializer):
+    cause = serializers.CharField(help_text="What makes the API answer with this code.")
+    action = serializers.CharField(help_text="What the client or the person does about it.")
+    answered_by = serializers.CharField(
+        help_text="Where a code comes from the plumbing (any operation of a kind) or the "
+        "national interface rather than from named operations; empty otherwise."
+    )
+    operations = ProblemOperationSerializer(
+        many=True, help_text="The operations whose code can answer with it, read from the code."
+    )
+    example = serializers.DictField(help_text="A problem body with this code.")
+
+
 def _problem_entry(member: ErrorCodes) -> dict:
-    return {"code": member.code, "status": member.status, "title": member.title}
+    return {"code": member.code, "status": member.status, "title": str(member.title)}
 
 
-class ProblemListApi(APIView):
+class DocsPageRenderer(TemplateHTMLRenderer):
+    """The same answer as a page, for a browser (Accept: text/html, or ?format=html)."""
+
+    format = "html"
+
+    def get_template_context(self, data, renderer_context):
+        context = data if isinstance(data, dict) else {"items": data}
+        if isinstance(context.get("example"), dict):
+            context = {
+                **context,
+                "example_json": json.dumps(context["example"], ensure_ascii=False, indent=2),
+            }
+        return context
+
+
+class _DocsPageApi(APIView):
+    """JSON for programs, a page for people; a problem is always problem+json."""
+
     permission_classes = [AllowAny]
+    renderer_classes = [JSONRenderer, DocsPageRenderer]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.exception:
+            response.accepted_renderer = JSONRenderer()
+            response.accepted_media_type = PROBLEM_CONTENT_TYPE
+        return response
+
+
+class ProblemListApi(_DocsPageApi):
     pagination_class = None
 
     @extend_schema(
         summary="Every error code the API answers with",
         description="Each stable `code` a problem response can carry, with its HTTP status and "
-        "title, sorted by code. A problem's `type` links to its entry here. Public: no login "
-        "needed.",
+        "title, sorted by code. A problem's `type` links to its entry here. With `Accept: "
+        "text/html` (a browser) the same list is a page. Public: no login needed.",
         tags=["meta"],
         responses=ErrorCodeSerializer(many=True),
     )
     def get(self, request):
-        return Response([_problem_entry(member) for member in all_error_codes().values()])
+        problems = [_problem_entry(member) for member in all_error_codes().values()]
+        if isinstance(request.accepted_renderer, DocsPageRenderer):
+            return Response({"problems": problems}, template_name="api/problem_list.html")
+        return Response(problems)
 
 
-class ProblemDetailApi(APIView):
-    permission_classes = [AllowAny]
-
+class ProblemDetailApi(_DocsPageApi):
     @extend_schema(
-        summary="One error code",
-        description="The HTTP status and title of one `code` (the address a problem's `type` "
-        "names); an unknown code answers 404. Public: no login needed.",
+        summary="One error code: its cause, what to do, which operations answer with it",
+        description="The page a problem's `type` names: the code's HTTP status and title, what "
+        "causes it, what to do about it, the operations that can answer with it (read from the "
+        "code: each operation whose handler can reach it), or where it comes from when the "
+        "plumbing answers it for any operation, and an example body. With `Accept: text/html` "
+        "(a browser) the same is a page. An unknown code answers 404. Public: no login needed.",
         tags=["meta"],
-        responses=ErrorCodeSerializer,
+        responses=ProblemPageSerializer,
     )
     def get(self, request, code: str):
         member = all_error_codes().get(code)
         if member is None:
-            raise DomainError(CommonErrorCode.NOT_FOUND, f"No error code {code!r}.")
-        return Response(_problem_entry(member))
+            raise DomainError(
+                CommonErrorCode.NOT_FOUND, _("No error code %(code)r.") % {"code": code}
+            )
+        return Response(problem_page(member), template_name="api/problem.html")
 
 
 class NotFoundApi(APIView):
@@ -178,10 +238,14 @@ class NotFoundApi(APIView):
     schema = None
 
     def http_method_not_allowed(self, request, *args, **kwargs):
-        raise DomainError(CommonErrorCode.NOT_FOUND, f"No resource at {request.path}.")
+        raise DomainError(
+            CommonErrorCode.NOT_FOUND, _("No resource at %(path)s.") % {"path": request.path}
+        )
 
     def get(self, request, *args, **kwargs):
-        raise DomainError(CommonErrorCode.NOT_FOUND, f"No resource at {request.path}.")
+        raise DomainError(
+            CommonErrorCode.NOT_FOUND, _("No resource at %(path)s.") % {"path": request.path}
+        )
 
     post = put = patch = delete = head = options = get
 

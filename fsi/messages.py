@@ -53,7 +53,6 @@ ERR_MSG_BY_CODE: dict[str, str] = {
     "RESIDENT_ID_INVALID": "居民身份证号码不正确。",
     "ALREADY_ENROLLED": "该身份证号码的人员已参保登记。",
     "SCHEME_FIELDS_INVALID": "所填信息与所选险种不符。",
-    "PERSON_NOT_FOUND": "未查询到该参保人。",
     "LOGIN_EXISTS": "该参保人已有登录账号。",
     "USERNAME_TAKEN": "该用户名已被使用。",
     "SUBSIDY_CATEGORY_NOT_QUALIFIED": "参保人不符合该资助类别的条件（年龄或险种）。",

@@ -1,17 +1,18 @@
+from django.utils.translation import gettext_lazy as _
+
 from common.errors import ErrorCodes, ErrorKind
 
 
 class PersonErrorCode(ErrorCodes):
-    RESIDENT_ID_INVALID = ErrorKind.INVALID, "The resident ID number is not valid."
+    RESIDENT_ID_INVALID = ErrorKind.INVALID, _("The resident ID number is not valid.")
     ALREADY_ENROLLED = (
         ErrorKind.CONFLICT,
-        "A person with this resident ID number is already enrolled.",
+        _("A person with this resident ID number is already enrolled."),
     )
-    SCHEME_FIELDS_INVALID = ErrorKind.INVALID, "The fields do not fit the chosen scheme."
-    PERSON_NOT_FOUND = ErrorKind.NOT_FOUND, "No such insured person."
-    LOGIN_EXISTS = ErrorKind.CONFLICT, "This person already has a login."
-    USERNAME_TAKEN = ErrorKind.CONFLICT, "This username is taken."
+    SCHEME_FIELDS_INVALID = ErrorKind.INVALID, _("The fields do not fit the chosen scheme.")
+    LOGIN_EXISTS = ErrorKind.CONFLICT, _("This person already has a login.")
+    USERNAME_TAKEN = ErrorKind.CONFLICT, _("This username is taken.")
     SUBSIDY_CATEGORY_NOT_QUALIFIED = (
         ErrorKind.UNPROCESSABLE,
-        "The person does not qualify for this subsidy category (age or scheme).",
+        _("The person does not qualify for this subsidy category (age or scheme)."),
     )

@@ -1,0 +1,86 @@
+"""Each error code's page: what causes it, what to do, the operations that answer with it (read
+from the code), an example; as JSON for programs and as HTML for a browser."""
+
+import pytest
+
+from api.problem_reach import PLUMBING_CODES, operations_by_code
+from api.views import all_error_codes
+
+pytestmark = pytest.mark.django_db
+
+
+def _operation_ids(body) -> set[str]:
+    return {operation["operation_id"] for operation in body["operations"]}
+
+
+def test_a_code_lists_the_operations_that_raise_it_and_not_the_others(api_client):
+    body = api_client.get("/api/v1/problems/CARD_ACTIVATED_AT_COUNTER").json()
+    assert body["status"] == 403
+    assert "cards_activate_create" in _operation_ids(body)
+    # The address's other method and unrelated operations do not raise it.
+    assert "cards_list" not in _operation_ids(body)
+    assert "me_balance_retrieve" not in _operation_ids(body)
+    assert body["action"] and body["cause"] == body["title"]
+    assert body["example"]["code"] == "CARD_ACTIVATED_AT_COUNTER"
+    assert body["example"]["type"] == "/api/v1/problems/CARD_ACTIVATED_AT_COUNTER"
+
+
+def test_a_settlement_rule_is_found_behind_the_settlement_operations(api_client):
+    body = api_client.get("/api/v1/problems/CROSS_CITY_FILING_REQUIRED").json()
+    assert {"settlements_create", "settlements_quote_create"} <= _operation_ids(body)
+    assert "settlements_list" not in _operation_ids(body)
+
+
+def test_a_rule_reached_through_the_national_interface_names_its_transaction(api_client):
+    body = api_client.get("/api/v1/problems/VISIT_NOT_DISCHARGED").json()
+    paths = {(op["path"], op["operation_id"]) for op in body["operations"]}
+    assert any(path == "/fsi/api/rsfComIfsService/callService" for path, _ in paths)
+    assert all(op["reference"].startswith("/fsi/docs/") for op in body["operations"])
+
+
+def test_every_code_is_answered_somewhere():
+    """A code no operation reaches is either dead or hidden from the analysis: both are bugs."""
+    reached = operations_by_code()
+    unplaced = [
+        code
+        for code, member in all_error_codes().items()
+        if code not in reached
+        and code not in PLUMBING_CODES
+        and type(member).__name__ != "FsiErrorCode"  # the interface's envelope refusals
+    ]
+    assert unplaced == []
+
+
+def test_a_plumbing_code_says_where_it_applies(api_client):
+    body = api_client.get("/api/v1/problems/IDEMPOTENCY_KEY_REUSED").json()
+    assert body["answered_by"] == PLUMBING_CODES["IDEMPOTENCY_KEY_REUSED"]
+    assert "new key" in body["action"]
+
+
+def test_a_browser_gets_the_page(api_client):
+    response = api_client.get(
+        "/api/v1/problems/CROSS_CITY_FILING_REQUIRED", HTTP_ACCEPT="text/html,*/*;q=0.8"
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    page = response.content.decode()
+    assert "<code>CROSS_CITY_FILING_REQUIRED</code>" in page
+    assert "POST /api/v1/settlements</code>" in page
+    assert "/api/v1/redoc#operation/settlements_create" in page
+    assert "&quot;code&quot;: &quot;CROSS_CITY_FILING_REQUIRED&quot;" in page  # the example
+
+
+def test_the_list_is_a_page_too_with_a_link_to_each_code(api_client):
+    response = api_client.get("/api/v1/problems", HTTP_ACCEPT="text/html")
+    assert response["Content-Type"].startswith("text/html")
+    page = response.content.decode()
+    for code in all_error_codes():
+        assert f'href="/api/v1/problems/{code}"' in page
+    assert isinstance(api_client.get("/api/v1/problems").json(), list)
+
+
+def test_an_unknown_code_is_a_problem_even_for_a_browser(api_client):
+    response = api_client.get("/api/v1/problems/NO_SUCH_CODE", HTTP_ACCEPT="text/html")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert response.json()["code"] == "NOT_FOUND"
