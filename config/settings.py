@@ -60,7 +60,8 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 SANDBOX_MODE = env_bool("SANDBOX_MODE", not IS_PRODUCTION)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, with the operators' console (sandbox/console.py) as its site.
+    "sandbox.apps.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -86,6 +87,9 @@ INSTALLED_APPS = [
     "accounts",
     "uploads",
     "settlement",
+    "claims",
+    "inquiry",
+    "webhooks",
     "jobs",
     "fsi",
     "sandbox",
@@ -97,12 +101,17 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After the session (it may read the language from it), before CommonMiddleware (which may
+    # redirect to a language's URL); then ?lang=, which a browser link can set where a header cannot.
+    "django.middleware.locale.LocaleMiddleware",
+    "common.middleware.LanguageQueryMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "sandbox.middleware.WorldClockMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -208,9 +217,45 @@ EVENTS_ENABLED = env_bool("EVENTS_ENABLED", True)
 # Events older than this are deleted by a periodic task.
 EVENTS_RETENTION_DAYS = int(os.environ.get("EVENTS_RETENTION_DAYS", "30"))
 
+# --- Webhooks -------------------------------------------------------------------------------
+
+# Outside production a webhook may go to loopback and private addresses (a developer's receiver on
+# this machine); production delivers to public addresses only (webhooks/destinations.py).
+WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = env_bool(
+    "WEBHOOK_ALLOW_PRIVATE_DESTINATIONS", not IS_PRODUCTION
+)
+# Seconds to connect, and to wait for each read of the answer: a receiver that hangs costs a worker
+# at most this long per attempt.
+WEBHOOK_CONNECT_TIMEOUT = float(os.environ.get("WEBHOOK_CONNECT_TIMEOUT", "3"))
+WEBHOOK_READ_TIMEOUT = float(os.environ.get("WEBHOOK_READ_TIMEOUT", "10"))
+# Seconds to wait before each retry; the delivery fails after the last one.
+WEBHOOK_RETRY_DELAYS = [
+    int(seconds)
+    for seconds in env_list("WEBHOOK_RETRY_DELAYS", ["5", "30", "120", "600", "3600", "21600"])
+]
+# An endpoint is disabled after this many failed deliveries in a row, or once its deliveries have
+# failed for this many hours with none succeeding.
+WEBHOOK_DISABLE_AFTER_FAILURES = int(os.environ.get("WEBHOOK_DISABLE_AFTER_FAILURES", "20"))
+WEBHOOK_DISABLE_AFTER_HOURS = int(os.environ.get("WEBHOOK_DISABLE_AFTER_HOURS", "72"))
+# How long the previous secret still signs after a rotation.
+WEBHOOK_SECRET_ROTATION_HOURS = int(os.environ.get("WEBHOOK_SECRET_ROTATION_HOURS", "24"))
+# Deliveries sent by one task (to one endpoint), and at once by one task.
+WEBHOOK_BATCH_SIZE = int(os.environ.get("WEBHOOK_BATCH_SIZE", "100"))
+WEBHOOK_SEND_CONCURRENCY = int(os.environ.get("WEBHOOK_SEND_CONCURRENCY", "16"))
+# A PENDING delivery whose message was sent this long ago without an attempt is sent again.
+WEBHOOK_REQUEUE_AFTER_SECONDS = int(os.environ.get("WEBHOOK_REQUEUE_AFTER_SECONDS", "300"))
+# Event ids missing when the dispatcher passed them are looked for this long (a transaction that
+# inserted them may still commit); then they count as rolled back.
+WEBHOOK_GAP_TIMEOUT_MINUTES = int(os.environ.get("WEBHOOK_GAP_TIMEOUT_MINUTES", "60"))
+
 # --- Internationalisation -------------------------------------------------------------------
 
+# English for a client that sends no Accept-Language (and no ?lang=): API clients written against
+# the English texts keep them; a browser or app that asks for zh-Hans gets simplified Chinese.
 LANGUAGE_CODE = "en"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+# The project's catalogue (make messages / make compile-messages); the .mo is built, not committed.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
@@ -373,6 +418,10 @@ EVOUCHER_FACE_AUTH_LOCK_MINUTES = int(os.environ.get("EVOUCHER_FACE_AUTH_LOCK_MI
 CARD_PIN_MAX_FAILURES = int(os.environ.get("CARD_PIN_MAX_FAILURES", "5"))
 # How long an e-voucher presentation code (the dynamic QR code) stays valid, on the domain clock.
 EVOUCHER_PRESENTATION_CODE_MINUTES = int(os.environ.get("EVOUCHER_PRESENTATION_CODE_MINUTES", "10"))
+# Postings to a striped account (a city's pools, clearing and source accounts, an institution's)
+# go to one of its stripes that no other transaction holds; off, to the account's own row, so
+# concurrent postings of one city take turns on it (as before striping; kept for the benchmarks).
+LEDGER_STRIPING = env_bool("LEDGER_STRIPING", True)
 # Rows per transaction in set-based jobs (crediting, uploads).
 JOB_CHUNK_SIZE = int(os.environ.get("JOB_CHUNK_SIZE", "50000"))
 # A job left PENDING or RUNNING this long without progress is picked up again by the sweep.

@@ -167,12 +167,53 @@ def _city_world(profile: str, filing_city) -> dict:
     contribution_collection_open(city=city, period=date(2026, 11, 1))
     upload_open(city=city, trigger=CityUpload.Trigger.OPERATOR)
     _platform_sign_in(terminal)
+    _webhook_rows(city, terminal)
     return {
         "city": city,
         "holder": holder,
         "terminal": terminal,
         "issued_card": SocialSecurityCard.objects.get(person=relative),
     }
+
+
+def _webhook_rows(city, terminal) -> None:
+    """The terminal's webhook endpoint, with an event of its institution delivered there once
+    (a failed attempt) and the retry that waits."""
+    from django.utils import timezone
+
+    from events.models import Event, EventType
+    from webhooks.models import WebhookAttempt, WebhookDelivery
+    from webhooks.services import endpoint_create
+
+    endpoint, _ = endpoint_create(
+        owner=terminal,
+        url=f"http://127.0.0.1:9/{city.code}",
+        event_types=["*"],
+        now=timezone.now(),
+    )
+    event = Event.objects.create(
+        type=EventType.SETTLEMENT_CREATED,
+        occurred_at=MONDAY_MORNING,
+        object_type="settlement",
+        object_id="1",
+        city_id=city.pk,
+        institution_id=terminal.institution_id,
+    )
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event=event,
+        round_attempts=1,
+        attempts_total=1,
+        next_attempt_at=timezone.now() + timedelta(hours=1),
+    )
+    WebhookAttempt.objects.create(
+        delivery=delivery,
+        number=1,
+        started_at=timezone.now(),
+        duration_ms=3,
+        succeeded=False,
+        error="connection failed: refused",
+    )
 
 
 def _platform_sign_in(terminal) -> None:

@@ -38,7 +38,13 @@ OPERATOR_PERMISSIONS = {
         "annualusage": ["view"],
     },
     "jobs": {"jobday": ["view"]},
+    "events": {"event": ["view"]},
     "fsi": {"message": ["view"], "signin": ["view"]},
+    "webhooks": {
+        "webhookendpoint": ["view"],
+        "webhookdelivery": ["view"],
+        "webhookattempt": ["view"],
+    },
     "common": {"simulatedclock": ["view", "change"]},
     "django_celery_beat": {
         "periodictask": ["view", "change"],
