@@ -4,7 +4,6 @@
 - An institution terminal (designated hospital or pharmacy) sees a person only while the person's
   card or e-voucher is presented, in the ``X-Presented-Credential`` header.
 - An operator sees the cities they administer and everything in them.
-- A sandbox developer is the operator of their own sandbox worlds' cities, and of nothing else.
 - A superuser sees everything.
 
 The caller's credential also decides the channel a balance query goes through.
@@ -16,7 +15,6 @@ from functools import cached_property
 
 from django.db import models
 from django.db.models import QuerySet
-from django.utils.translation import gettext
 
 from cards.credentials import PRESENTED_CREDENTIAL_HEADER, PresentedCredential
 from common.errors import DomainError
@@ -47,11 +45,7 @@ class Actor:
 
     @property
     def is_operator(self) -> bool:
-        return self.role == User.Role.OPERATOR or self.is_developer or self.is_superuser
-
-    @property
-    def is_developer(self) -> bool:
-        return self.role == User.Role.DEVELOPER and not self.is_superuser
+        return self.role == User.Role.OPERATOR or self.is_superuser
 
     @property
     def default_channel(self) -> str:
@@ -151,15 +145,13 @@ def _credential_read(request) -> PresentedCredential | None:
         if person_id is None:
             raise DomainError(
                 UserErrorCode.CREDENTIAL_INVALID,
-                gettext(
-                    "This e-voucher code is not current: a code lasts a few minutes and a newer one replaces it. Ask the person to show a fresh one."
-                ),
+                "This e-voucher code is not current: a code lasts a few minutes and a newer one "
+                "replaces it. Ask the person to show a fresh one.",
             )
     else:
         raise DomainError(
             UserErrorCode.CREDENTIAL_INVALID,
-            gettext("%(PRESENTED_CREDENTIAL_HEADER)s must be 'CARD <number>' or 'EVOUCHER <code>'.")
-            % {"PRESENTED_CREDENTIAL_HEADER": PRESENTED_CREDENTIAL_HEADER},
+            f"{PRESENTED_CREDENTIAL_HEADER} must be 'CARD <number>' or 'EVOUCHER <code>'.",
         )
     if person_id is None:
         raise DomainError(UserErrorCode.CREDENTIAL_INVALID)
@@ -181,8 +173,6 @@ def presented_credential_kind(actor: Actor, request) -> str | None:
 def require_role(actor: Actor, *roles: str) -> None:
     if actor.is_superuser or actor.role in roles:
         return
-    if actor.is_developer and User.Role.OPERATOR in roles:
-        return  # within their worlds' cities (require_city), as an operator
     raise DomainError(UserErrorCode.ROLE_NOT_ALLOWED)
 
 
@@ -293,43 +283,6 @@ def settlements_visible(actor: Actor, request) -> QuerySet:
     return Settlement.objects.none()
 
 
-def settlement_reversible(actor: Actor, settlement) -> bool:
-    """Who may reverse (refund) a settlement: the institution whose terminal made it, an operator
-    of the insured city (whose fund and personal accounts the reversal moves) and a superuser. An
-    operator of the care city alone may not: the reversal would move another city's fund."""
-    if actor.is_superuser:
-        return True
-    if actor.is_institution:
-        return settlement.institution_id == actor.user.institution_id
-    if actor.is_operator:
-        return settlement.insured_city_id in actor.city_ids
-    return False
-
-
-def require_settlement_reversible(actor: Actor, settlement) -> None:
-    from settlement.error_codes import SettlementErrorCode
-
-    require_role(actor, User.Role.INSTITUTION, User.Role.OPERATOR)
-    if not settlement_reversible(actor, settlement):
-        if actor.is_operator:
-            raise DomainError(SettlementErrorCode.REVERSAL_MOVES_OTHER_CITY_FUND)
-        raise DomainError(UserErrorCode.ROLE_NOT_ALLOWED)
-
-
-def reimbursement_claims_visible(actor: Actor) -> QuerySet:
-    """Reimbursement claims: the person who filed them, and operators of the insured city (whose
-    agency reviews them and whose fund pays). Nobody else, the care city's operators included."""
-    from claims.models import ReimbursementClaim
-
-    if actor.is_superuser:
-        return ReimbursementClaim.objects.all()
-    if actor.is_operator:
-        return ReimbursementClaim.objects.filter(insured_city_id__in=actor.city_ids)
-    if actor.is_insured and actor.person_id:
-        return ReimbursementClaim.objects.filter(person_id=actor.person_id)
-    return ReimbursementClaim.objects.none()
-
-
 def _presented_person_id(request) -> int | None:
     if request.headers.get(PRESENTED_CREDENTIAL_HEADER) is None:
         return None
@@ -399,9 +352,8 @@ def console_admits(actor: Actor) -> bool:
 
 def simulated_clock_movable(actor: Actor) -> bool:
     """The sandbox's clock is a testing instrument: any operator (or superuser) may move it, in the
-    API and the console alike, and a sandbox developer their own world's. It only moves forward,
-    and only in sandbox mode."""
-    return actor.is_superuser or actor.role in (User.Role.OPERATOR, User.Role.DEVELOPER)
+    API and the console alike. It only moves forward, and only in sandbox mode."""
+    return actor.is_superuser or actor.role == User.Role.OPERATOR
 
 
 def require_simulated_clock_movable(actor: Actor) -> None:

@@ -60,8 +60,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 SANDBOX_MODE = env_bool("SANDBOX_MODE", not IS_PRODUCTION)
 
 INSTALLED_APPS = [
-    # Django's admin, with the operators' console (sandbox/console.py) as its site.
-    "sandbox.apps.ConsoleAdminConfig",
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -87,8 +86,6 @@ INSTALLED_APPS = [
     "accounts",
     "uploads",
     "settlement",
-    "claims",
-    "inquiry",
     "webhooks",
     "jobs",
     "fsi",
@@ -101,17 +98,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    # After the session (it may read the language from it), before CommonMiddleware (which may
-    # redirect to a language's URL); then ?lang=, which a browser link can set where a header cannot.
-    "django.middleware.locale.LocaleMiddleware",
-    "common.middleware.LanguageQueryMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
-    "sandbox.middleware.WorldClockMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -250,12 +242,7 @@ WEBHOOK_GAP_TIMEOUT_MINUTES = int(os.environ.get("WEBHOOK_GAP_TIMEOUT_MINUTES", 
 
 # --- Internationalisation -------------------------------------------------------------------
 
-# English for a client that sends no Accept-Language (and no ?lang=): API clients written against
-# the English texts keep them; a browser or app that asks for zh-Hans gets simplified Chinese.
 LANGUAGE_CODE = "en"
-LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
-# The project's catalogue (make messages / make compile-messages); the .mo is built, not committed.
-LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
@@ -418,10 +405,6 @@ EVOUCHER_FACE_AUTH_LOCK_MINUTES = int(os.environ.get("EVOUCHER_FACE_AUTH_LOCK_MI
 CARD_PIN_MAX_FAILURES = int(os.environ.get("CARD_PIN_MAX_FAILURES", "5"))
 # How long an e-voucher presentation code (the dynamic QR code) stays valid, on the domain clock.
 EVOUCHER_PRESENTATION_CODE_MINUTES = int(os.environ.get("EVOUCHER_PRESENTATION_CODE_MINUTES", "10"))
-# Postings to a striped account (a city's pools, clearing and source accounts, an institution's)
-# go to one of its stripes that no other transaction holds; off, to the account's own row, so
-# concurrent postings of one city take turns on it (as before striping; kept for the benchmarks).
-LEDGER_STRIPING = env_bool("LEDGER_STRIPING", True)
 # Rows per transaction in set-based jobs (crediting, uploads).
 JOB_CHUNK_SIZE = int(os.environ.get("JOB_CHUNK_SIZE", "50000"))
 # A job left PENDING or RUNNING this long without progress is picked up again by the sweep.

@@ -38,7 +38,6 @@ OPERATOR_PERMISSIONS = {
         "annualusage": ["view"],
     },
     "jobs": {"jobday": ["view"]},
-    "events": {"event": ["view"]},
     "fsi": {"message": ["view"], "signin": ["view"]},
     "webhooks": {
         "webhookendpoint": ["view"],
