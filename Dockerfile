@@ -16,6 +16,7 @@ COPY cards cards
 COPY accounts accounts
 COPY uploads uploads
 COPY settlement settlement
+COPY claims claims
 COPY inquiry inquiry
 COPY provisioning provisioning
 COPY access access

@@ -283,6 +283,20 @@ def settlements_visible(actor: Actor, request) -> QuerySet:
     return Settlement.objects.none()
 
 
+def reimbursement_claims_visible(actor: Actor) -> QuerySet:
+    """Reimbursement claims: the person who filed them, and operators of the insured city (whose
+    agency reviews them and whose fund pays). Nobody else, the care city's operators included."""
+    from claims.models import ReimbursementClaim
+
+    if actor.is_superuser:
+        return ReimbursementClaim.objects.all()
+    if actor.is_operator:
+        return ReimbursementClaim.objects.filter(insured_city_id__in=actor.city_ids)
+    if actor.is_insured and actor.person_id:
+        return ReimbursementClaim.objects.filter(person_id=actor.person_id)
+    return ReimbursementClaim.objects.none()
+
+
 def _presented_person_id(request) -> int | None:
     if request.headers.get(PRESENTED_CREDENTIAL_HEADER) is None:
         return None

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "accounts",
     "uploads",
     "settlement",
+    "claims",
     "webhooks",
     "jobs",
     "fsi",

@@ -109,3 +109,8 @@ class SettlementErrorCode(ErrorCodes):
         "The total sent is not the total of the visit's live fee lines.",
     )
     SETTLEMENT_NOT_OF_VISIT = ErrorKind.NOT_FOUND, "The visit has no settlement with that id."
+    EMERGENCY_REIMBURSEMENT_REQUIRED = (
+        ErrorKind.UNPROCESSABLE,
+        "The insured city reimburses emergency care outside its network through a claim; it is "
+        "not settled directly here.",
+    )

@@ -13,6 +13,7 @@ Its money moves as one balanced ledger transfer; a reversal is a second transfer
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 from simple_history.models import HistoricalRecords
 
@@ -30,6 +31,13 @@ _RATIO = {
 class VisitType(models.TextChoices):
     OUTPATIENT = "OUTPATIENT", "Outpatient"
     INPATIENT = "INPATIENT", "Inpatient"
+
+
+class EmergencyRoute(models.TextChoices):
+    """How a city pays for emergency care outside its network (no designation or no filing)."""
+
+    DIRECT = "DIRECT", _("Settled directly")
+    REIMBURSE = "REIMBURSE", _("Paid in full, then reimbursed through a claim")
 
 
 # --- The catalog ------------------------------------------------------------------------------
@@ -101,6 +109,39 @@ class BenefitPolicy(models.Model):
         default=180,
         validators=[MinValueValidator(1)],
         help_text="Validity of a cross-city filing when none is given.",
+    )
+    # Emergency rescue (art. 28): care at a non-designated institution, or in another city without
+    # a filing, is not refused when it was an emergency.
+    emergency_elsewhere_route = models.CharField(
+        max_length=9,
+        choices=EmergencyRoute.choices,
+        default=EmergencyRoute.DIRECT,
+        db_default=EmergencyRoute.DIRECT,
+        verbose_name=_("emergency care elsewhere"),
+        help_text=_(
+            "An emergency at a non-designated institution or in another city without a filing: "
+            "settled directly there, or paid in full and reimbursed through a claim."
+        ),
+    )
+    emergency_reimbursement_ratio = models.DecimalField(
+        null=True,
+        blank=True,
+        verbose_name=_("emergency reimbursement ratio"),
+        help_text=_(
+            "The fund's share above the deductible for such an emergency. Empty: the ordinary "
+            "ratio of the visit's rule."
+        ),
+        **_RATIO,
+    )
+    emergency_filing_within_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        verbose_name=_("emergency filing due within (days)"),
+        help_text=_(
+            "An emergency in another city without a filing: a filing for that city must follow "
+            "within this many days of the visit (a claim is approved only then). Empty: none."
+        ),
     )
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords(bases=[AuditedHistory])
@@ -388,6 +429,28 @@ class Settlement(models.Model):
         related_name="settlements",
     )
     use_personal_account = models.BooleanField()
+    emergency = models.BooleanField(
+        default=False,
+        verbose_name=_("emergency"),
+        help_text=_("The institution declared the visit an emergency (rescue)."),
+    )
+    emergency_rule_applied = models.BooleanField(
+        default=False,
+        verbose_name=_("emergency rule applied"),
+        help_text=_(
+            "Settled under the insured city's emergency rule: an emergency at a non-designated "
+            "institution or in another city without a filing."
+        ),
+    )
+    filing_due_date = models.DateField(
+        null=True,
+        blank=True,
+        verbose_name=_("filing due by"),
+        help_text=_(
+            "An emergency in another city without a filing: the last day a filing for that city "
+            "may follow, where the insured city asks for one."
+        ),
+    )
     pool_account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="+")
     paying_account = models.ForeignKey(
         "accounts.Account",

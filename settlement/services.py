@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from accounts.models import Account, Transfer
@@ -42,6 +43,7 @@ from settlement.models import (
     BenefitRule,
     CatalogItem,
     CrossCityFiling,
+    EmergencyRoute,
     FamilyAuthorization,
     Settlement,
     SettlementLine,
@@ -417,7 +419,8 @@ def _cross_city_refusal(person: InsuredPerson, institution: Institution) -> Doma
         f"filing valid today for {institution.city.name} ({institution.city.code}), so the visit "
         "cannot be settled directly. The person (online, POST /api/v1/filings) or the agency of "
         f"{person.city.name} records a filing for {institution.city.code}; then settle again. "
-        "Until then the person pays in full and claims reimbursement in the insured city.",
+        "Until then the person pays in full and claims reimbursement from the agency of "
+        f"{person.city.name} (online, POST /api/v1/reimbursement-claims, with the receipts).",
         extra={
             "insured_city": person.city.code,
             "care_city": institution.city.code,
@@ -427,7 +430,44 @@ def _cross_city_refusal(person: InsuredPerson, institution: Institution) -> Doma
                 "body": {"city": institution.city.code, "category": "TEMPORARY"},
                 "categories": CrossCityFiling.Category.values,
             },
+            "how_to_claim": _how_to_claim(institution, emergency=False),
         },
+    )
+
+
+def _how_to_claim(institution: Institution, *, emergency: bool) -> dict:
+    """Where a person who paid in full claims the fund's share (art. 29): the claim endpoint."""
+    return {
+        "endpoint": "/api/v1/reimbursement-claims",
+        "method": "POST",
+        "body": {"institution_code": institution.code, "emergency": emergency},
+    }
+
+
+def _emergency_reimbursement_refusal(
+    person: InsuredPerson, institution: Institution
+) -> DomainError:
+    return DomainError(
+        SettlementErrorCode.EMERGENCY_REIMBURSEMENT_REQUIRED,
+        _(
+            "%(city)s (%(code)s) does not settle emergency care outside its network directly: the "
+            "person pays in full here and claims the fund's share from its agency (online, POST "
+            "/api/v1/reimbursement-claims with emergency true and the receipts)."
+        )
+        % {"city": person.city.name, "code": person.city.code},
+        extra={
+            "insured_city": person.city.code,
+            "care_city": institution.city.code,
+            "how_to_claim": _how_to_claim(institution, emergency=True),
+        },
+    )
+
+
+def emergency_rule_applies(*, institution: Institution, has_filing: bool, insured_city_id: int):
+    """Whether care here is outside the insured city's network (art. 28's emergency rescue): a
+    non-designated institution, or another city without a valid filing."""
+    return not institution.is_designated or (
+        institution.city_id != insured_city_id and not has_filing
     )
 
 
@@ -469,6 +509,16 @@ class SettlementTerms:
     policy: BenefitPolicy
     rule: BenefitRule
     pool_account: Account
+    # An emergency outside the insured city's network, settled under its emergency rule.
+    emergency_rule_applied: bool = False
+    filing_due_date: date | None = None
+
+    def ratio_for(self, city) -> Decimal:
+        """The fund's share above the deductible: the emergency ratio where the emergency rule
+        applies and the city sets one, else the rule's."""
+        if self.emergency_rule_applied and self.policy.emergency_reimbursement_ratio is not None:
+            return self.policy.emergency_reimbursement_ratio
+        return self.rule.ratio_for(city)
 
 
 @dataclass(frozen=True)
@@ -508,11 +558,13 @@ def _visit_check(
     visit_type: str,
     use_personal_account: bool,
     family_account_holder_id: int | None,
+    emergency: bool = False,
 ) -> None:
     """Refuse a visit this terminal cannot settle as asked, before anything is read or locked."""
     if institution is None:
         raise DomainError(SettlementErrorCode.TERMINAL_REQUIRED)
-    if not institution.is_designated:
+    # A non-designated institution settles an emergency only, under the insured city's rule.
+    if not institution.is_designated and not emergency:
         raise DomainError(SettlementErrorCode.INSTITUTION_NOT_DESIGNATED)
     if visit_type not in VisitType.values:
         raise DomainError(
@@ -547,16 +599,32 @@ def _person_check(
 
 
 def _settlement_terms(
-    *, person: InsuredPerson, institution: Institution, visit_type: str, today: date
+    *,
+    person: InsuredPerson,
+    institution: Institution,
+    visit_type: str,
+    today: date,
+    emergency: bool = False,
 ) -> SettlementTerms:
-    """The filing care in another city needs, then the insured city's policy, its rule for this
-    visit at this tier, and the pool that pays."""
+    """The filing care in another city needs (an emergency goes by the insured city's emergency
+    rule instead), then the insured city's policy, its rule for this visit at this tier, and the
+    pool that pays."""
     filing = None
     if institution.city_id != person.city_id:
         filing = filing_valid_for(person_id=person.pk, city_id=institution.city_id, on=today)
-        if filing is None:
+        if filing is None and not emergency:
             raise _cross_city_refusal(person, institution)
     policy = _provisioned_policy(city=person.city)
+    emergency_rule_applied = emergency and emergency_rule_applies(
+        institution=institution, has_filing=filing is not None, insured_city_id=person.city_id
+    )
+    filing_due_date = None
+    if emergency_rule_applied:
+        if policy.emergency_elsewhere_route == EmergencyRoute.REIMBURSE:
+            raise _emergency_reimbursement_refusal(person, institution)
+        days = policy.emergency_filing_within_days
+        if days and institution.city_id != person.city_id and filing is None:
+            filing_due_date = today + timedelta(days=days)
     rule = BenefitRule.objects.filter(
         policy=policy, scheme=person.scheme, visit_type=visit_type, tier=institution.tier
     ).first()
@@ -567,7 +635,14 @@ def _settlement_terms(
             f"{visit_type.lower()} care at a {Tier(institution.tier).label.lower()}.",
         )
     pool_account = city_account(city_id=person.city_id, kind=_pool_kind(person, visit_type))
-    return SettlementTerms(filing=filing, policy=policy, rule=rule, pool_account=pool_account)
+    return SettlementTerms(
+        filing=filing,
+        policy=policy,
+        rule=rule,
+        pool_account=pool_account,
+        emergency_rule_applied=emergency_rule_applied,
+        filing_due_date=filing_due_date,
+    )
 
 
 def _settlement_payer(
@@ -640,7 +715,7 @@ def _settlement_calculation(
         class_b_self_pay_ratio=policy.class_b_self_pay_ratio,
         annual_deductible=terms.rule.annual_deductible,
         deductible_paid_before=usage.deductible_paid(visit_type),
-        reimbursement_ratio=terms.rule.ratio_for(person.city),
+        reimbursement_ratio=terms.ratio_for(person.city),
         annual_cap=policy.annual_cap_for(person.scheme),
         pool_paid_before=usage.pool_paid,
         outpatient_quota=outpatient_quota,
@@ -735,6 +810,7 @@ class SettlementRequest:
     priced: Sequence[tuple[CatalogItem, PricedLine]]
     use_personal_account: bool
     family_account_holder_id: int | None
+    emergency: bool = False
 
 
 def _settlement_request(
@@ -746,6 +822,7 @@ def _settlement_request(
     use_personal_account: bool,
     family_account_holder_id: int | None,
     visit_reference: str,
+    emergency: bool = False,
 ) -> SettlementRequest:
     """Refuse what this terminal cannot settle as asked, and price the lines on the catalog."""
     _visit_check(
@@ -754,6 +831,7 @@ def _settlement_request(
         visit_type=visit_type,
         use_personal_account=use_personal_account,
         family_account_holder_id=family_account_holder_id,
+        emergency=emergency,
     )
     return SettlementRequest(
         institution=institution,
@@ -763,6 +841,7 @@ def _settlement_request(
         priced=_priced_lines(lines),
         use_personal_account=use_personal_account,
         family_account_holder_id=family_account_holder_id,
+        emergency=emergency,
     )
 
 
@@ -777,7 +856,11 @@ def _settlement_draft(*, request: SettlementRequest, by, now: datetime) -> Settl
         today=today,
     )
     terms = _settlement_terms(
-        person=person, institution=request.institution, visit_type=request.visit_type, today=today
+        person=person,
+        institution=request.institution,
+        visit_type=request.visit_type,
+        today=today,
+        emergency=request.emergency,
     )
     payer = _settlement_payer(
         person=person,
@@ -805,6 +888,9 @@ def _settlement_draft(*, request: SettlementRequest, by, now: datetime) -> Settl
         year=today.year,
         settled_at=now,
         filing=terms.filing,
+        emergency=request.emergency,
+        emergency_rule_applied=terms.emergency_rule_applied,
+        filing_due_date=terms.filing_due_date,
         family_authorization=payer.authorization,
         use_personal_account=payer.use_personal_account,
         pool_account=terms.pool_account,
@@ -915,6 +1001,7 @@ def settlement_submit(
     use_personal_account: bool,
     family_account_holder_id: int | None = None,
     visit_reference: str = "",
+    emergency: bool = False,
     by,
     now: datetime | None = None,
 ) -> Settlement:
@@ -929,6 +1016,7 @@ def settlement_submit(
         use_personal_account=use_personal_account,
         family_account_holder_id=family_account_holder_id,
         visit_reference=visit_reference,
+        emergency=emergency,
     )
     with transaction.atomic():
         draft = _settlement_draft(request=request, by=by, now=now)
@@ -956,6 +1044,7 @@ def settlement_quote(
     use_personal_account: bool,
     family_account_holder_id: int | None = None,
     visit_reference: str = "",
+    emergency: bool = False,
     by,
     now: datetime | None = None,
 ) -> SettlementQuote:
@@ -970,6 +1059,7 @@ def settlement_quote(
         use_personal_account=use_personal_account,
         family_account_holder_id=family_account_holder_id,
         visit_reference=visit_reference,
+        emergency=emergency,
     )
     with transaction.atomic():
         if (

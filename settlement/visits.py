@@ -34,6 +34,10 @@ from settlement.services import (
     settlement_submit,
 )
 
+# The national interface's medical categories (med_type) that are an emergency: 13, emergency
+# care. A visit registered under it is settled under the insured city's emergency rule.
+EMERGENCY_MED_TYPES = frozenset({"13"})
+
 # --- Registration ---------------------------------------------------------------------------
 
 
@@ -62,10 +66,17 @@ def visit_register(
         visit_type=visit_type,
         use_personal_account=False,
         family_account_holder_id=None,
+        emergency=med_type.strip() in EMERGENCY_MED_TYPES,
     )
     today = clock.localdate(now)
     person = _person_check(credential=credential, use_personal_account=False, today=today)
-    _settlement_terms(person=person, institution=institution, visit_type=visit_type, today=today)
+    _settlement_terms(
+        person=person,
+        institution=institution,
+        visit_type=visit_type,
+        today=today,
+        emergency=med_type.strip() in EMERGENCY_MED_TYPES,
+    )
     for _attempt in range(3):
         try:
             with transaction.atomic():
@@ -409,6 +420,7 @@ def visit_quote(
         use_personal_account=use_personal_account,
         family_account_holder_id=family_account_holder_id,
         visit_reference=visit.mdtrt_id,
+        emergency=visit.med_type in EMERGENCY_MED_TYPES,
         by=by,
         now=now,
     )
@@ -437,6 +449,7 @@ def visit_settle(
             use_personal_account=use_personal_account,
             family_account_holder_id=family_account_holder_id,
             visit_reference=visit.mdtrt_id,
+            emergency=visit.med_type in EMERGENCY_MED_TYPES,
             by=by,
             now=now,
         )
