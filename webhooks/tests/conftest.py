@@ -1,5 +1,7 @@
 import pytest
 
+# A worker of its own process, which a test may kill (tests/test_real_concurrency.py).
+from tests.test_real_concurrency import prefork_worker  # noqa: F401
 from webhooks.tests.receiver import start_receiver
 
 
