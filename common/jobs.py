@@ -51,6 +51,10 @@ def chunk_of_rows(rows: QuerySet, after: int, size: int) -> tuple[int, int] | No
     return None if chunk["last"] is None else (chunk["last"], chunk["count"])
 
 
+def _has_city(model: type[RecordedJob]) -> bool:
+    return any(field.name == "city" for field in model._meta.get_fields())
+
+
 def execute_recorded_job(
     kind: JobKind, *, job_id: int, chunk_size: int, progress: Callable[[int], None] | None = None
 ) -> JobOutcome:
@@ -78,10 +82,11 @@ def execute_recorded_job(
     try:
         while True:
             with transaction.atomic():
-                # Every job belongs to a city, which each chunk reads.
+                # A city's job reads its city in each chunk; a job of every city has none.
+                related = ("city",) if _has_city(model) else ()
                 locked = (
                     model.objects.select_for_update(no_key=True, of=("self",))
-                    .select_related("city")
+                    .select_related(*related)
                     .get(pk=job_id)
                 )
                 chunk = chunk_of_rows(kind.rows(locked), after, chunk_size)

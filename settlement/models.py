@@ -18,6 +18,7 @@ from django_fsm import FSMField, transition
 from simple_history.models import HistoricalRecords
 
 from common.audit import AuditedHistory
+from common.models import RecordedJob
 from common.money import MoneyField
 from institutions.models import Tier
 
@@ -517,12 +518,45 @@ class Settlement(models.Model):
     )
     reversal_request_id = models.CharField(max_length=64, blank=True)
 
+    # Care in another city: each city's side is posted inside it, through its clearing accounts,
+    # and the two cities settle with each other in the monthly clearing.
+    through_clearing = models.BooleanField(
+        default=False,
+        help_text=_(
+            "Care in another city whose money moved through both cities' clearing accounts: "
+            "settled between the cities by the monthly clearing."
+        ),
+    )
+    care_transfer = models.OneToOneField(
+        "accounts.Transfer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="care_city_settlement",
+        help_text=_(
+            "Care in another city: the care city's clearing receivable pays its institution."
+        ),
+    )
+    care_reversal_transfer = models.OneToOneField(
+        "accounts.Transfer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="care_city_reversed_settlement",
+        help_text=_("Care in another city: the care city's side of the reversal."),
+    )
+
     class Meta:
         ordering = ["-id"]
         permissions = [("reverse_settlement", "Can reverse (refund) a settlement")]
         indexes = [
             models.Index(fields=["institution", "-settled_at"]),
             models.Index(fields=["person", "-settled_at"]),
+            models.Index(
+                fields=["id"],
+                condition=models.Q(through_clearing=True),
+                name="settlement_through_clearing",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -755,3 +789,115 @@ class VisitFeeLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.feedetl_sn}: {self.code} x {self.quantity}"
+
+
+# --- Cross-city clearing ------------------------------------------------------------------------
+
+
+class ClearingRun(RecordedJob):
+    """The monthly clearing between cities: every cross-city settlement (and reversal) posted up
+    to the month's end and not cleared before is put on its city pair's statement for the month,
+    once; then each city's netting transfer is posted inside it. Its items are settlements."""
+
+    period = models.DateField(unique=True, help_text=_("First day of the month cleared."))
+    statements_count = models.PositiveIntegerField(default=0)
+    settlements_count = models.PositiveIntegerField(default=0)
+    reversals_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-period"]
+        verbose_name = _("cross-city clearing run")
+
+    def __str__(self) -> str:
+        return f"Clearing {self.period:%Y-%m}"
+
+
+class ClearingStatement(models.Model):
+    """What two cities owe each other for a month's care of each other's insured persons: one
+    per city pair (``city_a`` the lower id) and month. Each direction's settlements and
+    reversals, and the net; money moves only inside each city (its netting transfer), never
+    between the two in one transfer."""
+
+    run = models.ForeignKey(ClearingRun, on_delete=models.PROTECT, related_name="statements")
+    period = models.DateField(help_text=_("First day of the month cleared."))
+    city_a = models.ForeignKey("cities.City", on_delete=models.PROTECT, related_name="+")
+    city_b = models.ForeignKey("cities.City", on_delete=models.PROTECT, related_name="+")
+    a_to_b_settled_count = models.PositiveIntegerField(default=0)
+    a_to_b_settled_amount = MoneyField(
+        default=0, help_text=_("Care in B of persons insured in A: the funds' part.")
+    )
+    a_to_b_reversed_count = models.PositiveIntegerField(default=0)
+    a_to_b_reversed_amount = MoneyField(default=0)
+    b_to_a_settled_count = models.PositiveIntegerField(default=0)
+    b_to_a_settled_amount = MoneyField(
+        default=0, help_text=_("Care in A of persons insured in B: the funds' part.")
+    )
+    b_to_a_reversed_count = models.PositiveIntegerField(default=0)
+    b_to_a_reversed_amount = MoneyField(default=0)
+    net_amount = MoneyField(
+        default=0,
+        help_text=_("What A pays B (negative: B pays A), once the statement is netted."),
+    )
+    transfer_a = models.OneToOneField(
+        "accounts.Transfer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("A's netting transfer, inside A."),
+    )
+    transfer_b = models.OneToOneField(
+        "accounts.Transfer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("B's netting transfer, inside B."),
+    )
+    netted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period", "city_a", "city_b"]
+        verbose_name = _("cross-city clearing statement")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["city_a", "city_b", "period"], name="one_clearing_statement_per_pair_month"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(city_a__lt=models.F("city_b")),
+                name="clearing_statement_pair_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Clearing {self.period:%Y-%m}, cities {self.city_a_id} and {self.city_b_id}"
+
+    @property
+    def a_owes(self):
+        return self.a_to_b_settled_amount - self.a_to_b_reversed_amount
+
+    @property
+    def b_owes(self):
+        return self.b_to_a_settled_amount - self.b_to_a_reversed_amount
+
+
+class ClearingItem(models.Model):
+    """A settlement (or its reversal) on the statement that cleared it: each at most once, by
+    the unique constraint, however often the clearing runs."""
+
+    statement = models.ForeignKey(ClearingStatement, on_delete=models.PROTECT, related_name="items")
+    settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, related_name="+")
+    is_reversal = models.BooleanField()
+    amount = MoneyField(help_text=_("The funds' part; negative for a reversal."))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["settlement", "is_reversal"], name="one_clearing_item_per_settlement_side"
+            )
+        ]
+
+    def __str__(self) -> str:
+        side = "reversal" if self.is_reversal else "settlement"
+        return f"{side} of settlement {self.settlement_id}: {self.amount}"

@@ -487,6 +487,64 @@ def _settlement_legs(
     return [leg for leg in legs if leg.amount != 0]
 
 
+@dataclass(frozen=True)
+class ClearingAccounts:
+    """Care in another city: the insured city's clearing payable, which its fund and the personal
+    account pay into, and the care city's clearing receivable, which pays the institution. The
+    two cities settle with each other in the monthly clearing (settlement.clearing)."""
+
+    payable_account_id: int
+    receivable_account_id: int
+
+
+def _clearing_accounts(*, insured_city_id: int, care_city_id: int) -> ClearingAccounts | None:
+    """The clearing accounts care in ``care_city_id`` goes through; None within one city."""
+    if insured_city_id == care_city_id:
+        return None
+    return ClearingAccounts(
+        payable_account_id=city_account(
+            city_id=insured_city_id, kind=Account.Kind.CLEARING_PAYABLE
+        ).id,
+        receivable_account_id=city_account(
+            city_id=care_city_id, kind=Account.Kind.CLEARING_RECEIVABLE
+        ).id,
+    )
+
+
+def _settlement_postings(
+    settlement: Settlement,
+    *,
+    institution_account_id: int,
+    clearing: ClearingAccounts | None,
+) -> list[tuple[str, list[Leg]]]:
+    """The transfers a settlement posts, as (key suffix, legs), each inside one city. Within a
+    city: the pool and the personal account pay the institution. Across cities: they pay the
+    insured city's clearing payable, and the care city's clearing receivable pays the
+    institution; no transfer has legs in two cities."""
+    if clearing is None:
+        legs = _settlement_legs(
+            settlement,
+            pool_account_id=settlement.pool_account_id,
+            paying_account_id=settlement.paying_account_id,
+            institution_account_id=institution_account_id,
+        )
+        return [("", legs)] if legs else []
+    insured_city_legs = _settlement_legs(
+        settlement,
+        pool_account_id=settlement.pool_account_id,
+        paying_account_id=settlement.paying_account_id,
+        institution_account_id=clearing.payable_account_id,
+    )
+    if not insured_city_legs:
+        return []
+    paid = settlement.pool_amount + settlement.personal_account_amount
+    care_city_legs = [
+        Leg(clearing.receivable_account_id, -paid),
+        Leg(institution_account_id, paid),
+    ]
+    return [("", insured_city_legs), (":care", care_city_legs)]
+
+
 def _usage_add(usage: AnnualUsage, *, visit_type: str, deductible, pool) -> None:
     """Add a settlement's deductible and pooled payment to the year's usage (negative amounts
     give them back, on a reversal)."""
@@ -549,6 +607,7 @@ class SettlementPayment:
     institution_account_id: int
     personal_account_amount: Decimal
     personal_account_balance_after: Decimal | None
+    clearing: ClearingAccounts | None = None
 
 
 def _visit_check(
@@ -737,12 +796,16 @@ def _settlement_payment(
     """The personal account's part of the person's share, on its balance as it stands locked."""
     institution_account = institution_account_open(institution=institution)
     paying_account_id = payer.paying_account_id
+    clearing = _clearing_accounts(
+        insured_city_id=terms.pool_account.city_id, care_city_id=institution.city_id
+    )
     # Lock every account the transfer touches, in id order, before reading the balance the
     # personal-account share is based on: concurrent settlements against one account take
     # turns and each sees the balance the previous one left.
     locked = lock_accounts(
         [terms.pool_account.id, institution_account.id]
         + ([paying_account_id] if paying_account_id else [])
+        + ([clearing.payable_account_id, clearing.receivable_account_id] if clearing else [])
     )
     account_amount = ZERO
     balance_after = None
@@ -756,6 +819,7 @@ def _settlement_payment(
         institution_account_id=institution_account.id,
         personal_account_amount=account_amount,
         personal_account_balance_after=balance_after,
+        clearing=clearing,
     )
 
 
@@ -895,6 +959,7 @@ def _settlement_draft(*, request: SettlementRequest, by, now: datetime) -> Settl
         use_personal_account=payer.use_personal_account,
         pool_account=terms.pool_account,
         paying_account_id=payer.paying_account_id,
+        through_clearing=payment.clearing is not None,
         **_settlement_figure_fields(calculation, payment),
         created_by=by,
         request_id=current_request_id(),
@@ -964,26 +1029,34 @@ def _settlement_post(
     by,
     posted_at: datetime,
 ) -> None:
-    """Move the pool's and the personal account's payments to the institution in one balanced
-    transfer (none when the person pays everything in cash), and add the settlement's deductible
-    and pooled payment to the year's usage."""
-    legs = _settlement_legs(
+    """Move the pool's and the personal account's payments to the institution (none when the
+    person pays everything in cash): one balanced transfer within a city, one inside each city
+    through their clearing accounts across cities (see ``_settlement_postings``). Then add the
+    settlement's deductible and pooled payment to the year's usage."""
+    postings = _settlement_postings(
         settlement,
-        pool_account_id=settlement.pool_account_id,
-        paying_account_id=settlement.paying_account_id,
         institution_account_id=payment.institution_account_id,
+        clearing=payment.clearing,
     )
-    if legs:
-        settlement.transfer = transfer_post(
+    memo = (
+        f"Settlement #{settlement.pk}: {settlement.visit_type.lower()} visit of person "
+        f"{settlement.person_id} at {settlement.institution.code}"
+    )
+    transfers = [
+        transfer_post(
             kind=Transfer.Kind.SETTLEMENT,
-            key=f"settlement:{settlement.pk}",
-            memo=f"Settlement #{settlement.pk}: {settlement.visit_type.lower()} visit of person "
-            f"{settlement.person_id} at {settlement.institution.code}",
+            key=f"settlement:{settlement.pk}{suffix}",
+            memo=memo,
             legs=legs,
             by=by,
             posted_at=posted_at,
         )
-        settlement.save(update_fields=["transfer"])
+        for suffix, legs in postings
+    ]
+    if transfers:
+        settlement.transfer = transfers[0]
+        settlement.care_transfer = transfers[1] if len(transfers) > 1 else None
+        settlement.save(update_fields=["transfer", "care_transfer"])
     _usage_add(
         usage,
         visit_type=settlement.visit_type,
@@ -1078,30 +1151,40 @@ def settlement_quote(
     return SettlementQuote(settlement=draft.settlement, lines=draft.lines)
 
 
-def _reversal_transfer_post(
+def _reversal_transfers_post(
     *, settlement: Settlement, reason: str, by, posted_at: datetime
-) -> Transfer | None:
-    """The settlement's legs the other way, in one transfer (none if it moved no money)."""
+) -> list[Transfer]:
+    """The settlement's transfers the other way, each inside its city as it was posted (none if
+    it moved no money). A cross-city settlement's reversal goes through the same clearing
+    accounts; the clearing carries it as a negative item (settlement.clearing)."""
     institution_account = Account.objects.get(institution_id=settlement.institution_id)
-    legs = [
-        Leg(leg.account_id, -leg.amount)
-        for leg in _settlement_legs(
-            settlement,
-            pool_account_id=settlement.pool_account_id,
-            paying_account_id=settlement.paying_account_id,
-            institution_account_id=institution_account.id,
+    clearing = (
+        _clearing_accounts(
+            insured_city_id=settlement.insured_city_id,
+            care_city_id=settlement.institution.city_id,
+        )
+        if settlement.through_clearing
+        else None
+    )
+    postings = [
+        (suffix, [Leg(leg.account_id, -leg.amount) for leg in legs])
+        for suffix, legs in _settlement_postings(
+            settlement, institution_account_id=institution_account.id, clearing=clearing
         )
     ]
-    if not legs:
-        return None
-    return transfer_post(
-        kind=Transfer.Kind.REVERSAL,
-        key=f"reversal:{settlement.pk}",
-        memo=f"Reversal of settlement #{settlement.pk}: {reason}",
-        legs=legs,
-        by=by,
-        posted_at=posted_at,
-    )
+    # Every account of both transfers locked at once, in id order, as settling locks them.
+    lock_accounts([leg.account_id for _, legs in postings for leg in legs])
+    return [
+        transfer_post(
+            kind=Transfer.Kind.REVERSAL,
+            key=f"reversal:{settlement.pk}{suffix}",
+            memo=f"Reversal of settlement #{settlement.pk}: {reason}",
+            legs=legs,
+            by=by,
+            posted_at=posted_at,
+        )
+        for suffix, legs in postings
+    ]
 
 
 def settlement_reverse(
@@ -1124,7 +1207,7 @@ def settlement_reverse(
                 f"Settlement #{settlement.pk} was reversed on {clock.localdate(settlement.reversed_at):%Y-%m-%d}.",
             )
         usage = _locked_usage(person_id=settlement.person_id, year=settlement.year)
-        transfer = _reversal_transfer_post(
+        transfers = _reversal_transfers_post(
             settlement=settlement, reason=reason.strip(), by=by, posted_at=now
         )
         _usage_add(
@@ -1137,7 +1220,8 @@ def settlement_reverse(
         settlement.reverse(
             at=now, by=by, reason=reason.strip()[:255], request_id=current_request_id()
         )
-        settlement.reversal_transfer = transfer
+        settlement.reversal_transfer = transfers[0] if transfers else None
+        settlement.care_reversal_transfer = transfers[1] if len(transfers) > 1 else None
         settlement.save(
             update_fields=[
                 "status",
@@ -1146,6 +1230,7 @@ def settlement_reverse(
                 "reversal_reason",
                 "reversal_request_id",
                 "reversal_transfer",
+                "care_reversal_transfer",
             ]
         )
         return settlement

@@ -671,9 +671,18 @@ def test_cross_city_with_a_filing_uses_the_insured_citys_policy_and_pool(
     assert settlement.pool_amount == D("642.00")
     home_pool = city_pool(visitor.city)
     assert settlement.pool_account == home_pool
+    # Each city's side inside it: the insured city's fund and the personal account pay its
+    # clearing payable; the care city's clearing receivable pays the hospital.
+    payable = Account.objects.get(city=visitor.city, kind=Account.Kind.CLEARING_PAYABLE)
+    receivable = Account.objects.get(city=hospital.city, kind=Account.Kind.CLEARING_RECEIVABLE)
+    assert settlement.through_clearing
     assert entries_of(settlement.transfer) == {
         home_pool.pk: D("-642.00"),
         visitor.personal_account.pk: D("-500.00"),
+        payable.pk: D("1142.00"),
+    }
+    assert entries_of(settlement.care_transfer) == {
+        receivable.pk: D("-1142.00"),
         hospital.account.pk: D("1142.00"),
     }
     assert hospital.account.city == hospital.city
