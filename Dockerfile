@@ -26,10 +26,15 @@ COPY fsi fsi
 COPY api api
 COPY sandbox sandbox
 COPY templates templates
+COPY locale locale
 COPY manage.py ./
-RUN pip install --no-cache-dir -c constraints.txt . \
- && DJANGO_SECRET_KEY=build-only-collectstatic-key-not-used-at-run-time-0123456789 \
-    python manage.py collectstatic --no-input \
+# GNU gettext is installed only to compile the Chinese catalogue (.po to .mo), then removed.
+RUN apt-get update && apt-get install -y --no-install-recommends gettext \
+ && pip install --no-cache-dir -c constraints.txt . \
+ && export DJANGO_SECRET_KEY=build-only-collectstatic-key-not-used-at-run-time-0123456789 \
+ && python manage.py compilemessages --locale zh_Hans \
+ && python manage.py collectstatic --no-input \
+ && apt-get purge -y --auto-remove gettext && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 yibao
 USER yibao
 EXPOSE 8000

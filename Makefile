@@ -3,9 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 8000
 BIN := $(VENV)/bin
+# The simplified-Chinese catalogue: the .po is committed, the .mo compiled from it.
+CATALOGUE := locale/zh_Hans/LC_MESSAGES/django
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo demo-reset test lint migrations-check schema-check deploy-check bench bench-small mutation clean
+.PHONY: demo demo-reset test messages compile-messages lint migrations-check schema-check deploy-check bench bench-small mutation clean
 
 $(BIN)/python:
 	@echo "==> Creating the virtual environment in $(VENV)"
@@ -32,16 +34,31 @@ $(VENV)/.installed-mutation: pyproject.toml constraints.txt | $(BIN)/python
 	@touch $@ $(VENV)/.installed-app $(VENV)/.installed-demo $(VENV)/.installed-test
 
 ## demo: the seeded sandbox on http://127.0.0.1:$(PORT) (embedded PostgreSQL, no servers needed)
-demo: $(VENV)/.installed-demo
+demo: $(VENV)/.installed-demo $(CATALOGUE).mo
 	DJANGO_ENV=demo $(BIN)/python manage.py serve_demo --port $(PORT)
 
 ## demo-reset: throw the demo world away, seed a new one and serve it
-demo-reset: $(VENV)/.installed-demo
+demo-reset: $(VENV)/.installed-demo $(CATALOGUE).mo
 	DJANGO_ENV=demo $(BIN)/python manage.py serve_demo --port $(PORT) --reset
 
 ## test: the whole suite, on PostgreSQL and a real Celery worker
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test $(CATALOGUE).mo
 	$(BIN)/pytest
+
+# The project's texts in simplified Chinese: locale/zh_Hans/LC_MESSAGES/django.po (committed).
+# Directories whose files are not the application's own texts:
+MESSAGES_IGNORE := --ignore=var --ignore=staticfiles --ignore=mutants --ignore=bench --ignore=build --ignore=node_modules
+## messages: extract every gettext text into the catalogue (new ones untranslated, changed ones fuzzy);
+## translate them in locale/zh_Hans/LC_MESSAGES/django.po, then `make compile-messages`
+messages: $(VENV)/.installed-app
+	DJANGO_ENV=test $(BIN)/python manage.py makemessages --locale zh_Hans --no-obsolete --add-location=file $(MESSAGES_IGNORE)
+
+## compile-messages: the compiled catalogue (.mo) the server reads (needs GNU gettext's msgfmt)
+compile-messages: $(CATALOGUE).mo
+
+$(CATALOGUE).mo: $(CATALOGUE).po | $(VENV)/.installed-app
+	@command -v msgfmt >/dev/null || { echo "msgfmt not found: install GNU gettext (apt-get install gettext, brew install gettext)"; exit 1; }
+	DJANGO_ENV=test $(BIN)/python manage.py compilemessages --locale zh_Hans $(MESSAGES_IGNORE) --ignore=.venv --ignore='.*'
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -92,6 +92,7 @@ README_PLACEHOLDERS = {
 # What the block must run, so a shortened README fails here rather than in production.
 README_REQUIRED = [
     "pip install -c constraints.txt .",
+    "python manage.py compilemessages",
     "python manage.py migrate --no-input",
     "python manage.py collectstatic --no-input",
     "python manage.py ensure_roles",
@@ -476,7 +477,7 @@ def exercise(base: str) -> None:
             "resident_id": resident_id(
                 CITY_CODE, date(1985, 6, 15), secrets.randbelow(500) * 2 + 1
             ),
-            "name": "Zhang Wei",
+            "name": "张伟",
             "city": CITY_CODE,
             "scheme": "EMPLOYEE",
             "employment_status": "ACTIVE",
@@ -513,6 +514,18 @@ def exercise(base: str) -> None:
         f"the counter's balance answer is {answer}, not the {credited} credited",
     )
     say(f"counter balance {amount} CNY = the {credited} credited; the upload covered 1 person")
+
+    # The compiled catalogue is served: a problem in simplified Chinese when asked for it.
+    for headers, path in (
+        ({"Accept-Language": "zh-Hans"}, "/api/v1/problems/NOT_FOUND"),
+        ({}, "/api/v1/problems/NOT_FOUND?lang=zh-hans"),
+    ):
+        title = api.expect(200, "GET", path, headers=headers).json().get("title", "")
+        check(
+            any("\u4e00" <= char <= "\u9fff" for char in title),
+            f"{path} {headers}: the title {title!r} is not in Chinese (is the .mo compiled?)",
+        )
+    say(f"GET /api/v1/problems/NOT_FOUND in Chinese: {title}")
 
     health = api.expect(200, "GET", "/api/v1/health")
     check(health.json().get("status") == "ok", f"health at the end: {health.text[:300]}")

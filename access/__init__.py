@@ -15,6 +15,7 @@ from functools import cached_property
 
 from django.db import models
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from cards.credentials import PRESENTED_CREDENTIAL_HEADER, PresentedCredential
 from common.errors import DomainError
@@ -145,13 +146,15 @@ def _credential_read(request) -> PresentedCredential | None:
         if person_id is None:
             raise DomainError(
                 UserErrorCode.CREDENTIAL_INVALID,
-                "This e-voucher code is not current: a code lasts a few minutes and a newer one "
-                "replaces it. Ask the person to show a fresh one.",
+                gettext(
+                    "This e-voucher code is not current: a code lasts a few minutes and a newer one replaces it. Ask the person to show a fresh one."
+                ),
             )
     else:
         raise DomainError(
             UserErrorCode.CREDENTIAL_INVALID,
-            f"{PRESENTED_CREDENTIAL_HEADER} must be 'CARD <number>' or 'EVOUCHER <code>'.",
+            gettext("%(PRESENTED_CREDENTIAL_HEADER)s must be 'CARD <number>' or 'EVOUCHER <code>'.")
+            % {"PRESENTED_CREDENTIAL_HEADER": PRESENTED_CREDENTIAL_HEADER},
         )
     if person_id is None:
         raise DomainError(UserErrorCode.CREDENTIAL_INVALID)

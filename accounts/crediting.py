@@ -23,6 +23,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.error_codes import LedgerErrorCode
 from accounts.models import (
@@ -234,7 +235,8 @@ def _monthly_job_open(model, *, city: City, period: date, by=None, today: date |
     period = period.replace(day=1)
     if period > today.replace(day=1):
         raise DomainError(
-            LedgerErrorCode.CREDITING_PERIOD_NOT_DUE, f"{period:%Y-%m} has not begun."
+            LedgerErrorCode.CREDITING_PERIOD_NOT_DUE,
+            _("%(period)s has not begun.") % {"period": format(period, "%Y-%m")},
         )
     return model.objects.get_or_create(
         city=city,

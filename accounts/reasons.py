@@ -10,6 +10,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 
 class ReasonCode(StrEnum):
     CITY_INQUIRY_NOT_LAUNCHED = "CITY_INQUIRY_NOT_LAUNCHED"
@@ -25,14 +27,16 @@ class ReasonCode(StrEnum):
 REASON_ORDER: tuple[ReasonCode, ...] = tuple(ReasonCode)
 
 REASON_TITLES: dict[ReasonCode, str] = {
-    ReasonCode.CITY_INQUIRY_NOT_LAUNCHED: "Your city has not launched online inquiry",
-    ReasonCode.EVOUCHER_NOT_ACTIVATED: "Your electronic medical-insurance voucher is not activated",
-    ReasonCode.WRONG_CHANNEL: "This channel cannot show the personal account",
-    ReasonCode.PERSONAL_ACCOUNT_ABOLISHED: "Residents no longer have a personal account here",
-    ReasonCode.CARD_NOT_ACTIVATED: "Your social security card is not activated",
-    ReasonCode.DATA_NOT_UPLOADED: "Your account data has not reached the national platform",
-    ReasonCode.PLATFORM_BUSY: "The query platform is busy",
-    ReasonCode.FUNDS_NOT_YET_TRANSFERRED: "The first crediting has not been posted yet",
+    ReasonCode.CITY_INQUIRY_NOT_LAUNCHED: _("Your city has not launched online inquiry"),
+    ReasonCode.EVOUCHER_NOT_ACTIVATED: _(
+        "Your electronic medical-insurance voucher is not activated"
+    ),
+    ReasonCode.WRONG_CHANNEL: _("This channel cannot show the personal account"),
+    ReasonCode.PERSONAL_ACCOUNT_ABOLISHED: _("Residents no longer have a personal account here"),
+    ReasonCode.CARD_NOT_ACTIVATED: _("Your social security card is not activated"),
+    ReasonCode.DATA_NOT_UPLOADED: _("Your account data has not reached the national platform"),
+    ReasonCode.PLATFORM_BUSY: _("The query platform is busy"),
+    ReasonCode.FUNDS_NOT_YET_TRANSFERRED: _("The first crediting has not been posted yet"),
 }
 
 # Which reasons hide the balance; the last one only explains a balance of 0.00.
@@ -40,16 +44,30 @@ HIDING_REASONS = frozenset(REASON_ORDER) - {ReasonCode.FUNDS_NOT_YET_TRANSFERRED
 
 # Where the reason is documented from (for the catalogue endpoint).
 REASON_SOURCES: dict[ReasonCode, str] = {
-    ReasonCode.CITY_INQUIRY_NOT_LAUNCHED: "Not every city has launched online e-insurance inquiry.",
-    ReasonCode.EVOUCHER_NOT_ACTIVATED: "The e-voucher must be activated before use.",
-    ReasonCode.WRONG_CHANNEL: "The card carries a personal account and a pooled (fund) account; the "
-    "personal account's balance is shown at designated hospitals, pharmacies and agencies.",
-    ReasonCode.PERSONAL_ACCOUNT_ABOLISHED: "Resident personal accounts gave way to outpatient pooling.",
-    ReasonCode.CARD_NOT_ACTIVATED: "An unactivated physical card keeps the balance from showing; at "
-    "a terminal only when it is the credential presented.",
-    ReasonCode.DATA_NOT_UPLOADED: "Cities upload account data to the national platform on their own schedule.",
-    ReasonCode.PLATFORM_BUSY: "The platform serves a limited query load; at peak, data is not shown.",
-    ReasonCode.FUNDS_NOT_YET_TRANSFERRED: "A new account stays at zero until the first crediting is posted.",
+    ReasonCode.CITY_INQUIRY_NOT_LAUNCHED: _(
+        "Not every city has launched online e-insurance inquiry."
+    ),
+    ReasonCode.EVOUCHER_NOT_ACTIVATED: _("The e-voucher must be activated before use."),
+    ReasonCode.WRONG_CHANNEL: _(
+        "The card carries a personal account and a pooled (fund) account; the "
+        "personal account's balance is shown at designated hospitals, pharmacies and agencies."
+    ),
+    ReasonCode.PERSONAL_ACCOUNT_ABOLISHED: _(
+        "Resident personal accounts gave way to outpatient pooling."
+    ),
+    ReasonCode.CARD_NOT_ACTIVATED: _(
+        "An unactivated physical card keeps the balance from showing; at "
+        "a terminal only when it is the credential presented."
+    ),
+    ReasonCode.DATA_NOT_UPLOADED: _(
+        "Cities upload account data to the national platform on their own schedule."
+    ),
+    ReasonCode.PLATFORM_BUSY: _(
+        "The platform serves a limited query load; at peak, data is not shown."
+    ),
+    ReasonCode.FUNDS_NOT_YET_TRANSFERRED: _(
+        "A new account stays at zero until the first crediting is posted."
+    ),
 }
 
 
@@ -73,7 +91,7 @@ class Reason:
     def as_dict(self) -> dict[str, Any]:
         return {
             "code": self.code.value,
-            "title": self.title,
+            "title": str(self.title),
             "detail": self.detail,
             "remedy": self.remedy,
             "retry_after": self.retry_after,

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from accounts.error_codes import LedgerErrorCode
 from accounts.models import Account, Contribution, ContributionArrear, Entry, Transfer
@@ -61,7 +62,8 @@ def _checked_legs(*, legs: Sequence[Leg]) -> list[Leg]:
 
 def _key_conflict(key: str) -> DomainError:
     return DomainError(
-        LedgerErrorCode.TRANSFER_KEY_CONFLICT, f"Transfer key {key!r} is already used."
+        LedgerErrorCode.TRANSFER_KEY_CONFLICT,
+        gettext("Transfer key %(key)s is already used.") % {"key": repr(key)},
     )
 
 
@@ -82,7 +84,12 @@ def _check_no_overdraft(*, accounts: dict[int, Account], legs: Sequence[Leg]) ->
         if account.kind in Account.NEVER_NEGATIVE_KINDS and account.balance + delta < 0:
             raise DomainError(
                 LedgerErrorCode.INSUFFICIENT_FUNDS,
-                f"{account.get_kind_display()} #{account.id} holds {account.balance:.2f} CNY.",
+                gettext("%(get_kind_display)s #%(account_id)s holds %(balance)s CNY.")
+                % {
+                    "get_kind_display": account.get_kind_display(),
+                    "account_id": account.id,
+                    "balance": format(account.balance, ".2f"),
+                },
             )
 
 
@@ -111,7 +118,7 @@ def _transfer_insert(
         if Transfer.objects.filter(key=key).exists():
             raise _key_conflict(key) from exc
         raise DomainError(
-            LedgerErrorCode.INSUFFICIENT_FUNDS, "The ledger refused the transfer."
+            LedgerErrorCode.INSUFFICIENT_FUNDS, gettext("The ledger refused the transfer.")
         ) from exc
     return transfer
 

@@ -2,6 +2,7 @@
 
 from functools import cached_property
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter
 
 from access import Actor, actor_of
@@ -45,8 +46,8 @@ def operated_city(actor: Actor, code: str):
     if city is None:
         raise DomainError(
             CommonErrorCode.NOT_FOUND,
-            f"No city {code}.",
-            errors=[field_error("city", "Unknown city.")],
+            _("No city %(code)s.") % {"code": code},
+            errors=[field_error("city", _("Unknown city."))],
         )
     require_city(actor, city.id)
     return city

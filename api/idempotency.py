@@ -15,6 +15,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
@@ -66,8 +67,8 @@ def idempotent(handler: Callable) -> Callable:
         if not _KEY_PATTERN.match(key):
             raise DomainError(
                 CommonErrorCode.IDEMPOTENCY_KEY_INVALID,
-                "Idempotency-Key must be 1 to 255 visible ASCII characters.",
-                errors=[field_error(HEADER, "Malformed key.")],
+                _("Idempotency-Key must be 1 to 255 visible ASCII characters."),
+                errors=[field_error(HEADER, _("Malformed key."))],
             )
         fingerprint = request_fingerprint(request)
         owner = request.user
@@ -91,8 +92,9 @@ def idempotent(handler: Callable) -> Callable:
                     if existing.fingerprint != fingerprint:
                         raise DomainError(
                             CommonErrorCode.IDEMPOTENCY_KEY_REUSED,
-                            "This Idempotency-Key was first used for a different request; "
-                            "use a new key for a new request.",
+                            _(
+                                "This Idempotency-Key was first used for a different request; use a new key for a new request."
+                            ),
                             extra={"first_request_id": existing.request_id},
                         ) from None
                     return _replay(existing)

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 from simple_history.models import HistoricalRecords
 
@@ -57,6 +58,8 @@ class SocialSecurityCard(models.Model):
     )
 
     class Meta:
+        verbose_name = _("social security card")
+        verbose_name_plural = _("social security cards")
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
@@ -107,6 +110,8 @@ class EVoucherAgreement(models.Model):
     effective_from = models.DateField()
 
     class Meta:
+        verbose_name = _("e-voucher user agreement")
+        verbose_name_plural = _("e-voucher user agreements")
         ordering = ["-effective_from", "-id"]
 
     def __str__(self) -> str:
@@ -149,7 +154,8 @@ class EVoucher(models.Model):
     history = HistoricalRecords(bases=[AuditedHistory])
 
     class Meta:
-        verbose_name = "e-voucher"
+        verbose_name = _("e-voucher")
+        verbose_name_plural = _("e-vouchers")
 
     def __str__(self) -> str:
         return f"E-voucher of {self.person_id} ({self.get_status_display()})"
@@ -189,6 +195,8 @@ class EVoucherPresentationCode(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
+        verbose_name = _("e-voucher code")
+        verbose_name_plural = _("e-voucher codes")
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
@@ -220,6 +228,8 @@ class FaceAuthAttempt(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
+        verbose_name = _("face authentication attempt")
+        verbose_name_plural = _("face authentication attempts")
         ordering = ["-id"]
 
     def __str__(self) -> str:

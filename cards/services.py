@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
 
 from cards.credentials import PresentedCredential
@@ -58,8 +59,12 @@ def _transition(instance, method: str, error_code, by, **kwargs) -> None:
     except TransitionNotAllowed:
         raise DomainError(
             error_code,
-            f"The {instance._meta.verbose_name} is {instance.get_status_display().lower()}; "
-            f"{_TRANSITION_WORDING[method]} now.",
+            _("The %(verbose_name)s is %(lower)s; %(TRANSITION_WORDING)s now.")
+            % {
+                "verbose_name": instance._meta.verbose_name,
+                "lower": instance.get_status_display().lower(),
+                "TRANSITION_WORDING": _TRANSITION_WORDING[method],
+            },
             extra={"current_status": instance.status},
         ) from None
     _save_with_history(instance, by)
@@ -86,7 +91,7 @@ def _check_presented_ids(
     if normalize_resident_id(insured_resident_id) != person.resident_id:
         raise DomainError(
             CardErrorCode.INSURED_ID_MISMATCH,
-            errors=[field_error("insured_resident_id", "Does not match the insured person.")],
+            errors=[field_error("insured_resident_id", _("Does not match the insured person."))],
         )
     if agent_name or agent_resident_id:
         try:
@@ -97,13 +102,13 @@ def _check_presented_ids(
             ) from None
         if not agent_name.strip():
             raise DomainError(
-                CardErrorCode.AGENT_ID_REQUIRED, errors=[field_error("agent_name", "Required.")]
+                CardErrorCode.AGENT_ID_REQUIRED, errors=[field_error("agent_name", _("Required."))]
             )
         if agent.number == person.resident_id:
             raise DomainError(
                 CardErrorCode.AGENT_ID_REQUIRED,
-                "The agent must be someone other than the insured person.",
-                errors=[field_error("agent_resident_id", "Must be the agent's own ID.")],
+                _("The agent must be someone other than the insured person."),
+                errors=[field_error("agent_resident_id", _("Must be the agent's own ID."))],
             )
         return agent_name.strip(), agent.number
     return "", ""
@@ -122,8 +127,9 @@ def _checked_ready_working_day(ready_working_day: int | None) -> None:
     if ready_working_day is not None and not 1 <= ready_working_day <= STREET_POINT_WORKING_DAYS:
         raise DomainError(
             CommonErrorCode.VALIDATION_ERROR,
-            f"A street point has a card ready on working day 1 to {STREET_POINT_WORKING_DAYS}.",
-            errors=[field_error("ready_working_day", "1, 2 or 3.")],
+            _("A street point has a card ready on working day 1 to %(STREET_POINT_WORKING_DAYS)s.")
+            % {"STREET_POINT_WORKING_DAYS": STREET_POINT_WORKING_DAYS},
+            errors=[field_error("ready_working_day", _("1, 2 or 3."))],
         )
 
 
@@ -187,7 +193,7 @@ def card_apply(
 def _locked_card(card: SocialSecurityCard) -> SocialSecurityCard:
     locked = SocialSecurityCard.objects.select_for_update(no_key=True).filter(pk=card.pk).first()
     if locked is None:  # an id from a stale page or a crafted request
-        raise DomainError(CommonErrorCode.NOT_FOUND, "There is no such card.")
+        raise DomainError(CommonErrorCode.NOT_FOUND, _("There is no such card."))
     return locked
 
 
@@ -264,13 +270,13 @@ def _check_pin(pin: str) -> None:
     if not isinstance(pin, str) or not _PIN.fullmatch(pin):
         raise DomainError(
             CardErrorCode.CARD_PIN_INVALID,
-            errors=[field_error("pin", "6 digits, not 111111 or 123456.")],
+            errors=[field_error("pin", _(_("6 digits, not 111111 or 123456.")))],
         )
     weak = len(set(pin)) == 1 or pin in "0123456789" or pin in "9876543210"
     if weak:
         raise DomainError(
             CardErrorCode.CARD_PIN_INVALID,
-            errors=[field_error("pin", "6 digits, not 111111 or 123456.")],
+            errors=[field_error("pin", _(_("6 digits, not 111111 or 123456.")))],
         )
 
 
@@ -302,8 +308,10 @@ def _pin_locked(card: SocialSecurityCard, now: datetime) -> DomainError:
     until = card.pin_locked_until
     return DomainError(
         CardErrorCode.CARD_PIN_LOCKED,
-        f"Too many wrong PINs in a row: the card pays from no account until {clock.as_text(until)}. "
-        "The cardholder can still pay in cash, or with the e-voucher from their own app."
+        _(
+            "Too many wrong PINs in a row: the card pays from no account until %(until)s. The cardholder can still pay in cash, or with the e-voucher from their own app."
+        )
+        % {"until": clock.as_text(until)}
         + clock.simulated_wait_note(),
         headers={"Retry-After": str(int((until - now).total_seconds()) + 1)},
         extra={"locked_until": clock.as_iso(until)},
@@ -325,9 +333,11 @@ def _active_card_presented(*, credential: PresentedCredential) -> SocialSecurity
 def _pin_required() -> DomainError:
     return DomainError(
         CardErrorCode.CARD_PIN_REQUIRED,
-        f"Ask the cardholder to enter the card's PIN and send it in {CARD_PIN_HEADER}, or "
-        "settle without the personal account (use_personal_account false).",
-        errors=[field_error(CARD_PIN_HEADER, "Required with a card and the personal account.")],
+        _(
+            "Ask the cardholder to enter the card's PIN and send it in %(CARD_PIN_HEADER)s, or settle without the personal account (use_personal_account false)."
+        )
+        % {"CARD_PIN_HEADER": CARD_PIN_HEADER},
+        errors=[field_error(CARD_PIN_HEADER, _("Required with a card and the personal account."))],
     )
 
 
@@ -335,8 +345,10 @@ def _pin_incorrect(card: SocialSecurityCard) -> DomainError:
     attempts_left = settings.CARD_PIN_MAX_FAILURES - card.pin_failures
     return DomainError(
         CardErrorCode.CARD_PIN_INCORRECT,
-        f"The PIN is not the card's. {attempts_left} more wrong PIN(s) in a row lock the card's "
-        "PIN until the end of the day.",
+        _(
+            "The PIN is not the card's. %(attempts_left)s more wrong PIN(s) in a row lock the card's PIN until the end of the day."
+        )
+        % {"attempts_left": attempts_left},
         extra={"attempts_left": attempts_left},
     )
 
@@ -420,7 +432,8 @@ def card_replace(
     """A new card for a lost one (report it lost first)."""
     if card.status != SocialSecurityCard.Status.LOST:
         raise DomainError(
-            CardErrorCode.CARD_TRANSITION_NOT_ALLOWED, "Report the card lost before replacing it."
+            CardErrorCode.CARD_TRANSITION_NOT_ALLOWED,
+            _("Report the card lost before replacing it."),
         )
     if hasattr(card, "replaced_by"):
         return card.replaced_by
@@ -461,14 +474,14 @@ def evoucher_accept_agreement(
     if current is None or agreement_version != current.version:
         raise DomainError(
             CardErrorCode.AGREEMENT_VERSION_NOT_CURRENT,
-            errors=[field_error("agreement_version", "Not the current version.")],
+            errors=[field_error("agreement_version", _("Not the current version."))],
             extra={"current_version": current.version if current else None},
         )
     if platform == EVoucher.Platform.PHARMACY:
         raise DomainError(
             CommonErrorCode.VALIDATION_ERROR,
-            "Online activation is through WeChat, Alipay or the national app.",
-            errors=[field_error("platform", "Choose WECHAT, ALIPAY or NHSA_APP.")],
+            _("Online activation is through WeChat, Alipay or the national app."),
+            errors=[field_error("platform", _("Choose WECHAT, ALIPAY or NHSA_APP."))],
         )
     with transaction.atomic():
         voucher = _locked_voucher(person)
@@ -501,7 +514,8 @@ class FaceAuthResult:
 def _check_sandbox_outcome(*, outcome: str | None, field: str) -> None:
     if outcome is not None and not settings.SANDBOX_MODE:
         raise DomainError(
-            CardErrorCode.SANDBOX_OUTCOME_NOT_ALLOWED, errors=[field_error(field, "Sandbox only.")]
+            CardErrorCode.SANDBOX_OUTCOME_NOT_ALLOWED,
+            errors=[field_error(field, _("Sandbox only."))],
         )
 
 
@@ -510,7 +524,8 @@ def _check_face_auth_unlocked(*, voucher: EVoucher, now: datetime) -> None:
         wait = int((voucher.locked_until - now).total_seconds()) + 1
         raise DomainError(
             CardErrorCode.FACE_AUTH_LOCKED,
-            f"Face authentication is locked until {clock.as_text(voucher.locked_until)}."
+            _("Face authentication is locked until %(locked_until)s.")
+            % {"locked_until": clock.as_text(voucher.locked_until)}
             + clock.simulated_wait_note(),
             headers={"Retry-After": str(wait)},
             extra={"locked_until": clock.as_iso(voucher.locked_until)},
@@ -521,9 +536,9 @@ def _check_agreement_accepted(*, voucher: EVoucher) -> None:
     if voucher.status != EVoucher.Status.AGREEMENT_ACCEPTED:
         raise DomainError(
             CardErrorCode.EVOUCHER_TRANSITION_NOT_ALLOWED,
-            "Accept the user agreement first."
+            _("Accept the user agreement first.")
             if voucher.status == EVoucher.Status.NOT_ACTIVATED
-            else "The e-voucher is already activated.",
+            else _("The e-voucher is already activated."),
             extra={"current_status": voucher.status},
         )
 
@@ -599,7 +614,7 @@ def _agreement_in_force(*, today: date) -> EVoucherAgreement:
     current = evoucher_agreement_current(today=today)
     if current is None:
         raise DomainError(
-            CardErrorCode.AGREEMENT_VERSION_NOT_CURRENT, "No user agreement is in force."
+            CardErrorCode.AGREEMENT_VERSION_NOT_CURRENT, _("No user agreement is in force.")
         )
     return current
 
@@ -681,7 +696,7 @@ def evoucher_presentation_code_issue(*, person: InsuredPerson) -> IssuedPresenta
         if voucher.status != EVoucher.Status.ACTIVATED:
             raise DomainError(
                 CardErrorCode.EVOUCHER_TRANSITION_NOT_ALLOWED,
-                "Activate the e-voucher before showing its code.",
+                _("Activate the e-voucher before showing its code."),
                 extra={"current_status": voucher.status},
             )
         EVoucherPresentationCode.objects.filter(evoucher=voucher, retired_at__isnull=True).update(

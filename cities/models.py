@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from common.audit import AuditedHistory
@@ -26,7 +27,7 @@ class City(models.Model):
     code = models.CharField(
         max_length=6,
         unique=True,
-        validators=[RegexValidator(r"^[1-8]\d{5}$", "A 6-digit administrative division code.")],
+        validators=[RegexValidator(r"^[1-8]\d{5}$", _("A 6-digit administrative division code."))],
         help_text="6-digit administrative division code (GB/T 2260).",
     )
     name = models.CharField(max_length=64)
@@ -42,7 +43,7 @@ class City(models.Model):
     agency_phone = models.CharField(
         max_length=20,
         blank=True,
-        validators=[RegexValidator(r"^[0-9][0-9-]{2,19}$", "Digits, with hyphens if any.")],
+        validators=[RegexValidator(r"^[0-9][0-9-]{2,19}$", _("Digits, with hyphens if any."))],
         help_text="Its service phone (e.g. the area code and 12393). Empty: the national "
         "hotline answers.",
     )

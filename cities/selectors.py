@@ -4,6 +4,7 @@ told to reach the city's medical-insurance agency."""
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from cities.models import City
 from common.calendar import next_monthly_date
@@ -46,15 +47,20 @@ def next_crediting_on(city: City, *, on_or_after: date) -> date:
 def agency_where(*, name: str, address: str) -> str:
     """The agency's counter a remedy sends a person to: by name and address where recorded."""
     if name and address:
-        return f"{name} ({address})"
-    return name or "the local medical-insurance agency"
+        return gettext("%(name)s (%(address)s)") % {"name": name, "address": address}
+    return name or gettext("the local medical-insurance agency")
 
 
 def agency_call(*, name: str, phone: str) -> str:
     """The phone a remedy gives: the agency's own where recorded, else the national hotline."""
     if phone:
-        return f"call {name or 'the agency'} on {phone}"
-    return f"call the national medical-insurance hotline ({settings.NHSA_HOTLINE})"
+        return gettext("call %(agency)s on %(phone)s") % {
+            "agency": name or gettext("the agency"),
+            "phone": phone,
+        }
+    return gettext("call the national medical-insurance hotline (%(hotline)s)") % {
+        "hotline": settings.NHSA_HOTLINE
+    }
 
 
 def agency_contact(*, name: str, address: str, phone: str) -> dict:

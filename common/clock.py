@@ -15,6 +15,7 @@ from datetime import date, datetime
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import gettext
 
 CACHE_KEY = "clock:simulated-now"
 CACHE_SECONDS = 300
@@ -62,8 +63,8 @@ def simulated_wait_note() -> str:
     the simulated clock, which real time does not move once it has been advanced."""
     if not settings.SANDBOX_MODE:
         return ""
-    return (
-        " That time is on the sandbox's simulated clock: advance the clock past it with "
+    return " " + gettext(
+        "That time is on the sandbox's simulated clock: advance the clock past it with "
         "POST /api/v1/sandbox/clock/advance."
     )
 
@@ -73,7 +74,9 @@ def real_wait_note() -> str:
     clock could make a reader think advancing it helps."""
     if not settings.SANDBOX_MODE:
         return ""
-    return " These are real seconds: advancing the sandbox's simulated clock does not shorten them."
+    return " " + gettext(
+        "These are real seconds: advancing the sandbox's simulated clock does not shorten them."
+    )
 
 
 def forget_cached_now() -> None:

@@ -9,6 +9,8 @@ the end of the calendar that every period computed from it exists.
 
 from datetime import date, timedelta
 
+from django.utils.translation import gettext as _
+
 from common.errors import CommonErrorCode, DomainError, field_error
 
 MAX_DAYS_AHEAD = 366
@@ -22,13 +24,16 @@ def check_date_bounds(field: str, value: date, *, earliest: date, today: date) -
     """Refuse ``value`` before ``earliest`` or more than MAX_DAYS_AHEAD after ``today``."""
     latest = latest_allowed(today)
     if value < earliest:
-        message = f"On or after {earliest:%Y-%m-%d}."
+        message = _("On or after %(earliest)s.") % {"earliest": format(earliest, "%Y-%m-%d")}
     elif value > latest:
-        message = f"At most {MAX_DAYS_AHEAD} days ahead: on or before {latest:%Y-%m-%d}."
+        message = _("At most %(MAX_DAYS_AHEAD)s days ahead: on or before %(latest)s.") % {
+            "MAX_DAYS_AHEAD": MAX_DAYS_AHEAD,
+            "latest": format(latest, "%Y-%m-%d"),
+        }
     else:
         return
     raise DomainError(
         CommonErrorCode.VALIDATION_ERROR,
-        "Some fields are invalid; see errors.",
+        _("Some fields are invalid; see errors."),
         errors=[field_error(field, message, "date_out_of_range")],
     )

@@ -6,6 +6,8 @@ A client branches on ``code`` (the enum member's name), never on the message.
 from enum import Enum
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 
 class ErrorKind(Enum):
     """What went wrong, in the domain's terms; common.problems alone decides the HTTP status."""
@@ -52,36 +54,42 @@ class ErrorCodes(Enum):
 
 
 class CommonErrorCode(ErrorCodes):
-    VALIDATION_ERROR = ErrorKind.INVALID, "The request has invalid fields."
-    MALFORMED_REQUEST = ErrorKind.INVALID, "The request body could not be read."
-    NOT_AUTHENTICATED = ErrorKind.NOT_AUTHENTICATED, "Authentication credentials were not provided."
+    VALIDATION_ERROR = ErrorKind.INVALID, _("The request has invalid fields.")
+    MALFORMED_REQUEST = ErrorKind.INVALID, _("The request body could not be read.")
+    NOT_AUTHENTICATED = (
+        ErrorKind.NOT_AUTHENTICATED,
+        _("Authentication credentials were not provided."),
+    )
     AUTHENTICATION_FAILED = (
         ErrorKind.NOT_AUTHENTICATED,
-        "The credentials are invalid, expired or revoked.",
+        _("The credentials are invalid, expired or revoked."),
     )
-    PERMISSION_DENIED = ErrorKind.FORBIDDEN, "You are not allowed to do this."
-    NOT_FOUND = ErrorKind.NOT_FOUND, "Nothing was found at this address."
-    METHOD_NOT_ALLOWED = ErrorKind.METHOD_NOT_ALLOWED, "This method is not allowed here."
-    NOT_ACCEPTABLE = ErrorKind.NOT_ACCEPTABLE, "The requested representation cannot be produced."
+    PERMISSION_DENIED = ErrorKind.FORBIDDEN, _("You are not allowed to do this.")
+    NOT_FOUND = ErrorKind.NOT_FOUND, _("Nothing was found at this address.")
+    METHOD_NOT_ALLOWED = ErrorKind.METHOD_NOT_ALLOWED, _("This method is not allowed here.")
+    NOT_ACCEPTABLE = ErrorKind.NOT_ACCEPTABLE, _("The requested representation cannot be produced.")
     UNSUPPORTED_MEDIA_TYPE = (
         ErrorKind.UNSUPPORTED_MEDIA_TYPE,
-        "The request's media type is not supported.",
+        _("The request's media type is not supported."),
     )
     IDEMPOTENCY_KEY_REUSED = (
         ErrorKind.UNPROCESSABLE,
-        "This Idempotency-Key was already used with a different request.",
+        _("This Idempotency-Key was already used with a different request."),
     )
-    IDEMPOTENCY_KEY_INVALID = ErrorKind.INVALID, "The Idempotency-Key header is malformed."
-    CONFLICT = ErrorKind.CONFLICT, "The request conflicts with the current state."
-    REQUEST_TOO_LARGE = ErrorKind.TOO_LARGE, "The request body is larger than this server accepts."
-    REQUEST_NESTED_TOO_DEEPLY = ErrorKind.INVALID, "The request body is nested too deeply."
-    RATE_LIMITED = ErrorKind.RATE_LIMITED, "Too many requests; retry later."
-    SANDBOX_DISABLED = ErrorKind.NOT_FOUND, "Sandbox mode is off on this server."
+    IDEMPOTENCY_KEY_INVALID = ErrorKind.INVALID, _("The Idempotency-Key header is malformed.")
+    CONFLICT = ErrorKind.CONFLICT, _("The request conflicts with the current state.")
+    REQUEST_TOO_LARGE = (
+        ErrorKind.TOO_LARGE,
+        _("The request body is larger than this server accepts."),
+    )
+    REQUEST_NESTED_TOO_DEEPLY = ErrorKind.INVALID, _("The request body is nested too deeply.")
+    RATE_LIMITED = ErrorKind.RATE_LIMITED, _("Too many requests; retry later.")
+    SANDBOX_DISABLED = ErrorKind.NOT_FOUND, _("Sandbox mode is off on this server.")
     INTERNAL_ERROR = (
         ErrorKind.INTERNAL,
-        "Something went wrong on our side; the request id helps us find it.",
+        _("Something went wrong on our side; the request id helps us find it."),
     )
-    SERVICE_UNAVAILABLE = ErrorKind.UNAVAILABLE, "The service is temporarily unavailable."
+    SERVICE_UNAVAILABLE = ErrorKind.UNAVAILABLE, _("The service is temporarily unavailable.")
 
 
 # The members every problem body carries itself (RFC 9457's, then this project's): an extension

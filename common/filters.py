@@ -2,6 +2,7 @@
 PostgreSQL's bigint can hold, so ``?year=9223372036854775808`` is a field error like any other
 bad value rather than a query the database has to make sense of."""
 
+from django.utils.translation import gettext as _
 from django_filters import BooleanFilter, CharFilter, NumberFilter
 from django_filters.rest_framework import DjangoFilterBackend
 
@@ -35,8 +36,10 @@ def _refuse_unreadable_choices(filterset, request) -> None:
         value = request.query_params[name]
         if isinstance(list_filter, BooleanFilter):
             if value not in ("true", "false"):
-                errors.append(field_error(name, "Send true or false.", "invalid"))
+                errors.append(field_error(name, _("Send true or false."), "invalid"))
         elif value == "" and not isinstance(list_filter, CharFilter):
-            errors.append(field_error(name, "Send a value, or leave the parameter out.", "blank"))
+            errors.append(
+                field_error(name, _("Send a value, or leave the parameter out."), "blank")
+            )
     if errors:
         raise DomainError(CommonErrorCode.VALIDATION_ERROR, errors=errors)

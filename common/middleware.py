@@ -3,6 +3,9 @@ import re
 import time
 import uuid
 
+from django.conf import settings
+from django.utils import translation
+
 from common.context import request_id_var
 
 logger = logging.getLogger("yibao.requests")
@@ -75,4 +78,43 @@ class NulCharacterGuardMiddleware:
                 "Some fields are invalid; see errors.",
                 errors=errors,
             )
+        return None
+
+
+class LanguageQueryMiddleware:
+    """``?lang=zh-hans`` (or ``en``) chooses the language of this answer, where a browser link
+    cannot set Accept-Language; an HTML page (the admin, the demo home) remembers the choice in
+    the language cookie, so the pages it links to stay in that language. Runs after
+    LocaleMiddleware, which has chosen from the cookie and Accept-Language."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        chosen = _supported_language(request.GET.get("lang", ""))
+        if chosen:
+            translation.activate(chosen)
+            request.LANGUAGE_CODE = translation.get_language()
+        response = self.get_response(request)
+        if chosen and response.get("Content-Type", "").startswith("text/html"):
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                chosen,
+                max_age=settings.LANGUAGE_COOKIE_AGE,
+                path=settings.LANGUAGE_COOKIE_PATH,
+                domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+            )
+        return response
+
+
+def _supported_language(requested: str) -> str | None:
+    """The supported language a ``lang`` value names (``zh-Hans``, ``zh_hans``, ``EN``), or None."""
+    if not requested or len(requested) > 20:
+        return None
+    try:
+        return translation.get_supported_language_variant(requested.replace("_", "-").lower())
+    except LookupError:
         return None

@@ -4,6 +4,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
@@ -45,7 +46,7 @@ class MoneySerializerField(serializers.DecimalField):
     Exponents, separators, other scripts' digits, floats, NaN and infinity are refused."""
 
     default_error_messages = {
-        "invalid": 'Send an amount as a decimal string, like "12.50".',
+        "invalid": _('Send an amount as a decimal string, like "12.50".'),
     }
 
     def __init__(self, **kwargs):

@@ -1,5 +1,6 @@
 import re
 
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 
@@ -17,7 +18,7 @@ def checked_page_size(paginator, request) -> int:
     if not _POSITIVE_NUMBER.fullmatch(raw):
         raise DomainError(
             CommonErrorCode.VALIDATION_ERROR,
-            errors=[field_error("page_size", "Send a whole number from 1.", "invalid")],
+            errors=[field_error("page_size", _("Send a whole number from 1."), "invalid")],
         )
     return min(int(raw), paginator.max_page_size)
 
@@ -39,7 +40,7 @@ class PagePagination(PageNumberPagination):
         if not _POSITIVE_NUMBER.fullmatch(raw):
             raise DomainError(
                 CommonErrorCode.VALIDATION_ERROR,
-                errors=[field_error("page", "Send a page number from 1.", "invalid")],
+                errors=[field_error("page", _("Send a page number from 1."), "invalid")],
             )
         return raw
 
@@ -78,6 +79,6 @@ class NewestFirstCursorPagination(CursorPagination):
 def _invalid_cursor() -> DomainError:
     return DomainError(
         CommonErrorCode.VALIDATION_ERROR,
-        "The cursor is not one this API gave out; start again without it.",
-        errors=[field_error("cursor", "Invalid cursor.", "invalid")],
+        _("The cursor is not one this API gave out; start again without it."),
+        errors=[field_error("cursor", _("Invalid cursor."), "invalid")],
     )

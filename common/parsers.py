@@ -4,6 +4,7 @@ hold, a NUL character no text column can store)."""
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework.parsers import JSONParser
 
 from common.errors import CommonErrorCode, DomainError, field_error
@@ -25,7 +26,7 @@ class SafeJSONParser(JSONParser):
         if errors:
             raise DomainError(
                 CommonErrorCode.VALIDATION_ERROR,
-                "Some fields are invalid; see errors.",
+                _("Some fields are invalid; see errors."),
                 errors=errors,
             )
         return data
@@ -34,7 +35,8 @@ class SafeJSONParser(JSONParser):
 def _too_deep() -> DomainError:
     return DomainError(
         CommonErrorCode.REQUEST_NESTED_TOO_DEEPLY,
-        f"The request body nests objects or arrays more than {MAX_JSON_DEPTH} levels deep.",
+        _("The request body nests objects or arrays more than %(MAX_JSON_DEPTH)s levels deep.")
+        % {"MAX_JSON_DEPTH": MAX_JSON_DEPTH},
     )
 
 
@@ -50,7 +52,7 @@ def _refused_values(data: Any):
         if isinstance(value, dict):
             for key, item in value.items():
                 if "\x00" in key:
-                    yield field_error(field, "A member name contains a NUL character.", "null")
+                    yield field_error(field, _("A member name contains a NUL character."), "null")
                     continue
                 pending.append((item, (*path, key)))
         elif isinstance(value, list):
@@ -59,9 +61,11 @@ def _refused_values(data: Any):
             continue
         elif isinstance(value, int) and not BIGINT_MIN <= value <= BIGINT_MAX:
             yield field_error(
-                field, "Must be between -9223372036854775808 and 9223372036854775807.", "max_value"
+                field,
+                _("Must be between -9223372036854775808 and 9223372036854775807."),
+                "max_value",
             )
         elif isinstance(value, str) and "\x00" in value:
             yield field_error(
-                field, "Null characters are not allowed.", "null_characters_not_allowed"
+                field, _("Null characters are not allowed."), "null_characters_not_allowed"
             )

@@ -99,6 +99,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After the session (it may read the language from it), before CommonMiddleware (which may
+    # redirect to a language's URL); then ?lang=, which a browser link can set where a header cannot.
+    "django.middleware.locale.LocaleMiddleware",
+    "common.middleware.LanguageQueryMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -243,7 +247,12 @@ WEBHOOK_GAP_TIMEOUT_MINUTES = int(os.environ.get("WEBHOOK_GAP_TIMEOUT_MINUTES", 
 
 # --- Internationalisation -------------------------------------------------------------------
 
+# English for a client that sends no Accept-Language (and no ?lang=): API clients written against
+# the English texts keep them; a browser or app that asks for zh-Hans gets simplified Chinese.
 LANGUAGE_CODE = "en"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+# The project's catalogue (make messages / make compile-messages); the .mo is built, not committed.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from common.audit import AuditedHistory
@@ -56,6 +57,8 @@ class Employer(models.Model):
     history = HistoricalRecords(bases=[AuditedHistory])
 
     class Meta:
+        verbose_name = _("employer")
+        verbose_name_plural = _("employers")
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
@@ -88,6 +91,8 @@ class Employment(models.Model):
     started_on = models.DateField()
 
     class Meta:
+        verbose_name = _("employment")
+        verbose_name_plural = _("employments")
         ordering = ["id"]
 
     def __str__(self) -> str:

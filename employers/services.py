@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from common.audit import acting_user
 from common.errors import DomainError, field_error
@@ -74,12 +75,12 @@ def employer_payment_mode_set(
     if mode not in Employer.PaymentMode.values:
         raise DomainError(
             EmployerErrorCode.PAYMENT_MODE_INVALID,
-            errors=[field_error("payment_mode", "Not a payment mode.")],
+            errors=[field_error("payment_mode", _("Not a payment mode."))],
         )
     if underpaying != (paid_base_ratio is not None) or (
         underpaying and not Decimal("0.01") <= paid_base_ratio <= Decimal("0.99")
     ):
-        message = "Only an underpaying employer has one: 0.01 to 0.99 of the declared wages."
+        message = _("Only an underpaying employer has one: 0.01 to 0.99 of the declared wages.")
         raise DomainError(
             EmployerErrorCode.PAYMENT_MODE_INVALID,
             message,

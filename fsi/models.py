@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class SignIn(models.Model):
@@ -26,8 +27,9 @@ class SignIn(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("sign-in")
+        verbose_name_plural = _("sign-ins")
         ordering = ["-id"]
-        verbose_name = "sign-in"
         indexes = [models.Index(fields=["institution", "-signed_in_at"])]
         constraints = [
             models.CheckConstraint(
@@ -90,6 +92,8 @@ class Message(models.Model):
     corrected_at = models.DateTimeField(null=True, blank=True, help_text="Business time.")
 
     class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["institution", "-id"]),

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.reasons import Reason, ReasonCode, in_catalogue_order
 from cards.models import EVoucher, SocialSecurityCard
@@ -30,9 +31,6 @@ from inquiry.notices import Notice, employer_notices
 
 # The kind of an e-voucher presented at a terminal (cards.credentials.PresentedCredential.kind).
 EVOUCHER_CREDENTIAL = "EVOUCHER"
-
-# Where the documents say the personal account's balance is shown.
-COUNTER_CHANNELS_TEXT = "designated hospitals, designated pharmacies and medical-insurance agencies"
 
 
 @dataclass(frozen=True)
@@ -217,10 +215,14 @@ def _agency_extra(city: CityFacts) -> dict[str, Any]:
 def _reason_city_inquiry(city: CityFacts) -> Reason:
     return Reason(
         ReasonCode.CITY_INQUIRY_NOT_LAUNCHED,
-        detail=f"{city.name} has not launched online e-insurance inquiry, so the e-voucher "
-        "platforms cannot show your balance.",
-        remedy=f"Bring your social security card to the counter of {_agency_where(city)}, or "
-        f"{_agency_call(city)} to check it.",
+        detail=_(
+            "%(city_name)s has not launched online e-insurance inquiry, so the e-voucher platforms cannot show your balance."
+        )
+        % {"city_name": city.name},
+        remedy=_(
+            "Bring your social security card to the counter of %(agency_where)s, or %(agency_call)s to check it."
+        )
+        % {"agency_where": _agency_where(city), "agency_call": _agency_call(city)},
         extra=_agency_extra(city),
     )
 
@@ -229,30 +231,38 @@ def _reason_evoucher(facts: BalanceFacts, now: datetime) -> Reason:
     locked_until = facts.evoucher_locked_until
     if facts.evoucher_status is not None and locked_until and locked_until > now:
         detail = (
-            "Activation is paused after repeated failed face authentications, until "
-            f"{clock.as_text(locked_until)}." + clock.simulated_wait_note()
+            _(
+                "Activation is paused after repeated failed face authentications, until %(locked_until)s."
+            )
+            % {"locked_until": clock.as_text(locked_until)}
+            + clock.simulated_wait_note()
         )
     elif facts.evoucher_status == EVoucher.Status.AGREEMENT_ACCEPTED:
-        detail = "You accepted the user agreement, but face authentication has not been passed."
+        detail = _("You accepted the user agreement, but face authentication has not been passed.")
     else:
-        detail = "Your electronic medical-insurance voucher has not been activated, so it cannot be used or show your balance."
+        detail = _(
+            "Your electronic medical-insurance voucher has not been activated, so it cannot be used or show your balance."
+        )
     return Reason(
         ReasonCode.EVOUCHER_NOT_ACTIVATED,
         detail=detail,
-        remedy="Activate it in WeChat, Alipay or the national medical-insurance app (accept the user "
-        "agreement, then pass face authentication), or at a designated pharmacy with your ID.",
+        remedy=_(
+            "Activate it in WeChat, Alipay or the national medical-insurance app (accept the user agreement, then pass face authentication), or at a designated pharmacy with your ID."
+        ),
     )
 
 
 def _reason_wrong_channel(city: CityFacts) -> Reason:
     return Reason(
         ReasonCode.WRONG_CHANNEL,
-        detail="Your medical-insurance card carries two accounts: your personal account, and the "
-        "pooled (fund) account that pays the insurance's share of your medical costs. In "
-        f"{city.name} the personal account's balance is not shown online; {COUNTER_CHANNELS_TEXT} "
-        "show it.",
-        remedy="Ask with your card at a designated hospital or pharmacy, or at the counter of "
-        f"{_agency_where(city)}; or {_agency_call(city)}.",
+        detail=_(
+            "Your medical-insurance card carries two accounts: your personal account, and the pooled (fund) account that pays the insurance's share of your medical costs. In %(city_name)s the personal account's balance is not shown online; designated hospitals, designated pharmacies and medical-insurance agencies show it."
+        )
+        % {"city_name": city.name},
+        remedy=_(
+            "Ask with your card at a designated hospital or pharmacy, or at the counter of %(agency_where)s; or %(agency_call)s."
+        )
+        % {"agency_where": _agency_where(city), "agency_call": _agency_call(city)},
         extra={"channels": [Channel.INSTITUTION.value, Channel.COUNTER.value]}
         | _agency_extra(city),
     )
@@ -265,11 +275,21 @@ def _reason_abolished(facts: BalanceFacts) -> Reason:
     ratio = int(city.outpatient_pooling_ratio * 100)
     return Reason(
         ReasonCode.PERSONAL_ACCOUNT_ABOLISHED,
-        detail=f"Since {city.resident_accounts_abolished_on:%Y-%m-%d}, {city.name} has replaced resident "
-        f"personal accounts with outpatient pooling: it pays {ratio}% of eligible common outpatient "
-        f"costs, up to {city.outpatient_pooling_annual_quota:.2f} CNY a year; "
-        f"{remaining:.2f} CNY remains this year.",
-        remedy="Nothing to do: settle at designated institutions as usual and outpatient pooling pays its share.",
+        detail=_(
+            "Since %(resident_accounts_abolished_on)s, %(city_name)s has replaced resident personal accounts with outpatient pooling: it pays %(ratio)s%% of eligible common outpatient costs, up to %(outpatient_pooling_annual_quota)s CNY a year; %(remaining)s CNY remains this year."
+        )
+        % {
+            "resident_accounts_abolished_on": format(
+                city.resident_accounts_abolished_on, "%Y-%m-%d"
+            ),
+            "city_name": city.name,
+            "ratio": ratio,
+            "outpatient_pooling_annual_quota": format(city.outpatient_pooling_annual_quota, ".2f"),
+            "remaining": format(remaining, ".2f"),
+        },
+        remedy=_(
+            "Nothing to do: settle at designated institutions as usual and outpatient pooling pays its share."
+        ),
         extra={
             "outpatient_pooling": {
                 "ratio": f"{city.outpatient_pooling_ratio:.4f}",
@@ -287,34 +307,40 @@ def _reason_card(facts: BalanceFacts, *, presented: bool) -> Reason:
     e-voucher would serve in its place."""
     status = facts.card_status
     expected = None
-    remedy = (
-        f"Activate it at {_agency_where(facts.city)}: bring the card and your ID, and set a PIN."
-    )
+    remedy = _("Activate it at %(agency_where)s: bring the card and your ID, and set a PIN.") % {
+        "agency_where": _agency_where(facts.city)
+    }
     if status is None:
-        detail = "You have no social security card yet."
-        remedy = (
-            "Apply at the county medical-insurance centre (issued on the spot) or a street service point "
-            "(ready within 3 working days), then activate it at the agency."
+        detail = _("You have no social security card yet.")
+        remedy = _(
+            "Apply at the county medical-insurance centre (issued on the spot) or a street service point (ready within 3 working days), then activate it at the agency."
         )
     elif status == SocialSecurityCard.Status.PENDING:
-        detail = f"Your card is being made; it will be ready on {facts.card_ready_on:%Y-%m-%d}."
+        detail = _("Your card is being made; it will be ready on %(card_ready_on)s.") % {
+            "card_ready_on": format(facts.card_ready_on, "%Y-%m-%d")
+        }
         expected = facts.card_ready_on
-        remedy = "Collect it when it is ready, then activate it at the agency (bring your ID, set a PIN)."
+        remedy = _(
+            "Collect it when it is ready, then activate it at the agency (bring your ID, set a PIN)."
+        )
     elif status == SocialSecurityCard.Status.READY:
-        detail = "Your card is ready for pick-up but has not been collected and activated."
-        remedy = "Collect it at the service point and activate it at the agency (bring your ID, set a PIN)."
+        detail = _("Your card is ready for pick-up but has not been collected and activated.")
+        remedy = _(
+            "Collect it at the service point and activate it at the agency (bring your ID, set a PIN)."
+        )
     elif status == SocialSecurityCard.Status.LOST:
-        detail = "Your card was reported lost and no replacement has been issued."
-        remedy = "Apply for a replacement at the agency, then activate the new card."
+        detail = _("Your card was reported lost and no replacement has been issued.")
+        remedy = _("Apply for a replacement at the agency, then activate the new card.")
     elif presented:
-        detail = (
-            "The card presented has been issued but not activated, so it can neither pay nor show "
-            "the balance here."
+        detail = _(
+            "The card presented has been issued but not activated, so it can neither pay nor show the balance here."
         )
     else:
-        detail = "Your physical social security card has been issued but not activated."
+        detail = _("Your physical social security card has been issued but not activated.")
     if presented:
-        remedy += " Meanwhile, an activated e-voucher can be presented instead of the card."
+        remedy = _(
+            "%(remedy)s Meanwhile, an activated e-voucher can be presented instead of the card."
+        ) % {"remedy": remedy}
     return Reason(
         ReasonCode.CARD_NOT_ACTIVATED,
         detail=detail,
@@ -335,24 +361,32 @@ def _reason_not_uploaded(city: CityFacts, today: date) -> Reason:
     if not city.has_public_upload_channel:
         return Reason(
             ReasonCode.DATA_NOT_UPLOADED,
-            detail=f"{city.name} has no public channel to the national platform, so no account data reaches it.",
-            remedy="Online inquiry will not show it until the city opens one; designated institutions "
-            f"and the counter of {_agency_where(city)} read the live account meanwhile (or "
-            f"{_agency_call(city)}).",
+            detail=_(
+                "%(city_name)s has no public channel to the national platform, so no account data reaches it."
+            )
+            % {"city_name": city.name},
+            remedy=_(
+                "Online inquiry will not show it until the city opens one; designated institutions and the counter of %(agency_where)s read the live account meanwhile (or %(agency_call)s)."
+            )
+            % {"agency_where": _agency_where(city), "agency_call": _agency_call(city)},
             extra=_agency_extra(city),
         )
     expected = _next_upload(city, today)
     latest = city.latest_upload_as_of
     if latest is None:
-        detail = f"{city.name} has not uploaded account data to the national platform yet."
+        detail = _("%(city_name)s has not uploaded account data to the national platform yet.") % {
+            "city_name": city.name
+        }
     else:
-        detail = (
-            f"Your account is not in {city.name}'s latest upload (as of {clock.as_text(latest)})."
-        )
+        detail = _("Your account is not in %(city_name)s's latest upload (as of %(latest)s).") % {
+            "city_name": city.name,
+            "latest": clock.as_text(latest),
+        }
     return Reason(
         ReasonCode.DATA_NOT_UPLOADED,
         detail=detail,
-        remedy=f"Wait for the city's next upload, due on {expected:%Y-%m-%d}.",
+        remedy=_("Wait for the city's next upload, due on %(expected)s.")
+        % {"expected": format(expected, "%Y-%m-%d")},
         expected_date=expected,
     )
 
@@ -360,8 +394,10 @@ def _reason_not_uploaded(city: CityFacts, today: date) -> Reason:
 def _reason_busy(city: CityFacts, retry_after: int) -> Reason:
     return Reason(
         ReasonCode.PLATFORM_BUSY,
-        detail=f"Too many people are querying {city.name}'s platform right now.",
-        remedy=f"Query again off-peak; retry in {retry_after} seconds at the earliest."
+        detail=_("Too many people are querying %(city_name)s's platform right now.")
+        % {"city_name": city.name},
+        remedy=_("Query again off-peak; retry in %(retry_after)s seconds at the earliest.")
+        % {"retry_after": retry_after}
         + clock.real_wait_note(),
         retry_after=retry_after,
     )
@@ -386,32 +422,41 @@ def _reason_funds(facts: BalanceFacts, today: date, *, credited_since_snapshot: 
         expected = _next_upload(facts.city, today)
         return Reason(
             ReasonCode.FUNDS_NOT_YET_TRANSFERRED,
-            detail="At the city's last upload your account had not received its first crediting; it has "
-            "been credited since, and shows online after the next upload.",
-            remedy="Wait for the next upload"
-            + (f", due on {expected:%Y-%m-%d}." if expected else "."),
+            detail=_(
+                "At the city's last upload your account had not received its first crediting; it has been credited since, and shows online after the next upload."
+            ),
+            remedy=(
+                _("Wait for the next upload, due on %(expected)s.")
+                % {"expected": format(expected, "%Y-%m-%d")}
+                if expected
+                else _("Wait for the next upload.")
+            ),
             expected_date=expected,
         )
     if not facts.is_employee and not facts.has_contribution:
         # Crediting only credits residents whose year is paid: no date can be promised before.
         return Reason(
             ReasonCode.FUNDS_NOT_YET_TRANSFERRED,
-            detail="Your personal account is at 0.00 because this year's resident contribution has "
-            "not been received; the first crediting follows it.",
-            remedy="Pay this year's resident contribution; the first crediting follows on the next "
-            "crediting day.",
+            detail=_(
+                "Your personal account is at 0.00 because this year's resident contribution has not been received; the first crediting follows it."
+            ),
+            remedy=_(
+                "Pay this year's resident contribution; the first crediting follows on the next crediting day."
+            ),
         )
     expected = _expected_first_crediting(facts, today)
     if _awaiting_first_contribution(facts):
-        detail = (
-            "Your personal account is at 0.00 because no contribution has been received yet; the first "
-            "crediting follows the first contribution."
+        detail = _(
+            "Your personal account is at 0.00 because no contribution has been received yet; the first crediting follows the first contribution."
         )
     else:
-        detail = "Your personal account is at 0.00 because the agency has not yet posted its first crediting."
+        detail = _(
+            "Your personal account is at 0.00 because the agency has not yet posted its first crediting."
+        )
     return Reason(
         ReasonCode.FUNDS_NOT_YET_TRANSFERRED,
         detail=detail,
-        remedy=f"Wait; the first crediting is expected on {expected:%Y-%m-%d}.",
+        remedy=_("Wait; the first crediting is expected on %(expected)s.")
+        % {"expected": format(expected, "%Y-%m-%d")},
         expected_date=expected,
     )

@@ -13,6 +13,8 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from common.money import CURRENCY, ZERO, money
 
@@ -23,8 +25,10 @@ class NoticeCode(StrEnum):
 
 
 NOTICE_TITLES: dict[NoticeCode, str] = {
-    NoticeCode.EMPLOYER_ARREARS: "Your employer has not paid your contributions",
-    NoticeCode.EMPLOYER_UNDERPAID: "Your employer paid on a base below your declared wage",
+    NoticeCode.EMPLOYER_ARREARS: gettext_lazy("Your employer has not paid your contributions"),
+    NoticeCode.EMPLOYER_UNDERPAID: gettext_lazy(
+        "Your employer paid on a base below your declared wage"
+    ),
 }
 
 
@@ -63,7 +67,7 @@ class Notice:
         """Ready for JSON: months as YYYY-MM-01 dates, money with two places."""
         return {
             "code": self.code.value,
-            "title": self.title,
+            "title": str(self.title),
             "detail": self.detail,
             "remedy": self.remedy,
             "months": [month.isoformat() for month in self.months],
@@ -75,27 +79,43 @@ class Notice:
 
 
 def _employer(facts: EmployerPaymentFacts) -> str:
-    return facts.employer_name or "Your employer"
+    return facts.employer_name or _("Your employer")
 
 
 def _arrears(facts: EmployerPaymentFacts) -> Notice:
     periods = facts.unpaid_periods
     count = len(periods)
     span = (
-        ", ".join(f"{period:%Y-%m}" for period in periods)
+        _(", ").join(f"{period:%Y-%m}" for period in periods)
         if count <= 3
-        else f"{periods[0]:%Y-%m} to {periods[-1]:%Y-%m}"
+        else _("%(first)s to %(last)s")
+        % {"first": f"{periods[0]:%Y-%m}", "last": f"{periods[-1]:%Y-%m}"}
     )
     return Notice(
         NoticeCode.EMPLOYER_ARREARS,
-        detail=f"{_employer(facts)} has not paid your medical-insurance contributions for {span} "
-        f"({count} month{'s' if count != 1 else ''}, {facts.unpaid_amount:.2f} CNY), so your "
-        f"personal account has not received {facts.unpaid_account_share:.2f} CNY for "
-        f"{'them' if count != 1 else 'it'} and is not growing.",
-        remedy="Ask your employer to pay the arrears; the missing credits follow at the next "
-        "crediting once it does. If it does not, complain to the local medical-insurance agency "
-        f"or call {settings.NHSA_HOTLINE}: you have the right to supervise your employer's "
-        "payments (Social Insurance Law, art. 4).",
+        detail=ngettext(
+            "%(employer)s has not paid your medical-insurance contributions for %(span)s "
+            "(%(count)d month, %(amount)s CNY), so your personal account has not received "
+            "%(share)s CNY for it and is not growing.",
+            "%(employer)s has not paid your medical-insurance contributions for %(span)s "
+            "(%(count)d months, %(amount)s CNY), so your personal account has not received "
+            "%(share)s CNY for them and is not growing.",
+            count,
+        )
+        % {
+            "employer": _employer(facts),
+            "span": span,
+            "count": count,
+            "amount": f"{facts.unpaid_amount:.2f}",
+            "share": f"{facts.unpaid_account_share:.2f}",
+        },
+        remedy=_(
+            "Ask your employer to pay the arrears; the missing credits follow at the next "
+            "crediting once it does. If it does not, complain to the local medical-insurance "
+            "agency or call %(hotline)s: you have the right to supervise your employer's "
+            "payments (Social Insurance Law, art. 4)."
+        )
+        % {"hotline": settings.NHSA_HOTLINE},
         months=periods,
         amount_owed=facts.unpaid_amount,
         account_share_missing=facts.unpaid_account_share,
@@ -107,13 +127,25 @@ def _underpaid(facts: EmployerPaymentFacts) -> Notice:
     missing = max(ZERO, share_due - facts.latest_account_share)
     return Notice(
         NoticeCode.EMPLOYER_UNDERPAID,
-        detail=f"{_employer(facts)} paid your contributions for {facts.latest_period:%Y-%m} on a "
-        f"base of {facts.latest_base_used:.2f} CNY, below the {facts.latest_base_due:.2f} CNY due "
-        f"on your declared wage, so your personal account received "
-        f"{facts.latest_account_share:.2f} CNY instead of {share_due:.2f} CNY.",
-        remedy="Ask your employer to pay on your declared wage and to make up the difference. If "
-        "it does not, complain to the local medical-insurance agency or call "
-        f"{settings.NHSA_HOTLINE} (Social Insurance Law, art. 4).",
+        detail=_(
+            "%(employer)s paid your contributions for %(month)s on a base of %(base_used)s CNY, "
+            "below the %(base_due)s CNY due on your declared wage, so your personal account "
+            "received %(share)s CNY instead of %(share_due)s CNY."
+        )
+        % {
+            "employer": _employer(facts),
+            "month": f"{facts.latest_period:%Y-%m}",
+            "base_used": f"{facts.latest_base_used:.2f}",
+            "base_due": f"{facts.latest_base_due:.2f}",
+            "share": f"{facts.latest_account_share:.2f}",
+            "share_due": f"{share_due:.2f}",
+        },
+        remedy=_(
+            "Ask your employer to pay on your declared wage and to make up the difference. If "
+            "it does not, complain to the local medical-insurance agency or call %(hotline)s "
+            "(Social Insurance Law, art. 4)."
+        )
+        % {"hotline": settings.NHSA_HOTLINE},
         months=(facts.latest_period,),
         amount_owed=ZERO,
         account_share_missing=missing,

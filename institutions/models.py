@@ -6,6 +6,7 @@ The rows live in the table settlement created for them (``settlement_institution
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from common.audit import AuditedHistory
@@ -44,6 +45,8 @@ class Institution(models.Model):
     )
 
     class Meta:
+        verbose_name = _("institution")
+        verbose_name_plural = _("institutions")
         db_table = "settlement_institution"
         ordering = ["city", "code"]
         constraints = [

@@ -6,6 +6,7 @@ by the flows above this app, which call ``institution_create`` first.
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from common.audit import acting_user
 from common.errors import CommonErrorCode, DomainError, field_error
@@ -41,7 +42,7 @@ def institution_create(
         except ValidationError as exc:
             raise DomainError(
                 CommonErrorCode.VALIDATION_ERROR,
-                "The institution's fields are invalid.",
+                _("The institution's fields are invalid."),
                 errors=[
                     field_error(field, str(message))
                     for field, messages in exc.message_dict.items()

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from common.audit import AuditedHistory
@@ -75,6 +76,8 @@ class InsuredPerson(models.Model):
     history = HistoricalRecords(bases=[AuditedHistory])
 
     class Meta:
+        verbose_name = _("insured person")
+        verbose_name_plural = _("insured persons")
         ordering = ["id"]
         indexes = [
             models.Index(fields=["city", "scheme", "employment_status"]),

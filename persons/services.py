@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from common import clock
 from common.audit import acting_user
@@ -98,24 +99,27 @@ def _check_scheme_fields(
         if employment_status not in InsuredPerson.EmploymentStatus.values:
             raise DomainError(
                 PersonErrorCode.SCHEME_FIELDS_INVALID,
-                "Employees are ACTIVE or RETIRED.",
+                _("Employees are ACTIVE or RETIRED."),
                 errors=[
-                    field_error("employment_status", "Required for employees: ACTIVE or RETIRED.")
+                    field_error(
+                        "employment_status", _("Required for employees: ACTIVE or RETIRED.")
+                    )
                 ],
             )
         if subsidy_category != InsuredPerson.SubsidyCategory.NONE:
             raise DomainError(
                 PersonErrorCode.SCHEME_FIELDS_INVALID,
-                "Subsidy categories apply to residents only.",
-                errors=[field_error("subsidy_category", "Residents only.")],
+                _("Subsidy categories apply to residents only."),
+                errors=[field_error("subsidy_category", _("Residents only."))],
             )
     elif employment_status or declared_wage is not None:
         raise DomainError(
             PersonErrorCode.SCHEME_FIELDS_INVALID,
-            "Residents have no employment status or declared wage.",
+            _("Residents have no employment status or declared wage."),
             errors=[
                 field_error(
-                    "employment_status" if employment_status else "declared_wage", "Employees only."
+                    "employment_status" if employment_status else "declared_wage",
+                    _("Employees only."),
                 )
             ],
         )
@@ -129,7 +133,7 @@ def person_login_create(*, person: InsuredPerson, username: str, password: str |
         raise DomainError(PersonErrorCode.LOGIN_EXISTS)
     if User.objects.filter(username__iexact=username).exists():
         raise DomainError(
-            PersonErrorCode.USERNAME_TAKEN, errors=[field_error("username", "Taken.")]
+            PersonErrorCode.USERNAME_TAKEN, errors=[field_error("username", _("Taken."))]
         )
     user = User(username=username, role=User.Role.INSURED, first_name=person.name[:150])
     if password:

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -80,8 +81,9 @@ def scenario_parameters(scenario, data) -> dict:
     if foreign:
         raise DomainError(
             CommonErrorCode.VALIDATION_ERROR,
-            f"{scenario.code} takes no {', '.join(foreign)}.",
-            errors=[field_error(name, "This scenario does not take it.") for name in foreign],
+            _("%(scenario_code)s takes no %(join)s.")
+            % {"scenario_code": scenario.code, "join": ", ".join(foreign)},
+            errors=[field_error(name, _("This scenario does not take it.")) for name in foreign],
         )
     return dict(chosen)
 
@@ -232,7 +234,7 @@ class ClockAdvanceApi(ActorMixin, APIView):
             step = any(name in attrs for name in _STEP_FIELDS)
             if step == ("to" in attrs):
                 raise serializers.ValidationError(
-                    "Give either a step (days, hours and/or minutes) or to."
+                    _("Give either a step (days, hours and/or minutes) or to.")
                 )
             return attrs
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext, gettext_lazy
 from knox.models import AuthToken
 from knox.settings import CONSTANTS
 
@@ -28,6 +29,7 @@ from inquiry.answer import balance_inquire
 from inquiry.channels import Channel
 from institutions.models import Institution
 from provisioning.services import institution_register
+from sandbox.names import pinyin
 from sandbox.scenarios import DEMO_PIN, SCENARIOS, build_person, fixed_token_ensure
 from sandbox.world import CITY_PROFILES, sandbox_city
 from users.models import User
@@ -213,8 +215,8 @@ def online_answer_now(person_id: int, *, now: datetime) -> str:
     )
     codes = ", ".join(reason.code.value for reason in diagnosis.reasons)
     if not diagnosis.visible:
-        return f"hidden: {codes}"
-    shown = f"visible, {diagnosis.amount:.2f} CNY"
+        return gettext("hidden: %(codes)s") % {"codes": codes}
+    shown = gettext("visible, %(amount)s CNY") % {"amount": f"{diagnosis.amount:.2f}"}
     return f"{shown}; {codes}" if codes else shown
 
 
@@ -234,16 +236,17 @@ def demo_city_table() -> list[DemoCity]:
     for profile in CITY_PROFILES.values():
         contact = profile.agency
         agency = (
-            f"{contact['agency_name']}, {contact['agency_phone']} (configured)"
+            gettext("%(name)s, %(phone)s (configured)")
+            % {"name": contact["agency_name"], "phone": contact["agency_phone"]}
             if contact
-            else "none configured: remedies give the national hotline 12393"
+            else gettext("none configured: remedies give the national hotline 12393")
         )
         rows.append(DemoCity(profile.code, profile.name, profile.description, agency))
     return rows
 
 
-PASSWORD_NOT_SHOWN = "(shown once, when the login was created)"
-NO_TOKEN = "none: log in with POST /api/v1/auth/login for an expiring token"
+PASSWORD_NOT_SHOWN = gettext_lazy("(shown once, when the login was created)")
+NO_TOKEN = gettext_lazy("none: log in with POST /api/v1/auth/login for an expiring token")
 
 
 def demo_world_table(*, passwords: dict[str, str] | None = None) -> list[DemoRow]:
@@ -253,25 +256,32 @@ def demo_world_table(*, passwords: dict[str, str] | None = None) -> list[DemoRow
     def credentials(username: str, published: str) -> tuple[str, str]:
         if passwords is None:
             return published, f"Token {demo_token(username)}"
-        return passwords.get(username, PASSWORD_NOT_SHOWN), NO_TOKEN
+        return passwords.get(username, str(PASSWORD_NOT_SHOWN)), str(NO_TOKEN)
 
-    rows = [DemoRow("Superuser", SUPERUSER[0], *credentials(*SUPERUSER), "Everything, every city")]
+    rows = [
+        DemoRow(
+            gettext("Superuser"),
+            SUPERUSER[0],
+            *credentials(*SUPERUSER),
+            gettext("Everything, every city"),
+        )
+    ]
     for username, codes in OPERATORS.items():
         names = ", ".join(
             CITY_PROFILES[key].name for key, p in CITY_PROFILES.items() if p.code in codes
         )
         rows.append(
             DemoRow(
-                "Operator",
+                gettext("Operator"),
                 username,
                 *credentials(username, STAFF_PASSWORD),
-                f"Administers {names}",
+                gettext("Administers %(cities)s") % {"cities": names},
             )
         )
     for spec in INSTITUTIONS:
         rows.append(
             DemoRow(
-                "Institution terminal",
+                gettext("Institution terminal"),
                 spec.terminal,
                 *credentials(spec.terminal, STAFF_PASSWORD),
                 spec.name,
@@ -299,19 +309,31 @@ def demo_world_table(*, passwords: dict[str, str] | None = None) -> list[DemoRow
         if card is not None:
             # The PIN a settlement from the personal account needs, where the logins are public.
             shown_pin = passwords is None and card.status == SocialSecurityCard.Status.ACTIVE
-            presented.append(f"card {card.number}" + (f" (PIN {DEMO_PIN})" if shown_pin else ""))
+            presented.append(
+                gettext("card %(number)s (PIN %(pin)s)") % {"number": card.number, "pin": DEMO_PIN}
+                if shown_pin
+                else gettext("card %(number)s") % {"number": card.number}
+            )
         if person.evoucher.status == EVoucher.Status.ACTIVATED:
-            presented.append("an e-voucher code from POST /api/v1/me/evoucher/qr-codes")
+            presented.append(gettext("an e-voucher code from POST /api/v1/me/evoucher/qr-codes"))
         profile = CITY_PROFILES[scenario.spec.city_profile].key
-        notes = (
-            f"{scenario.title}: person #{person.id} in {person.city.name} "
-            f"(sandbox profile '{profile}')"
-        )
+        latin = pinyin(person.name)
+        notes = gettext(
+            "%(scenario)s: %(name)s, person #%(id)s in %(city)s (sandbox profile '%(profile)s')"
+        ) % {
+            "scenario": scenario.title,
+            "name": f"{person.name} ({latin})" if latin else person.name,
+            "id": person.id,
+            "city": person.city.name,
+            "profile": profile,
+        }
         if presented:
-            notes += "; presents " + " or ".join(presented)
+            notes += gettext("; presents %(credentials)s") % {
+                "credentials": gettext(" or ").join(presented)
+            }
         rows.append(
             DemoRow(
-                f"Insured: {scenario.title}",
+                gettext("Insured: %(scenario)s") % {"scenario": scenario.title},
                 username,
                 *credentials(username, PERSON_PASSWORD),
                 notes,

@@ -24,6 +24,7 @@ from cards.models import EVoucher
 from cities.models import City
 from persons.models import InsuredPerson
 from persons.resident_id import make_resident_id
+from sandbox.names import numbered_name
 
 PERSON = InsuredPerson._meta.db_table
 ACCOUNT = Account._meta.db_table
@@ -82,7 +83,7 @@ def _person_values(index: int, city_id: int, prefix: str, enrolled_on: date) -> 
         scheme, status, wage = InsuredPerson.Scheme.RESIDENT, "", None
     return (
         make_resident_id(prefix, birth, sequence),
-        f"Resident {index:07d}",
+        numbered_name(index).hanzi,
         "M" if sequence % 2 else "F",
         birth,
         city_id,

@@ -39,54 +39,11 @@ from persons.models import InsuredPerson
 from persons.resident_id import make_resident_id
 from persons.services import person_login_create
 from provisioning.services import person_enrol
+from sandbox.names import random_name
 from sandbox.world import sandbox_city
 from uploads.services import upload_person_now
 
 DEMO_PIN = "258036"
-_SURNAMES = [
-    "Wang",
-    "Li",
-    "Zhang",
-    "Liu",
-    "Chen",
-    "Yang",
-    "Huang",
-    "Zhao",
-    "Wu",
-    "Zhou",
-    "Xu",
-    "Sun",
-    "Ma",
-    "Zhu",
-    "Hu",
-    "Guo",
-    "He",
-    "Lin",
-    "Luo",
-    "Gao",
-]
-_GIVEN = [
-    "Wei",
-    "Fang",
-    "Na",
-    "Min",
-    "Jing",
-    "Lei",
-    "Qiang",
-    "Yan",
-    "Jun",
-    "Yong",
-    "Jie",
-    "Tao",
-    "Ming",
-    "Chao",
-    "Xiu",
-    "Hua",
-    "Ping",
-    "Gang",
-    "Hui",
-    "Ling",
-]
 
 
 @dataclass(frozen=True)
@@ -323,7 +280,7 @@ def _fresh_identity(
         birth = date(first, 1, 1) + timedelta(days=rng.randrange(0, span))
         number = make_resident_id(division_code, birth, rng.randrange(1, 1000))
         if not InsuredPerson.objects.filter(resident_id=number).exists():
-            return number, f"{rng.choice(_SURNAMES)} {rng.choice(_GIVEN)}"
+            return number, random_name(rng).hanzi
 
 
 def build_person(

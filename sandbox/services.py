@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from common import clock
 from common.errors import CommonErrorCode, DomainError
@@ -24,8 +25,9 @@ def require_sandbox() -> None:
     if not settings.SANDBOX_MODE:
         raise DomainError(
             CommonErrorCode.SANDBOX_DISABLED,
-            "Sandbox mode is off on this server, so sandbox endpoints do not exist here "
-            "(it is on in the demo; set SANDBOX_MODE=true to enable it).",
+            gettext(
+                "Sandbox mode is off on this server, so sandbox endpoints do not exist here (it is on in the demo; set SANDBOX_MODE=true to enable it)."
+            ),
         )
 
 
@@ -76,7 +78,7 @@ def clock_advance(
         if target < previous:
             raise DomainError(
                 SandboxErrorCode.CLOCK_CANNOT_GO_BACK,
-                f"The clock is at {clock.as_text(previous)}.",
+                gettext("The clock is at %(previous)s.") % {"previous": clock.as_text(previous)},
             )
         if target - previous > timedelta(days=MAX_ADVANCE_DAYS):
             raise DomainError(SandboxErrorCode.CLOCK_STEP_TOO_LARGE)

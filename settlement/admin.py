@@ -3,6 +3,7 @@ their breakdown (and reversal), visits registered before settling, filings, fami
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 
 import access
@@ -311,7 +312,7 @@ class CrossCityFilingForm(forms.ModelForm):
         if person is None or city is None or not cleaned.get("category"):
             return cleaned
         if not access.Actor(user=self.request_user).administers(person.city_id):
-            raise forms.ValidationError("You do not administer the person's insured city.")
+            raise forms.ValidationError(_("You do not administer the person's insured city."))
         try:
             cleaned["valid_from"], cleaned["valid_until"] = filing_period(
                 person=person,

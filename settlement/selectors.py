@@ -3,6 +3,7 @@
 from datetime import date
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from common.errors import DomainError
 from settlement.error_codes import SettlementErrorCode
@@ -68,6 +69,7 @@ def visit_of(*, institution_id: int, mdtrt_id: str) -> Visit:
     )
     if visit is None:
         raise DomainError(
-            SettlementErrorCode.VISIT_NOT_FOUND, f"No visit {mdtrt_id!r} at this institution."
+            SettlementErrorCode.VISIT_NOT_FOUND,
+            _("No visit %(mdtrt_id)s at this institution.") % {"mdtrt_id": repr(mdtrt_id)},
         )
     return visit

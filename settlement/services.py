@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
@@ -134,7 +135,8 @@ def _provisioned_policy(*, city) -> BenefitPolicy:
     if policy is None:
         raise DomainError(
             SettlementErrorCode.BENEFIT_POLICY_MISSING,
-            f"{city.name} ({city.code}) has no benefit policy; ask the agency.",
+            gettext("%(city_name)s (%(city_code)s) has no benefit policy; ask the agency.")
+            % {"city_name": city.name, "city_code": city.code},
         )
     return policy
 
@@ -158,25 +160,38 @@ def filing_period(
     if city.pk == person.city_id:
         raise DomainError(
             SettlementErrorCode.FILING_CITY_INVALID,
-            "The person is insured in that city; no filing is needed there.",
-            errors=[field_error("city", "Must differ from the insured city.")],
+            gettext("The person is insured in that city; no filing is needed there."),
+            errors=[field_error("city", gettext("Must differ from the insured city."))],
         )
     if category not in CrossCityFiling.Category.values:
         raise DomainError(
-            CommonErrorCode.VALIDATION_ERROR, errors=[field_error("category", "Unknown category.")]
+            CommonErrorCode.VALIDATION_ERROR,
+            errors=[field_error("category", gettext("Unknown category."))],
         )
     valid_from = valid_from or today
     if valid_from < today:
         raise DomainError(
             SettlementErrorCode.FILING_VALIDITY_INVALID,
-            "A filing cannot start in the past.",
-            errors=[field_error("valid_from", f"On or after {today:%Y-%m-%d}.")],
+            gettext("A filing cannot start in the past."),
+            errors=[
+                field_error(
+                    "valid_from",
+                    gettext("On or after %(today)s.") % {"today": format(today, "%Y-%m-%d")},
+                )
+            ],
         )
     if valid_from > latest_allowed(today):
         raise DomainError(
             SettlementErrorCode.FILING_VALIDITY_INVALID,
-            f"A filing can start at most {MAX_DAYS_AHEAD} days ahead.",
-            errors=[field_error("valid_from", f"On or before {latest_allowed(today):%Y-%m-%d}.")],
+            gettext("A filing can start at most %(MAX_DAYS_AHEAD)s days ahead.")
+            % {"MAX_DAYS_AHEAD": MAX_DAYS_AHEAD},
+            errors=[
+                field_error(
+                    "valid_from",
+                    gettext("On or before %(latest_allowed)s.")
+                    % {"latest_allowed": format(latest_allowed(today), "%Y-%m-%d")},
+                )
+            ],
         )
     if valid_until is None:
         days = _provisioned_policy(city=person.city).filing_validity_days
@@ -184,8 +199,8 @@ def filing_period(
     if valid_until < valid_from:
         raise DomainError(
             SettlementErrorCode.FILING_VALIDITY_INVALID,
-            "A filing must end on or after the day it starts.",
-            errors=[field_error("valid_until", "Before valid_from.")],
+            gettext("A filing must end on or after the day it starts."),
+            errors=[field_error("valid_until", gettext("Before valid_from."))],
         )
     overlapping = filing_overlapping(
         person_id=person.pk, city_id=city.pk, valid_from=valid_from, valid_until=valid_until
@@ -193,8 +208,14 @@ def filing_period(
     if overlapping is not None:
         raise DomainError(
             SettlementErrorCode.FILING_OVERLAPS,
-            f"Filing #{overlapping.pk} already covers {overlapping.valid_from:%Y-%m-%d} to "
-            f"{overlapping.valid_until:%Y-%m-%d}; revoke it first to change the period.",
+            gettext(
+                "Filing #%(overlapping_pk)s already covers %(valid_from)s to %(valid_until)s; revoke it first to change the period."
+            )
+            % {
+                "overlapping_pk": overlapping.pk,
+                "valid_from": format(overlapping.valid_from, "%Y-%m-%d"),
+                "valid_until": format(overlapping.valid_until, "%Y-%m-%d"),
+            },
             extra={"filing_id": overlapping.pk},
         )
     return valid_from, valid_until
@@ -267,7 +288,8 @@ def family_authorization_grant(
         raise DomainError(SettlementErrorCode.FAMILY_BENEFICIARY_IS_HOLDER)
     if relation not in FamilyAuthorization.Relation.values:
         raise DomainError(
-            CommonErrorCode.VALIDATION_ERROR, errors=[field_error("relation", "Unknown relation.")]
+            CommonErrorCode.VALIDATION_ERROR,
+            errors=[field_error("relation", gettext("Unknown relation."))],
         )
     has_account = Account.objects.filter(person=account_holder, kind=Account.Kind.PERSONAL).exists()
     if not account_holder.is_employee or not has_account:
@@ -321,8 +343,10 @@ def _checked_decimal(value, *, digits: int, places: int, field: str) -> Decimal:
             errors=[
                 field_error(
                     field,
-                    f"A positive number below {Decimal(10) ** (digits - places)} with at most "
-                    f"{places} decimal places.",
+                    gettext(
+                        "A positive number below %(value)s with at most %(places)s decimal places."
+                    )
+                    % {"value": Decimal(10) ** (digits - places), "places": places},
                 )
             ],
         )
@@ -334,8 +358,12 @@ def _priced_lines(lines: Sequence[LineInput]) -> list[tuple[CatalogItem, PricedL
     if not 1 <= len(lines) <= MAX_LINES:
         raise DomainError(
             CommonErrorCode.VALIDATION_ERROR,
-            f"A settlement has 1 to {MAX_LINES} line items.",
-            errors=[field_error("line_items", f"1 to {MAX_LINES} items.")],
+            gettext("A settlement has 1 to %(MAX_LINES)s line items.") % {"MAX_LINES": MAX_LINES},
+            errors=[
+                field_error(
+                    "line_items", gettext("1 to %(MAX_LINES)s items.") % {"MAX_LINES": MAX_LINES}
+                )
+            ],
         )
     for index, line in enumerate(lines):
         _checked_decimal(line.quantity, digits=10, places=3, field=f"line_items.{index}.quantity")
@@ -346,7 +374,8 @@ def _priced_lines(lines: Sequence[LineInput]) -> list[tuple[CatalogItem, PricedL
     unknown = [
         field_error(
             f"line_items.{index}.code",
-            f"{line.code!r} is not a settleable catalog item.",
+            gettext("%(line_code)s is not a settleable catalog item.")
+            % {"line_code": repr(line.code)},
             "unknown",
         )
         for index, line in enumerate(lines)
@@ -355,7 +384,9 @@ def _priced_lines(lines: Sequence[LineInput]) -> list[tuple[CatalogItem, PricedL
     if unknown:
         raise DomainError(
             SettlementErrorCode.CATALOG_ITEM_UNKNOWN,
-            "Some line items are not in the catalog (or no longer settleable); see errors.",
+            gettext(
+                "Some line items are not in the catalog (or no longer settleable); see errors."
+            ),
             errors=unknown,
         )
     priced = []
@@ -365,15 +396,15 @@ def _priced_lines(lines: Sequence[LineInput]) -> list[tuple[CatalogItem, PricedL
         if not ZERO < priced_line.amount < MAX_AMOUNT:
             raise DomainError(
                 SettlementErrorCode.LINE_AMOUNT_INVALID,
-                "quantity x unit price must come to at least 0.01 CNY and fit the ledger.",
-                errors=[field_error(f"line_items.{index}", "Amount out of range.")],
+                gettext("quantity x unit price must come to at least 0.01 CNY and fit the ledger."),
+                errors=[field_error(f"line_items.{index}", gettext("Amount out of range."))],
             )
         priced.append((item, priced_line))
     if sum(p.amount for _, p in priced) >= MAX_AMOUNT:
         raise DomainError(
             SettlementErrorCode.LINE_AMOUNT_INVALID,
-            "The settlement's total does not fit the ledger.",
-            errors=[field_error("line_items", "Total out of range.")],
+            gettext("The settlement's total does not fit the ledger."),
+            errors=[field_error("line_items", gettext("Total out of range."))],
         )
     return priced
 
@@ -415,12 +446,15 @@ def _check_presented(
 def _cross_city_refusal(person: InsuredPerson, institution: Institution) -> DomainError:
     return DomainError(
         SettlementErrorCode.CROSS_CITY_FILING_REQUIRED,
-        f"The person is insured in {person.city.name} ({person.city.code}) and has no cross-city "
-        f"filing valid today for {institution.city.name} ({institution.city.code}), so the visit "
-        "cannot be settled directly. The person (online, POST /api/v1/filings) or the agency of "
-        f"{person.city.name} records a filing for {institution.city.code}; then settle again. "
-        "Until then the person pays in full and claims reimbursement from the agency of "
-        f"{person.city.name} (online, POST /api/v1/reimbursement-claims, with the receipts).",
+        gettext(
+            "The person is insured in %(city_name)s (%(city_code)s) and has no cross-city filing valid today for %(city_name2)s (%(city_code2)s), so the visit cannot be settled directly. The person (online, POST /api/v1/filings) or the agency of %(city_name)s records a filing for %(city_code2)s; then settle again. Until then the person pays in full and claims reimbursement from the agency of %(city_name)s (online, POST /api/v1/reimbursement-claims, with the receipts)."
+        )
+        % {
+            "city_name": person.city.name,
+            "city_code": person.city.code,
+            "city_name2": institution.city.name,
+            "city_code2": institution.city.code,
+        },
         extra={
             "insured_city": person.city.code,
             "care_city": institution.city.code,
@@ -627,16 +661,20 @@ def _visit_check(
         raise DomainError(SettlementErrorCode.INSTITUTION_NOT_DESIGNATED)
     if visit_type not in VisitType.values:
         raise DomainError(
-            CommonErrorCode.VALIDATION_ERROR, errors=[field_error("visit_type", "Unknown.")]
+            CommonErrorCode.VALIDATION_ERROR,
+            errors=[field_error("visit_type", gettext("Unknown."))],
         )
     if institution.kind == Institution.Kind.PHARMACY and visit_type != VisitType.OUTPATIENT:
         raise DomainError(
-            SettlementErrorCode.VISIT_TYPE_NOT_OFFERED, "Pharmacies settle outpatient visits only."
+            SettlementErrorCode.VISIT_TYPE_NOT_OFFERED,
+            gettext("Pharmacies settle outpatient visits only."),
         )
     if family_account_holder_id is not None and not use_personal_account:
         raise DomainError(
             SettlementErrorCode.FAMILY_AID_NEEDS_PERSONAL_ACCOUNT,
-            errors=[field_error("use_personal_account", "Must be true with a family account.")],
+            errors=[
+                field_error("use_personal_account", gettext("Must be true with a family account."))
+            ],
         )
     if credential is None:
         raise DomainError(UserErrorCode.CREDENTIAL_REQUIRED)
@@ -652,7 +690,8 @@ def _person_check(
     if person.enrolled_on > today:
         raise DomainError(
             SettlementErrorCode.NOT_YET_ENROLLED,
-            f"The person's insurance starts on {person.enrolled_on:%Y-%m-%d}.",
+            gettext("The person's insurance starts on %(enrolled_on)s.")
+            % {"enrolled_on": format(person.enrolled_on, "%Y-%m-%d")},
         )
     return person
 
@@ -690,8 +729,13 @@ def _settlement_terms(
     if rule is None:
         raise DomainError(
             SettlementErrorCode.BENEFIT_RULE_MISSING,
-            f"{person.city.name} has no {person.get_scheme_display().lower()} rule for "
-            f"{visit_type.lower()} care at a {Tier(institution.tier).label.lower()}.",
+            gettext("%(city_name)s has no %(lower)s rule for %(lower2)s care at a %(lower3)s.")
+            % {
+                "city_name": person.city.name,
+                "lower": person.get_scheme_display().lower(),
+                "lower2": visit_type.lower(),
+                "lower3": Tier(institution.tier).label.lower(),
+            },
         )
     pool_account = city_account(city_id=person.city_id, kind=_pool_kind(person, visit_type))
     return SettlementTerms(
@@ -735,7 +779,7 @@ def _settlement_payer(
     if authorization is None:
         raise DomainError(
             SettlementErrorCode.FAMILY_AUTHORIZATION_MISSING,
-            errors=[field_error("family_account_holder", "No active authorisation.")],
+            errors=[field_error("family_account_holder", gettext("No active authorisation."))],
         )
     paying_account_id = (
         Account.objects.filter(person_id=family_account_holder_id, kind=Account.Kind.PERSONAL)
@@ -1016,8 +1060,10 @@ def _settlement_record(draft: SettlementDraft) -> Settlement:
 def _already_settled(visit_reference: str) -> DomainError:
     return DomainError(
         SettlementErrorCode.VISIT_ALREADY_SETTLED,
-        f"Visit {visit_reference!r} is already settled here; reverse that settlement first to "
-        "settle it again.",
+        gettext(
+            "Visit %(visit_reference)s is already settled here; reverse that settlement first to settle it again."
+        )
+        % {"visit_reference": repr(visit_reference)},
     )
 
 
@@ -1196,7 +1242,7 @@ def settlement_reverse(
     now = clock.now() if now is None else now
     if not reason.strip():
         raise DomainError(
-            CommonErrorCode.VALIDATION_ERROR, errors=[field_error("reason", "Required.")]
+            CommonErrorCode.VALIDATION_ERROR, errors=[field_error("reason", gettext("Required."))]
         )
     with transaction.atomic():
         # Same lock order as settling: settlement, usage row, then accounts by id.
@@ -1204,7 +1250,11 @@ def settlement_reverse(
         if settlement.status != Settlement.Status.SETTLED:
             raise DomainError(
                 SettlementErrorCode.SETTLEMENT_ALREADY_REVERSED,
-                f"Settlement #{settlement.pk} was reversed on {clock.localdate(settlement.reversed_at):%Y-%m-%d}.",
+                gettext("Settlement #%(settlement_pk)s was reversed on %(reversed_at)s.")
+                % {
+                    "settlement_pk": settlement.pk,
+                    "reversed_at": format(clock.localdate(settlement.reversed_at), "%Y-%m-%d"),
+                },
             )
         usage = _locked_usage(person_id=settlement.person_id, year=settlement.year)
         transfers = _reversal_transfers_post(

@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from cards.credentials import PresentedCredential
 from common import clock
@@ -107,7 +108,8 @@ def _visit_number_in_use(institution: Institution, number: str) -> DomainError:
     ).first()
     return DomainError(
         SettlementErrorCode.VISIT_NUMBER_IN_USE,
-        f"Visit number {number!r} is already registered here and not cancelled.",
+        _("Visit number %(number)s is already registered here and not cancelled.")
+        % {"number": repr(number)},
         extra={"mdtrt_id": open_visit.mdtrt_id if open_visit else None},
     )
 
@@ -130,13 +132,19 @@ def _refuse_unless_open(visit: Visit, *, unsettled: bool) -> None:
     if visit.status == Visit.Status.CANCELLED:
         raise DomainError(
             SettlementErrorCode.VISIT_CANCELLED,
-            f"Visit {visit.mdtrt_id} was cancelled on {clock.localdate(visit.cancelled_at):%Y-%m-%d}.",
+            _("Visit %(mdtrt_id)s was cancelled on %(cancelled_at)s.")
+            % {
+                "mdtrt_id": visit.mdtrt_id,
+                "cancelled_at": format(clock.localdate(visit.cancelled_at), "%Y-%m-%d"),
+            },
         )
     if unsettled and visit.is_settled:
         raise DomainError(
             SettlementErrorCode.VISIT_SETTLED,
-            f"Visit {visit.mdtrt_id} is settled (settlement {visit.settlement_id}); reverse the "
-            "settlement first.",
+            _(
+                "Visit %(mdtrt_id)s is settled (settlement %(settlement_id)s); reverse the settlement first."
+            )
+            % {"mdtrt_id": visit.mdtrt_id, "settlement_id": visit.settlement_id},
             extra={"setl_id": str(visit.settlement_id)},
         )
 
@@ -220,12 +228,14 @@ def _checked_fee_lines(lines: Sequence[FeeLineInput]) -> dict[str, CatalogItem]:
     if not 1 <= len(lines) <= MAX_LINES:
         raise DomainError(
             CommonErrorCode.VALIDATION_ERROR,
-            f"An upload has 1 to {MAX_LINES} fee lines.",
-            errors=[field_error("feedetail", f"1 to {MAX_LINES} lines.")],
+            _("An upload has 1 to %(MAX_LINES)s fee lines.") % {"MAX_LINES": MAX_LINES},
+            errors=[
+                field_error("feedetail", _("1 to %(MAX_LINES)s lines.") % {"MAX_LINES": MAX_LINES})
+            ],
         )
     numbers = [line.feedetl_sn.strip() for line in lines]
     repeated = [
-        field_error(f"feedetail.{index}.feedetl_sn", "Missing or repeated.")
+        field_error(f"feedetail.{index}.feedetl_sn", _("Missing or repeated."))
         for index, number in enumerate(numbers)
         if not number or len(number) > 30 or numbers.count(number) > 1
     ]
@@ -239,12 +249,17 @@ def _checked_fee_lines(lines: Sequence[FeeLineInput]) -> dict[str, CatalogItem]:
         if not ZERO < money(line.quantity * line.unit_price) < Decimal(10) ** (MAX_DIGITS - 2):
             raise DomainError(
                 SettlementErrorCode.LINE_AMOUNT_INVALID,
-                errors=[field_error(f"feedetail.{index}", "Amount out of range.")],
+                errors=[field_error(f"feedetail.{index}", _("Amount out of range."))],
             )
     mismatched = [
         field_error(
             f"feedetail.{index}.det_item_fee_sumamt",
-            f"{line.quantity} x {line.unit_price} is {money(line.quantity * line.unit_price)}.",
+            _("%(quantity)s x %(unit_price)s is %(value)s.")
+            % {
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "value": money(line.quantity * line.unit_price),
+            },
         )
         for index, line in enumerate(lines)
         if line.amount is not None and line.amount != money(line.quantity * line.unit_price)
@@ -255,7 +270,7 @@ def _checked_fee_lines(lines: Sequence[FeeLineInput]) -> dict[str, CatalogItem]:
     unknown = [
         field_error(
             f"feedetail.{index}.med_list_codg",
-            f"{line.code!r} is not a settleable catalog item.",
+            _("%(line_code)s is not a settleable catalog item.") % {"line_code": repr(line.code)},
             "unknown",
         )
         for index, line in enumerate(lines)
@@ -264,8 +279,9 @@ def _checked_fee_lines(lines: Sequence[FeeLineInput]) -> dict[str, CatalogItem]:
     if unknown:
         raise DomainError(
             SettlementErrorCode.CATALOG_ITEM_UNKNOWN,
-            "Some fee lines name an item that is not in the catalog (or no longer settleable); "
-            "see errors.",
+            _(
+                "Some fee lines name an item that is not in the catalog (or no longer settleable); see errors."
+            ),
             errors=unknown,
         )
     return items
@@ -307,7 +323,7 @@ def visit_fee_lines_upload(
             raise DomainError(
                 SettlementErrorCode.FEE_LINE_DUPLICATE,
                 errors=[
-                    field_error(f"feedetail.{index}.feedetl_sn", "Already uploaded.")
+                    field_error(f"feedetail.{index}.feedetl_sn", _("Already uploaded."))
                     for index, line in enumerate(lines)
                     if line.feedetl_sn.strip() in taken
                 ],
@@ -353,8 +369,8 @@ def visit_fee_lines_cancel(
             if not live.exists():
                 raise DomainError(
                     SettlementErrorCode.FEE_LINE_NOT_FOUND,
-                    f"No live fee line of charge batch {charge_batch_no!r} on visit "
-                    f"{visit.mdtrt_id}.",
+                    _("No live fee line of charge batch %(charge_batch_no)s on visit %(mdtrt_id)s.")
+                    % {"charge_batch_no": repr(charge_batch_no), "mdtrt_id": visit.mdtrt_id},
                 )
         if numbers is not None:
             wanted = {number.strip() for number in numbers}
@@ -363,8 +379,8 @@ def visit_fee_lines_cancel(
             if missing and not missing_ok:
                 raise DomainError(
                     SettlementErrorCode.FEE_LINE_NOT_FOUND,
-                    f"No live fee line numbered {', '.join(sorted(missing))} on visit "
-                    f"{visit.mdtrt_id}.",
+                    _("No live fee line numbered %(join)s on visit %(mdtrt_id)s.")
+                    % {"join": ", ".join(sorted(missing)), "mdtrt_id": visit.mdtrt_id},
                 )
         cancelled = list(live)
         VisitFeeLine.objects.filter(pk__in=[line.pk for line in cancelled]).update(cancelled_at=now)
@@ -393,7 +409,8 @@ def _settleable(
     if expected_total is not None and expected_total != total:
         raise DomainError(
             SettlementErrorCode.VISIT_TOTAL_MISMATCH,
-            f"The visit's live fee lines come to {total}, not {expected_total}.",
+            _("The visit's live fee lines come to %(total)s, not %(expected_total)s.")
+            % {"total": total, "expected_total": expected_total},
             extra={"medfee_sumamt": str(total)},
         )
     return lines
@@ -471,6 +488,7 @@ def visit_settlement_reverse(
     if settlement is None:
         raise DomainError(
             SettlementErrorCode.SETTLEMENT_NOT_OF_VISIT,
-            f"Visit {visit.mdtrt_id} has no settlement {setl_id!r}.",
+            _("Visit %(mdtrt_id)s has no settlement %(setl_id)s.")
+            % {"mdtrt_id": visit.mdtrt_id, "setl_id": repr(setl_id)},
         )
     return settlement_reverse(settlement=settlement, reason=reason, by=by, now=now)

@@ -1,8 +1,10 @@
+from django.utils.translation import gettext_lazy as _
+
 from common.errors import ErrorCodes, ErrorKind
 
 
 class UploadErrorCode(ErrorCodes):
     NO_PUBLIC_CHANNEL = (
         ErrorKind.UNPROCESSABLE,
-        "This city has no public channel to the national platform, so it never uploads.",
+        _("This city has no public channel to the national platform, so it never uploads."),
     )

@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from common import clock
 from common.models import RecordedJob
@@ -22,6 +23,8 @@ class CityUpload(RecordedJob):
     )
 
     class Meta:
+        verbose_name = _("city upload")
+        verbose_name_plural = _("city uploads")
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
@@ -48,6 +51,10 @@ class BalanceSnapshot(models.Model):
         help_text="Whether the first crediting had been posted at upload time."
     )
     as_of = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("balance snapshot")
+        verbose_name_plural = _("balance snapshots")
 
     def __str__(self) -> str:
         return f"Snapshot of person {self.person_id}: {self.balance} as of {clock.localdate(self.as_of):%Y-%m-%d}"

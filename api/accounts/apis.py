@@ -1,4 +1,5 @@
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -238,7 +239,7 @@ class MyBalanceApi(ActorMixin, APIView):
             )
         except InsuredPerson.DoesNotExist:
             raise DomainError(
-                CommonErrorCode.NOT_FOUND, "This login is not linked to an insured person."
+                CommonErrorCode.NOT_FOUND, gettext("This login is not linked to an insured person.")
             ) from None
         return balance_response(diagnosis)
 
@@ -276,8 +277,8 @@ class PersonBalanceApi(ActorMixin, APIView):
             if not self.actor.is_operator or requested not in (Channel.COUNTER, Channel.HOTLINE):
                 raise DomainError(
                     CommonErrorCode.VALIDATION_ERROR,
-                    "Only operators choose a channel, and only COUNTER or HOTLINE.",
-                    errors=[field_error("channel", "Not a channel you can choose.")],
+                    gettext("Only operators choose a channel, and only COUNTER or HOTLINE."),
+                    errors=[field_error("channel", gettext("Not a channel you can choose."))],
                 )
             channel = requested
         try:
@@ -289,7 +290,9 @@ class PersonBalanceApi(ActorMixin, APIView):
                 credential=access.presented_credential_kind(self.actor, request),
             )
         except InsuredPerson.DoesNotExist:
-            raise DomainError(CommonErrorCode.NOT_FOUND, "No such insured person.") from None
+            raise DomainError(
+                CommonErrorCode.NOT_FOUND, gettext("No such insured person.")
+            ) from None
         return balance_response(diagnosis)
 
 

@@ -1,4 +1,5 @@
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
@@ -9,6 +10,7 @@ from rest_framework.views import APIView
 import access
 from api.base import IDEMPOTENCY_KEY_PARAMETER, PRESENTED_CREDENTIAL_PARAMETER, ActorMixin
 from api.idempotency import idempotent
+from cards.agreement_texts import in_current_language
 from cards.error_codes import CardErrorCode
 from cards.models import EVoucher, EVoucherAgreement, FaceAuthAttempt, SocialSecurityCard
 from cards.services import (
@@ -219,7 +221,7 @@ class CardCollectionApi(CardListApi):
                 value={
                     "person": 9,
                     "insured_resident_id": "330106198803141234",
-                    "agent_name": "Zhang Min",
+                    "agent_name": "张敏",
                     "agent_resident_id": "330106195607022461",
                     "site": "COUNTY_CENTER",
                 },
@@ -354,6 +356,12 @@ class AgreementOutputSerializer(serializers.ModelSerializer):
         model = EVoucherAgreement
         fields = ["version", "title", "text", "effective_from"]
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["title"] = in_current_language(data["title"])
+        data["text"] = in_current_language(data["text"])
+        return data
+
 
 class CurrentAgreementApi(APIView):
     @extend_schema(
@@ -373,7 +381,7 @@ class CurrentAgreementApi(APIView):
         agreement = evoucher_agreement_current()
         if agreement is None:
             raise DomainError(
-                CardErrorCode.AGREEMENT_VERSION_NOT_CURRENT, "No agreement is in force."
+                CardErrorCode.AGREEMENT_VERSION_NOT_CURRENT, _("No agreement is in force.")
             )
         return Response(AgreementOutputSerializer(agreement).data)
 
@@ -383,7 +391,7 @@ def _own_person(actor, request):
     person = InsuredPerson.objects.filter(user_id=request.user.pk).first()
     if person is None:
         raise DomainError(
-            CommonErrorCode.NOT_FOUND, "This login is not linked to an insured person."
+            CommonErrorCode.NOT_FOUND, _("This login is not linked to an insured person.")
         )
     return person
 
@@ -596,7 +604,7 @@ class PharmacyActivationApi(ActorMixin, APIView):
         examples=[
             OpenApiExample(
                 "The person's ID card, checked",
-                value={"resident_id": "330106198803141234", "name": "Wang Fang"},
+                value={"resident_id": "330106198803141234", "name": "王芳"},
                 request_only=True,
             )
         ],

@@ -132,7 +132,7 @@ class PersonCollectionApi(PersonListApi):
                 "An active employee",
                 value={
                     "resident_id": "330106198803141234",
-                    "name": "Wang Fang",
+                    "name": "王芳",
                     "city": "330100",
                     "scheme": "EMPLOYEE",
                     "employment_status": "ACTIVE",
@@ -144,7 +144,7 @@ class PersonCollectionApi(PersonListApi):
                 "A resident on the minimum living guarantee",
                 value={
                     "resident_id": "330106201605203128",
-                    "name": "Li Na",
+                    "name": "李娜",
                     "city": "330100",
                     "scheme": "RESIDENT",
                     "subsidy_category": "MINIMUM_LIVING",

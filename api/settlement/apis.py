@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -62,7 +63,7 @@ def _invalid(serializer, *, amount_code=None):
         for error in errors
     ):
         code = amount_code
-    return DomainError(code, "Some fields are invalid; see errors.", errors=errors)
+    return DomainError(code, _("Some fields are invalid; see errors."), errors=errors)
 
 
 def _validated(serializer_class, request, **kwargs) -> dict:
@@ -232,7 +233,10 @@ class BenefitPolicyApi(APIView):
         city = get_object_or_404(City, code=city_code)
         policy = benefit_policy_of(city_id=city.pk)
         if policy is None:
-            raise DomainError(CommonErrorCode.NOT_FOUND, f"City {city.code} has no benefit policy.")
+            raise DomainError(
+                CommonErrorCode.NOT_FOUND,
+                _("City %(city_code)s has no benefit policy.") % {"city_code": city.code},
+            )
         rules: list[BenefitRule] = list(policy.rules.all())
         return Response(
             BenefitPolicyOutputSerializer(
@@ -965,12 +969,12 @@ def _acting_person(actor, request, person_id: int | None) -> InsuredPerson:
     person of a city they administer."""
     if actor.is_insured:
         if actor.person_id is None or person_id not in (None, actor.person_id):
-            raise DomainError(CommonErrorCode.NOT_FOUND, "No such insured person.")
+            raise DomainError(CommonErrorCode.NOT_FOUND, _("No such insured person."))
         return InsuredPerson.objects.select_related("city").get(pk=actor.person_id)
     access.require_role(actor, User.Role.OPERATOR)
     if person_id is None:
         raise DomainError(
-            CommonErrorCode.VALIDATION_ERROR, errors=[field_error("person", "Required.")]
+            CommonErrorCode.VALIDATION_ERROR, errors=[field_error("person", _("Required."))]
         )
     person = get_object_or_404(
         access.persons_visible(actor, request).select_related("city"), pk=person_id
@@ -1022,7 +1026,7 @@ class FilingCollectionApi(FilingListApi):
         city = City.objects.filter(code=values.pop("city")).first()
         if city is None:
             raise DomainError(
-                CommonErrorCode.VALIDATION_ERROR, errors=[field_error("city", "Unknown city.")]
+                CommonErrorCode.VALIDATION_ERROR, errors=[field_error("city", _("Unknown city."))]
             )
         filing = filing_record(person=person, city=city, by=request.user, now=clock.now(), **values)
         return Response(FilingOutputSerializer(filing).data, status=201)
@@ -1147,7 +1151,7 @@ class FamilyAuthorizationCollectionApi(FamilyAuthorizationListApi):
                 "A parent",
                 value={
                     "beneficiary_resident_id": "330106195607022461",
-                    "beneficiary_name": "Zhang Min",
+                    "beneficiary_name": "张敏",
                     "relation": "PARENT",
                 },
                 request_only=True,
@@ -1166,7 +1170,7 @@ class FamilyAuthorizationCollectionApi(FamilyAuthorizationListApi):
             # The same answer whichever of the two is wrong: no probing for ID numbers.
             raise DomainError(
                 SettlementErrorCode.FAMILY_BENEFICIARY_UNKNOWN,
-                errors=[field_error("beneficiary_resident_id", "No match with that name.")],
+                errors=[field_error("beneficiary_resident_id", _("No match with that name."))],
             )
         authorization = family_authorization_grant(
             account_holder=holder,
