@@ -26,6 +26,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.error_codes import LedgerErrorCode
+from accounts.events import (
+    contributions_event_record,
+    crediting_run_completed_record,
+    creditings_event_record,
+)
 from accounts.models import (
     Account,
     Contribution,
@@ -218,6 +223,10 @@ def _collect_chunk(job: ContributionCollection, lo: int, hi: int, execution: int
     count, amount = _batch_totals(
         CONTRIBUTION, "id", "employer_amount + individual_amount + subsidy_amount", transfer_id
     )
+    if transfer_id is not None:
+        contributions_event_record(
+            transfer_id=transfer_id, city_id=city.id, now=params["received_at"]
+        )
     return {"collected_count": count, "collected_amount": amount, "unpaid_count": unpaid}
 
 
@@ -356,6 +365,8 @@ def _credit_chunk(run: CreditingRun, lo: int, hi: int, execution: int) -> dict:
         params=params,
     )
     count, amount = _batch_totals(CREDITING, "id", "amount", transfer_id)
+    if transfer_id is not None:
+        creditings_event_record(transfer_id=transfer_id, city_id=city.id, now=clock.now())
     return {"credited_count": count, "credited_amount": amount}
 
 
@@ -363,6 +374,7 @@ CREDITING_KIND = JobKind(
     model=CreditingRun,
     rows=lambda run: Account.objects.filter(city_id=run.city_id, kind=Account.Kind.PERSONAL),
     process_chunk=_credit_chunk,
+    on_success=crediting_run_completed_record,
 )
 
 

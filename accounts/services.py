@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext
 
 from accounts.error_codes import LedgerErrorCode
+from accounts.events import contribution_event_record
 from accounts.models import Account, Contribution, ContributionArrear, Entry, Transfer
 from common import clock
 from common.audit import acting_user
@@ -406,7 +407,7 @@ def _contribution_insert(
         legs=_contribution_legs(person=person, figures=figures),
         by=by,
     )
-    return Contribution.objects.create(
+    contribution = Contribution.objects.create(
         person=person,
         kind=kind,
         period=period,
@@ -421,3 +422,5 @@ def _contribution_insert(
         transfer=transfer,
         created_by=acting_user(by),
     )
+    contribution_event_record(contribution, city_id=person.city_id)
+    return contribution

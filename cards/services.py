@@ -29,6 +29,9 @@ from common.audit import acting_user
 from common.calendar import add_working_days
 from common.context import current_request_id
 from common.errors import CommonErrorCode, DomainError, field_error
+from events.balance import PersonBalanceWatch
+from events.models import EventType
+from events.services import event_record
 from institutions.models import Institution
 from persons.models import InsuredPerson
 from persons.resident_id import InvalidResidentId, normalize_resident_id, parse_resident_id
@@ -54,6 +57,7 @@ _TRANSITION_WORDING = {
 
 
 def _transition(instance, method: str, error_code, by, **kwargs) -> None:
+    recorded = _TransitionRecorded(instance, method, now=kwargs.get("at"))
     try:
         getattr(instance, method)(**kwargs)
     except TransitionNotAllowed:
@@ -68,6 +72,43 @@ def _transition(instance, method: str, error_code, by, **kwargs) -> None:
             extra={"current_status": instance.status},
         ) from None
     _save_with_history(instance, by)
+    recorded.done()
+
+
+class _TransitionRecorded:
+    """The events of a card's or e-voucher's transition: card.status_changed or
+    evoucher.activated, and person.balance.changed when the holder's balance answer changes."""
+
+    def __init__(self, instance, method: str, *, now: datetime | None) -> None:
+        self.instance, self.before = instance, instance.status
+        self.now = now or clock.now()
+        self.kind = "card" if isinstance(instance, SocialSecurityCard) else "evoucher"
+        self.balance = PersonBalanceWatch(
+            person_id=instance.person_id, now=self.now, cause=f"{self.kind}.{method}"
+        )
+
+    def done(self) -> None:
+        instance = self.instance
+        self.balance.finish()
+        if self.kind == "card":
+            event_type, data = EventType.CARD_STATUS_CHANGED, {"number": instance.number}
+        elif instance.status == EVoucher.Status.ACTIVATED:
+            event_type, data = EventType.EVOUCHER_ACTIVATED, {"platform": instance.platform}
+        else:
+            return
+        event_record(
+            type=event_type,
+            now=self.now,
+            object_type=self.kind,
+            object_id=instance.pk,
+            data=data | {"before": {"status": self.before}, "after": {"status": instance.status}},
+            city_id=_person_city_id(instance.person_id),
+            person_id=instance.person_id,
+        )
+
+
+def _person_city_id(person_id: int) -> int | None:
+    return InsuredPerson.objects.filter(pk=person_id).values_list("city_id", flat=True).first()
 
 
 # --- Cards ---------------------------------------------------------------------------------
@@ -570,6 +611,16 @@ def _face_auth_outcome_apply(*, voucher: EVoucher, outcome: str, by, now: dateti
         voucher.consecutive_failures = 0
         retry_after = settings.EVOUCHER_FACE_AUTH_LOCK_MINUTES * 60
     _save_with_history(voucher, by)
+    if retry_after:
+        event_record(
+            type=EventType.EVOUCHER_LOCKED,
+            now=now,
+            object_type="evoucher",
+            object_id=voucher.pk,
+            data={"status": voucher.status, "locked_until": voucher.locked_until.isoformat()},
+            city_id=_person_city_id(voucher.person_id),
+            person_id=voucher.person_id,
+        )
     return retry_after
 
 

@@ -100,12 +100,14 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        from cities.services import city_set_switches
+        from common import clock
         from provisioning.services import city_provision
+        from provisioning.switches import city_switches_change
 
         if change:
-            city_set_switches(
+            city_switches_change(
                 city=obj,
+                now=clock.now(),
                 by=request.user,
                 **{name: getattr(obj, name) for name in form.changed_data},
             )
@@ -187,8 +189,9 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         self._switch(request, queryset, platform_busy_forced=False)
 
     def _switch(self, request, queryset, **switches):
-        from cities.services import city_set_switches
+        from common import clock
+        from provisioning.switches import city_switches_change
 
         for city in queryset:
-            city_set_switches(city=city, by=request.user, **switches)
+            city_switches_change(city=city, now=clock.now(), by=request.user, **switches)
         messages.success(request, f"Updated {queryset.count()} city(ies).")

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "uploads",
     "settlement",
     "claims",
+    "inquiry",
     "webhooks",
     "jobs",
     "fsi",

@@ -23,6 +23,7 @@ api_v1 = [
     path("", include("api.employers.urls")),
     path("", include("api.uploads.urls")),
     path("", include("api.settlement.urls")),
+    path("", include("api.events.urls")),
     path("", include("api.claims.urls")),
     path("", include("api.webhooks.urls")),
     path("", include("sandbox.urls")),

@@ -11,7 +11,7 @@ once when the outermost transaction commits: a rolled-back change leaves neither
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -121,11 +121,16 @@ def event_record_many(
     select_sql: str,
     params: Sequence[Any] = (),
     is_test: bool = False,
+    with_sql: str = "",
+    with_params: Sequence[Any] = (),
 ) -> int:
     """Record one event per row of ``select_sql`` in one ``INSERT ... SELECT``; answers how many.
 
     The SELECT names its columns ``object_type``, ``object_id``, ``city_id``, ``person_id``,
     ``institution_id`` and ``data`` (jsonb); rows are inserted in the SELECT's order.
+    ``with_sql`` (with ``with_params``) is a ``WITH`` list put before the INSERT: a job can make
+    its change there (``up AS (INSERT ... RETURNING ...)``) and select the events of the rows it
+    changed, reading the table as it was before the statement.
     """
     if not events_enabled():
         return 0
@@ -133,6 +138,7 @@ def event_record_many(
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
+            {f"WITH {with_sql}" if with_sql else ""}
             INSERT INTO {table} (
                 public_id, type, occurred_at, created_at, city_id, person_id, institution_id,
                 object_type, object_id, data, request_id, idempotency_key, is_test
@@ -143,6 +149,7 @@ def event_record_many(
               FROM ({select_sql}) AS s
             """,  # noqa: S608 (the SELECT is the caller's code, values are parameters)
             [
+                *with_params,
                 PUBLIC_ID_PREFIX,
                 EventType(type).value,
                 now,
@@ -161,3 +168,22 @@ def event_record_many(
 def event_last_id() -> int:
     """The newest event's primary key (0 when there is none)."""
     return Event.objects.aggregate(last=Max("id"))["last"] or 0
+
+
+def events_purge_expired(*, now: datetime, batch_size: int = 10_000) -> int:
+    """Delete the events recorded more than EVENTS_RETENTION_DAYS before ``now`` (real time), in
+    batches of ``batch_size``, each its own short transaction (with what refers to them, such as
+    their webhook deliveries); answers how many."""
+    cutoff = now - timedelta(days=settings.EVENTS_RETENTION_DAYS)
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Event.objects.filter(created_at__lt=cutoff)
+                .order_by("id")
+                .values_list("id", flat=True)[:batch_size]
+            )
+            if not batch:
+                return deleted
+            Event.objects.filter(id__in=batch).delete()
+            deleted += len(batch)

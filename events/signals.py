@@ -5,3 +5,7 @@ after their own cursor (the primary key)."""
 from django.dispatch import Signal
 
 events_committed = Signal()
+
+# Sent by a crediting chunk, in its transaction, with transfer_id, city_id and now: the receiver
+# records person.balance.changed for the accounts the transfer credited for the first time.
+creditings_posted = Signal()

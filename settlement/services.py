@@ -38,6 +38,12 @@ from settlement.calculation import (
     settlement_figures,
 )
 from settlement.error_codes import SettlementErrorCode
+from settlement.events import (
+    family_authorization_event_record,
+    filing_event_record,
+    revocation_event_record,
+    settlement_event_record,
+)
 from settlement.models import (
     AnnualUsage,
     BenefitPolicy,
@@ -246,7 +252,7 @@ def filing_record(
             valid_until=valid_until,
             today=clock.localdate(now),
         )
-        return CrossCityFiling.objects.create(
+        filing = CrossCityFiling.objects.create(
             person=person,
             city=city,
             category=category,
@@ -257,6 +263,8 @@ def filing_record(
             created_by=by,
             request_id=current_request_id(),
         )
+        filing_event_record(filing, now=now)
+        return filing
 
 
 def _revoke(record, *, by, already_revoked):
@@ -269,6 +277,7 @@ def _revoke(record, *, by, already_revoked):
         record.revoked_by = by
         record.revocation_request_id = current_request_id()
         record.save(update_fields=["revoked_at", "revoked_by", "revocation_request_id"])
+        revocation_event_record(record, now=record.revoked_at)
         return record
 
 
@@ -303,7 +312,7 @@ def family_authorization_grant(
             account_holder=account_holder, beneficiary=beneficiary, revoked_at__isnull=True
         ).exists():
             raise DomainError(SettlementErrorCode.FAMILY_AUTHORIZATION_EXISTS)
-        return FamilyAuthorization.objects.create(
+        authorization = FamilyAuthorization.objects.create(
             account_holder=account_holder,
             beneficiary=beneficiary,
             relation=relation,
@@ -311,6 +320,8 @@ def family_authorization_grant(
             created_by=by,
             request_id=current_request_id(),
         )
+        family_authorization_event_record(authorization, now=authorization.granted_at)
+        return authorization
 
 
 def family_authorization_revoke(*, authorization: FamilyAuthorization, by) -> FamilyAuthorization:
@@ -1143,6 +1154,7 @@ def settlement_submit(
         _settlement_post(
             settlement=settlement, payment=draft.payment, usage=draft.usage, by=by, posted_at=now
         )
+        settlement_event_record(settlement, now=now)
         return settlement
 
 
@@ -1283,4 +1295,5 @@ def settlement_reverse(
                 "care_reversal_transfer",
             ]
         )
+        settlement_event_record(settlement, now=now)
         return settlement

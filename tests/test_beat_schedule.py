@@ -27,6 +27,8 @@ from cities.models import City
 from common.jobs import job_types
 from common.models import JobStatus
 from config.celery_app import app as celery_app
+from events.models import Event, EventType
+from events.services import event_record
 from jobs.models import JobDay
 from persons.tests.factories import PersonFactory
 from sandbox.world import sandbox_city
@@ -42,7 +44,11 @@ SWEEP = "jobs.sweep_recorded_jobs"
 
 def beat_schedule() -> dict[str, PeriodicTask]:
     """The enabled periodic tasks by task name, as the migration stores them."""
-    for name in ("jobs.migrations.0002_beat_schedule", "webhooks.migrations.0002_beat_schedule"):
+    for name in (
+        "jobs.migrations.0002_beat_schedule",
+        "events.migrations.0002_beat_schedule",
+        "webhooks.migrations.0002_beat_schedule",
+    ):
         migration = importlib.import_module(name)
         migration.create_schedule(apps, None)  # a no-op unless a flush emptied the table
     return {task.task: task for task in PeriodicTask.objects.filter(enabled=True)}
@@ -112,12 +118,39 @@ def _purges_expired_tokens(city):
     return check
 
 
+def _purges_expired_events(city):
+    old = event_record(
+        type=EventType.CITY_SWITCHES_CHANGED,
+        now=timezone.now(),
+        object_type="city",
+        object_id=city.code,
+        data={},
+        city_id=city.pk,
+    )
+    Event.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(days=settings.EVENTS_RETENTION_DAYS, seconds=1)
+    )
+    recent = event_record(
+        type=EventType.CITY_SWITCHES_CHANGED,
+        now=timezone.now(),
+        object_type="city",
+        object_id=city.code,
+        data={},
+        city_id=city.pk,
+    )
+
+    def check():
+        wait_for(lambda: not Event.objects.filter(pk=old.pk).exists())
+        assert Event.objects.filter(pk=recent.pk).exists()
+
+    return check
+
+
 def _delivers_webhooks_whose_dispatch_was_lost(city):
     """An event committed whose dispatch message never went out (a broker outage): the periodic
     dispatch delivers it, signed, to the endpoint of an operator of its city."""
     from standardwebhooks import Webhook
 
-    from events.models import Event, EventType
     from webhooks.services import endpoint_create
     from webhooks.tests.receiver import start_receiver
 
@@ -155,6 +188,7 @@ BEAT_TASKS = {
     "webhooks.dispatch": _delivers_webhooks_whose_dispatch_was_lost,
     SWEEP: _sweeps_a_job_whose_message_was_lost,
     "users.purge_expired_tokens": _purges_expired_tokens,
+    "events.purge_expired_events": _purges_expired_events,
 }
 
 

@@ -9,8 +9,12 @@ class UploadsConfig(AppConfig):
         # This app's recorded job, by the name task messages and run_job use.
         from common import clock
         from common.jobs import job_type_register
+        from events.signals import creditings_posted
+        from uploads.events import creditings_posted_receiver
         from uploads.models import CityUpload
         from uploads.services import upload_execute
+
+        creditings_posted.connect(creditings_posted_receiver, dispatch_uid="uploads.first_credits")
 
         job_type_register(
             name="upload",

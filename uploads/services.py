@@ -21,8 +21,10 @@ from common.context import current_request_id
 from common.errors import DomainError
 from common.jobs import JobKind, JobOutcome, execute_recorded_job
 from common.models import JobStatus
+from events.services import events_enabled
 from persons.models import InsuredPerson
 from uploads.error_codes import UploadErrorCode
+from uploads.events import upload_chunk_with_events, upload_completed_record
 from uploads.models import BalanceSnapshot, CityUpload
 
 SNAPSHOT = BalanceSnapshot._meta.db_table
@@ -69,17 +71,20 @@ def upload_open(
 
 
 def _upload_chunk(upload: CityUpload, lo: int, hi: int, execution: int) -> dict:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _UPSERT,
-            {
-                "upload": upload.id,
-                "as_of": upload.as_of,
-                "city": upload.city_id,
-                "lo": lo,
-                "hi": hi,
-            },
+    params = {
+        "upload": upload.id,
+        "as_of": upload.as_of,
+        "city": upload.city_id,
+        "lo": lo,
+        "hi": hi,
+    }
+    if events_enabled():
+        upload_chunk_with_events(
+            upsert_sql=_UPSERT, params=params, city=upload.city, now=upload.as_of
         )
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT, params)
     return {}
 
 
@@ -88,6 +93,7 @@ def _advance_city_pointer(upload: CityUpload) -> None:
     City.objects.filter(pk=upload.city_id).exclude(latest_upload_id__gt=upload.id).update(
         latest_upload_id=upload.id
     )
+    upload_completed_record(upload)
 
 
 UPLOAD_KIND = JobKind(
@@ -135,4 +141,5 @@ def upload_person_now(*, person: InsuredPerson, by=None, now: datetime | None = 
         finished_at=timezone.now(),
     )
     upload.refresh_from_db()
+    upload_completed_record(upload)
     return upload

@@ -38,6 +38,7 @@ OPERATOR_PERMISSIONS = {
         "annualusage": ["view"],
     },
     "jobs": {"jobday": ["view"]},
+    "events": {"event": ["view"]},
     "fsi": {"message": ["view"], "signin": ["view"]},
     "webhooks": {
         "webhookendpoint": ["view"],

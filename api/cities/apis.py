@@ -5,8 +5,9 @@ from rest_framework.response import Response
 import access
 from api.base import ActorMixin, operated_city
 from cities.models import City
-from cities.services import city_set_switches
+from common import clock
 from common.money import MoneyField, MoneySerializerField, NonNegativeMoneySerializerField
+from provisioning.switches import city_switches_change
 
 
 class CityOutputSerializer(serializers.ModelSerializer):
@@ -108,5 +109,7 @@ class CityDetailApi(ActorMixin, generics.RetrieveAPIView):
         city = operated_city(self.actor, city_code)
         data = CitySwitchesInputSerializer(city, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        city = city_set_switches(city=city, by=request.user, **data.validated_data)
+        city = city_switches_change(
+            city=city, now=clock.now(), by=request.user, **data.validated_data
+        )
         return Response(CityOutputSerializer(city).data)

@@ -58,8 +58,9 @@ from users.tests.factories import OperatorFactory
 
 pytestmark = pytest.mark.django_db
 
-# Every statement of a family-aid settlement, savepoints included (see the lock-order test).
-EXPECTED_FAMILY_SETTLEMENT_QUERIES = 29
+# Every statement of a family-aid settlement, savepoints included (see the lock-order test), the
+# settlement.created event among them.
+EXPECTED_FAMILY_SETTLEMENT_QUERIES = 30
 
 
 def usage_of(person) -> AnnualUsage:
