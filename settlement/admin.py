@@ -55,6 +55,7 @@ class BenefitPolicyAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         "resident_annual_cap",
         "employee_outpatient_annual_quota",
         "filing_validity_days",
+        "emergency_elsewhere_route",
         "updated_at",
     ]
     readonly_fields = ["city", "residents_outpatient_pooling"]
@@ -175,7 +176,14 @@ class SettlementAdmin(CityScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
         "cash_amount",
         "status",
     ]
-    list_filter = ["status", "visit_type", "scheme", "year", "institution__city"]
+    list_filter = [
+        "status",
+        "visit_type",
+        "scheme",
+        "year",
+        "emergency_rule_applied",
+        "institution__city",
+    ]
     search_fields = [
         "visit_reference",
         "person__resident_id",
@@ -203,6 +211,9 @@ class SettlementAdmin(CityScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
                     "settled_at",
                     "year",
                     "filing",
+                    "emergency",
+                    "emergency_rule_applied",
+                    "filing_due_date",
                 ]
             },
         ),

@@ -31,6 +31,7 @@ from settlement.models import (
     BenefitRule,
     CatalogItem,
     CrossCityFiling,
+    EmergencyRoute,
     FamilyAuthorization,
     Settlement,
     SettlementLine,
@@ -202,6 +203,21 @@ class BenefitRuleOutputSerializer(serializers.Serializer):
     ratio_source = serializers.ChoiceField(choices=["RULE", "CITY_OUTPATIENT_POOLING"])
 
 
+class EmergencyRuleOutputSerializer(serializers.Serializer):
+    route = serializers.ChoiceField(
+        choices=EmergencyRoute.choices,
+        help_text="DIRECT: settled directly where the care happened; REIMBURSE: paid in full, "
+        "then claimed at POST /api/v1/reimbursement-claims.",
+    )
+    reimbursement_ratio = serializers.DecimalField(
+        **_RATIO, allow_null=True, help_text="Null: the ordinary ratio of the visit's rule."
+    )
+    filing_within_days = serializers.IntegerField(
+        allow_null=True,
+        help_text="Care in another city: a filing must follow within this many days (null: none).",
+    )
+
+
 class BenefitPolicyOutputSerializer(serializers.Serializer):
     city = serializers.CharField()
     currency = serializers.CharField()
@@ -213,6 +229,10 @@ class BenefitPolicyOutputSerializer(serializers.Serializer):
     personal_account_pays_class_c = serializers.BooleanField()
     family_aid_across_cities = serializers.BooleanField()
     filing_validity_days = serializers.IntegerField()
+    emergency = EmergencyRuleOutputSerializer(
+        help_text="The emergency rule (art. 28): care at a non-designated institution or in "
+        "another city without a filing, declared an emergency."
+    )
     rules = BenefitRuleOutputSerializer(many=True)
 
 
@@ -251,6 +271,11 @@ class BenefitPolicyApi(APIView):
                     "personal_account_pays_class_c": policy.personal_account_pays_class_c,
                     "family_aid_across_cities": policy.family_aid_across_cities,
                     "filing_validity_days": policy.filing_validity_days,
+                    "emergency": {
+                        "route": policy.emergency_elsewhere_route,
+                        "reimbursement_ratio": policy.emergency_reimbursement_ratio,
+                        "filing_within_days": policy.emergency_filing_within_days,
+                    },
                     "rules": [
                         {
                             "scheme": rule.scheme,
@@ -374,6 +399,9 @@ class SettlementOutputSerializer(serializers.ModelSerializer):
             "person",
             "cross_city",
             "filing",
+            "emergency",
+            "emergency_rule_applied",
+            "filing_due_date",
             "visit_type",
             "visit_reference",
             "credential_kind",
@@ -440,6 +468,9 @@ _SETTLEMENT_EXAMPLE = OpenApiExample(
         "person": 9,
         "cross_city": False,
         "filing": None,
+        "emergency": False,
+        "emergency_rule_applied": False,
+        "filing_due_date": None,
         "visit_type": "OUTPATIENT",
         "visit_reference": "MZ20261125-0042",
         "credential_kind": "CARD",
@@ -570,6 +601,15 @@ class SettlementSubmitInputSerializer(serializers.Serializer):
         "(they must have authorised this person).",
     )
     line_items = SettlementLineInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
+    emergency = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="The visit is an emergency (rescue). At a non-designated institution, or in "
+        "another city without a filing, it is settled under the insured city's emergency rule "
+        "(see `/benefit-policies/{city}`) instead of refused, or refused with 422 "
+        "`EMERGENCY_REIMBURSEMENT_REQUIRED` where that city reimburses such care through a "
+        "claim.",
+    )
 
 
 CARD_PIN_PARAMETER = OpenApiParameter(
@@ -613,7 +653,8 @@ class SettlementCollectionApi(SettlementListApi):
         "outpatient quota), the personal account pays the person's share up to its balance if "
         "chosen, and the rest is cash. The ledger transfer matches the breakdown to the cent. "
         "A person insured in another city needs a valid cross-city filing for this one "
-        "(`CROSS_CITY_FILING_REQUIRED` otherwise, with how to file). Designated institutions' "
+        "(`CROSS_CITY_FILING_REQUIRED` otherwise, with how to file and how to claim "
+        "reimbursement), unless the visit is an `emergency` (see the field). Designated institutions' "
         "terminals only (403 `TERMINAL_REQUIRED`, `INSTITUTION_NOT_DESIGNATED`), for the person "
         "presenting a card or e-voucher (403 `CREDENTIAL_REQUIRED`; 422 `CARD_NOT_ACTIVE` for a "
         "card not yet activated). With a card, paying from a personal account needs the "
@@ -674,6 +715,7 @@ class SettlementCollectionApi(SettlementListApi):
             use_personal_account=values["use_personal_account"],
             family_account_holder_id=values["family_account_holder"],
             lines=[LineInput(**line) for line in values["line_items"]],
+            emergency=values["emergency"],
             by=request.user,
             now=now,
         )
@@ -715,6 +757,9 @@ class SettlementQuoteOutputSerializer(serializers.Serializer):
     person = serializers.IntegerField(source="person_id")
     cross_city = serializers.SerializerMethodField()
     filing = serializers.IntegerField(source="filing_id", allow_null=True)
+    emergency = serializers.BooleanField()
+    emergency_rule_applied = serializers.BooleanField()
+    filing_due_date = serializers.DateField(allow_null=True)
     visit_type = serializers.CharField()
     visit_reference = serializers.CharField()
     credential_kind = serializers.CharField()
@@ -774,6 +819,9 @@ class SettlementQuoteApi(ActorMixin, APIView):
                         "person",
                         "cross_city",
                         "filing",
+                        "emergency",
+                        "emergency_rule_applied",
+                        "filing_due_date",
                         "visit_type",
                         "visit_reference",
                         "credential_kind",
@@ -819,6 +867,7 @@ class SettlementQuoteApi(ActorMixin, APIView):
             use_personal_account=values["use_personal_account"],
             family_account_holder_id=values["family_account_holder"],
             lines=[LineInput(**line) for line in values["line_items"]],
+            emergency=values["emergency"],
             by=request.user,
             now=now,
         )

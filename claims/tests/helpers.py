@@ -16,6 +16,7 @@ from claims.services import (
     claim_submit,
 )
 from common import clock
+from settlement.tests.helpers import balance
 from users.tests.factories import token_for
 
 BANK = ClaimPayout(
@@ -87,4 +88,4 @@ def ledger_balanced() -> None:
     assert unbalanced == 0
     for account in Account.objects.all():
         entries = Entry.objects.filter(account=account).aggregate(s=Sum("amount"))["s"] or 0
-        assert account.balance == entries, account
+        assert balance(account) == entries, account
