@@ -286,6 +286,29 @@ def settlements_visible(actor: Actor, request) -> QuerySet:
     return Settlement.objects.none()
 
 
+def settlement_reversible(actor: Actor, settlement) -> bool:
+    """Who may reverse (refund) a settlement: the institution whose terminal made it, an operator
+    of the insured city (whose fund and personal accounts the reversal moves) and a superuser. An
+    operator of the care city alone may not: the reversal would move another city's fund."""
+    if actor.is_superuser:
+        return True
+    if actor.is_institution:
+        return settlement.institution_id == actor.user.institution_id
+    if actor.is_operator:
+        return settlement.insured_city_id in actor.city_ids
+    return False
+
+
+def require_settlement_reversible(actor: Actor, settlement) -> None:
+    from settlement.error_codes import SettlementErrorCode
+
+    require_role(actor, User.Role.INSTITUTION, User.Role.OPERATOR)
+    if not settlement_reversible(actor, settlement):
+        if actor.is_operator:
+            raise DomainError(SettlementErrorCode.REVERSAL_MOVES_OTHER_CITY_FUND)
+        raise DomainError(UserErrorCode.ROLE_NOT_ALLOWED)
+
+
 def reimbursement_claims_visible(actor: Actor) -> QuerySet:
     """Reimbursement claims: the person who filed them, and operators of the insured city (whose
     agency reviews them and whose fund pays). Nobody else, the care city's operators included."""

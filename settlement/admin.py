@@ -4,16 +4,20 @@ their breakdown (and reversal), visits registered before settling, filings, fami
 from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 import access
 from common.admin import CityScopedAdminMixin, NationalAdminMixin, ReadOnlyAdminMixin
 from common.errors import DomainError
+from settlement.error_codes import SettlementErrorCode
 from settlement.models import (
     AnnualUsage,
     BenefitPolicy,
     BenefitRule,
     CatalogItem,
+    ClearingRun,
+    ClearingStatement,
     CrossCityFiling,
     FamilyAuthorization,
     Settlement,
@@ -288,7 +292,18 @@ class SettlementAdmin(CityScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
     def reverse_settlements(self, request, queryset):
         from settlement.services import settlement_reverse
 
+        actor = access.actor_of(request)
         for settlement in queryset:
+            if not access.settlement_reversible(actor, settlement):
+                messages.warning(
+                    request,
+                    _("Settlement #%(id)s: %(detail)s")
+                    % {
+                        "id": settlement.pk,
+                        "detail": SettlementErrorCode.REVERSAL_MOVES_OTHER_CITY_FUND.title,
+                    },
+                )
+                continue
             try:
                 settlement_reverse(
                     settlement=settlement,
@@ -438,3 +453,53 @@ class FamilyAuthorizationAdmin(CityScopedAdminMixin, ReadOnlyAdminMixin, admin.M
                 messages.warning(request, f"Authorisation #{authorization.pk}: {error.detail}")
             else:
                 messages.success(request, f"Authorisation #{authorization.pk} revoked.")
+
+
+# --- Cross-city clearing ---------------------------------------------------------------------
+
+
+@admin.register(ClearingRun)
+class ClearingRunAdmin(NationalAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The monthly clearing between cities: one run per month, for every city pair at once."""
+
+    list_display = [
+        "id",
+        "period",
+        "status",
+        "progress",
+        "statements_count",
+        "settlements_count",
+        "reversals_count",
+        "executions",
+        "finished_at",
+    ]
+    list_filter = ["status", "period"]
+
+    @admin.display(description=gettext_lazy("Progress"))
+    def progress(self, run) -> str:
+        from common.admin import progress_bar
+
+        return progress_bar(run)
+
+
+@admin.register(ClearingStatement)
+class ClearingStatementAdmin(CityScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What two cities owed each other for a month, and the transfer each posted inside itself.
+    Operators see the statements of the cities they administer."""
+
+    city_lookup = ("city_a_id", "city_b_id")
+    list_display = [
+        "period",
+        "city_a",
+        "city_b",
+        "a_to_b_settled_count",
+        "a_to_b_settled_amount",
+        "a_to_b_reversed_amount",
+        "b_to_a_settled_count",
+        "b_to_a_settled_amount",
+        "b_to_a_reversed_amount",
+        "net_amount",
+        "netted_at",
+    ]
+    list_filter = ["period", "city_a", "city_b"]
+    list_select_related = ["city_a", "city_b"]

@@ -903,8 +903,11 @@ class SettlementReverseApi(ActorMixin, APIView):
         summary="Reverse (refund) a settlement: the institution that made it, or an operator",
         description="Posts a new transfer the other way (the original is never edited) and gives "
         "back the year's deductible, cap and quota usage exactly as the settlement took them. "
-        "The institution's terminal that made it, or an operator who may see it (other roles: "
-        "403 `ROLE_NOT_ALLOWED`; a settlement the caller may not see: 404). A second reversal "
+        "The institution's terminal that made it, or an operator of the insured city, whose fund "
+        "the reversal moves (an operator of the care city only: 403 "
+        "`REVERSAL_MOVES_OTHER_CITY_FUND`; other roles: 403 `ROLE_NOT_ALLOWED`; a settlement the "
+        "caller may not see: 404). Care in another city is reversed inside each city through its "
+        "clearing accounts, and the monthly clearing carries the reversal. A second reversal "
         "answers 409 `SETTLEMENT_ALREADY_REVERSED`.",
         tags=["settlement"],
         request=InputSerializer,
@@ -923,7 +926,7 @@ class SettlementReverseApi(ActorMixin, APIView):
         settlement = get_object_or_404(
             access.settlements_visible(self.actor, request), pk=settlement_id
         )
-        access.require_role(self.actor, User.Role.INSTITUTION, User.Role.OPERATOR)
+        access.require_settlement_reversible(self.actor, settlement)
         values = _validated(self.InputSerializer, request)
         settlement = settlement_reverse(
             settlement=settlement, reason=values["reason"], by=request.user, now=clock.now()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from api.settlement import apis
+from api.settlement import apis, clearing
 
 urlpatterns = [
     path("institutions", apis.InstitutionListApi.as_view(), name="institution-list"),
@@ -49,5 +49,21 @@ urlpatterns = [
         "family-authorizations/<int:authorization_id>/revocation",
         apis.FamilyAuthorizationRevokeApi.as_view(),
         name="family-authorization-revocation",
+    ),
+    path(
+        "clearing-statements",
+        clearing.ClearingStatementListApi.as_view(),
+        name="clearing-statement-list",
+    ),
+    path(
+        "clearing-statements/<int:statement_id>",
+        clearing.ClearingStatementDetailApi.as_view(),
+        name="clearing-statement-detail",
+    ),
+    path("clearing-runs", clearing.ClearingRunCollectionApi.as_view(), name="clearing-run-list"),
+    path(
+        "clearing-runs/<int:job_id>",
+        clearing.ClearingRunDetailApi.as_view(),
+        name="clearing-run-detail",
     ),
 ]
