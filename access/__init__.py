@@ -4,6 +4,7 @@
 - An institution terminal (designated hospital or pharmacy) sees a person only while the person's
   card or e-voucher is presented, in the ``X-Presented-Credential`` header.
 - An operator sees the cities they administer and everything in them.
+- A sandbox developer is the operator of their own sandbox worlds' cities, and of nothing else.
 - A superuser sees everything.
 
 The caller's credential also decides the channel a balance query goes through.
@@ -46,7 +47,11 @@ class Actor:
 
     @property
     def is_operator(self) -> bool:
-        return self.role == User.Role.OPERATOR or self.is_superuser
+        return self.role == User.Role.OPERATOR or self.is_developer or self.is_superuser
+
+    @property
+    def is_developer(self) -> bool:
+        return self.role == User.Role.DEVELOPER and not self.is_superuser
 
     @property
     def default_channel(self) -> str:
@@ -176,6 +181,8 @@ def presented_credential_kind(actor: Actor, request) -> str | None:
 def require_role(actor: Actor, *roles: str) -> None:
     if actor.is_superuser or actor.role in roles:
         return
+    if actor.is_developer and User.Role.OPERATOR in roles:
+        return  # within their worlds' cities (require_city), as an operator
     raise DomainError(UserErrorCode.ROLE_NOT_ALLOWED)
 
 
@@ -392,8 +399,9 @@ def console_admits(actor: Actor) -> bool:
 
 def simulated_clock_movable(actor: Actor) -> bool:
     """The sandbox's clock is a testing instrument: any operator (or superuser) may move it, in the
-    API and the console alike. It only moves forward, and only in sandbox mode."""
-    return actor.is_superuser or actor.role == User.Role.OPERATOR
+    API and the console alike, and a sandbox developer their own world's. It only moves forward,
+    and only in sandbox mode."""
+    return actor.is_superuser or actor.role in (User.Role.OPERATOR, User.Role.DEVELOPER)
 
 
 def require_simulated_clock_movable(actor: Actor) -> None:

@@ -245,12 +245,15 @@ def card_mark_ready(*, card: SocialSecurityCard, by=None) -> SocialSecurityCard:
         return card
 
 
-def cards_mark_ready_due(*, today) -> int:
-    """Street-point cards whose ready day has come (run by the daily job and the sandbox clock)."""
+def cards_mark_ready_due(*, today, cities=None) -> int:
+    """Street-point cards whose ready day has come (run by the daily job and the sandbox clock),
+    of persons in ``cities`` (a queryset; all cities when None)."""
     ready = 0
     due = SocialSecurityCard.objects.filter(
         status=SocialSecurityCard.Status.PENDING, ready_on__lte=today
     )
+    if cities is not None:
+        due = due.filter(person__city__in=cities)
     for card_id in due.values_list("id", flat=True).iterator():
         with transaction.atomic():
             card = SocialSecurityCard.objects.select_for_update(no_key=True).get(pk=card_id)

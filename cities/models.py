@@ -147,6 +147,18 @@ class City(models.Model):
         help_text="What outpatient pooling pays a resident per year at most.",
     )
 
+    # Sandbox: the clock of the developer's world the city belongs to; empty for every other
+    # city, which runs on the shared clock (the demo world's, or real time with sandbox mode off).
+    clock = models.ForeignKey(
+        "common.SimulatedClock",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="cities",
+        help_text=_("The sandbox world's clock this city runs on; empty: the shared clock."),
+    )
+
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords(bases=[AuditedHistory], excluded_fields=["latest_upload"])
 

@@ -3,7 +3,8 @@ from django.db import models
 
 
 class SimulatedClock(models.Model):
-    """The sandbox's notion of now: frozen until a client advances it, and only ever forward."""
+    """The sandbox's notion of now: frozen until a client advances it, and only ever forward.
+    Row 1 is the shared clock (the demo world's); each developer's sandbox world has its own."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     now = models.DateTimeField(help_text="The simulated current time.")
@@ -11,7 +12,9 @@ class SimulatedClock(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=models.Q(id=1), name="simulated_clock_singleton")
+            models.CheckConstraint(
+                condition=models.Q(id__gte=1), name="simulated_clock_id_positive"
+            )
         ]
 
     def __str__(self) -> str:

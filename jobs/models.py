@@ -5,12 +5,19 @@ class JobDay(models.Model):
     """A business day whose due work (cards ready, collection, crediting, uploads) has been
     scheduled; each day is scheduled once, however often the scheduler runs."""
 
-    day = models.DateField(unique=True)
+    day = models.DateField()
+    # Each simulated clock (the shared one, 1, and each sandbox world's) schedules its own days.
+    clock = models.PositiveSmallIntegerField(
+        default=1, help_text="The simulated clock whose cities this day's work is for."
+    )
     scheduled_at = models.DateTimeField(auto_now_add=True)
     summary = models.JSONField(default=dict, help_text="What was found due that day.")
 
     class Meta:
         ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["clock", "day"], name="job_day_once_per_clock")
+        ]
 
     def __str__(self) -> str:
         return f"{self.day:%Y-%m-%d}"

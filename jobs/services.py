@@ -23,6 +23,7 @@ from accounts.models import ContributionCollection, CreditingRun
 from cards.services import cards_mark_ready_due
 from cities.models import City
 from cities.selectors import is_upload_day
+from common import clock
 from common.jobs import JobOutcome, job_type_named, job_type_of, job_types
 from common.models import JobStatus, RecordedJob
 from common.queue import enqueue_on_commit
@@ -55,15 +56,30 @@ class DaySchedule:
         }
 
 
-def jobs_schedule_day(*, day: date) -> DaySchedule | None:
-    """Record the day's due jobs, once. None if the day was already scheduled."""
+def cities_on_clock(clock_id: int):
+    """The cities whose time is this clock's: a sandbox world's, or (the shared clock) all others."""
+    if clock_id == clock.SHARED_CLOCK_ID:
+        return City.objects.filter(clock__isnull=True)
+    return City.objects.filter(clock_id=clock_id)
+
+
+def clocks_scheduled() -> list[int]:
+    """The clocks whose days are scheduled: the shared one and every sandbox world's."""
+    worlds = City.objects.filter(clock__isnull=False).values_list("clock_id", flat=True)
+    return [clock.SHARED_CLOCK_ID, *sorted(set(worlds))]
+
+
+def jobs_schedule_day(*, day: date, clock_id: int = clock.SHARED_CLOCK_ID) -> DaySchedule | None:
+    """Record the day's due jobs of the cities on ``clock_id``, once. None if that clock's day
+    was already scheduled."""
     with transaction.atomic():
-        job_day, created = JobDay.objects.get_or_create(day=day)
+        job_day, created = JobDay.objects.get_or_create(day=day, clock=clock_id)
         if not created:
             return None
-        schedule = DaySchedule(day=day, cards_ready=cards_mark_ready_due(today=day))
+        cities = cities_on_clock(clock_id)
+        schedule = DaySchedule(day=day, cards_ready=cards_mark_ready_due(today=day, cities=cities))
         month = day.replace(day=1)
-        for city in City.objects.order_by("id"):
+        for city in cities.order_by("id"):
             if city.contribution_day == day.day:
                 schedule.jobs.append(
                     contribution_collection_open(city=city, period=month, today=day)[0]
@@ -80,14 +96,16 @@ def jobs_schedule_day(*, day: date) -> DaySchedule | None:
         return schedule
 
 
-def jobs_schedule_due(*, today: date) -> list[DaySchedule]:
-    """Schedule every day from the last scheduled one up to today (catching up after downtime);
-    a new installation starts with today."""
-    last = JobDay.objects.order_by("-day").values_list("day", flat=True).first()
+def jobs_schedule_due(*, today: date, clock_id: int = clock.SHARED_CLOCK_ID) -> list[DaySchedule]:
+    """Schedule every day of ``clock_id``'s cities from its last scheduled one up to its today
+    (catching up after downtime); a new installation (or sandbox world) starts with today."""
+    last = (
+        JobDay.objects.filter(clock=clock_id).order_by("-day").values_list("day", flat=True).first()
+    )
     day = today if last is None else last + timedelta(days=1)
     schedules = []
     while day <= today:
-        schedule = jobs_schedule_day(day=day)
+        schedule = jobs_schedule_day(day=day, clock_id=clock_id)
         if schedule is not None:
             schedules.append(schedule)
         day += timedelta(days=1)
@@ -96,8 +114,17 @@ def jobs_schedule_due(*, today: date) -> list[DaySchedule]:
 
 def job_run(*, kind: str, job_id: int, progress: Callable[[int], None] | None = None) -> JobOutcome:
     """Run one recorded job of a registered kind to completion in this process (resuming or
-    rescanning as its kind does; nothing is ever posted twice)."""
-    return job_type_named(kind).execute(job_id, progress)
+    rescanning as its kind does; nothing is ever posted twice). The job runs on its city's clock
+    (a sandbox world's city on that world's)."""
+    job_type = job_type_named(kind)
+    with clock.using(_job_clock_id(job_type.model, job_id)):
+        return job_type.execute(job_id, progress)
+
+
+def _job_clock_id(model, job_id: int) -> int | None:
+    if not any(field.name == "city" for field in model._meta.concrete_fields):
+        return None
+    return model._base_manager.filter(pk=job_id).values_list("city__clock_id", flat=True).first()
 
 
 def job_execute(job: RecordedJob, *, progress: Callable[[int], None] | None = None) -> JobOutcome:

@@ -5,7 +5,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError, transaction
 
 from common import clock
-from jobs.services import job_enqueue, job_run, jobs_schedule_due, jobs_sweep
+from jobs.services import clocks_scheduled, job_enqueue, job_run, jobs_schedule_due, jobs_sweep
 
 # Every recorded job is idempotent (the database lets each credit, contribution and snapshot
 # happen once), so its message is acknowledged only once it has finished, and a passing database
@@ -54,12 +54,19 @@ def execute_upload(upload_id: int) -> dict:
 
 @shared_task(name="jobs.schedule_due_jobs")
 def schedule_due_jobs() -> dict:
-    with transaction.atomic():
-        schedules = jobs_schedule_due(today=clock.today())
-        for schedule in schedules:
-            for job in schedule.jobs:
-                job_enqueue(job)
-    return {"days": [schedule.day.isoformat() for schedule in schedules]}
+    """Each clock's due days, by that clock's today: the shared one's cities and each sandbox
+    world's go by their own time."""
+    days = {}
+    for clock_id in clocks_scheduled():
+        with transaction.atomic():
+            schedules = jobs_schedule_due(today=clock.today(clock_id), clock_id=clock_id)
+            for schedule in schedules:
+                for job in schedule.jobs:
+                    job_enqueue(job)
+        if schedules or clock_id == clock.SHARED_CLOCK_ID:
+            days[clock_id] = [schedule.day.isoformat() for schedule in schedules]
+    shared = days.pop(clock.SHARED_CLOCK_ID, [])
+    return {"days": shared, **({"worlds": days} if days else {})}
 
 
 @shared_task(name="jobs.sweep_recorded_jobs")

@@ -2,8 +2,15 @@ from decimal import Decimal
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import serializers
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -13,10 +20,24 @@ from api.base import IDEMPOTENCY_KEY_PARAMETER, ActorMixin
 from api.idempotency import idempotent
 from api.persons.apis import PersonOutputSerializer
 from cards.models import EVoucher, SocialSecurityCard
+from common import clock
 from common.errors import CommonErrorCode, DomainError, field_error
 from sandbox.error_codes import SandboxErrorCode
-from sandbox.scenarios import DEMO_PIN, SCENARIOS, scenario_create
+from sandbox.middleware import WORLD_HEADER
+from sandbox.models import SandboxWorld
+from sandbox.scenarios import DEMO_PIN, GENERAL_PARAMETERS, SCENARIOS, scenario_create
 from sandbox.services import MAX_ADVANCE_DAYS, clock_advance, clock_state, require_sandbox
+from sandbox.world import CITY_PROFILES
+from sandbox.worlds import (
+    developer_create,
+    world_create,
+    world_current,
+    world_delete,
+    world_get,
+    worlds_of,
+)
+from users.models import User
+from users.throttles import LoginAddressThrottle
 
 _SANDBOX_NOTE = " Sandbox mode only: with it off, this answers 404 `SANDBOX_DISABLED`."
 
@@ -48,7 +69,60 @@ def scenario_output(scenario) -> dict:
     }
 
 
+WORLD_PARAMETER = OpenApiParameter(
+    name=WORLD_HEADER,
+    type=int,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Sandbox developers: the id of the world of theirs to act in (default: their "
+    "newest). Another developer's world, or none, answers 404 `WORLD_NOT_FOUND`.",
+)
+
+
+def caller_world(request) -> SandboxWorld | None:
+    """A developer's world for this request (the header's, else their newest); None for other
+    callers, who act on the shared clock and in the shared cities."""
+    if getattr(request.user, "role", None) != User.Role.DEVELOPER:
+        return None
+    return world_current(request.user, request.headers.get(WORLD_HEADER))
+
+
+def caller_world_required(request) -> SandboxWorld | None:
+    world = caller_world(request)
+    if world is None and getattr(request.user, "role", None) == User.Role.DEVELOPER:
+        raise DomainError(
+            SandboxErrorCode.WORLD_NOT_FOUND,
+            _("Create a world first: POST /api/v1/sandbox/worlds."),
+        )
+    return world
+
+
 class ScenarioParametersSerializer(serializers.Serializer):
+    city_profile = serializers.ChoiceField(
+        required=False,
+        choices=list(CITY_PROFILES),
+        help_text="Any scenario: the city profile to enrol the person in instead of the "
+        "scenario's own (the profile's reasons then join the scenario's).",
+    )
+    scheme = serializers.ChoiceField(
+        required=False,
+        choices=["EMPLOYEE", "RESIDENT"],
+        help_text="Any scenario: the scheme instead of the scenario's own (a resident has no "
+        "employer).",
+    )
+    declared_wage = serializers.DecimalField(
+        required=False,
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("1.00"),
+        help_text="Any scenario with an active employee: the declared monthly wage in CNY "
+        "instead of the city's average wage.",
+    )
+    enrolled_on = serializers.DateField(
+        required=False,
+        help_text="Any scenario: the day enrolled, at the latest the scenario's own (today for a "
+        "new enrolee, else the first month of its history).",
+    )
     card_ready_working_day = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -77,7 +151,7 @@ def scenario_parameters(scenario, data) -> dict:
     parameters = ScenarioParametersSerializer(data=data or {})
     parameters.is_valid(raise_exception=True)
     chosen = parameters.validated_data
-    foreign = sorted(set(chosen) - set(scenario.parameters))
+    foreign = sorted(set(chosen) - set(scenario.parameters) - set(GENERAL_PARAMETERS))
     if foreign:
         raise DomainError(
             CommonErrorCode.VALIDATION_ERROR,
@@ -132,11 +206,14 @@ class ScenarioCreateApi(ActorMixin, APIView):
         "reasons. Any authenticated caller. An unknown scenario code answers 404 "
         "`SCENARIO_NOT_FOUND`. An optional body chooses what the scenario's `parameters` list "
         "(an employer's `arrears_months`, its `paid_base_ratio`, a street-point card's "
-        "`card_ready_working_day`); any other is 400 "
-        "`VALIDATION_ERROR`." + _SANDBOX_NOTE,
+        "`card_ready_working_day`) and, for any scenario, `city_profile`, `scheme`, "
+        "`declared_wage` and `enrolled_on`; any other is 400 `VALIDATION_ERROR`. A sandbox "
+        "developer's person is created in their world (`X-Sandbox-World`, else their newest; "
+        "with none, 404 `WORLD_NOT_FOUND`), in that world's city of the profile, on its "
+        "clock." + _SANDBOX_NOTE,
         tags=["sandbox"],
         request=ScenarioParametersSerializer,
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        parameters=[IDEMPOTENCY_KEY_PARAMETER, WORLD_PARAMETER],
         examples=[
             OpenApiExample(
                 "The card ready on the first working day (CARD_BEING_MADE)",
@@ -153,6 +230,15 @@ class ScenarioCreateApi(ActorMixin, APIView):
                 value={"paid_base_ratio": "0.50"},
                 request_only=True,
             ),
+            OpenApiExample(
+                "A well-paid employee enrolled in spring, in Xiamen's small platform",
+                value={
+                    "city_profile": "small_platform",
+                    "declared_wage": "25000.00",
+                    "enrolled_on": "2026-03-01",
+                },
+                request_only=True,
+            ),
         ],
         responses={
             201: OutputSerializer,
@@ -166,7 +252,8 @@ class ScenarioCreateApi(ActorMixin, APIView):
         if scenario is None:
             raise DomainError(SandboxErrorCode.SCENARIO_NOT_FOUND)
         parameters = scenario_parameters(scenario, request.data)
-        built = scenario_create(code, by=request.user, parameters=parameters)
+        world = caller_world_required(request)
+        built = scenario_create(code, by=request.user, parameters=parameters, world=world)
         person = built.person
         card = SocialSecurityCard.objects.filter(person=person).order_by("-id").first()
         voucher = person.evoucher
@@ -204,13 +291,16 @@ class ClockApi(APIView):
         summary="The simulated clock",
         description="The time every rule and job of this server goes by: `now`, `today`, and "
         "whether it is frozen (it follows real time until first advanced). Any authenticated "
-        "caller." + _SANDBOX_NOTE,
+        "caller: a sandbox developer sees their world's clock (`X-Sandbox-World`, else their "
+        "newest), a person or terminal of a world that world's, everyone else the shared clock "
+        "(the demo world's)." + _SANDBOX_NOTE,
         tags=["sandbox"],
+        parameters=[WORLD_PARAMETER],
         responses=ClockSerializer,
     )
     def get(self, request):
         require_sandbox()
-        return Response(ClockSerializer(clock_state()).data)
+        return Response(ClockSerializer(clock_state(clock.current_clock_id())).data)
 
 
 _STEP_FIELDS = ("days", "hours", "minutes")
@@ -244,6 +334,14 @@ class ClockAdvanceApi(ActorMixin, APIView):
         days = serializers.ListField(
             child=serializers.DictField(), help_text="What ran on each day that had work."
         )
+        world = serializers.IntegerField(
+            allow_null=True, help_text="The world whose clock moved; null: the shared clock."
+        )
+        events = serializers.ListField(
+            child=serializers.DictField(),
+            help_text="The events this advance caused (recorded under its request id), oldest "
+            "first.",
+        )
 
     @extend_schema(
         summary="Move the simulated clock forward and run whatever became due",
@@ -253,10 +351,13 @@ class ClockAdvanceApi(ActorMixin, APIView):
         "the clock first reaches that day, so 90 minutes from 23:00 runs the next day's work. "
         "Waits on the simulated clock (a face-authentication lock) pass with it; a query "
         "platform's busy window (PLATFORM_BUSY) is real time and does not. The response reports "
-        "what ran. The clock never moves back. Operators and superusers only." + _SANDBOX_NOTE,
+        "what ran and the events it caused. The clock never moves back. Operators and "
+        "superusers move the shared clock (the demo world's); a sandbox developer moves their "
+        "own world's alone (`X-Sandbox-World`, else their newest; with none, 404 "
+        "`WORLD_NOT_FOUND`), and no other world nor the demo world moves." + _SANDBOX_NOTE,
         tags=["sandbox"],
         request=InputSerializer,
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        parameters=[IDEMPOTENCY_KEY_PARAMETER, WORLD_PARAMETER],
         responses=OutputSerializer,
         examples=[
             OpenApiExample("A day", value={"days": 1}, request_only=True),
@@ -291,6 +392,15 @@ class ClockAdvanceApi(ActorMixin, APIView):
                             ],
                         }
                     ],
+                    "world": None,
+                    "events": [
+                        {
+                            "id": "evt_01JD0Q7Z9K3M",
+                            "type": "crediting_run.completed",
+                            "object_type": "crediting_run",
+                            "object_id": "12",
+                        }
+                    ],
                 },
                 response_only=True,
             ),
@@ -300,7 +410,227 @@ class ClockAdvanceApi(ActorMixin, APIView):
     def post(self, request):
         require_sandbox()
         access.require_simulated_clock_movable(self.actor)
+        world = caller_world_required(request)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        report = clock_advance(by=request.user, **data.validated_data)
-        return Response(self.OutputSerializer(report).data)
+        clock_id = world.clock_id if world is not None else clock.SHARED_CLOCK_ID
+        report = clock_advance(by=request.user, clock_id=clock_id, **data.validated_data)
+        output = {
+            "previous": report.previous,
+            "now": report.now,
+            "days": report.days,
+            "world": world.pk if world is not None else None,
+            "events": events_of_request(getattr(request, "request_id", "")),
+        }
+        return Response(self.OutputSerializer(output).data)
+
+
+def events_of_request(request_id: str) -> list[dict]:
+    """The events recorded under this request id (the advance's own and its jobs'), once the
+    event log is installed."""
+    from django.apps import apps
+
+    if not request_id or not apps.is_installed("events"):
+        return []
+    event_model = apps.get_model("events", "Event")
+    rows = event_model.objects.filter(request_id=request_id).order_by("id")
+    return [
+        {
+            "id": getattr(event, "public_id", None) or str(event.pk),
+            "type": event.type,
+            "object_type": event.object_type,
+            "object_id": event.object_id,
+            "occurred_at": clock.as_iso(event.occurred_at),
+            "data": event.data,
+        }
+        for event in rows[:1000]
+    ]
+
+
+# --- Sandbox developers and their worlds ---------------------------------------------------
+
+
+class DeveloperCreateApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginAddressThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.RegexField(
+            r"^[a-z0-9][a-z0-9-]{2,39}$",
+            required=False,
+            help_text="3 to 40 lower-case letters, digits and hyphens; default: a random one.",
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        username = serializers.CharField()
+        role = serializers.CharField()
+        authorization = serializers.CharField(
+            help_text="The exact Authorization header value, shown once."
+        )
+
+    @extend_schema(
+        summary="Sign up as a sandbox developer",
+        description="A new login of the DEVELOPER role and its API token, shown once. A "
+        "developer creates worlds of their own (`POST /api/v1/sandbox/worlds`), each on a clock "
+        "only they move, and administers their worlds' cities as an operator does. No "
+        "authentication; rate limited per client address like logins. A username already taken "
+        "answers 409 `CONFLICT`." + _SANDBOX_NOTE,
+        tags=["sandbox"],
+        request=InputSerializer,
+        responses={
+            201: OutputSerializer,
+            409: OpenApiResponse(description="Username taken"),
+            429: OpenApiResponse(description="Too many sign-ups from this address"),
+        },
+        examples=[OpenApiExample("A chosen username", value={"username": "dev-alice"})],
+    )
+    def post(self, request):
+        require_sandbox()
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        username = data.validated_data.get("username")
+        if username and User.objects.filter(username=username).exists():
+            raise DomainError(
+                CommonErrorCode.CONFLICT,
+                _("The username %(username)s is taken.") % {"username": username},
+                errors=[field_error("username", _("Taken."))],
+            )
+        user, token = developer_create(username=username)
+        return Response(
+            self.OutputSerializer(
+                {"username": user.username, "role": user.role, "authorization": f"Token {token}"}
+            ).data,
+            status=201,
+        )
+
+
+class WorldSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    now = serializers.DateTimeField(help_text="The world's clock.")
+    today = serializers.DateField()
+    city_codes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The world's cities (one per profile its scenarios used so far).",
+    )
+    persons = serializers.IntegerField(help_text="How many persons the world holds.")
+    created_at = serializers.DateTimeField()
+
+
+def world_output(world: SandboxWorld) -> dict:
+    from persons.models import InsuredPerson
+
+    now = clock.now(world.clock_id)
+    cities = world.clock.cities.order_by("code")
+    return {
+        "id": world.pk,
+        "name": world.name,
+        "now": now,
+        "today": clock.localdate(now),
+        "city_codes": list(cities.values_list("code", flat=True)),
+        "persons": InsuredPerson.objects.filter(city__in=cities).count(),
+        "created_at": world.created_at,
+    }
+
+
+def _developer(actor) -> None:
+    if not actor.is_developer:
+        raise DomainError(SandboxErrorCode.DEVELOPER_ONLY)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="The caller's sandbox worlds",
+        description="A sandbox developer's worlds, newest first. Developers only (403 "
+        "`DEVELOPER_ONLY`)." + _SANDBOX_NOTE,
+        tags=["sandbox"],
+        responses={
+            200: WorldSerializer(many=True),
+            403: OpenApiResponse(description="Not a developer"),
+        },
+    ),
+    post=extend_schema(
+        summary="Create a sandbox world",
+        description="An empty world of the caller's own, its clock starting at the shared "
+        "clock's time. Scenario persons created next (`POST /api/v1/sandbox/scenarios/{code}`) "
+        "go into it, in cities of its own; `POST /api/v1/sandbox/clock/advance` moves its clock "
+        "and runs its cities' due work alone. Developers only (403 `DEVELOPER_ONLY`); 409 "
+        "`WORLDS_FULL` when the sandbox has no room left." + _SANDBOX_NOTE,
+        tags=["sandbox"],
+        request={
+            "application/json": {
+                "type": "object",
+                "properties": {"name": {"type": "string", "maxLength": 64}},
+            }
+        },
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={
+            201: WorldSerializer,
+            403: OpenApiResponse(description="Not a developer"),
+            409: OpenApiResponse(description="No room for another world"),
+        },
+        examples=[OpenApiExample("Named", value={"name": "checkout tests"}, request_only=True)],
+    ),
+)
+class WorldListCreateApi(ActorMixin, APIView):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+    def get(self, request):
+        require_sandbox()
+        _developer(self.actor)
+        return Response(WorldSerializer(map(world_output, worlds_of(request.user)), many=True).data)
+
+    @idempotent
+    def post(self, request):
+        require_sandbox()
+        _developer(self.actor)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        world = world_create(owner=request.user, name=data.validated_data.get("name", ""))
+        return Response(WorldSerializer(world_output(world)).data, status=201)
+
+
+class WorldDeletedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    deleted = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Rows erased, by model."
+    )
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="One of the caller's sandbox worlds",
+        description="Another developer's world, or none, answers 404 `WORLD_NOT_FOUND`."
+        + _SANDBOX_NOTE,
+        tags=["sandbox"],
+        responses={200: WorldSerializer, 404: OpenApiResponse(description="Not the caller's")},
+    ),
+    delete=extend_schema(
+        summary="Delete a sandbox world and everything in it",
+        description="Erases, in one transaction, the world's clock, cities, persons, logins, "
+        "cards, accounts and their ledger, jobs and history; nothing outside it changes. A world "
+        "whose money moved to or from an account outside it answers 409 `WORLD_ENTANGLED`. "
+        "Another developer's world, or none, answers 404 `WORLD_NOT_FOUND`." + _SANDBOX_NOTE,
+        tags=["sandbox"],
+        responses={
+            200: WorldDeletedSerializer,
+            404: OpenApiResponse(description="Not the caller's"),
+            409: OpenApiResponse(description="Money moved across the world's border"),
+        },
+    ),
+)
+class WorldDetailApi(ActorMixin, APIView):
+    def get(self, request, world_id: int):
+        require_sandbox()
+        _developer(self.actor)
+        world = world_get(owner=request.user, world_id=world_id)
+        return Response(WorldSerializer(world_output(world)).data)
+
+    def delete(self, request, world_id: int):
+        require_sandbox()
+        _developer(self.actor)
+        world = world_get(owner=request.user, world_id=world_id)
+        erased = world_delete(world=world)
+        return Response(WorldDeletedSerializer({"id": world_id, "deleted": erased}).data)

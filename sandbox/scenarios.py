@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext, gettext_lazy
 from knox.crypto import hash_token
 from knox.models import AuthToken
 from knox.settings import CONSTANTS
@@ -28,6 +29,7 @@ from cards.services import (
     evoucher_face_authenticate,
 )
 from common import clock
+from common.errors import CommonErrorCode, DomainError, field_error
 from employers.credit_code import make_credit_code
 from employers.models import Employer
 from employers.services import (
@@ -41,6 +43,7 @@ from persons.services import person_login_create
 from provisioning.services import person_enrol
 from sandbox.names import random_name
 from sandbox.world import sandbox_city
+from sandbox.worlds import world_city
 from uploads.services import upload_person_now
 
 DEMO_PIN = "258036"
@@ -63,6 +66,15 @@ class PersonSpec:
     employer_mode: str = ""
     arrears_months: int = 2  # NOT_PAYING: the months up to last month it left unpaid
     paid_base_ratio: Decimal = Decimal("0.60")  # UNDERPAYING: the share of the wage it pays on
+    # An active employee's declared monthly wage; None: the city's average wage.
+    declared_wage: Decimal | None = None
+    # The day enrolled, at the latest the scenario's own (today for a new enrolee, else the first
+    # month of its history); None: the scenario's own.
+    enrolled_on: date | None = None
+
+
+# What a client may choose when creating any scenario (the others are the scenario's own).
+GENERAL_PARAMETERS = ("city_profile", "scheme", "declared_wage", "enrolled_on")
 
 
 @dataclass(frozen=True)
@@ -88,39 +100,44 @@ SCENARIOS: dict[str, Scenario] = {
     for scenario in [
         Scenario(
             "BALANCE_VISIBLE",
-            "Balance visible",
-            "An employee with an active card and e-voucher, credited and uploaded, in a city where everything works.",
+            gettext_lazy("Balance visible"),
+            gettext_lazy(
+                "An employee with an active card and e-voucher, credited and uploaded, in a city where everything works."
+            ),
             (),
             PersonSpec(),
         ),
         Scenario(
             R.CITY_INQUIRY_NOT_LAUNCHED,
-            "City has not launched online inquiry",
-            "Everything in order, but the city has not launched online inquiry (the sandbox's "
-            "not_launched profile, which it gives Nanping).",
+            gettext_lazy("City has not launched online inquiry"),
+            gettext_lazy(
+                "Everything in order, but the city has not launched online inquiry (the sandbox's not_launched profile, which it gives Nanping)."
+            ),
             (R.CITY_INQUIRY_NOT_LAUNCHED,),
             PersonSpec(city_profile="not_launched"),
         ),
         Scenario(
             R.EVOUCHER_NOT_ACTIVATED,
-            "E-voucher not activated",
-            "Everything in order except the e-voucher, which was never activated.",
+            gettext_lazy("E-voucher not activated"),
+            gettext_lazy("Everything in order except the e-voucher, which was never activated."),
             (R.EVOUCHER_NOT_ACTIVATED,),
             PersonSpec(evoucher_activated=False),
         ),
         Scenario(
             R.WRONG_CHANNEL,
-            "Personal account not shown online",
-            "The city shows the personal account only at institutions and counters (the sandbox's "
-            "counter_only profile, which it gives Quanzhou).",
+            gettext_lazy("Personal account not shown online"),
+            gettext_lazy(
+                "The city shows the personal account only at institutions and counters (the sandbox's counter_only profile, which it gives Quanzhou)."
+            ),
             (R.WRONG_CHANNEL,),
             PersonSpec(city_profile="counter_only"),
         ),
         Scenario(
             R.PERSONAL_ACCOUNT_ABOLISHED,
-            "Resident without a personal account",
-            "A resident in a city that replaced resident personal accounts with outpatient pooling "
-            "(the sandbox's abolished profile, which it gives Fuzhou).",
+            gettext_lazy("Resident without a personal account"),
+            gettext_lazy(
+                "A resident in a city that replaced resident personal accounts with outpatient pooling (the sandbox's abolished profile, which it gives Fuzhou)."
+            ),
             (R.PERSONAL_ACCOUNT_ABOLISHED,),
             PersonSpec(
                 city_profile="abolished", scheme=InsuredPerson.Scheme.RESIDENT, employment_status=""
@@ -128,54 +145,56 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             R.CARD_NOT_ACTIVATED,
-            "Social security card not activated",
-            "The card was issued at the county centre but never activated. Online, and with the "
-            "card at a designated hospital or pharmacy, the balance stays hidden; the activated "
-            "e-voucher presented there shows it (and pays).",
+            gettext_lazy("Social security card not activated"),
+            gettext_lazy(
+                "The card was issued at the county centre but never activated. Online, and with the card at a designated hospital or pharmacy, the balance stays hidden; the activated e-voucher presented there shows it (and pays)."
+            ),
             (R.CARD_NOT_ACTIVATED,),
             PersonSpec(card="ISSUED"),
         ),
         Scenario(
             "CARD_BEING_MADE",
-            "Card being made at a street service point",
-            "Everything in order except the first card, applied for today at a street service "
-            "point: ready within three working days (`card_ready_working_day` 1 to 3 chooses "
-            "which; otherwise the day its number gives), then collected and activated at the "
-            "counter. Meanwhile the activated e-voucher serves at designated institutions.",
+            gettext_lazy("Card being made at a street service point"),
+            gettext_lazy(
+                "Everything in order except the first card, applied for today at a street service point: ready within three working days (`card_ready_working_day` 1 to 3 chooses which; otherwise the day its number gives), then collected and activated at the counter. Meanwhile the activated e-voucher serves at designated institutions."
+            ),
             (R.CARD_NOT_ACTIVATED,),
             PersonSpec(card="PENDING"),
             parameters=("card_ready_working_day",),
         ),
         Scenario(
             R.DATA_NOT_UPLOADED,
-            "Data never reaches the national platform",
-            "The city has no public information channel, so it never uploads (the sandbox's "
-            "no_channel profile, which it gives Zhumadian).",
+            gettext_lazy("Data never reaches the national platform"),
+            gettext_lazy(
+                "The city has no public information channel, so it never uploads (the sandbox's no_channel profile, which it gives Zhumadian)."
+            ),
             (R.DATA_NOT_UPLOADED,),
             PersonSpec(city_profile="no_channel", uploaded=False),
         ),
         Scenario(
             R.PLATFORM_BUSY,
-            "Query platform busy",
-            "The city's query platform is switched to busy (the sandbox's busy profile, which it "
-            "gives Shenzhen).",
+            gettext_lazy("Query platform busy"),
+            gettext_lazy(
+                "The city's query platform is switched to busy (the sandbox's busy profile, which it gives Shenzhen)."
+            ),
             (R.PLATFORM_BUSY,),
             PersonSpec(city_profile="busy"),
         ),
         Scenario(
             R.FUNDS_NOT_YET_TRANSFERRED,
-            "First crediting not posted yet",
-            "Enrolled today with card and e-voucher active and uploaded; the balance shows 0.00 until the first crediting.",
+            gettext_lazy("First crediting not posted yet"),
+            gettext_lazy(
+                "Enrolled today with card and e-voucher active and uploaded; the balance shows 0.00 until the first crediting."
+            ),
             (R.FUNDS_NOT_YET_TRANSFERRED,),
             PersonSpec(new_enrolee=True, credited=False),
         ),
         Scenario(
             "EMPLOYER_ARREARS",
-            "Employer in arrears",
-            "An employee whose employer paid the first month, then stopped: the months up to last "
-            "month are unpaid (2 by default; `arrears_months` 1 to 12), so the balance shows but "
-            "does not grow, and the answer says why and what to do. Paying the employer's arrears "
-            "(POST /api/v1/employers/{id}/arrears-payment) brings the missing credits.",
+            gettext_lazy("Employer in arrears"),
+            gettext_lazy(
+                "An employee whose employer paid the first month, then stopped: the months up to last month are unpaid (2 by default; `arrears_months` 1 to 12), so the balance shows but does not grow, and the answer says why and what to do. Paying the employer's arrears (POST /api/v1/employers/{id}/arrears-payment) brings the missing credits."
+            ),
             (),
             PersonSpec(employer_mode="NOT_PAYING"),
             notices=("EMPLOYER_ARREARS",),
@@ -183,10 +202,11 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "EMPLOYER_UNDERPAID",
-            "Employer paying on a base below the wage",
-            "An employee whose employer paid last month on 60 % of the declared wage (`paid_base_"
-            "ratio` 0.01 to 0.99): the personal account was credited on the base used, and the "
-            "answer says so.",
+            gettext_lazy("Employer paying on a base below the wage"),
+            gettext_lazy(
+                # xgettext:no-python-format
+                "An employee whose employer paid last month on 60 % of the declared wage (`paid_base_ratio` 0.01 to 0.99): the personal account was credited on the base used, and the answer says so."
+            ),
             (),
             PersonSpec(employer_mode="UNDERPAYING"),
             notices=("EMPLOYER_UNDERPAID",),
@@ -194,8 +214,10 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "BRAND_NEW_ENROLEE",
-            "Brand-new enrolee",
-            "Enrolled today and nothing else yet: no e-voucher, a card still being made, not uploaded, no crediting.",
+            gettext_lazy("Brand-new enrolee"),
+            gettext_lazy(
+                "Enrolled today and nothing else yet: no e-voucher, a card still being made, not uploaded, no crediting."
+            ),
             (
                 R.EVOUCHER_NOT_ACTIVATED,
                 R.CARD_NOT_ACTIVATED,
@@ -213,17 +235,19 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "NOT_LAUNCHED_AND_NOT_ACTIVATED",
-            "Two reasons: city not launched, e-voucher not activated",
-            "In a city without online inquiry (the sandbox's not_launched profile), and the "
-            "e-voucher was never activated either.",
+            gettext_lazy("Two reasons: city not launched, e-voucher not activated"),
+            gettext_lazy(
+                "In a city without online inquiry (the sandbox's not_launched profile), and the e-voucher was never activated either."
+            ),
             (R.CITY_INQUIRY_NOT_LAUNCHED, R.EVOUCHER_NOT_ACTIVATED),
             PersonSpec(city_profile="not_launched", evoucher_activated=False),
         ),
         Scenario(
             "RETIREE_AWAITING_FIRST_CREDIT",
-            "Retiree awaiting the first monthly credit",
-            "A retiree enrolled today where the personal account is not shown online (the "
-            "counter_only profile, on Quanzhou), and the first monthly credit is still to come.",
+            gettext_lazy("Retiree awaiting the first monthly credit"),
+            gettext_lazy(
+                "A retiree enrolled today where the personal account is not shown online (the counter_only profile, on Quanzhou), and the first monthly credit is still to come."
+            ),
             (R.WRONG_CHANNEL, R.FUNDS_NOT_YET_TRANSFERRED),
             PersonSpec(
                 city_profile="counter_only",
@@ -234,9 +258,10 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "RESIDENT_ABOLISHED_NO_CARD",
-            "Resident with neither personal account nor card",
-            "A resident enrolled today where resident accounts are abolished (the abolished "
-            "profile, on Fuzhou): no personal account by policy, no card yet, not uploaded.",
+            gettext_lazy("Resident with neither personal account nor card"),
+            gettext_lazy(
+                "A resident enrolled today where resident accounts are abolished (the abolished profile, on Fuzhou): no personal account by policy, no card yet, not uploaded."
+            ),
             (
                 R.EVOUCHER_NOT_ACTIVATED,
                 R.PERSONAL_ACCOUNT_ABOLISHED,
@@ -292,16 +317,45 @@ def build_person(
     password: str | None = None,
     token: str | None = None,
     api_token: bool = True,
+    world=None,
 ) -> BuiltPerson:
-    """Enrol a person and fast-forward their history to ``spec`` with the real services. The
-    login gets the API token ``token``, or a new one, or (``api_token`` false) none."""
-    rng = rng or random.Random()
-    now = clock.now()
+    """Enrol a person and fast-forward their history to ``spec`` with the real services, in a
+    developer's ``world`` (on its clock) or, without one, in the shared cities. The login gets the
+    API token ``token``, or a new one, or (``api_token`` false) none."""
+    clock_id = world.clock_id if world is not None else clock.SHARED_CLOCK_ID
+    with clock.using(clock_id):
+        return _build_person(
+            spec,
+            now=clock.now(clock_id),
+            by=by,
+            rng=rng or random.Random(),
+            username=username,
+            password=password,
+            token=token,
+            api_token=api_token,
+            world=world,
+        )
+
+
+def _build_person(
+    spec: PersonSpec, *, now, by, rng, username, password, token, api_token, world
+) -> BuiltPerson:
     today = clock.localdate(now)
     last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     first_month = _employment_start(spec, last_month)
+    own_enrolment = today if spec.new_enrolee else first_month
+    if spec.enrolled_on is not None and spec.enrolled_on > own_enrolment:
+        raise DomainError(
+            CommonErrorCode.VALIDATION_ERROR,
+            gettext("This scenario's person is enrolled by %(day)s at the latest.")
+            % {"day": own_enrolment.isoformat()},
+            errors=[field_error("enrolled_on", gettext("After the scenario's own enrolment day."))],
+        )
     with transaction.atomic():
-        city = sandbox_city(spec.city_profile, by=by)
+        if world is not None:
+            city = world_city(world, spec.city_profile, by=by)
+        else:
+            city = sandbox_city(spec.city_profile, by=by)
         employee = spec.scheme == InsuredPerson.Scheme.EMPLOYEE
         resident_id, name = _fresh_identity(
             rng, city.code, spec.employment_status if employee else ""
@@ -312,10 +366,10 @@ def build_person(
             city=city,
             scheme=spec.scheme,
             employment_status=spec.employment_status if employee else "",
-            declared_wage=city.average_wage
+            declared_wage=(spec.declared_wage or city.average_wage)
             if employee and spec.employment_status == "ACTIVE"
             else None,
-            enrolled_on=today if spec.new_enrolee else first_month,
+            enrolled_on=spec.enrolled_on or own_enrolment,
             by=by,
         )
         if spec.employer_mode:
@@ -448,11 +502,17 @@ def scenario_create(
     by=None,
     rng: random.Random | None = None,
     parameters: dict | None = None,
+    world=None,
     **login,
 ) -> BuiltPerson:
-    """A fresh person in the scenario's state; ``parameters`` change the spec's fields named in
-    the scenario's description (``arrears_months``, ``paid_base_ratio``)."""
+    """A fresh person in the scenario's state, in ``world`` if given; ``parameters`` change the
+    spec's fields named in the scenario's description (``arrears_months``, ``paid_base_ratio``)
+    or in GENERAL_PARAMETERS (city profile, scheme, wage, day enrolled)."""
     spec = SCENARIOS[code].spec
     if parameters:
         spec = replace(spec, **parameters)
-    return build_person(spec, by=by, rng=rng, **login)
+    if spec.scheme == InsuredPerson.Scheme.RESIDENT:
+        spec = replace(spec, employment_status="", employer_mode="")
+    elif not spec.employment_status:
+        spec = replace(spec, employment_status=InsuredPerson.EmploymentStatus.ACTIVE)
+    return build_person(spec, by=by, rng=rng, world=world, **login)

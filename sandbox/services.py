@@ -42,7 +42,7 @@ def _set_clock(row: SimulatedClock, value: datetime) -> None:
     row.now = value
     row.save(update_fields=["now", "updated_at"])
     # The jobs run below read the clock in this same transaction.
-    clock.remember_now(value)
+    clock.remember_now(value, row.pk)
 
 
 def _job_report(job, outcome) -> dict:
@@ -65,13 +65,18 @@ def clock_advance(
     minutes: int = 0,
     to: datetime | None = None,
     by=None,
+    clock_id: int = clock.SHARED_CLOCK_ID,
 ) -> AdvanceReport:
-    """Move the clock to ``to``, or forward by ``days``, ``hours`` and ``minutes`` together."""
+    """Move the clock ``clock_id`` (the shared one, or a sandbox world's) to ``to``, or forward
+    by ``days``, ``hours`` and ``minutes`` together, running the due work of its cities alone."""
     require_sandbox()
-    with transaction.atomic():
-        row, _ = SimulatedClock.objects.select_for_update(no_key=True).get_or_create(
-            pk=1, defaults={"now": timezone.now()}
-        )
+    with transaction.atomic(), clock.using(clock_id):
+        if clock_id == clock.SHARED_CLOCK_ID:
+            row, _ = SimulatedClock.objects.select_for_update(no_key=True).get_or_create(
+                pk=clock_id, defaults={"now": timezone.now()}
+            )
+        else:
+            row = SimulatedClock.objects.select_for_update(no_key=True).get(pk=clock_id)
         previous = row.now
         step = timedelta(days=days, hours=hours, minutes=minutes)
         target = to if to is not None else previous + step
@@ -88,7 +93,7 @@ def clock_advance(
             while day <= clock.localdate(target):
                 midnight = timezone.make_aware(datetime.combine(day, time.min))
                 _set_clock(row, max(previous, midnight))
-                schedule = jobs_schedule_day(day=day)
+                schedule = jobs_schedule_day(day=day, clock_id=clock_id)
                 if schedule is not None:
                     jobs = [_job_report(job, job_execute(job)) for job in schedule.jobs]
                     if schedule.cards_ready or jobs:
@@ -98,17 +103,18 @@ def clock_advance(
                 day += timedelta(days=1)
             _set_clock(row, target)
         except Exception:
-            clock.forget_cached_now()
+            clock.forget_cached_now(clock_id)
             raise
-        transaction.on_commit(clock.forget_cached_now)
+        transaction.on_commit(lambda: clock.forget_cached_now(clock_id))
         return report
 
 
-def clock_state() -> dict:
-    row = SimulatedClock.objects.filter(pk=1).first()
+def clock_state(clock_id: int = clock.SHARED_CLOCK_ID) -> dict:
+    row = SimulatedClock.objects.filter(pk=clock_id).first()
+    now = clock.now(clock_id)
     return {
-        "now": clock.now(),
-        "today": clock.today(),
+        "now": now,
+        "today": clock.localdate(now),
         "frozen": row is not None,
         "sandbox_mode": settings.SANDBOX_MODE,
     }

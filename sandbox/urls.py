@@ -11,4 +11,7 @@ urlpatterns = [
     ),
     path("sandbox/clock", apis.ClockApi.as_view(), name="sandbox-clock"),
     path("sandbox/clock/advance", apis.ClockAdvanceApi.as_view(), name="sandbox-clock-advance"),
+    path("sandbox/developers", apis.DeveloperCreateApi.as_view(), name="sandbox-developers"),
+    path("sandbox/worlds", apis.WorldListCreateApi.as_view(), name="sandbox-worlds"),
+    path("sandbox/worlds/<int:world_id>", apis.WorldDetailApi.as_view(), name="sandbox-world"),
 ]

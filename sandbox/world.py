@@ -13,6 +13,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext, gettext_lazy
+
 from cities.models import City
 from cities.services import city_set_switches
 from provisioning.services import city_provision
@@ -34,7 +36,10 @@ class CityProfile:
     @property
     def description(self) -> str:
         """How the demo presents the city: the sandbox's profile, not the real city's state."""
-        return f"Sandbox profile '{self.key}' (not the real city's state): {self.blurb}"
+        return gettext("Sandbox profile '%(key)s' (not the real city's state): %(blurb)s") % {
+            "key": self.key,
+            "blurb": self.blurb,
+        }
 
     @property
     def agency(self) -> dict[str, str]:
@@ -54,7 +59,9 @@ CITY_PROFILES: dict[str, CityProfile] = {
             "standard",
             "330100",
             "Hangzhou",
-            "Configured with everything launched, daily uploads and a roomy query platform.",
+            gettext_lazy(
+                "Configured with everything launched, daily uploads and a roomy query platform."
+            ),
             {
                 "upload_frequency": City.UploadFrequency.DAILY,
                 "query_capacity": 1000,
@@ -68,7 +75,7 @@ CITY_PROFILES: dict[str, CityProfile] = {
             "not_launched",
             "350700",
             "Nanping",
-            "Configured with online e-insurance inquiry switched off (not launched).",
+            gettext_lazy("Configured with online e-insurance inquiry switched off (not launched)."),
             {
                 "online_inquiry_launched": False,
                 "upload_frequency": City.UploadFrequency.MONTHLY,
@@ -80,7 +87,9 @@ CITY_PROFILES: dict[str, CityProfile] = {
             "counter_only",
             "350500",
             "Quanzhou",
-            "Configured to show the personal account only at institutions and counters, never online.",
+            gettext_lazy(
+                "Configured to show the personal account only at institutions and counters, never online."
+            ),
             {
                 "personal_account_shown_online": False,
                 "upload_frequency": City.UploadFrequency.WEEKLY,
@@ -92,7 +101,9 @@ CITY_PROFILES: dict[str, CityProfile] = {
             "abolished",
             "350100",
             "Fuzhou",
-            "Configured with resident personal accounts abolished from 2021 in favour of outpatient pooling.",
+            gettext_lazy(
+                "Configured with resident personal accounts abolished from 2021 in favour of outpatient pooling."
+            ),
             {
                 "resident_accounts_abolished_on": date(2021, 1, 1),
                 "upload_frequency": City.UploadFrequency.DAILY,
@@ -103,14 +114,16 @@ CITY_PROFILES: dict[str, CityProfile] = {
             "no_channel",
             "411700",
             "Zhumadian",
-            "Configured without a public information channel, so it never uploads to the national platform; and with no agency contact, so remedies give the national hotline.",
+            gettext_lazy(
+                "Configured without a public information channel, so it never uploads to the national platform; and with no agency contact, so remedies give the national hotline."
+            ),
             {"has_public_upload_channel": False},
         ),
         CityProfile(
             "busy",
             "440300",
             "Shenzhen",
-            "Configured with its query platform switched to busy.",
+            gettext_lazy("Configured with its query platform switched to busy."),
             {"platform_busy_forced": True, "upload_frequency": City.UploadFrequency.DAILY},
             agency_phone_area="0755",
         ),
@@ -118,7 +131,9 @@ CITY_PROFILES: dict[str, CityProfile] = {
             "small_platform",
             "350200",
             "Xiamen",
-            "Configured with a small query platform: 5 queries per 10 seconds, so a burst really makes it busy.",
+            gettext_lazy(
+                "Configured with a small query platform: 5 queries per 10 seconds, so a burst really makes it busy."
+            ),
             {
                 "query_capacity": 5,
                 "query_window_seconds": 10,
@@ -130,12 +145,18 @@ CITY_PROFILES: dict[str, CityProfile] = {
 }
 
 
-def sandbox_city(profile_key: str, *, by=None) -> City:
+def sandbox_city(profile_key: str, *, by=None, code: str = "", name: str = "", **fields) -> City:
     """The profile's city, provisioned with its switches; a city provisioned before the sandbox
-    recorded agency contacts gets its profile's contact (once: an operator's own is kept)."""
+    recorded agency contacts gets its profile's contact (once: an operator's own is kept). A
+    developer's world gives its own ``code``, ``name`` and clock (``fields``)."""
     profile = CITY_PROFILES[profile_key]
     city = city_provision(
-        code=profile.code, name=profile.name, by=by, **profile.switches, **profile.agency
+        code=code or profile.code,
+        name=name or profile.name,
+        by=by,
+        **profile.switches,
+        **profile.agency,
+        **fields,
     )
     if profile.agency and not (city.agency_name or city.agency_address or city.agency_phone):
         city = city_set_switches(city=city, by=by, **profile.agency)

@@ -1,5 +1,6 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class User(AbstractUser):
@@ -10,6 +11,8 @@ class User(AbstractUser):
         INSURED = "INSURED", "Insured person"
         INSTITUTION = "INSTITUTION", "Institution terminal"
         OPERATOR = "OPERATOR", "Operator"
+        # In sandbox mode: administers the cities of their own sandbox worlds, on their clocks.
+        DEVELOPER = "DEVELOPER", _("Sandbox developer")
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.INSURED)
     institution = models.ForeignKey(
