@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
-BENCHMARKS = ("generation", "crediting", "upload", "settlement", "balance", "fsi")
+BENCHMARKS = ("generation", "crediting", "upload", "settlement", "balance", "fsi", "webhooks")
 # The smoke size: every code path, in seconds rather than minutes.
 SMALL = {
     "generation": ["--size", "2000"],
@@ -25,6 +25,7 @@ SMALL = {
     "settlement": ["--size", "40", "--clients", "2", "--persons", "4"],
     "balance": ["--size", "1000", "--duration", "1", "--workers", "2", "--connections", "4"],
     "fsi": ["--size", "40", "--clients", "2", "--persons", "4"],
+    "webhooks": ["--size", "300", "--latency-events", "20"],
 }
 
 

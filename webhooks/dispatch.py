@@ -29,7 +29,7 @@ _DISPATCH_LOCK = 7_411_001
 
 @dataclass(frozen=True)
 class DispatchOutcome:
-    created: int
+    created: dict[int, list[int]]  # endpoint id -> the deliveries just made (marked as sent)
     last_event_id: int
     gaps: int
 
@@ -60,7 +60,9 @@ def _missing_ranges(after_id: int, up_to_id: int) -> list[tuple[int, int]]:
         return [(first, last) for first, last in cursor.fetchall()]
 
 
-def _insert_deliveries(endpoint: WebhookEndpoint, window: Q, now: datetime) -> int:
+def _insert_deliveries(endpoint: WebhookEndpoint, window: Q, now: datetime) -> list[int]:
+    """The endpoint's new deliveries, in event order; an enabled endpoint's are marked as sent
+    (the caller sends them), a disabled one's wait for it to be enabled."""
     events = events_for_endpoint(endpoint).filter(window).order_by().values("id")
     select_sql, params = events.query.sql_with_params()
     with connection.cursor() as cursor:
@@ -68,13 +70,22 @@ def _insert_deliveries(endpoint: WebhookEndpoint, window: Q, now: datetime) -> i
             f"""
             INSERT INTO {WebhookDelivery._meta.db_table}
                    (endpoint_id, event_id, status, round_attempts, attempts_total,
-                    next_attempt_at, created_at)
-            SELECT %s, visible.id, %s, 0, 0, %s, %s FROM ({select_sql}) AS visible
+                    next_attempt_at, enqueued_at, created_at)
+            SELECT %s, visible.id, %s, 0, 0, %s, %s, %s
+              FROM ({select_sql}) AS visible ORDER BY visible.id
             ON CONFLICT (event_id, endpoint_id) DO NOTHING
+            RETURNING id
             """,  # noqa: S608 (the SELECT is built by the ORM; values are parameters)
-            [endpoint.pk, WebhookDelivery.Status.PENDING, now, now, *params],
+            [
+                endpoint.pk,
+                WebhookDelivery.Status.PENDING,
+                now,
+                now if endpoint.is_enabled else None,
+                now,
+                *params,
+            ],
         )
-        return cursor.rowcount
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def deliveries_create(*, now: datetime) -> DispatchOutcome:
@@ -92,17 +103,21 @@ def deliveries_create(*, now: datetime) -> DispatchOutcome:
         gaps = [gap for gap in state.gaps if datetime.fromisoformat(gap[2]) >= expiry] + [
             [first, last, now.isoformat()] for first, last in _missing_ranges(after_id, up_to_id)
         ]
+        if up_to_id == after_id and not state.gaps:
+            return DispatchOutcome(created={}, last_event_id=after_id, gaps=0)
         window = Q(id__gt=after_id, id__lte=up_to_id)
         for first, last, _seen in state.gaps:
             window |= Q(id__gte=first, id__lte=last)
-        created = 0
+        created: dict[int, list[int]] = {}
         # A disabled endpoint's deliveries are made too: they wait, and go once it is enabled.
         for endpoint in WebhookEndpoint.objects.select_related("owner").order_by("id"):
-            created += _insert_deliveries(endpoint, window, now)
+            new = _insert_deliveries(endpoint, window, now)
+            if new and endpoint.is_enabled:
+                created[endpoint.pk] = new
         # Gaps that have since filled are dropped by reading them again next time (cheap: an
         # index range each); keep the list bounded all the same.
         state.last_event_id = up_to_id
-        state.gaps = _gaps_still_missing(gaps)[-1000:]
+        state.gaps = _gaps_still_missing(gaps)[-1000:] if gaps else []
         state.save(update_fields=["last_event_id", "gaps", "updated_at"])
     return DispatchOutcome(created=created, last_event_id=up_to_id, gaps=len(state.gaps))
 

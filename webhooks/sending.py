@@ -18,7 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from common.errors import DomainError
-from webhooks.destinations import addresses_resolve, destination_parse
+from webhooks.destinations import Destination, addresses_resolve, destination_parse
 from webhooks.signing import signed_headers
 
 EXCERPT_CHARS = 1000
@@ -91,14 +91,28 @@ def _host_header(host: str, port: int, scheme: str) -> str:
     return shown if port == default else f"{shown}:{port}"
 
 
-def send(outgoing: Outgoing) -> AttemptResult:
-    """One attempt: sign now, POST, read at most an excerpt of the answer. Never raises."""
+def destination_check(url: str) -> tuple[Destination, str] | DomainError:
+    """The destination and the checked address to connect to, or why not (resolved now)."""
+    try:
+        destination = destination_parse(url)
+        return destination, addresses_resolve(destination)[0]
+    except DomainError as refusal:
+        return refusal
+
+
+def send(
+    outgoing: Outgoing, checked: tuple[Destination, str] | DomainError | None = None
+) -> AttemptResult:
+    """One attempt: sign now, POST to the checked address, read at most an excerpt of the
+    answer. Never raises."""
     started_at = timezone.now()
     started = time.monotonic()
     status_code, excerpt, error = None, "", ""
     try:
-        destination = destination_parse(outgoing.url)
-        address = addresses_resolve(destination)[0]
+        checked = destination_check(outgoing.url) if checked is None else checked
+        if isinstance(checked, DomainError):
+            raise checked
+        destination, address = checked
         headers = signed_headers(
             webhook_id=outgoing.webhook_id,
             sent_at=timezone.now(),
@@ -170,6 +184,9 @@ def _pool_executor() -> ThreadPoolExecutor:
 
 
 def send_all(outgoing: list[Outgoing]) -> list[AttemptResult]:
+    """Send a batch at once (``WEBHOOK_SEND_CONCURRENCY`` at a time); each URL is resolved and
+    checked once for the batch, just before its requests."""
+    checked = {url: destination_check(url) for url in {item.url for item in outgoing}}
     if len(outgoing) == 1:
-        return [send(outgoing[0])]
-    return list(_pool_executor().map(send, outgoing))
+        return [send(outgoing[0], checked[outgoing[0].url])]
+    return list(_pool_executor().map(lambda item: send(item, checked[item.url]), outgoing))

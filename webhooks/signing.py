@@ -5,6 +5,7 @@ during a rotation window, space-separated)."""
 import base64
 import secrets
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from standardwebhooks import Webhook
 
@@ -16,6 +17,11 @@ def secret_generate() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
+@lru_cache(maxsize=256)
+def _signer(secret: str) -> Webhook:
+    return Webhook(secret)
+
+
 def signed_headers(
     *, webhook_id: str, sent_at: datetime, body: str, secrets: list[str]
 ) -> dict[str, str]:
@@ -23,7 +29,7 @@ def signed_headers(
     in whole seconds, and one ``v1,<base64>`` signature per secret."""
     # The library signs the moment as if it were in UTC: hand it one that is.
     moment = sent_at.astimezone(UTC)
-    signatures = [Webhook(secret).sign(webhook_id, moment, body) for secret in secrets]
+    signatures = [_signer(secret).sign(webhook_id, moment, body) for secret in secrets]
     return {
         "webhook-id": webhook_id,
         "webhook-timestamp": str(int(moment.timestamp())),

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from celery import current_app, shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
@@ -33,12 +34,21 @@ TASK_POLICY = {
 LONGEST_TIMED_MESSAGE_SECONDS = 600
 
 
+# Set while a dispatch is queued and not started: a burst of commits queues one dispatch, which
+# takes every event committed before it starts. It expires, should that message be lost.
+DISPATCH_QUEUED_KEY = "webhooks:dispatch-queued"
+DISPATCH_QUEUED_SECONDS = 30
+
+
 def dispatch_after_commit(sender, **kwargs) -> None:
     """``events_committed`` receiver: hand the dispatch to a worker, never slowing or failing
     the request that recorded the events (the beat schedule's dispatch covers a lost message)."""
+    if not cache.add(DISPATCH_QUEUED_KEY, 1, DISPATCH_QUEUED_SECONDS):
+        return
     try:
         dispatch.delay()
     except Exception:  # a broker outage must not turn a committed change into an error
+        cache.delete(DISPATCH_QUEUED_KEY)
         logger.warning("webhook dispatch not queued; the periodic dispatch will pick it up")
 
 
@@ -53,12 +63,18 @@ def _batches(deliveries_by_endpoint: dict[int, list[int]]) -> list[list[int]]:
 
 @shared_task(name="webhooks.dispatch", **TASK_POLICY)
 def dispatch() -> dict:
+    # Before reading the events: a commit from now on queues the next dispatch.
+    cache.delete(DISPATCH_QUEUED_KEY)
     now = timezone.now()
     outcome = deliveries_create(now=now)
-    batches = _batches(deliveries_due(now=now))
+    due = deliveries_due(now=now)
+    for endpoint_id, ids in outcome.created.items():
+        due[endpoint_id] = sorted({*due.get(endpoint_id, []), *ids})
+    batches = _batches(due)
     for batch in batches:
         deliver.delay(batch)
-    return {"created": outcome.created, "batches": len(batches), "gaps": outcome.gaps}
+    created = sum(len(ids) for ids in outcome.created.values())
+    return {"created": created, "batches": len(batches), "gaps": outcome.gaps}
 
 
 @shared_task(name="webhooks.deliver", **TASK_POLICY)

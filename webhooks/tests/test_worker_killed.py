@@ -12,7 +12,7 @@ from events.models import Event, EventType
 from tests.support import wait_for
 from tests.test_real_concurrency import _dead, _forget_unacked
 from users.tests.factories import OperatorFactory
-from webhooks.dispatch import deliveries_create, deliveries_due
+from webhooks.dispatch import deliveries_create
 from webhooks.models import WebhookAttempt, WebhookDelivery
 from webhooks.services import endpoint_create
 from webhooks.tests.receiver import BLOCK, OK
@@ -39,8 +39,7 @@ def test_a_worker_killed_mid_delivery_leaves_it_to_be_delivered_again_with_the_s
         object_id="7",
         city_id=city.pk,
     )
-    deliveries_create(now=timezone.now())
-    [[delivery_id]] = deliveries_due(now=timezone.now()).values()
+    [[delivery_id]] = deliveries_create(now=timezone.now()).created.values()
     receiver.answer(BLOCK, then=OK)
 
     first = prefork_worker()
