@@ -1,4 +1,13 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
 
 import access
@@ -6,6 +15,28 @@ from cities.models import City
 from common import clock
 from common.admin import CityScopedAdminMixin, console_actor
 from common.errors import DomainError
+from sandbox.console import CITY_SWITCHES
+
+# The console's actions on one city (see CityAdmin.act_view): name -> the admin action it runs.
+CITY_ACTIONS = {
+    "switch": "_switch",
+    "upload": "upload_now",
+    "collect": "collect_contributions_now",
+    "credit": "credit_this_month",
+}
+CITY_RUNS = (
+    ("upload", _("Upload"), _("Upload %(city)s's accounts to the national platform now?")),
+    ("credit", _("Credit"), _("Credit this month's personal accounts of %(city)s now?")),
+)
+
+
+def _posted_switches(request) -> dict[str, bool]:
+    """The switches a console form posts, each "true" or "false"; others are ignored."""
+    return {
+        name: request.POST[name] == "true"
+        for name in CITY_SWITCHES
+        if request.POST.get(name) in ("true", "false")
+    }
 
 
 @admin.register(City)
@@ -14,14 +45,12 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "code",
         "name",
-        "online_inquiry_launched",
-        "personal_account_shown_online",
-        "has_public_upload_channel",
-        "upload_frequency",
-        "platform_busy_forced",
-        "resident_accounts_abolished_on",
-        "latest_upload",
+        "switches",
+        "upload_schedule",
+        "latest_upload_shown",
+        "run",
     ]
+    list_display_links = ["code", "name"]
     list_select_related = ["latest_upload__city"]
     list_filter = [
         "online_inquiry_launched",
@@ -32,7 +61,8 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         "upload_frequency",
     ]
     search_fields = ["code", "name"]
-    readonly_fields = ["latest_upload", "created_at"]
+    readonly_fields = ["latest_upload_shown", "created_at"]
+    change_form_template = "admin/cities/city/change_form.html"
     actions = [
         "upload_now",
         "collect_contributions_now",
@@ -43,18 +73,18 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
     fieldsets = [
         (None, {"fields": ["code", "name", "created_at"]}),
         (
-            "Medical-insurance agency (where remedies send people)",
+            _("Medical-insurance agency (where remedies send people)"),
             {"fields": ["agency_name", "agency_address", "agency_phone"]},
         ),
         (
-            "Online channel and national platform",
+            _("Online channel and national platform"),
             {
                 "fields": [
                     "online_inquiry_launched",
                     "personal_account_shown_online",
                     "has_public_upload_channel",
                     ("upload_frequency", "upload_day"),
-                    "latest_upload",
+                    "latest_upload_shown",
                     ("query_capacity", "query_window_seconds"),
                     "platform_busy_forced",
                     "interface_busy_forced",
@@ -62,7 +92,7 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
             },
         ),
         (
-            "Employee scheme",
+            _("Employee scheme"),
             {
                 "fields": [
                     "average_wage",
@@ -74,7 +104,7 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
             },
         ),
         (
-            "Resident scheme",
+            _("Resident scheme"),
             {
                 "fields": [
                     ("resident_individual_contribution", "resident_government_subsidy"),
@@ -98,6 +128,76 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         return access.national_editable(console_actor(request)) and super().has_delete_permission(
             request, obj
         )
+
+    @admin.display(description=_("Switches"))
+    def switches(self, city) -> str:
+        return format_html_join(
+            "",
+            '<span class="console-flag {}" title="{}">{}</span>',
+            (
+                (
+                    "on" if getattr(city, name) else "off",
+                    _("on") if getattr(city, name) else _("off"),
+                    City._meta.get_field(name).verbose_name,
+                )
+                for name in CITY_SWITCHES
+            ),
+        )
+
+    @admin.display(description=_("Uploads"), ordering="upload_frequency")
+    def upload_schedule(self, city) -> str:
+        return city.get_upload_frequency_display()
+
+    @admin.display(description=_("Latest upload"))
+    def latest_upload_shown(self, city) -> str:
+        return render_to_string("admin/console_upload.html", {"upload": city.latest_upload})
+
+    @admin.display(description=_("Run now"))
+    def run(self, city) -> str:
+        """Buttons of the row: they send the list's form to the city's action instead."""
+        return format_html_join(
+            "",
+            '<button type="submit" form="changelist-form" formaction="{}" class="button console-small" '
+            'data-confirm="{}">{}</button>',
+            (
+                (
+                    reverse("admin:cities_city_act", args=[city.pk, action]),
+                    question % {"city": city.name},
+                    label,
+                )
+                for action, label, question in CITY_RUNS
+            ),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:city_id>/act/<str:action>/",
+                self.admin_site.admin_view(self.act_view),
+                name="cities_city_act",
+            ),
+            *super().get_urls(),
+        ]
+
+    @method_decorator(require_POST)
+    def act_view(self, request, city_id: int, action: str):
+        """One action on one city from the dashboard, the list or the city's page: a switch, or
+        a job (upload, contribution collection, crediting) sent to the workers."""
+        city = self.get_queryset(request).filter(pk=city_id).first()
+        if city is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, str(city_id))
+        if not self.has_change_permission(request, city) or action not in CITY_ACTIONS:
+            raise PermissionDenied
+        if action == "switch":
+            self._switch(request, City.objects.filter(pk=city.pk), **_posted_switches(request))
+        else:
+            getattr(self, CITY_ACTIONS[action])(request, City.objects.filter(pk=city.pk))
+        back = request.POST.get("next") or request.META.get("HTTP_REFERER", "")
+        if not url_has_allowed_host_and_scheme(
+            back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            back = reverse("admin:cities_city_change", args=[city.pk])
+        return redirect(back)
 
     def save_model(self, request, obj, form, change):
         from common import clock
@@ -130,7 +230,7 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         started = 0
         for city in queryset:
             try:
-                job, _ = opener(city)
+                job, _created = opener(city)
             except DomainError as error:
                 messages.warning(request, f"{city}: {error.detail}")
                 continue
@@ -139,10 +239,11 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         if started:
             messages.success(
                 request,
-                f"{label} sent to the workers for {started} city(ies); follow the progress in its list.",
+                _("%(job)s sent to the workers for %(count)s city(ies); follow its progress.")
+                % {"job": label, "count": started},
             )
 
-    @admin.action(description="Upload to the national platform now")
+    @admin.action(description=_("Upload to the national platform now"))
     def upload_now(self, request, queryset):
         from uploads.models import CityUpload
         from uploads.services import upload_open
@@ -153,10 +254,10 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
             lambda city: upload_open(
                 city=city, trigger=CityUpload.Trigger.OPERATOR, by=request.user
             ),
-            "Upload",
+            _("Upload"),
         )
 
-    @admin.action(description="Collect this month's contributions now")
+    @admin.action(description=_("Collect this month's contributions now"))
     def collect_contributions_now(self, request, queryset):
         from accounts.crediting import contribution_collection_open
 
@@ -166,10 +267,10 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
             lambda city: contribution_collection_open(
                 city=city, period=clock.today(), by=request.user
             ),
-            "Contribution collection",
+            _("Contribution collection"),
         )
 
-    @admin.action(description="Credit this month's personal accounts now")
+    @admin.action(description=_("Credit this month's personal accounts now"))
     def credit_this_month(self, request, queryset):
         from accounts.crediting import crediting_run_open
 
@@ -177,14 +278,14 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
             request,
             queryset,
             lambda city: crediting_run_open(city=city, period=clock.today(), by=request.user),
-            "Crediting",
+            _("Crediting"),
         )
 
-    @admin.action(description="Switch the query platform to busy")
+    @admin.action(description=_("Switch the query platform to busy"))
     def force_busy(self, request, queryset):
         self._switch(request, queryset, platform_busy_forced=True)
 
-    @admin.action(description="Switch the query platform back to normal")
+    @admin.action(description=_("Switch the query platform back to normal"))
     def lift_busy(self, request, queryset):
         self._switch(request, queryset, platform_busy_forced=False)
 
@@ -194,4 +295,4 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
 
         for city in queryset:
             city_switches_change(city=city, now=clock.now(), by=request.user, **switches)
-        messages.success(request, f"Updated {queryset.count()} city(ies).")
+        messages.success(request, _("Updated %(count)s city(ies).") % {"count": queryset.count()})

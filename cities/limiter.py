@@ -6,8 +6,10 @@ While the cache is unreachable no query can be counted, and the limiter cannot t
 platform from an overloaded one: it protects the platform and answers busy, with a short wait.
 The live channels (counter, institution, hotline) never ask the limiter and keep answering."""
 
+import contextlib
 import math
 import time
+from datetime import date
 
 from common.cache import CacheUnavailable, window_count, window_hit
 
@@ -42,3 +44,28 @@ def platform_admit(
     if admitted:
         return None
     return max(1, math.ceil((window + 1) * window_seconds - now))
+
+
+# Busy answers are counted per city and business day for the console's dashboard; the count
+# outlives the day by a day, so yesterday's stays readable just after midnight.
+_BUSY_ANSWERS_SECONDS = 2 * 24 * 3600
+
+
+def _busy_answers_key(city_id: int, day: date) -> str:
+    return f"platform-busy-answers:{city_id}:{day:%Y-%m-%d}"
+
+
+def busy_answer_record(*, city_id: int, day: date) -> None:
+    """Count one balance query the city's platform answered busy on ``day`` (the domain's
+    date). While the cache is unreachable the count is lost, and the answer stands."""
+    with contextlib.suppress(CacheUnavailable):
+        window_hit(_busy_answers_key(city_id, day), seconds=_BUSY_ANSWERS_SECONDS)
+
+
+def busy_answers_count(*, city_id: int, day: date) -> int | None:
+    """How many balance queries the city's platform answered busy on ``day``; None while the
+    cache is unreachable."""
+    try:
+        return window_count(_busy_answers_key(city_id, day))
+    except CacheUnavailable:
+        return None

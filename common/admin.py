@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 import access
 from common.models import IdempotencyRecord, JobStatus
@@ -127,6 +128,27 @@ class ConsoleAdminMixin:
         return ""
 
 
+class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
+    """A filter by a related row lists only the rows the person sees in that row's own register
+    (an operator of four cities is offered those four), not every row of the table."""
+
+    def field_choices(self, field, request, model_admin):
+        related_admin = model_admin.admin_site._registry.get(field.remote_field.model)
+        if related_admin is None:
+            return super().field_choices(field, request, model_admin)
+        rows = related_admin.get_queryset(request)
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        if ordering:
+            rows = rows.order_by(*ordering)
+        return [(row.pk, str(row)) for row in rows]
+
+
+# Every register's filter by a related row (city, person__city, ...), before Django's own.
+admin.FieldListFilter.register(
+    lambda field: bool(field.remote_field), ScopedRelatedFieldListFilter, take_priority=True
+)
+
+
 def _paths(lookup: str | tuple[str, ...]) -> tuple[str, ...]:
     return (lookup,) if isinstance(lookup, str) else tuple(lookup)
 
@@ -217,25 +239,29 @@ _STATUS_COLOURS = {
 }
 
 
+def progress_bar(job) -> str:
+    """A recorded job's progress as a bar coloured by its status, with its percentage."""
+    colour = _STATUS_COLOURS.get(job.status, "#8a8a8a")
+    return format_html(
+        '<div class="console-progress" title="{}"><div class="console-progress-track">'
+        '<div style="width:{}%;background:{}"></div></div><span>{}% · {}</span></div>',
+        _("%(done)s of %(total)s") % {"done": job.items_done, "total": job.items_total},
+        job.progress_percent,
+        colour,
+        job.progress_percent,
+        job.get_status_display(),
+    )
+
+
 class RecordedJobAdminMixin(CityScopedAdminMixin, ReadOnlyAdminMixin):
     """Lists a recorded job with a progress bar and lets an operator run it (again)."""
 
     list_display_links = None
     actions = ["run_again"]
 
-    @admin.display(description="Progress")
+    @admin.display(description=_("Progress"))
     def progress(self, job) -> str:
-        colour = _STATUS_COLOURS.get(job.status, "#8a8a8a")
-        return format_html(
-            '<div style="width:140px;background:#eee;border-radius:3px" title="{} of {}">'
-            '<div style="width:{}%;background:{};color:#fff;font-size:11px;padding:1px 4px;border-radius:3px;'
-            'white-space:nowrap">{}%</div></div>',
-            job.items_done,
-            job.items_total,
-            max(job.progress_percent, 12),
-            colour,
-            job.progress_percent,
-        )
+        return progress_bar(job)
 
     @admin.display(description="Status")
     def coloured_status(self, job) -> str:

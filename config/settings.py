@@ -361,6 +361,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "common.openapi.add_problem_responses",
         "common.openapi.add_header_formats_and_links",
+        "api.recorded_examples.add_recorded_examples",
     ],
 }
 

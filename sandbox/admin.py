@@ -1,10 +1,25 @@
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.urls import path, reverse
+from django.utils import formats, timezone
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 import access
 from common import clock
 from common.admin import NationalAdminMixin, console_actor
 from common.errors import DomainError
 from common.models import SimulatedClock
+
+# The dashboard's steps of the simulated clock.
+ADVANCE_STEPS = {"1h": {"hours": 1}, "1d": {"days": 1}, "7d": {"days": 7}, "30d": {"days": 30}}
+
+
+def _local_text(value) -> str:
+    """A moment as the console shows it: local time with its zone."""
+    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
 
 
 @admin.register(SimulatedClock)
@@ -41,11 +56,33 @@ class SimulatedClockAdmin(NationalAdminMixin, admin.ModelAdmin):
         clock.simulated_clock_ensure(starting_at=clock.now())
         return super().changelist_view(request, extra_context)
 
-    def _advance(self, request, days: int):
+    def get_urls(self):
+        return [
+            path(
+                "advance/",
+                self.admin_site.admin_view(self.advance_view),
+                name="common_simulatedclock_advance",
+            ),
+            *super().get_urls(),
+        ]
+
+    @method_decorator(require_POST)
+    def advance_view(self, request):
+        """The dashboard's advance buttons: one step of ``ADVANCE_STEPS``, then back home."""
+        step = ADVANCE_STEPS.get(request.POST.get("step", ""))
+        if not self._clock_movable(request):
+            raise PermissionDenied
+        if step is None:
+            messages.error(request, _("Choose one of the steps offered."))
+        else:
+            self._advance(request, **step)
+        return redirect(request.POST.get("next") or reverse("admin:index"))
+
+    def _advance(self, request, days: int = 0, hours: int = 0):
         from sandbox.services import clock_advance
 
         try:
-            report = clock_advance(days=days, by=request.user)
+            report = clock_advance(days=days, hours=hours, by=request.user)
         except DomainError as error:
             messages.error(request, error.detail)
             return
@@ -53,24 +90,34 @@ class SimulatedClockAdmin(NationalAdminMixin, admin.ModelAdmin):
         ready = sum(day["cards_ready"] for day in report.days)
         messages.success(
             request,
-            f"Clock now {clock.as_text(report.now)}: {ran} job(s) ran (collection, crediting, uploads), "
-            f"{ready} card(s) became ready.",
+            _(
+                "Clock now %(now)s: %(jobs)s job(s) ran (collection, crediting, uploads), "
+                "%(cards)s card(s) became ready."
+            )
+            % {"now": _local_text(report.now), "jobs": ran, "cards": ready},
         )
         for day in report.days:
             for job in day["jobs"]:
                 messages.info(
                     request,
-                    f"{day['day']:%Y-%m-%d} {job['kind']} #{job['id']} for {job['city']}: {job['status']}",
+                    _("%(day)s %(kind)s #%(id)s for %(city)s: %(status)s")
+                    % {
+                        "day": f"{day['day']:%Y-%m-%d}",
+                        "kind": job["kind"],
+                        "id": job["id"],
+                        "city": job["city"],
+                        "status": job["status"],
+                    },
                 )
 
-    @admin.action(description="Advance the clock by 1 day")
+    @admin.action(description=_("Advance the clock by 1 day"))
     def advance_one_day(self, request, queryset):
         self._advance(request, 1)
 
-    @admin.action(description="Advance the clock by 7 days")
+    @admin.action(description=_("Advance the clock by 7 days"))
     def advance_one_week(self, request, queryset):
         self._advance(request, 7)
 
-    @admin.action(description="Advance the clock by 30 days")
+    @admin.action(description=_("Advance the clock by 30 days"))
     def advance_one_month(self, request, queryset):
         self._advance(request, 30)

@@ -104,4 +104,4 @@ def test_operator_opens_a_channel_uploads_and_sees_the_diagnosis_change(
     online_row = page.locator("tr", has_text="Online (e-voucher platforms)")
     text = online_row.inner_text()
     assert "DATA_NOT_UPLOADED" not in text
-    assert "snapshot" in text  # the balance now shows, from the uploaded snapshot
+    assert "from the upload as of" in text  # the balance now shows, from the uploaded snapshot
