@@ -1,8 +1,13 @@
 from django.urls import path
 
-from sandbox import apis
+from sandbox import apis, event_triggers
 
 urlpatterns = [
+    path(
+        "sandbox/events/trigger",
+        event_triggers.EventTriggerApi.as_view(),
+        name="sandbox-event-trigger",
+    ),
     path("sandbox/scenarios", apis.ScenarioListApi.as_view(), name="sandbox-scenarios"),
     path(
         "sandbox/scenarios/<str:code>",

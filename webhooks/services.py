@@ -11,6 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from common import clock
 from common.errors import DomainError, field_error
 from events.models import Event, EventType
 from users.models import User
@@ -146,23 +147,25 @@ def endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
 
 
 def event_payload(event: Event) -> dict:
-    """The JSON body of a delivery (Standard Webhooks: type, timestamp, data)."""
+    """The JSON body of a delivery (Standard Webhooks: type, timestamp, data), ``data`` being the
+    event as ``GET /api/v1/events/{id}`` shows it."""
+    occurred_at = clock.as_iso(event.occurred_at)
     return {
         "type": event.type,
-        "timestamp": event.occurred_at.isoformat(),
+        "timestamp": occurred_at,
         "data": {
             "id": event.public_id,
-            "object_type": event.object_type,
-            "object_id": event.object_id,
-            "city_id": event.city_id,
+            "type": event.type,
+            "occurred_at": occurred_at,
+            "created_at": clock.as_iso(event.created_at),
+            "object": {"type": event.object_type, "id": event.object_id},
+            "city": event.city.code if event.city_id and event.city else None,
             "person_id": event.person_id,
             "institution_id": event.institution_id,
-            "occurred_at": event.occurred_at.isoformat(),
-            "created_at": event.created_at.isoformat(),
+            "data": event.data,
             "request_id": event.request_id,
             "idempotency_key": event.idempotency_key,
             "is_test": event.is_test,
-            "object": event.data,
         },
     }
 
@@ -199,7 +202,7 @@ def deliveries_send(*, delivery_ids: list[int], now: datetime) -> BatchOutcome:
                 next_attempt_at__lte=now,
                 endpoint__is_enabled=True,
             )
-            .select_related("event", "endpoint")
+            .select_related("event__city", "endpoint")
             .order_by("id")
         )
         if not deliveries:
@@ -417,3 +420,74 @@ def event_resend(
             deliveries, ["status", "round_attempts", "next_attempt_at", "enqueued_at"]
         )
     return deliveries
+
+
+# --- Test events (the sandbox) ---------------------------------------------------------------
+
+
+def event_trigger(
+    *,
+    owner: User,
+    type: str,
+    object_type: str,
+    object_id: str,
+    data: dict,
+    visible_events,
+    now: datetime,
+    sent_at: datetime,
+) -> tuple[Event, list[WebhookDelivery]]:
+    """Record a test event (``is_test``) of ``type`` about an object the caller may see, and
+    deliver it to the caller's enabled endpoints that take that type (nobody else's). The object
+    is known by the events about it the caller may see (``visible_events``): the newest gives its
+    city, person and institution and the starting ``data``, which ``data`` overrides key by key.
+    ``now`` is the domain's (simulated) time the event occurs at; ``sent_at`` the real time its
+    deliveries fall due."""
+    from events.services import event_record
+
+    if type not in EventType.values:
+        raise DomainError(
+            WebhookErrorCode.WEBHOOK_EVENT_TYPE_UNKNOWN,
+            errors=[field_error("type", _("Unknown event type."))],
+        )
+    latest = (
+        visible_events.filter(object_type=object_type, object_id=str(object_id))
+        .order_by("-id")
+        .first()
+    )
+    if latest is None:
+        raise DomainError(
+            WebhookErrorCode.WEBHOOK_TRIGGER_OBJECT_NOT_FOUND,
+            _(
+                "No event about %(object_type)s %(object_id)s that you may see: trigger events "
+                "for an object that has some (GET /api/v1/events?object_type=...&object_id=...)."
+            )
+            % {"object_type": object_type, "object_id": object_id},
+        )
+    base = latest.data if isinstance(latest.data, dict) else {}
+    with transaction.atomic():
+        event = event_record(
+            type=type,
+            now=now,
+            object_type=object_type,
+            object_id=object_id,
+            data=base | data,
+            city_id=latest.city_id,
+            person_id=latest.person_id,
+            institution_id=latest.institution_id,
+            is_test=True,
+        )
+        if event is None:  # recording is turned off (EVENTS_ENABLED)
+            raise DomainError(
+                WebhookErrorCode.WEBHOOK_TRIGGER_OBJECT_NOT_FOUND,
+                _("Events are not recorded on this server (EVENTS_ENABLED is off)."),
+            )
+        endpoints = WebhookEndpoint.objects.filter(owner=owner, is_enabled=True).filter(
+            Q(event_types__contains=[ALL_EVENT_TYPES]) | Q(event_types__contains=[type])
+        )
+        deliveries = WebhookDelivery.objects.bulk_create(
+            [
+                WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=sent_at)
+                for endpoint in endpoints.order_by("id")
+            ]
+        )
+    return event, deliveries

@@ -81,8 +81,12 @@ def test_an_event_is_delivered_signed_as_the_standard_says(city, operator, recei
     payload = Webhook(secret).verify(request.body, request.headers)
     assert payload["type"] == "card.status_changed"
     assert payload["data"]["id"] == event.public_id
-    assert payload["data"]["object"] == {"status": {"before": "READY", "after": "ACTIVE"}}
-    assert payload["data"]["object_type"] == "card" and payload["data"]["object_id"] == "41"
+    assert payload["data"]["data"] == {"status": {"before": "READY", "after": "ACTIVE"}}
+    assert payload["data"]["object"] == {"type": "card", "id": "41"}
+    assert payload["data"]["city"] == city.code and payload["data"]["is_test"] is False
+    # The same event as the events API shows it.
+    shown = client_for(operator).get(f"/api/v1/events/{event.public_id}").json()
+    assert payload["data"] == shown
     with pytest.raises(WebhookVerificationError):
         Webhook(secret).verify(request.body.replace(b"ACTIVE", b"LOST"), request.headers)
     [attempt] = WebhookAttempt.objects.filter(delivery=delivery)
@@ -234,3 +238,53 @@ def test_resend_and_retry_deliver_again_with_the_same_webhook_id(
     other_city = client_for(OperatorFactory(cities=[CityFactory()]))
     refused = other_city.post(f"/api/v1/events/{event.public_id}/resend", {}, format="json")
     assert (refused.status_code, refused.json()["code"]) == (404, "WEBHOOK_EVENT_NOT_VISIBLE")
+
+
+def test_a_triggered_test_event_goes_to_the_callers_endpoints_only(
+    city, operator, receiver, celery_worker
+):
+    endpoint, secret = endpoint_for(operator, receiver)
+    colleague = OperatorFactory(cities=[city])  # sees the same events, has an endpoint too
+    other, _ = endpoint_for(colleague, receiver)
+    record(city)
+    settled(endpoint)
+    settled(other)
+    assert len(receiver.requests) == 2
+
+    answer = client_for(operator).post(
+        "/api/v1/sandbox/events/trigger",
+        {
+            "type": "card.status_changed",
+            "object_type": "card",
+            "object_id": "41",
+            "data": {"status": {"before": "ACTIVE", "after": "LOST"}},
+        },
+        format="json",
+    )
+    assert answer.status_code == 201, answer.json()
+    test_event = Event.objects.get(public_id=answer.json()["event"])
+    assert test_event.is_test and test_event.city_id == city.pk
+    wait_for(lambda: len(receiver.requests) == 3)
+    request = receiver.requests[-1]
+    payload = Webhook(secret).verify(request.body, request.headers)
+    assert payload["data"]["is_test"] is True
+    assert payload["data"]["data"]["status"]["after"] == "LOST"
+    assert request.headers["webhook-id"] == test_event.public_id
+    # The dispatcher never sends a test event to anyone else.
+    from webhooks.tasks import dispatch
+
+    dispatch.delay()
+    wait_for(lambda: WebhookDelivery.objects.filter(event=test_event).exclude(status="PENDING"))
+    assert list(
+        WebhookDelivery.objects.filter(event=test_event).values_list("endpoint", flat=True)
+    ) == [endpoint.pk]
+
+    unknown = client_for(operator).post(
+        "/api/v1/sandbox/events/trigger",
+        {"type": "card.status_changed", "object_type": "card", "object_id": "999"},
+        format="json",
+    )
+    assert (unknown.status_code, unknown.json()["code"]) == (
+        404,
+        "WEBHOOK_TRIGGER_OBJECT_NOT_FOUND",
+    )
