@@ -356,6 +356,7 @@ SPECTACULAR_SETTINGS = {
         "EVoucherStatusEnum": "cards.models.EVoucher.Status",
         "EVoucherPlatformEnum": "cards.models.EVoucher.Platform",
         "ContributionKindEnum": "accounts.models.Contribution.Kind",
+        "ClaimReasonCodeEnum": "claims.models.ReimbursementClaim.RejectionReason",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -40,7 +40,7 @@ from common.money import CURRENCY, MoneySerializerField
 from common.problems import flatten_validation_errors
 from institutions.models import Tier
 from persons.models import InsuredPerson
-from settlement.models import VisitType
+from settlement.models import CatalogItem, VisitType
 from settlement.services import MAX_LINES, LineInput
 from users.models import User
 
@@ -310,7 +310,7 @@ class ClaimLineInputSerializer(serializers.Serializer):
 
 
 class ClaimCategoryTotalInputSerializer(serializers.Serializer):
-    catalog_class = serializers.ChoiceField(choices=["A", "B", "C"])
+    catalog_class = serializers.ChoiceField(choices=CatalogItem.CatalogClass.choices)
     amount = MoneySerializerField(min_value=Decimal("0.01"))
 
 
