@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from cards.models import EVoucher, EVoucherAgreement, FaceAuthAttempt, SocialSecurityCard
@@ -16,7 +17,7 @@ class ActivateCardForm(forms.Form):
         min_length=6,
         max_length=6,
         widget=forms.PasswordInput,
-        help_text="The person types a 6-digit PIN.",
+        help_text=_("The person types a 6-digit PIN."),
     )
 
 
@@ -75,11 +76,11 @@ class SocialSecurityCardAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
             except DomainError as error:
                 messages.error(request, error.detail)
             else:
-                messages.success(request, f"Card {card.number} is active.")
+                messages.success(request, _("Card %(number)s is active.") % {"number": card.number})
                 return redirect(reverse("admin:cards_socialsecuritycard_change", args=[card.pk]))
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Activate card {card.number}",
+            "title": _("Activate card %(number)s") % {"number": card.number},
             "form": form,
             "card": card,
         }
@@ -90,21 +91,26 @@ class SocialSecurityCardAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
             try:
                 service(card=card, by=request.user)
             except DomainError as error:
-                messages.warning(request, f"{card.number}: {error.detail}")
+                messages.warning(
+                    request,
+                    _("%(number)s: %(detail)s") % {"number": card.number, "detail": error.detail},
+                )
             else:
-                messages.success(request, f"{card.number}: {done}.")
+                messages.success(
+                    request, _("%(number)s: %(done)s.") % {"number": card.number, "done": done}
+                )
 
-    @admin.action(description="Hand the selected ready cards over to their holders")
+    @admin.action(description=_("Hand the selected ready cards over to their holders"))
     def hand_over(self, request, queryset):
         from cards.services import card_collect
 
-        self._each(request, queryset, card_collect, "handed over")
+        self._each(request, queryset, card_collect, _("handed over"))
 
-    @admin.action(description="Report the selected cards lost")
+    @admin.action(description=_("Report the selected cards lost"))
     def report_lost(self, request, queryset):
         from cards.services import card_report_lost
 
-        self._each(request, queryset, card_report_lost, "reported lost")
+        self._each(request, queryset, card_report_lost, _("reported lost"))
 
 
 class FaceAuthAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -314,13 +314,13 @@ def _check_pin(pin: str) -> None:
     if not isinstance(pin, str) or not _PIN.fullmatch(pin):
         raise DomainError(
             CardErrorCode.CARD_PIN_INVALID,
-            errors=[field_error("pin", _(_("6 digits, not 111111 or 123456.")))],
+            errors=[field_error("pin", _("6 digits, not 111111 or 123456."))],
         )
     weak = len(set(pin)) == 1 or pin in "0123456789" or pin in "9876543210"
     if weak:
         raise DomainError(
             CardErrorCode.CARD_PIN_INVALID,
-            errors=[field_error("pin", _(_("6 digits, not 111111 or 123456.")))],
+            errors=[field_error("pin", _("6 digits, not 111111 or 123456."))],
         )
 
 

@@ -7,6 +7,7 @@ from django.db.models import Count, F, Q, Sum
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 import access
@@ -42,12 +43,12 @@ class EmploymentInline(ReadOnlyAdminMixin, admin.TabularInline):
         "employees (take one on through the API: POST /api/v1/employers/{id}/employees)"
     )
 
-    @admin.display(description="Person")
+    @admin.display(description=_("Person"))
     def person_link(self, employment) -> str:
         url = reverse("admin:persons_insuredperson_change", args=[employment.person_id])
         return format_html('<a href="{}">{}</a>', url, employment.person)
 
-    @admin.display(description="Declared wage")
+    @admin.display(description=_("Declared wage"))
     def declared_wage(self, employment):
         return employment.person.declared_wage
 
@@ -125,30 +126,30 @@ class EmployerAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         obj.pk = saved.pk
         obj._state.adding = False
 
-    @admin.display(description="State")
+    @admin.display(description=_("State"))
     def state(self, employer) -> str:
         text, colour = _STATE_LABELS[employer_state(employer)]
         return format_html('<b style="color:{}">{}</b>', colour, text)
 
-    @admin.display(description="Employees", ordering="employees_count")
+    @admin.display(description=_("Employees"), ordering="employees_count")
     def employees_count(self, employer) -> int:
         return employer.employees_count
 
-    @admin.display(description="In arrears since", ordering="arrears_since")
+    @admin.display(description=_("In arrears since"), ordering="arrears_since")
     def arrears_since(self, employer):
         return f"{employer.arrears_since:%Y-%m}" if employer.arrears_since else "-"
 
-    @admin.display(description="Arrears owed (CNY)")
+    @admin.display(description=_("Arrears owed (CNY)"))
     def arrears_owed(self, employer) -> str:
         return f"{employer.arrears_amount:.2f}" if employer.arrears_months else "-"
 
-    @admin.display(description="Monthly payments (latest 12 months)")
+    @admin.display(description=_("Monthly payments (latest 12 months)"))
     def monthly_payments(self, employer) -> str:
         if employer.pk is None:
             return "-"
         rows = _monthly_payments(employer)
         if not rows:
-            return "No month collected yet."
+            return _("No month collected yet.")
         header = mark_safe(  # a constant
             "<tr><th>Month</th><th>Paid</th><th>Underpaid</th><th>Unpaid</th>"
             "<th>Received (CNY)</th><th>Still owed (CNY)</th></tr>"
@@ -166,23 +167,29 @@ class EmployerAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
             try:
                 act(employer)
             except DomainError as error:
-                messages.warning(request, f"{employer.name}: {error.detail}")
+                messages.warning(
+                    request,
+                    _("%(employer)s: %(detail)s")
+                    % {"employer": employer.name, "detail": error.detail},
+                )
                 continue
             changed += 1
         if changed:
-            messages.success(request, f"{done} for {changed} employer(s).")
+            messages.success(
+                request, _("%(done)s for %(count)s employer(s).") % {"done": done, "count": changed}
+            )
 
-    @admin.action(description="Take in the arrears (each unpaid month paid on its base due)")
+    @admin.action(description=_("Take in the arrears (each unpaid month paid on its base due)"))
     def pay_arrears(self, request, queryset):
         today = clock.today()
         self._each(
             request,
             queryset,
             lambda employer: employer_arrears_pay(employer=employer, today=today, by=request.user),
-            "Arrears taken in; the missing credits follow at the next crediting run",
+            _("Arrears taken in; the missing credits follow at the next crediting run"),
         )
 
-    @admin.action(description="Stopped paying (its employees' next months are left unpaid)")
+    @admin.action(description=_("Stopped paying (its employees' next months are left unpaid)"))
     def stop_paying(self, request, queryset):
         self._each(
             request,
@@ -190,10 +197,10 @@ class EmployerAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
             lambda employer: employer_payment_mode_set(
                 employer=employer, mode=Employer.PaymentMode.NOT_PAYING, by=request.user
             ),
-            "Recorded as not paying from the next collection",
+            _("Recorded as not paying from the next collection"),
         )
 
-    @admin.action(description="Pays on the declared wages again")
+    @admin.action(description=_("Pays on the declared wages again"))
     def resume_paying(self, request, queryset):
         self._each(
             request,
@@ -201,7 +208,7 @@ class EmployerAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
             lambda employer: employer_payment_mode_set(
                 employer=employer, mode=Employer.PaymentMode.PAYING, by=request.user
             ),
-            "Recorded as paying on the declared wages from the next collection",
+            _("Recorded as paying on the declared wages from the next collection"),
         )
 
 

@@ -5,6 +5,7 @@ import json
 
 from django.contrib import admin
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from common.admin import CityScopedAdminMixin, ReadOnlyAdminMixin
 from fsi.models import Message, SignIn
@@ -39,11 +40,11 @@ class MessageAdmin(CityScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = ["request_pretty", "response_pretty"]
     exclude = ["request", "response"]
 
-    @admin.display(description="Request")
+    @admin.display(description=_("Request"))
     def request_pretty(self, obj: Message):
         return _pretty(obj.request)
 
-    @admin.display(description="Response")
+    @admin.display(description=_("Response"))
     def response_pretty(self, obj: Message):
         return _pretty(obj.response)
 

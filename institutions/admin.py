@@ -4,6 +4,7 @@ terminals and its ledger account."""
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 import access
@@ -48,7 +49,7 @@ class InstitutionAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         super().save_model(request, obj, form, change)
         institution_provision(institution=obj)
 
-    @admin.display(description="Ledger account")
+    @admin.display(description=_("Ledger account"))
     def account_link(self, institution) -> str:
         account = getattr(institution, "account", None)
         if account is None:

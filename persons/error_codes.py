@@ -4,15 +4,15 @@ from common.errors import ErrorCodes, ErrorKind
 
 
 class PersonErrorCode(ErrorCodes):
-    RESIDENT_ID_INVALID = ErrorKind.INVALID, _(_("The resident ID number is not valid."))
+    RESIDENT_ID_INVALID = ErrorKind.INVALID, _("The resident ID number is not valid.")
     ALREADY_ENROLLED = (
         ErrorKind.CONFLICT,
-        _(_("A person with this resident ID number is already enrolled.")),
+        _("A person with this resident ID number is already enrolled."),
     )
-    SCHEME_FIELDS_INVALID = ErrorKind.INVALID, _(_("The fields do not fit the chosen scheme."))
-    LOGIN_EXISTS = ErrorKind.CONFLICT, _(_("This person already has a login."))
-    USERNAME_TAKEN = ErrorKind.CONFLICT, _(_("This username is taken."))
+    SCHEME_FIELDS_INVALID = ErrorKind.INVALID, _("The fields do not fit the chosen scheme.")
+    LOGIN_EXISTS = ErrorKind.CONFLICT, _("This person already has a login.")
+    USERNAME_TAKEN = ErrorKind.CONFLICT, _("This username is taken.")
     SUBSIDY_CATEGORY_NOT_QUALIFIED = (
         ErrorKind.UNPROCESSABLE,
-        _(_("The person does not qualify for this subsidy category (age or scheme).")),
+        _("The person does not qualify for this subsidy category (age or scheme)."),
     )

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.utils.translation import gettext_lazy as _
 from knox.admin import AuthTokenAdmin as KnoxAuthTokenAdmin
 from knox.models import AuthToken
 
@@ -40,9 +41,9 @@ class UserAdmin(SuperuserOnlyAdminMixin, DjangoUserAdmin):
     filter_horizontal = ["cities", "groups", "user_permissions"]
     fieldsets = [
         *DjangoUserAdmin.fieldsets,
-        ("Role and scope", {"fields": ["role", "institution", "cities"]}),
+        (_("Role and scope"), {"fields": ["role", "institution", "cities"]}),
     ]
     add_fieldsets = [
         *DjangoUserAdmin.add_fieldsets,
-        ("Role and scope", {"fields": ["role", "institution", "cities"]}),
+        (_("Role and scope"), {"fields": ["role", "institution", "cities"]}),
     ]
