@@ -163,7 +163,8 @@ class City(models.Model):
     history = HistoricalRecords(bases=[AuditedHistory], excluded_fields=["latest_upload"])
 
     class Meta:
-        verbose_name_plural = "cities"
+        verbose_name = _("city")
+        verbose_name_plural = _("cities")
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(

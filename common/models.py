@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class SimulatedClock(models.Model):
@@ -11,6 +12,8 @@ class SimulatedClock(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("simulated clock")
+        verbose_name_plural = _("simulated clocks")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(id__gte=1), name="simulated_clock_id_positive"
@@ -43,6 +46,8 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
         constraints = [
             models.UniqueConstraint(
                 fields=["owner", "key"], name="idempotency_key_unique_per_owner"

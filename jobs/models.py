@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class JobDay(models.Model):
@@ -14,6 +15,8 @@ class JobDay(models.Model):
     summary = models.JSONField(default=dict, help_text="What was found due that day.")
 
     class Meta:
+        verbose_name = _("job day")
+        verbose_name_plural = _("job days")
         ordering = ["-day"]
         constraints = [
             models.UniqueConstraint(fields=["clock", "day"], name="job_day_once_per_clock")

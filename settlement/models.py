@@ -68,6 +68,8 @@ class CatalogItem(models.Model):
     history = HistoricalRecords(bases=[AuditedHistory])
 
     class Meta:
+        verbose_name = _("catalog item")
+        verbose_name_plural = _("catalog items")
         ordering = ["code"]
         indexes = [models.Index(fields=["catalog_class", "kind"])]
 
@@ -148,7 +150,8 @@ class BenefitPolicy(models.Model):
     history = HistoricalRecords(bases=[AuditedHistory])
 
     class Meta:
-        verbose_name_plural = "benefit policies"
+        verbose_name = _("benefit policy")
+        verbose_name_plural = _("benefit policies")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(
@@ -192,6 +195,8 @@ class BenefitRule(models.Model):
     history = HistoricalRecords(bases=[AuditedHistory])
 
     class Meta:
+        verbose_name = _("benefit rule")
+        verbose_name_plural = _("benefit rules")
         ordering = ["policy", "scheme", "visit_type", "tier"]
         constraints = [
             models.UniqueConstraint(
@@ -253,7 +258,8 @@ class AnnualUsage(models.Model):
     )
 
     class Meta:
-        verbose_name_plural = "annual usage"
+        verbose_name = _("annual usage")
+        verbose_name_plural = _("annual usage")
         constraints = [
             models.UniqueConstraint(
                 fields=["person", "year"], name="one_usage_row_per_person_year"
@@ -306,6 +312,8 @@ class FamilyAuthorization(models.Model):
     revocation_request_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
+        verbose_name = _("family authorization")
+        verbose_name_plural = _("family authorizations")
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
@@ -364,7 +372,8 @@ class CrossCityFiling(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "cross-city filing"
+        verbose_name = _("cross-city filing")
+        verbose_name_plural = _("cross-city filings")
         ordering = ["-id"]
         constraints = [
             models.CheckConstraint(
@@ -547,6 +556,8 @@ class Settlement(models.Model):
     )
 
     class Meta:
+        verbose_name = _("settlement")
+        verbose_name_plural = _("settlements")
         ordering = ["-id"]
         permissions = [("reverse_settlement", "Can reverse (refund) a settlement")]
         indexes = [
@@ -649,6 +660,8 @@ class SettlementLine(models.Model):
     eligible_amount = MoneyField()
 
     class Meta:
+        verbose_name = _("settlement line")
+        verbose_name_plural = _("settlement lines")
         ordering = ["settlement", "line_no"]
         constraints = [
             models.UniqueConstraint(fields=["settlement", "line_no"], name="one_line_per_number"),
@@ -720,6 +733,8 @@ class Visit(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
         ordering = ["-id"]
         indexes = [models.Index(fields=["institution", "-registered_at"])]
         constraints = [
@@ -774,6 +789,8 @@ class VisitFeeLine(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
+        verbose_name = _("visit fee line")
+        verbose_name_plural = _("visit fee lines")
         ordering = ["visit", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -805,8 +822,9 @@ class ClearingRun(RecordedJob):
     reversals_count = models.PositiveIntegerField(default=0)
 
     class Meta:
-        ordering = ["-period"]
         verbose_name = _("cross-city clearing run")
+        verbose_name_plural = _("cross-city clearing runs")
+        ordering = ["-period"]
 
     def __str__(self) -> str:
         return f"Clearing {self.period:%Y-%m}"
@@ -858,8 +876,9 @@ class ClearingStatement(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["-period", "city_a", "city_b"]
         verbose_name = _("cross-city clearing statement")
+        verbose_name_plural = _("cross-city clearing statements")
+        ordering = ["-period", "city_a", "city_b"]
         constraints = [
             models.UniqueConstraint(
                 fields=["city_a", "city_b", "period"], name="one_clearing_statement_per_pair_month"
@@ -892,6 +911,8 @@ class ClearingItem(models.Model):
     amount = MoneyField(help_text=_("The funds' part; negative for a reversal."))
 
     class Meta:
+        verbose_name = _("cross-city clearing item")
+        verbose_name_plural = _("cross-city clearing items")
         constraints = [
             models.UniqueConstraint(
                 fields=["settlement", "is_reversal"], name="one_clearing_item_per_settlement_side"
