@@ -3,7 +3,9 @@ an example of the problem body. Served as JSON and as HTML at ``/api/v1/problems
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts.reasons import HIDING_REASONS, REASON_ORDER, REASON_SOURCES, REASON_TITLES, ReasonCode
 from api.problem_reach import PLUMBING_CODES, operations_by_code
+from api.recorded_examples import balance_by_reason
 from common.errors import ErrorCodes, ErrorKind
 
 # What a client does about a code, by its kind, where the code has no advice of its own.
@@ -175,4 +177,23 @@ def problem_page(member: ErrorCodes) -> dict:
         "answered_by": str(where) if where else "",
         "operations": operations,
         "example": problem_example(member),
+    }
+
+
+def reason_page(code: str) -> dict | None:
+    """A balance reason's page, with the recorded answer of its sandbox scenario."""
+    if code not in ReasonCode.__members__:
+        return None
+    reason = ReasonCode(code)
+    example = balance_by_reason().get(code, {})
+    shown = next((r for r in example.get("reasons", []) if r["code"] == code), {})
+    return {
+        "code": code,
+        "order": REASON_ORDER.index(reason) + 1,
+        "title": str(REASON_TITLES[reason]),
+        "hides_balance": reason in HIDING_REASONS,
+        "background": str(REASON_SOURCES[reason]),
+        "remedy": shown.get("remedy", ""),
+        "scenario": f"POST /api/v1/sandbox/scenarios/{code}",
+        "example": example,
     }

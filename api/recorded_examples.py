@@ -7,7 +7,10 @@ from functools import cache
 from pathlib import Path
 
 RECORDED_EXAMPLES_PATH = Path(__file__).with_name("recorded_examples.json")
+# The online balance answer of a sandbox scenario's person, one per reason code.
+BALANCE_BY_REASON_PATH = Path(__file__).with_name("recorded_balance_by_reason.json")
 RECORDED_NAME = "Recorded answer"
+BALANCE_OPERATIONS = ("me_balance_retrieve",)
 
 
 @cache
@@ -15,6 +18,26 @@ def recorded_examples() -> dict[str, dict]:
     if not RECORDED_EXAMPLES_PATH.exists():
         return {}
     return json.loads(RECORDED_EXAMPLES_PATH.read_text(encoding="utf-8"))
+
+
+@cache
+def balance_by_reason() -> dict[str, dict]:
+    if not BALANCE_BY_REASON_PATH.exists():
+        return {}
+    return json.loads(BALANCE_BY_REASON_PATH.read_text(encoding="utf-8"))
+
+
+def _add_reason_examples(operation) -> None:
+    media = operation.get("responses", {}).get("200", {}).get("content", {})
+    media = media.get("application/json")
+    if media is None:
+        return
+    examples = media.setdefault("examples", {})
+    for code, body in balance_by_reason().items():
+        examples[f"Reason {code}"] = {
+            "summary": f"{code}: the online answer of the sandbox scenario {code}",
+            "value": body,
+        }
 
 
 def add_recorded_examples(result, generator, request, public):
@@ -25,6 +48,8 @@ def add_recorded_examples(result, generator, request, public):
         for operation in item.values():
             if not isinstance(operation, dict):
                 continue
+            if operation.get("operationId") in BALANCE_OPERATIONS:
+                _add_reason_examples(operation)
             example = recorded.get(operation.get("operationId"))
             if example is None:
                 continue

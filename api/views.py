@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from api.problem_docs import problem_page
+from api.problem_docs import problem_page, reason_page
 from common.cache import cache_check
 from common.errors import CommonErrorCode, DomainError, ErrorCodes
 from common.problems import PROBLEM_CONTENT_TYPE
@@ -228,6 +228,36 @@ class ProblemDetailApi(_DocsPageApi):
                 CommonErrorCode.NOT_FOUND, _("No error code %(code)r.") % {"code": code}
             )
         return Response(problem_page(member), template_name="api/problem.html")
+
+
+class ReasonPageSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    order = serializers.IntegerField(help_text="Its place in a balance answer's reasons.")
+    title = serializers.CharField()
+    hides_balance = serializers.BooleanField()
+    background = serializers.CharField(help_text="The rule or fact behind it.")
+    remedy = serializers.CharField(help_text="What the person does, as the example says it.")
+    scenario = serializers.CharField(help_text="The sandbox call that makes a person in it.")
+    example = serializers.DictField(help_text="A real online balance answer with this reason.")
+
+
+class ReasonDetailApi(_DocsPageApi):
+    @extend_schema(
+        summary="One reason a balance is hidden: its rule, its remedy and an example",
+        description="A reason code's place in the catalogue, its title, whether it hides the "
+        "balance, the rule behind it, the remedy, the sandbox scenario that puts a person in it, "
+        "and that person's online balance answer, recorded from the sandbox. With `Accept: "
+        "text/html` (a browser) the same is a page. An unknown code answers 404. Public.",
+        tags=["balance"],
+        responses=ReasonPageSerializer,
+    )
+    def get(self, request, code: str):
+        page = reason_page(code)
+        if page is None:
+            raise DomainError(
+                CommonErrorCode.NOT_FOUND, _("No reason code %(code)r.") % {"code": code}
+            )
+        return Response(page, template_name="api/reason.html")
 
 
 class NotFoundApi(APIView):

@@ -13,6 +13,11 @@ api_v1 = [
     path("redoc", service_views.RedocDocsView.as_view(url_name="schema"), name="redoc"),
     path("problems", service_views.ProblemListApi.as_view(), name="problem-list"),
     path("problems/<str:code>", service_views.ProblemDetailApi.as_view(), name="problem-detail"),
+    path(
+        "balance-reasons/<str:code>",
+        service_views.ReasonDetailApi.as_view(),
+        name="balance-reason-detail",
+    ),
     path("auth/login", user_apis.LoginApi.as_view(), name="auth-login"),
     path("auth/logout", user_apis.LogoutApi.as_view(), name="auth-logout"),
     path("me", user_apis.MeApi.as_view(), name="me"),

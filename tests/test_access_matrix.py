@@ -90,6 +90,12 @@ CASES = [
     Case("get", "api/v1/docs", "/api/v1/docs", everyone(200)),
     Case("get", "api/v1/redoc", "/api/v1/redoc", everyone(200)),
     Case("get", "api/v1/problems", "/api/v1/problems", everyone(200)),
+    Case(
+        "get",
+        "api/v1/balance-reasons/<str:code>",
+        "/api/v1/balance-reasons/CARD_NOT_ACTIVATED",
+        everyone(200),
+    ),
     Case("get", "api/v1/problems/<str:code>", "/api/v1/problems/NOT_FOUND", everyone(200)),
     Case("get", "api/v1/balance-reasons", "/api/v1/balance-reasons", everyone(200)),
     # Authentication.

@@ -84,3 +84,20 @@ def test_an_unknown_code_is_a_problem_even_for_a_browser(api_client):
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/problem+json")
     assert response.json()["code"] == "NOT_FOUND"
+
+
+def test_each_reason_has_a_page_with_its_scenario_and_a_real_example(api_client):
+    from accounts.reasons import REASON_ORDER
+
+    for order, code in enumerate(REASON_ORDER, start=1):
+        body = api_client.get(f"/api/v1/balance-reasons/{code.value}").json()
+        assert body["order"] == order
+        assert body["scenario"] == f"POST /api/v1/sandbox/scenarios/{code.value}"
+        example_codes = [reason["code"] for reason in body["example"]["reasons"]]
+        assert code.value in example_codes
+        assert body["remedy"]  # the example's own remedy for this reason
+    page = api_client.get("/api/v1/balance-reasons/DATA_NOT_UPLOADED", HTTP_ACCEPT="text/html")
+    assert page["Content-Type"].startswith("text/html")
+    assert "POST /api/v1/sandbox/scenarios/DATA_NOT_UPLOADED" in page.content.decode()
+    missing = api_client.get("/api/v1/balance-reasons/NOPE", HTTP_ACCEPT="text/html")
+    assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"

@@ -16,7 +16,15 @@ import pytest
 from django.db import transaction
 from drf_spectacular.generators import SchemaGenerator
 
-from api.recorded_examples import RECORDED_EXAMPLES_PATH, recorded_examples
+from accounts.reasons import REASON_ORDER
+from api.recorded_examples import (
+    BALANCE_BY_REASON_PATH,
+    RECORDED_EXAMPLES_PATH,
+    balance_by_reason,
+    recorded_examples,
+)
+from sandbox.scenarios import scenario_create
+from tests.support import MONDAY_MORNING, client_for, set_clock
 from tests.test_access_matrix import CASES, _fill, world  # noqa: F401 (the matrix's world)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(600)]
@@ -155,3 +163,31 @@ def test_the_recorded_examples_are_of_operations_that_exist():
         if isinstance(operation, dict)
     }
     assert set(recorded_examples()) <= operation_ids
+
+
+def test_every_reason_has_a_balance_example_answered_by_its_scenario(agreement):
+    """Each reason's example is the online answer of the sandbox scenario of that name, the one a
+    client developer creates to see it (POST /api/v1/sandbox/scenarios/{code})."""
+    set_clock(MONDAY_MORNING)
+    answers = {}
+    for code in REASON_ORDER:
+        built = scenario_create(code.value, username=f"example-{code.value.lower()}")
+        response = client_for(built.person.user).get("/api/v1/me/balance")
+        assert response.status_code == 200, response.content
+        answers[code.value] = response.json()
+        assert code.value in [reason["code"] for reason in answers[code.value]["reasons"]]
+    if os.environ.get("RECORD_API_EXAMPLES"):
+        BALANCE_BY_REASON_PATH.write_text(
+            json.dumps(answers, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+        )
+        balance_by_reason.cache_clear()
+    documented = balance_by_reason()
+    assert list(documented) == [code.value for code in REASON_ORDER]
+    for code, body in answers.items():
+        assert mismatches(documented[code], body) == [], code
+        assert [r["code"] for r in documented[code]["reasons"]] == [
+            r["code"] for r in body["reasons"]
+        ], code
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    shown = _documented(schema, "me_balance_retrieve", "200")
+    assert {f"Reason {code.value}" for code in REASON_ORDER} <= set(shown)
