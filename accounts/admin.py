@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import (
     Account,
@@ -16,10 +17,19 @@ from common.admin import CityScopedAdminMixin, ReadOnlyAdminMixin, RecordedJobAd
 
 @admin.register(Account)
 class AccountAdmin(CityScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "kind", "city", "owner", "balance", "entries_link"]
+    list_display = ["id", "kind", "city", "owner", "balance_shown", "entries_link"]
     list_filter = ["kind", "city"]
     search_fields = ["person__resident_id", "person__name", "institution__name", "id"]
     list_select_related = ["city", "person", "institution"]
+    readonly_fields = ["balance_shown"]
+
+    def get_queryset(self, request):
+        # The whole balance (own row and stripes) of every account listed, in the list's query.
+        return super().get_queryset(request).with_balance_total()
+
+    @admin.display(description=_("Balance"), ordering="balance_total")
+    def balance_shown(self, account):
+        return account.balance_total
 
     @admin.display(description="Owner")
     def owner(self, account) -> str:

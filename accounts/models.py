@@ -1,17 +1,46 @@
 """The double-entry ledger, contributions and monthly crediting.
 
 Money moves only as a Transfer whose Entries sum to zero. The database enforces the rules
-(see migration 0002): entries balance per transfer, the cached Account.balance is maintained from
-entries by a trigger and cannot be written otherwise, entries and transfers are immutable, and a
-personal account never goes negative.
+(see migrations 0005 and 0014): entries balance per transfer, the cached balances are maintained
+from entries by a trigger and cannot be written otherwise, entries and transfers are immutable, and
+a personal account never goes negative.
+
+An account many postings touch at once (a city's pools, clearing and source accounts, an
+institution's account) is striped: its balance is held on its own row and on its stripes
+(AccountStripe), and a posting adds to whichever stripe no other transaction holds, so concurrent
+settlements of one city and one hospital do not queue on one row. Its balance is the sum, exact
+whenever read (``Account.balance``).
 """
 
 from django.conf import settings
 from django.db import models
+from django.db.models import OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from common.models import RecordedJob
 from common.money import MoneyField
+
+# How many balance rows a striped account has: its own and 15 stripes. More concurrent writers of
+# one account than stripes wait for one another, as before striping.
+STRIPES = 16
+
+
+class AccountQuerySet(models.QuerySet):
+    def with_balance_total(self) -> "AccountQuerySet":
+        """Each account's whole balance as ``balance_total``, in the same query: its own row's plus
+        its stripes' (for a list, where ``Account.balance`` would ask once per striped account)."""
+        stripes = (
+            AccountStripe.objects.filter(account=OuterRef("pk"))
+            .order_by()
+            .values("account")
+            .annotate(total=Sum("balance"))
+            .values("total")
+        )
+        return self.annotate(
+            balance_total=models.F("row_balance")
+            + Coalesce(Subquery(stripes), Value(0), output_field=MoneyField())
+        )
 
 
 class Account(models.Model):
@@ -33,7 +62,9 @@ class Account(models.Model):
         )
         CLEARING_RECEIVABLE = (
             "XC_RECEIVABLE",
-            _("Cross-city clearing receivable (paid to institutions for persons insured elsewhere)"),
+            _(
+                "Cross-city clearing receivable (paid to institutions for persons insured elsewhere)"
+            ),
         )
         INTERCITY_SETTLEMENT = (
             "XC_SETTLED",
@@ -71,10 +102,23 @@ class Account(models.Model):
         blank=True,
         related_name="account",
     )
-    balance = MoneyField(
-        default=0, editable=False, help_text="Maintained by the database from entries."
+    row_balance = MoneyField(
+        default=0,
+        editable=False,
+        db_column="balance",
+        help_text="The part of the balance held on this row, maintained by the database from "
+        "entries; a striped account holds the rest on its stripes (see balance).",
+    )
+    stripes = models.PositiveSmallIntegerField(
+        default=1,
+        db_default=1,  # rows inserted by SQL (sandbox.population) are personal accounts
+        editable=False,
+        help_text="Balance rows: 1, this row only; more, this row and stripes 1 to stripes - 1. "
+        "Fixed when the account opens.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AccountQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -96,14 +140,24 @@ class Account(models.Model):
                 ),
                 name="account_owner_matches_kind",
             ),
+            # A striped account's rule holds for its whole balance, checked by the ledger's
+            # trigger (migration 0014); its own row alone may be on either side of zero.
             models.CheckConstraint(
                 condition=~models.Q(kind__in=["PERSONAL", "PA_CLEARING", "INSTITUTION"])
-                | models.Q(balance__gte=0),
+                | models.Q(row_balance__gte=0)
+                | models.Q(stripes__gt=1),
                 name="account_balance_not_negative",
             ),
             models.CheckConstraint(
-                condition=~models.Q(kind="SOURCE") | models.Q(balance__lte=0),
+                condition=~models.Q(kind="SOURCE")
+                | models.Q(row_balance__lte=0)
+                | models.Q(stripes__gt=1),
                 name="source_account_only_gives",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(stripes__gte=1, stripes__lte=64)
+                & (~models.Q(kind="PERSONAL") | models.Q(stripes=1)),
+                name="account_stripes_valid",
             ),
             models.UniqueConstraint(
                 fields=["city", "kind"],
@@ -135,6 +189,47 @@ class Account(models.Model):
             )
         )
         return f"{self.get_kind_display()} #{self.pk} ({owner})"
+
+    @property
+    def balance(self):
+        """The account's balance: its own row's, plus its stripes' when it is striped (read from
+        the database each time, so it is exact when read)."""
+        if self.stripes == 1:
+            return self.row_balance
+        return account_balance(account_id=self.pk)
+
+
+def account_balance(*, account_id: int):
+    """An account's whole balance, its row's and its stripes' read in one statement."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.balance + COALESCE((SELECT SUM(s.balance) FROM accounts_accountstripe s"
+            " WHERE s.account_id = a.id), 0) FROM accounts_account a WHERE a.id = %s",
+            [account_id],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+class AccountStripe(models.Model):
+    """One more balance row of a striped account. Postings add to a stripe no other transaction
+    holds; the account's balance is its own row's plus its stripes'. Created with the account and
+    written only by the ledger's trigger."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="stripe_rows")
+    stripe = models.PositiveSmallIntegerField()
+    balance = MoneyField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["account", "stripe"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "stripe"], name="one_row_per_account_stripe")
+        ]
+
+    def __str__(self) -> str:
+        return f"Stripe {self.stripe} of account {self.account_id}: {self.balance}"
 
 
 class Transfer(models.Model):

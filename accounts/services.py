@@ -5,12 +5,20 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext
 
 from accounts.error_codes import LedgerErrorCode
 from accounts.events import contribution_event_record
-from accounts.models import Account, Contribution, ContributionArrear, Entry, Transfer
+from accounts.models import (
+    STRIPES,
+    Account,
+    Contribution,
+    ContributionArrear,
+    Entry,
+    Transfer,
+)
 from common import clock
 from common.audit import acting_user
 from common.context import current_request_id
@@ -18,6 +26,8 @@ from common.errors import DomainError
 from common.money import MAX_DIGITS, ZERO, money
 from employers.models import Employment
 
+# PostgreSQL's SQLSTATE for an entry naming an account that does not exist.
+FOREIGN_KEY_VIOLATION = "23503"
 # The largest amount a ledger column holds (14 digits, 2 of them after the point).
 MAX_AMOUNT = Decimal(10) ** (MAX_DIGITS - 2)
 
@@ -43,14 +53,31 @@ def _same_legs(transfer: Transfer, legs: Sequence[Leg]) -> bool:
     return posted == sorted((leg.account_id, money(leg.amount)) for leg in legs)
 
 
+def striping_on() -> bool:
+    """Whether postings spread over striped accounts' stripes (settings.LEDGER_STRIPING; off, every
+    posting writes and locks the accounts' own rows, as before striping)."""
+    return getattr(settings, "LEDGER_STRIPING", True)
+
+
 def lock_accounts(account_ids: Sequence[int]) -> dict[int, Account]:
-    """Lock accounts in id order (every posting path does, so concurrent postings cannot deadlock)."""
-    accounts = (
-        Account.objects.select_for_update(no_key=True)
-        .filter(id__in=set(account_ids))
-        .order_by("id")
-    )
-    return {account.id: account for account in accounts}
+    """Lock, in id order (every posting path does, so concurrent postings cannot deadlock), the
+    accounts whose own row a posting writes: those that are not striped. A striped account is not
+    locked: a posting writes one of its stripes that no other transaction holds (migration 0014).
+    Returns the accounts locked."""
+    accounts = Account.objects.select_for_update(no_key=True).filter(id__in=set(account_ids))
+    if striping_on():
+        accounts = accounts.filter(stripes=1)
+    return {account.id: account for account in accounts.order_by("id")}
+
+
+def _accounts_of(legs: Sequence[Leg]) -> dict[int, Account]:
+    """The legs' unstriped accounts, locked. An account not among them is striped, or does not
+    exist: then its entry's foreign key refuses the transfer (see _transfer_insert)."""
+    wanted = {leg.account_id for leg in legs}
+    accounts = lock_accounts(list(wanted))
+    if len(accounts) != len(wanted) and not striping_on():
+        raise DomainError(LedgerErrorCode.ACCOUNT_NOT_FOUND)
+    return accounts
 
 
 def _checked_legs(*, legs: Sequence[Leg]) -> list[Leg]:
@@ -81,7 +108,10 @@ def _check_no_overdraft(*, accounts: dict[int, Account], legs: Sequence[Leg]) ->
     for leg in legs:
         deltas[leg.account_id] = deltas.get(leg.account_id, ZERO) + leg.amount
     for account_id, delta in deltas.items():
-        account = accounts[account_id]
+        # A striped account is not held: the database checks its rule at the posting.
+        account = accounts.get(account_id)
+        if account is None:
+            continue
         if account.kind in Account.NEVER_NEGATIVE_KINDS and account.balance + delta < 0:
             raise DomainError(
                 LedgerErrorCode.INSUFFICIENT_FUNDS,
@@ -114,9 +144,15 @@ def _transfer_insert(
                 ]
             )
     except IntegrityError as exc:
-        # The database is the last word: a concurrent transfer took the key, or a rule
-        # Python did not see refused it.
-        if Transfer.objects.filter(key=key).exists():
+        # The database is the last word: a concurrent transfer took the key (the same movement,
+        # posted once: it is the answer; another: refused), or a rule Python did not see refused
+        # it (a striped account's balance is checked only there).
+        if getattr(exc.__cause__, "sqlstate", None) == FOREIGN_KEY_VIOLATION:
+            raise DomainError(LedgerErrorCode.ACCOUNT_NOT_FOUND) from exc
+        concurrent = Transfer.objects.filter(key=key).first()
+        if concurrent is not None:
+            if _same_legs(concurrent, legs):
+                return concurrent
             raise _key_conflict(key) from exc
         raise DomainError(
             LedgerErrorCode.INSUFFICIENT_FUNDS, gettext("The ledger refused the transfer.")
@@ -138,9 +174,7 @@ def transfer_post(
     not go negative."""
     legs = _checked_legs(legs=legs)
     with transaction.atomic():
-        accounts = lock_accounts([leg.account_id for leg in legs])
-        if len(accounts) != len({leg.account_id for leg in legs}):
-            raise DomainError(LedgerErrorCode.ACCOUNT_NOT_FOUND)
+        accounts = _accounts_of(legs)
         existing = _transfer_already_posted(key=key, legs=legs)
         if existing is not None:
             return existing
@@ -154,10 +188,12 @@ def transfer_post(
 
 
 def city_accounts_open(*, city) -> dict[str, Account]:
-    """Create the city's pools, clearing and source accounts (idempotent)."""
+    """Create the city's pools, clearing and source accounts, striped (idempotent)."""
     opened = {}
     for kind in Account.CITY_KINDS:
-        account, _ = Account.objects.get_or_create(city=city, kind=kind)
+        account, _ = Account.objects.get_or_create(
+            city=city, kind=kind, defaults={"stripes": STRIPES}
+        )
         opened[kind] = account
     return opened
 
@@ -185,7 +221,11 @@ def personal_account_open(*, person) -> Account:
 def institution_account_open(*, institution) -> Account:
     account, _ = Account.objects.get_or_create(
         institution=institution,
-        defaults={"kind": Account.Kind.INSTITUTION, "city_id": institution.city_id},
+        defaults={
+            "kind": Account.Kind.INSTITUTION,
+            "city_id": institution.city_id,
+            "stripes": STRIPES,
+        },
     )
     return account
 

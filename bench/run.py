@@ -16,13 +16,23 @@ import time
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
-BENCHMARKS = ("generation", "crediting", "upload", "settlement", "balance", "fsi", "webhooks")
+BENCHMARKS = (
+    "generation",
+    "crediting",
+    "upload",
+    "settlement",
+    "settlement_scale",
+    "balance",
+    "fsi",
+    "webhooks",
+)
 # The smoke size: every code path, in seconds rather than minutes.
 SMALL = {
     "generation": ["--size", "2000"],
     "crediting": ["--size", "2000"],
     "upload": ["--size", "2000"],
     "settlement": ["--size", "40", "--clients", "2", "--persons", "4"],
+    "settlement_scale": ["--size", "40", "--clients", "2", "--persons", "4"],
     "balance": ["--size", "1000", "--duration", "1", "--workers", "2", "--connections", "4"],
     "fsi": ["--size", "40", "--clients", "2", "--persons", "4"],
     "webhooks": ["--size", "300", "--latency-events", "20"],

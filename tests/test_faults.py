@@ -63,7 +63,11 @@ def assert_credited_exactly_once(city, run: CreditingRun) -> None:
     assert dict(posted.values_list("account", "amount")) == expected
     assert run.credited_count == len(expected)
     assert run.credited_amount == sum(expected.values(), Decimal("0.00"))
-    balances = dict(Account.objects.filter(id__in=expected).values_list("id", "balance"))
+    balances = dict(
+        Account.objects.filter(id__in=expected)
+        .with_balance_total()
+        .values_list("id", "balance_total")
+    )
     assert balances == expected  # nothing else ever moved these accounts
     assert Entry.objects.aggregate(total=Sum("amount"))["total"] == 0
 

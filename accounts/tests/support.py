@@ -1,6 +1,8 @@
 """Helpers shared by the domain-core tests: the simulated clock, problem assertions and ledger
 checks made straight against the database."""
 
+# ruff: noqa: S608 (the SQL is built from constants, never input)
+
 from contextlib import contextmanager
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -54,14 +56,35 @@ def sql(query: str, params=None) -> list[tuple]:
         return cursor.fetchall() if cursor.description else []
 
 
+# Each account's whole balance: its own row's and its stripes'.
+ACCOUNT_BALANCES = """
+    SELECT a.id, a.kind, a.balance + COALESCE(
+               (SELECT SUM(s.balance) FROM accounts_accountstripe s WHERE s.account_id = a.id), 0
+           ) AS balance
+      FROM accounts_account a
+"""
+
+
 def balances_disagreeing_with_entries() -> list[tuple]:
-    """Accounts whose cached balance differs from the sum of their entries (should be none)."""
+    """Accounts whose balance (own row and stripes) differs from the sum of their entries (should
+    be none)."""
     return sql(
+        f"""
+        SELECT b.id, b.balance, COALESCE(SUM(e.amount), 0)
+          FROM ({ACCOUNT_BALANCES}) b LEFT JOIN accounts_entry e ON e.account_id = b.id
+         GROUP BY b.id, b.balance
+        HAVING b.balance <> COALESCE(SUM(e.amount), 0)
         """
-        SELECT a.id, a.balance, COALESCE(SUM(e.amount), 0)
-          FROM accounts_account a LEFT JOIN accounts_entry e ON e.account_id = a.id
-         GROUP BY a.id, a.balance
-        HAVING a.balance <> COALESCE(SUM(e.amount), 0)
+    )
+
+
+def balances_past_their_rule() -> list[tuple]:
+    """Accounts that may not go negative below zero, or a source above zero (should be none)."""
+    return sql(
+        f"""
+        SELECT b.id, b.kind, b.balance FROM ({ACCOUNT_BALANCES}) b
+         WHERE (b.kind IN ('PERSONAL', 'PA_CLEARING', 'INSTITUTION') AND b.balance < 0)
+            OR (b.kind = 'SOURCE' AND b.balance > 0)
         """
     )
 
@@ -79,4 +102,4 @@ def unbalanced_transfers() -> list[tuple]:
 
 
 def total_of_all_balances() -> Decimal:
-    return sql("SELECT COALESCE(SUM(balance), 0) FROM accounts_account")[0][0]
+    return sql(f"SELECT COALESCE(SUM(balance), 0) FROM ({ACCOUNT_BALANCES}) b")[0][0]

@@ -179,7 +179,7 @@ def ledger_state() -> tuple:
         "outpatient_pool_paid",
     )
     return (
-        sorted(Account.objects.values_list("id", "balance")),
+        sorted(Account.objects.with_balance_total().values_list("id", "balance_total")),
         sorted(row for row in usage if any(row[2:])),
         Settlement.objects.filter(status=Settlement.Status.SETTLED).count(),
     )

@@ -121,8 +121,14 @@ def test_a_statement_off_the_pattern_is_refused(signed_in, change, field):
 
 
 def _ledger(person, hospital) -> tuple:
-    balances = dict(Account.objects.filter(person=person).values_list("kind", "balance")) | dict(
-        Account.objects.filter(institution=hospital).values_list("kind", "balance")
+    balances = dict(
+        Account.objects.filter(person=person)
+        .with_balance_total()
+        .values_list("kind", "balance_total")
+    ) | dict(
+        Account.objects.filter(institution=hospital)
+        .with_balance_total()
+        .values_list("kind", "balance_total")
     )
     usage = AnnualUsage.objects.filter(person=person).values_list(
         "deductible_outpatient", "pool_paid", "outpatient_pool_paid"

@@ -549,7 +549,7 @@ def settlement_asked(call: Call, *, account_flag_required: bool) -> SettlementAs
 def _own_balance(person_id: int) -> Decimal:
     balance = (
         Account.objects.filter(person_id=person_id, kind=Account.Kind.PERSONAL)
-        .values_list("balance", flat=True)
+        .values_list("row_balance", flat=True)  # a personal account is never striped
         .first()
     )
     return ZERO if balance is None else balance

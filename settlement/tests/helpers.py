@@ -77,7 +77,7 @@ def money_state() -> tuple:
         Transfer.objects.count(),
         Entry.objects.count(),
         IdempotencyRecord.objects.count(),
-        sorted(Account.objects.values_list("id", "balance")),
+        sorted(Account.objects.with_balance_total().values_list("id", "balance_total")),
         sorted(
             AnnualUsage.objects.values_list(
                 "person_id",

@@ -1,0 +1,408 @@
+"""Settlement at scale: whether any row serialises the settlements of a city.
+
+Preparation (not timed): persons built by the scenario builder (card and e-voucher active,
+credited), each with a funded personal account, in two worlds of the same size:
+- concentrated: every person insured in one city (Hangzhou) and treated at one hospital there;
+- spread: the persons spread over the sandbox's cities (seven), each treated at a hospital of
+  their own city (one hospital per city).
+Every person first settles one large inpatient visit (not timed) that uses up the year's
+deductible, so every timed settlement moves money from the pool, as the floor does.
+
+Measured, with C client processes at once (each its own database connection), each client
+settling its own persons (an inpatient visit of three catalog lines, paid by the pool, the personal
+account and cash), once with ledger striping off (settings.LEDGER_STRIPING: every posting writes
+the accounts' own rows, as before striping) and once on:
+- floor: ``accounts.services.transfer_post`` of the equivalent legs (pool and personal account to
+  the hospital) on the concentrated world, without the settlement calculation, catalog, usage or
+  settlement rows;
+- concentrated: ``settlement.services.settlement_submit`` on the concentrated world;
+- spread: the same on the spread world.
+Ratios: concentrated against the floor (target 0.8), concentrated against spread (target 0.9).
+
+While each runs, a sampler polls pg_stat_activity every 10 ms for the clients' backends waiting
+for a heavyweight lock (row locks: wait_event_type Lock), and names the table of the row waited
+for (pg_locks, locktype tuple); samples x 10 ms estimates the time spent waiting.
+
+    .venv/bin/python bench/settlement_scale.py [--size 1200] [--clients 4] [--persons 40]
+"""
+
+import multiprocessing
+import queue
+import random
+import secrets
+import sys
+import threading
+import time
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import harness
+
+LINES = [
+    ("S110200001", "1", "30.00"),  # general outpatient consultation, class A
+    ("S250101001", "1", "25.00"),  # complete blood count, class A
+    ("XC10AAA013B001", "2", "36.50"),  # atorvastatin, class B
+]
+# Above every city's inpatient deductible: the warm-up visit that uses it up.
+WARM_UP_LINES = [("S110200001", "60", "30.00")]
+FUNDING = Decimal("1000000.00")
+SAMPLE_SECONDS = 0.01
+# The sandbox's cities (profiles), each with a hospital in the spread world.
+PROFILES = (
+    "standard",
+    "not_launched",
+    "counter_only",
+    "abolished",
+    "no_channel",
+    "busy",
+    "small_platform",
+)
+
+
+# Accounts whose balance (own row and stripes) is not the sum of their entries, or past their rule.
+LEDGER_CHECK = """
+    SELECT b.id, b.balance, b.entries, b.kind FROM (
+        SELECT a.id, a.kind,
+               a.balance + COALESCE((SELECT SUM(s.balance) FROM accounts_accountstripe s
+                                      WHERE s.account_id = a.id), 0) AS balance,
+               COALESCE((SELECT SUM(e.amount) FROM accounts_entry e WHERE e.account_id = a.id), 0)
+                   AS entries
+          FROM accounts_account a) b
+     WHERE b.balance <> b.entries
+        OR (b.kind IN ('PERSONAL', 'PA_CLEARING', 'INSTITUTION') AND b.balance < 0)
+        OR (b.kind = 'SOURCE' AND b.balance > 0)
+"""
+
+
+def _hospital(profile: str, index: int) -> dict:
+    from institutions.models import Institution
+    from provisioning.services import institution_register
+    from sandbox.world import sandbox_city
+    from users.services import terminal_create
+
+    city = sandbox_city(profile)
+    hospital = institution_register(
+        code=f"HSCALE{index:04d}",
+        name=f"Benchmark hospital {index}",
+        kind=Institution.Kind.HOSPITAL,
+        level=3,
+        city=city,
+    )
+    terminal = terminal_create(
+        username=f"bench-scale-{index}", password=secrets.token_urlsafe(16), institution=hospital
+    )
+    return {"institution": hospital.pk, "terminal": terminal.pk, "city": city.pk}
+
+
+def _person(profile: str, seed: int, hospital: dict) -> dict:
+    from accounts.models import Account, Transfer
+    from accounts.services import Leg, transfer_post
+    from cards.credentials import PresentedCredential
+    from cards.services import card_pin_verify
+    from common import clock
+    from institutions.models import Institution
+    from sandbox.scenarios import DEMO_PIN, PersonSpec, build_person
+    from settlement.services import settlement_submit
+    from users.models import User
+
+    person = build_person(PersonSpec(city_profile=profile), rng=random.Random(seed)).person
+    account = Account.objects.get(person=person, kind=Account.Kind.PERSONAL)
+    source = Account.objects.get(city=person.city, kind=Account.Kind.CONTRIBUTION_SOURCE)
+    transfer_post(
+        kind=Transfer.Kind.ADJUSTMENT,
+        key=f"bench-funding:{account.pk}",
+        memo="Benchmark funding",
+        legs=[Leg(account.pk, FUNDING), Leg(source.pk, -FUNDING)],
+    )
+    card = person.cards.order_by("-id").first()
+    credential = card_pin_verify(
+        credential=PresentedCredential("CARD", card.number, person.pk),
+        pin=DEMO_PIN,
+        now=clock.now(),
+    )
+    institution = Institution.objects.get(pk=hospital["institution"])
+    settlement_submit(
+        institution=institution,
+        credential=credential,
+        visit_type="INPATIENT",
+        lines=_lines(WARM_UP_LINES),
+        use_personal_account=True,
+        by=User.objects.get(pk=hospital["terminal"]),
+    )
+    pool = Account.objects.get(city=person.city, kind=Account.Kind.EMPLOYEE_POOL)
+    return {
+        "person": person.pk,
+        "credential": credential,
+        "account": account.pk,
+        "pool": pool.pk,
+        "institution_account": institution.account.pk,
+        **hospital,
+    }
+
+
+def _lines(lines):
+    from settlement.services import LineInput
+
+    return [LineInput(code, Decimal(qty), Decimal(price)) for code, qty, price in lines]
+
+
+def prepare(persons: int) -> dict:
+    """The two worlds, ``persons`` persons each."""
+    concentrated_hospital = _hospital("standard", 0)
+    spread_hospitals = [_hospital(profile, 1 + n) for n, profile in enumerate(PROFILES)]
+    concentrated = [_person("standard", n, concentrated_hospital) for n in range(persons)]
+    spread = [
+        _person(PROFILES[n % len(PROFILES)], persons + n, spread_hospitals[n % len(PROFILES)])
+        for n in range(persons)
+    ]
+    return {"concentrated": concentrated, "spread": spread}
+
+
+def _worker(kind: str, people: list[dict], count: int, tag: str, start, out):
+    """One client process: ``count`` settlements (or floor transfers) over ``people``."""
+    from django.db import connections
+
+    from accounts.models import Transfer
+    from accounts.services import Leg, transfer_post
+    from institutions.models import Institution
+    from settlement.services import settlement_submit
+    from users.models import User
+
+    connections.close_all()  # a new connection: it takes the striping setting (accounts.apps)
+    institutions = {
+        who["institution"]: Institution.objects.get(pk=who["institution"]) for who in people
+    }
+    terminals = {who["terminal"]: User.objects.get(pk=who["terminal"]) for who in people}
+    lines = _lines(LINES)
+    start.wait()
+    began = time.perf_counter()
+    for number in range(count):
+        who = people[number % len(people)]
+        if kind == "floor":
+            pool_amount, account_amount = Decimal("80.00"), Decimal("20.00")
+            transfer_post(
+                kind=Transfer.Kind.SETTLEMENT,
+                key=f"bench-floor:{tag}:{number}",
+                memo="Benchmark floor",
+                by=terminals[who["terminal"]],
+                legs=[
+                    Leg(who["pool"], -pool_amount),
+                    Leg(who["account"], -account_amount),
+                    Leg(who["institution_account"], pool_amount + account_amount),
+                ],
+            )
+        else:
+            settlement_submit(
+                institution=institutions[who["institution"]],
+                credential=who["credential"],
+                visit_type="INPATIENT",
+                lines=lines,
+                use_personal_account=True,
+                by=terminals[who["terminal"]],
+            )
+    out.put(time.perf_counter() - began)
+    connections.close_all()
+
+
+class LockWaitSampler:
+    """Polls, on its own connection, the backends of this database waiting for a heavyweight lock,
+    and the table of the row each waits for."""
+
+    QUERY = """
+        SELECT COALESCE((SELECT l.relation::regclass::text FROM pg_locks l
+                          WHERE l.pid = a.pid AND l.locktype = 'tuple' LIMIT 1),
+                        a.wait_event)
+          FROM pg_stat_activity a
+         WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+           AND a.wait_event_type = 'Lock'
+    """
+
+    def __init__(self) -> None:
+        import os
+
+        import psycopg
+
+        self.connection = psycopg.connect(os.environ["DATABASE_URL"], autocommit=True)
+        self.samples = 0
+        self.waiting = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples += 1
+            for (what,) in self.connection.execute(self.QUERY).fetchall():
+                self.waiting[what] += 1
+            self._stop.wait(SAMPLE_SECONDS)
+
+    def __enter__(self) -> "LockWaitSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.connection.close()
+
+    @property
+    def waits(self) -> int:
+        return sum(self.waiting.values())
+
+    def describe(self, clients: int) -> str:
+        """How many client-samples waited for a lock, the share of the clients' time that
+        estimates, and on which tables."""
+        share = self.waits / max(1, self.samples * clients)
+        tables = ", ".join(f"{name} {count}" for name, count in self.waiting.most_common(4))
+        return (
+            f"{self.waits} of {self.samples * clients} client-samples waiting for a lock "
+            f"({share:.0%} of the clients' time){': ' + tables if tables else ''}"
+        )
+
+
+def run_clients(kind: str, people: list[dict], clients: int, total: int, tag: str):
+    """(operations per second, lock-wait sampler) of ``total`` operations over ``clients``."""
+    from django.db import connections
+
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(clients + 1)
+    out = context.Queue()
+    per_client = total // clients
+    processes = [
+        context.Process(
+            target=_worker,
+            args=(kind, people[client::clients], per_client, f"{tag}:{client}", start, out),
+        )
+        for client in range(clients)
+    ]
+    for process in processes:
+        process.start()
+    with LockWaitSampler() as sampler:
+        start.wait()
+        began = time.perf_counter()
+        done = 0
+        while done < clients:
+            try:
+                out.get(timeout=1)
+                done += 1
+            except queue.Empty:
+                if any(process.exitcode not in (None, 0) for process in processes):
+                    for process in processes:
+                        process.kill()
+                    raise SystemExit(f"a {kind} client failed; see its traceback above") from None
+        elapsed = time.perf_counter() - began
+    for process in processes:
+        process.join()
+        if process.exitcode != 0:
+            raise SystemExit(f"a {kind} client failed (exit code {process.exitcode})")
+    return per_client * clients / elapsed, sampler
+
+
+def main() -> None:
+    args, report = harness.start(
+        "settlement_scale",
+        "Settlement at scale",
+        "Settlements concentrated on one city and hospital and spread over many, against "
+        "transfer_post of the equivalent legs, with ledger striping off and on, and lock waits.",
+        1200,
+        clients=4,
+        persons=40,
+    )
+    from django.conf import settings
+    from django.db import connection
+
+    from accounts.models import Account
+    from settlement.models import Settlement
+
+    persons = max(args.persons, args.clients)
+    with harness.step(f"build {persons} persons in each world, with funded accounts"):
+        world = prepare(persons)
+    harness.settle_database()
+
+    figures = {}
+    for striping in (False, True):
+        settings.LEDGER_STRIPING = striping
+        mode = "on" if striping else "off"
+        for kind, label in (
+            ("floor", "concentrated"),
+            ("settle", "concentrated"),
+            ("settle", "spread"),
+        ):
+            with harness.step(f"striping {mode}: {kind}, {label}"):
+                figures[(striping, kind, label)] = run_clients(
+                    kind, world[label], args.clients, args.size, f"{mode}:{label}"
+                )
+    settings.LEDGER_STRIPING = True
+    # One client: the work a settlement does against the floor's, with nothing to wait for.
+    serial = max(2, args.size // (2 * args.clients))
+    for kind in ("floor", "settle"):
+        with harness.step(f"striping on, one client: {kind}, concentrated"):
+            figures[(True, kind, "one client")] = run_clients(
+                kind, world["concentrated"], 1, serial, "on:one client"
+            )
+    connection.ensure_connection()
+    settled = Settlement.objects.count()
+    expected = 2 * persons + 4 * (args.size // args.clients) * args.clients + serial
+    if settled != expected:
+        raise SystemExit(f"expected {expected} settlements, found {settled}")
+    wrong = harness.sql(LEDGER_CHECK)
+    if wrong:
+        raise SystemExit(f"ledger broken (account, balance, entries, kind): {wrong[:3]}")
+    striped = Account.objects.filter(stripes__gt=1).count()
+
+    for striping in (False, True):
+        mode = "on" if striping else "off (as before)"
+        floor, floor_waits = figures[(striping, "floor", "concentrated")]
+        concentrated, concentrated_waits = figures[(striping, "settle", "concentrated")]
+        spread, spread_waits = figures[(striping, "settle", "spread")]
+        report.add(
+            f"striping {mode}: settlements/s, one city and hospital, vs transfer_post floor",
+            concentrated,
+            "/s",
+            floor=floor,
+            target="≥ 0.8" if striping else "(before)",
+            met=concentrated / floor >= 0.8 if striping else None,
+            note=f"settlement lock waits: {concentrated_waits.describe(args.clients)}; floor: "
+            f"{floor_waits.describe(args.clients)}",
+        )
+        report.add(
+            f"striping {mode}: settlements/s, one city and hospital, vs spread over "
+            f"{len(PROFILES)} cities and hospitals",
+            concentrated,
+            "/s",
+            floor=spread,
+            target="≥ 0.9" if striping else "(before)",
+            met=concentrated / spread >= 0.9 if striping else None,
+            note=f"spread lock waits: {spread_waits.describe(args.clients)}",
+        )
+    alone, _ = figures[(True, "settle", "one client")]
+    alone_floor, _ = figures[(True, "floor", "one client")]
+    report.add(
+        "striping on, 1 client: settlements/s vs transfer_post floor (the work ratio)",
+        alone,
+        "/s",
+        floor=alone_floor,
+        target="recorded",
+        note=f"{serial} of each; with no lock to wait for, {args.clients} clients on this "
+        "machine's cores can reach about this ratio",
+    )
+    report.details.append(
+        f"{args.clients} client processes, {args.size // args.clients * args.clients:,} "
+        f"operations per measurement, {persons} persons per world; every settlement: 3 lines, "
+        f"inpatient (deductible used up beforehand), level-3 hospital, pool and personal account "
+        f"paying; {striped} striped accounts; every balance equals its entries afterwards"
+    )
+    report.note(
+        "lock waits are sampled every 10 ms from pg_stat_activity (wait_event_type Lock), named by "
+        "the table of the row waited for; on 2 cores the clients and PostgreSQL share the CPU, so "
+        "a settlement, which does about four times the floor's work, cannot reach the floor's rate "
+        "once no lock holds it back (see README, Performance)"
+    )
+    harness.finish(args, report)
+
+
+if __name__ == "__main__":
+    main()
