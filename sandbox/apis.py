@@ -22,6 +22,7 @@ from api.persons.apis import PersonOutputSerializer
 from cards.models import EVoucher, SocialSecurityCard
 from common import clock
 from common.errors import CommonErrorCode, DomainError, field_error
+from persons.models import InsuredPerson
 from sandbox.error_codes import SandboxErrorCode
 from sandbox.middleware import WORLD_HEADER
 from sandbox.models import SandboxWorld
@@ -106,7 +107,7 @@ class ScenarioParametersSerializer(serializers.Serializer):
     )
     scheme = serializers.ChoiceField(
         required=False,
-        choices=["EMPLOYEE", "RESIDENT"],
+        choices=InsuredPerson.Scheme.choices,
         help_text="Any scenario: the scheme instead of the scenario's own (a resident has no "
         "employer).",
     )
@@ -464,7 +465,7 @@ class DeveloperCreateApi(APIView):
 
     class OutputSerializer(serializers.Serializer):
         username = serializers.CharField()
-        role = serializers.CharField()
+        role = serializers.ChoiceField(choices=[User.Role.DEVELOPER])
         authorization = serializers.CharField(
             help_text="The exact Authorization header value, shown once."
         )
@@ -519,8 +520,6 @@ class WorldSerializer(serializers.Serializer):
 
 
 def world_output(world: SandboxWorld) -> dict:
-    from persons.models import InsuredPerson
-
     now = clock.now(world.clock_id)
     cities = world.clock.cities.order_by("code")
     return {

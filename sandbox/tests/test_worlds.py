@@ -110,7 +110,12 @@ def test_a_developers_advance_moves_their_world_alone(two_developers_and_the_dem
     report = _advance(alice, days=30)
     assert report["world"] == world["alice"]["id"]
     assert report["now"] == "2026-12-02T09:00:00+08:00"
-    assert isinstance(report["events"], list)
+    # The events it caused: its world's card and crediting run, no one else's.
+    caused = {event["type"] for event in report["events"]}
+    assert {"card.status_changed", "crediting_run.completed"} <= caused
+    alice_card = SocialSecurityCard.objects.get(number=people["alice"]["card"]["card_number"])
+    cards = {e["object_id"] for e in report["events"] if e["type"] == "card.status_changed"}
+    assert cards == {str(alice_card.pk)}
     ran = {(job["kind"], job["city"]) for day in report["days"] for job in day["jobs"]}
     alice_cities = set(
         City.objects.filter(clock_id=_clock_id(world["alice"])).values_list("code", flat=True)
