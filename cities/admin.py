@@ -132,7 +132,7 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
     @admin.display(description=_("Switches"))
     def switches(self, city) -> str:
         return format_html_join(
-            "",
+            " ",
             '<span class="console-flag {}" title="{}">{}</span>',
             (
                 (

@@ -101,7 +101,7 @@ def _overflow(page) -> int:
     )
 
 
-def test_the_console_fits_the_screen_and_is_photographed(live_server, console_page):
+def test_the_console_fits_the_screen_and_is_photographed(agreement, live_server, console_page):
     pages = _world(live_server)
     page = console_page
     _log_in(page, live_server.url)
@@ -153,7 +153,7 @@ def _catalogue_sentences() -> list[str]:
     return sorted(sentences)
 
 
-def test_the_console_in_chinese_leaves_no_english_sentence(live_server, console_page):
+def test_the_console_in_chinese_leaves_no_english_sentence(agreement, live_server, console_page):
     pages = _world(live_server)
     sentences = _catalogue_sentences()
     page = console_page
@@ -185,7 +185,6 @@ def test_a_four_city_operator_is_offered_four_cities(live_server, console_page):
     cities = [sandbox_city(key) for key in CITY_PROFILES]
     assert len(cities) > 4
     operator_create(username="op-console", password=PASSWORD, cities=cities[:4])
-    scenario_create("BALANCE_VISIBLE")
     page = console_page
     _log_in(page, live_server.url)
     page.goto(live_server.url + reverse("admin:persons_insuredperson_changelist"))
