@@ -24,6 +24,7 @@ BENCHMARKS = (
     "settlement_scale",
     "balance",
     "fsi",
+    "clearing",
     "webhooks",
 )
 # The smoke size: every code path, in seconds rather than minutes.
@@ -35,6 +36,7 @@ SMALL = {
     "settlement_scale": ["--size", "40", "--clients", "2", "--persons", "4"],
     "balance": ["--size", "1000", "--duration", "1", "--workers", "2", "--connections", "4"],
     "fsi": ["--size", "40", "--clients", "2", "--persons", "4"],
+    "clearing": ["--size", "2000"],
     "webhooks": ["--size", "300", "--latency-events", "20"],
 }
 
