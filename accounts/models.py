@@ -45,17 +45,20 @@ class AccountQuerySet(models.QuerySet):
 
 class Account(models.Model):
     class Kind(models.TextChoices):
-        PERSONAL = "PERSONAL", "Personal account"
-        EMPLOYEE_POOL = "EMPLOYEE_POOL", "Employee pooled fund"
-        RESIDENT_POOL = "RESIDENT_POOL", "Resident pooled fund"
-        OUTPATIENT_POOL = "OUTPATIENT_POOL", "Resident outpatient pooling"
-        PERSONAL_ACCOUNT_CLEARING = "PA_CLEARING", "Personal-account clearing (awaiting crediting)"
+        PERSONAL = "PERSONAL", _("Personal account")
+        EMPLOYEE_POOL = "EMPLOYEE_POOL", _("Employee pooled fund")
+        RESIDENT_POOL = "RESIDENT_POOL", _("Resident pooled fund")
+        OUTPATIENT_POOL = "OUTPATIENT_POOL", _("Resident outpatient pooling")
+        PERSONAL_ACCOUNT_CLEARING = (
+            "PA_CLEARING",
+            _("Personal-account clearing (awaiting crediting)"),
+        )
         CONTRIBUTION_SOURCE = (
             "SOURCE",
-            "Contributions received (employers, individuals, government)",
+            _("Contributions received (employers, individuals, government)"),
         )
-        INSTITUTION = "INSTITUTION", "Owed to a designated institution"
-        BANK_PAYOUT = "BANK_PAYOUT", "Reimbursements paid to bank accounts (bank clearing)"
+        INSTITUTION = "INSTITUTION", _("Owed to a designated institution")
+        BANK_PAYOUT = "BANK_PAYOUT", _("Reimbursements paid to bank accounts (bank clearing)")
         CLEARING_PAYABLE = (
             "XC_PAYABLE",
             _("Cross-city clearing payable (owed to other cities for care there)"),
@@ -106,21 +109,25 @@ class Account(models.Model):
         default=0,
         editable=False,
         db_column="balance",
-        help_text="The part of the balance held on this row, maintained by the database from "
-        "entries; a striped account holds the rest on its stripes (see balance).",
+        help_text=_(
+            "The part of the balance held on this row, maintained by the database from entries; a striped account holds the rest on its stripes (see balance)."
+        ),
     )
     stripes = models.PositiveSmallIntegerField(
         default=1,
         db_default=1,  # rows inserted by SQL (sandbox.population) are personal accounts
         editable=False,
-        help_text="Balance rows: 1, this row only; more, this row and stripes 1 to stripes - 1. "
-        "Fixed when the account opens.",
+        help_text=_(
+            "Balance rows: 1, this row only; more, this row and stripes 1 to stripes - 1. Fixed when the account opens."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = AccountQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
@@ -236,24 +243,24 @@ class Transfer(models.Model):
     """A balanced movement of money. Immutable: a mistake is corrected by a new transfer."""
 
     class Kind(models.TextChoices):
-        OPENING = "OPENING", "Opening balance"
-        CONTRIBUTION = "CONTRIBUTION", "Contribution received"
-        CREDITING = "CREDITING", "Monthly crediting"
-        SETTLEMENT = "SETTLEMENT", "Settlement"
-        REVERSAL = "REVERSAL", "Settlement reversal"
-        ADJUSTMENT = "ADJUSTMENT", "Adjustment"
-        CLAIM_PAYOUT = "CLAIM_PAYOUT", "Reimbursement claim payout"
+        OPENING = "OPENING", _("Opening balance")
+        CONTRIBUTION = "CONTRIBUTION", _("Contribution received")
+        CREDITING = "CREDITING", _("Monthly crediting")
+        SETTLEMENT = "SETTLEMENT", _("Settlement")
+        REVERSAL = "REVERSAL", _("Settlement reversal")
+        ADJUSTMENT = "ADJUSTMENT", _("Adjustment")
+        CLAIM_PAYOUT = "CLAIM_PAYOUT", _("Reimbursement claim payout")
         CLEARING = "CLEARING", _("Cross-city clearing")
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
     key = models.CharField(
         max_length=128,
         unique=True,
-        help_text="Idempotency key: the same movement is never posted twice.",
+        help_text=_("Idempotency key: the same movement is never posted twice."),
     )
-    memo = models.CharField(max_length=255, help_text="Why the money moved.")
+    memo = models.CharField(max_length=255, help_text=_("Why the money moved."))
     posted_at = models.DateTimeField(
-        help_text="Business time (the simulated clock in sandbox mode)."
+        help_text=_("Business time (the simulated clock in sandbox mode).")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -262,6 +269,8 @@ class Transfer(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
+        verbose_name = _("transfer")
+        verbose_name_plural = _("transfers")
         ordering = ["-id"]
 
     def __str__(self) -> str:
@@ -276,7 +285,8 @@ class Entry(models.Model):
     amount = MoneyField()
 
     class Meta:
-        verbose_name_plural = "entries"
+        verbose_name = _("entry")
+        verbose_name_plural = _("entries")
         ordering = ["-id"]
         indexes = [models.Index(fields=["account", "-id"], name="entry_account_newest")]
         constraints = [
@@ -291,30 +301,31 @@ class Contribution(models.Model):
     """A payment record (Social Insurance Law art. 4): monthly for employees, yearly for residents."""
 
     class Kind(models.TextChoices):
-        EMPLOYEE_MONTHLY = "EMPLOYEE_MONTHLY", "Employee, monthly"
-        RESIDENT_YEARLY = "RESIDENT_YEARLY", "Resident, yearly"
+        EMPLOYEE_MONTHLY = "EMPLOYEE_MONTHLY", _("Employee, monthly")
+        RESIDENT_YEARLY = "RESIDENT_YEARLY", _("Resident, yearly")
 
     person = models.ForeignKey(
         "persons.InsuredPerson", on_delete=models.PROTECT, related_name="contributions"
     )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     period = models.DateField(
-        help_text="First day of the month (employees) or of the year (residents)."
+        help_text=_("First day of the month (employees) or of the year (residents).")
     )
     payment_base = MoneyField(
-        null=True, blank=True, help_text="Employees: the base after clamping."
+        null=True, blank=True, help_text=_("Employees: the base after clamping.")
     )
     employer_amount = MoneyField(default=0)
     individual_amount = MoneyField(default=0)
-    subsidy_amount = MoneyField(default=0, help_text="Residents: the government subsidy.")
+    subsidy_amount = MoneyField(default=0, help_text=_("Residents: the government subsidy."))
     account_share = MoneyField(
-        default=0, help_text="The part due to the personal account at crediting."
+        default=0, help_text=_("The part due to the personal account at crediting.")
     )
     base_due = MoneyField(
         null=True,
         blank=True,
-        help_text="Employees: the base due, the declared wage clamped to the city's bounds. A "
-        "payment base below it is an underpayment.",
+        help_text=_(
+            "Employees: the base due, the declared wage clamped to the city's bounds. A payment base below it is an underpayment."
+        ),
     )
     employer = models.ForeignKey(
         "employers.Employer",
@@ -322,7 +333,7 @@ class Contribution(models.Model):
         null=True,
         blank=True,
         related_name="contributions",
-        help_text="Employees: the employer whose payment this is.",
+        help_text=_("Employees: the employer whose payment this is."),
     )
     received_at = models.DateTimeField()
     transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="contributions")
@@ -331,6 +342,8 @@ class Contribution(models.Model):
     )
 
     class Meta:
+        verbose_name = _("contribution")
+        verbose_name_plural = _("contributions")
         ordering = ["-period"]
         constraints = [
             models.UniqueConstraint(
@@ -382,14 +395,16 @@ class ContributionArrear(models.Model):
     person = models.ForeignKey(
         "persons.InsuredPerson", on_delete=models.PROTECT, related_name="contribution_arrears"
     )
-    period = models.DateField(help_text="First day of the unpaid month.")
+    period = models.DateField(help_text=_("First day of the unpaid month."))
     employer = models.ForeignKey(
         "employers.Employer", on_delete=models.PROTECT, related_name="arrears"
     )
-    base_due = MoneyField(help_text="The declared wage clamped to the city's bounds.")
+    base_due = MoneyField(help_text=_("The declared wage clamped to the city's bounds."))
     employer_amount = MoneyField()
     individual_amount = MoneyField()
-    account_share = MoneyField(help_text="The part the personal account misses until it is paid.")
+    account_share = MoneyField(
+        help_text=_("The part the personal account misses until it is paid.")
+    )
     recorded_at = models.DateTimeField()
     contribution = models.OneToOneField(
         Contribution,
@@ -397,11 +412,13 @@ class ContributionArrear(models.Model):
         null=True,
         blank=True,
         related_name="arrear",
-        help_text="The contribution that paid it, once the employer paid its arrears.",
+        help_text=_("The contribution that paid it, once the employer paid its arrears."),
     )
     paid_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("contribution arrear")
+        verbose_name_plural = _("contribution arrears")
         ordering = ["-period", "person"]
         constraints = [
             models.UniqueConstraint(
@@ -449,11 +466,13 @@ class CreditingRun(RecordedJob):
     Its items are the city's personal accounts."""
 
     city = models.ForeignKey("cities.City", on_delete=models.PROTECT, related_name="crediting_runs")
-    period = models.DateField(help_text="First day of the month being credited.")
+    period = models.DateField(help_text=_("First day of the month being credited."))
     credited_count = models.PositiveIntegerField(default=0)
     credited_amount = MoneyField(default=0)
 
     class Meta:
+        verbose_name = _("crediting run")
+        verbose_name_plural = _("crediting runs")
         ordering = ["-period", "city"]
         constraints = [
             models.UniqueConstraint(
@@ -472,14 +491,17 @@ class ContributionCollection(RecordedJob):
     city = models.ForeignKey(
         "cities.City", on_delete=models.PROTECT, related_name="contribution_collections"
     )
-    period = models.DateField(help_text="First day of the month collected.")
+    period = models.DateField(help_text=_("First day of the month collected."))
     collected_count = models.PositiveIntegerField(default=0)
     collected_amount = MoneyField(default=0)
     unpaid_count = models.PositiveIntegerField(
-        default=0, help_text="Employees whose employer did not pay the month (recorded as arrears)."
+        default=0,
+        help_text=_("Employees whose employer did not pay the month (recorded as arrears)."),
     )
 
     class Meta:
+        verbose_name = _("contribution collection")
+        verbose_name_plural = _("contribution collections")
         ordering = ["-period", "city"]
         constraints = [
             models.UniqueConstraint(
@@ -495,13 +517,15 @@ class Crediting(models.Model):
     """One month's credit to one personal account: posted at most once, by the unique constraint."""
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="creditings")
-    period = models.DateField(help_text="The month this credit is for.")
+    period = models.DateField(help_text=_("The month this credit is for."))
     amount = MoneyField()
     source = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
     run = models.ForeignKey(CreditingRun, on_delete=models.PROTECT, related_name="creditings")
     transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="creditings")
 
     class Meta:
+        verbose_name = _("crediting")
+        verbose_name_plural = _("creditings")
         ordering = ["-period"]
         constraints = [
             models.UniqueConstraint(

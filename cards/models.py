@@ -13,15 +13,15 @@ class SocialSecurityCard(models.Model):
     centre issues it on the spot (it still passes through every state, in one visit)."""
 
     class Status(models.TextChoices):
-        PENDING = "PENDING", "Being made"
-        READY = "READY", "Ready for pick-up"
-        ISSUED = "ISSUED", "Issued, not activated"
-        ACTIVE = "ACTIVE", "Active"
-        LOST = "LOST", "Reported lost"
+        PENDING = "PENDING", _("Being made")
+        READY = "READY", _("Ready for pick-up")
+        ISSUED = "ISSUED", _("Issued, not activated")
+        ACTIVE = "ACTIVE", _("Active")
+        LOST = "LOST", _("Reported lost")
 
     class Site(models.TextChoices):
-        COUNTY_CENTER = "COUNTY_CENTER", "County medical-insurance centre (issued on the spot)"
-        STREET_POINT = "STREET_POINT", "Street service point (ready within 3 working days)"
+        COUNTY_CENTER = "COUNTY_CENTER", _("County medical-insurance centre (issued on the spot)")
+        STREET_POINT = "STREET_POINT", _("Street service point (ready within 3 working days)")
 
     person = models.ForeignKey(
         "persons.InsuredPerson", on_delete=models.PROTECT, related_name="cards"
@@ -30,21 +30,23 @@ class SocialSecurityCard(models.Model):
     status = FSMField(max_length=8, choices=Status.choices, default=Status.PENDING)
     site = models.CharField(max_length=16, choices=Site.choices)
     applied_at = models.DateTimeField()
-    ready_on = models.DateField(help_text="The working day the card is (or was) ready.")
+    ready_on = models.DateField(help_text=_("The working day the card is (or was) ready."))
     issued_at = models.DateTimeField(null=True, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
     lost_at = models.DateTimeField(null=True, blank=True)
-    agent_name = models.CharField(max_length=64, blank=True, help_text="Entrusted agent, if any.")
+    agent_name = models.CharField(
+        max_length=64, blank=True, help_text=_("Entrusted agent, if any.")
+    )
     agent_resident_id = models.CharField(max_length=18, blank=True)
     pin_hash = models.CharField(max_length=128, blank=True, editable=False)
     pin_failures = models.PositiveSmallIntegerField(
-        default=0, editable=False, help_text="Wrong PINs entered in a row at a terminal."
+        default=0, editable=False, help_text=_("Wrong PINs entered in a row at a terminal.")
     )
     pin_locked_until = models.DateTimeField(
         null=True,
         blank=True,
         editable=False,
-        help_text="After too many wrong PINs the card pays from no account until then.",
+        help_text=_("After too many wrong PINs the card pays from no account until then."),
     )
     replaces = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by"
@@ -122,15 +124,18 @@ class EVoucher(models.Model):
     """The electronic medical-insurance voucher (the QR code in WeChat, Alipay or the national app)."""
 
     class Status(models.TextChoices):
-        NOT_ACTIVATED = "NOT_ACTIVATED", "Not activated"
-        AGREEMENT_ACCEPTED = "AGREEMENT_ACCEPTED", "Agreement accepted, face authentication pending"
-        ACTIVATED = "ACTIVATED", "Activated"
+        NOT_ACTIVATED = "NOT_ACTIVATED", _("Not activated")
+        AGREEMENT_ACCEPTED = (
+            "AGREEMENT_ACCEPTED",
+            _("Agreement accepted, face authentication pending"),
+        )
+        ACTIVATED = "ACTIVATED", _("Activated")
 
     class Platform(models.TextChoices):
-        WECHAT = "WECHAT", "WeChat"
-        ALIPAY = "ALIPAY", "Alipay"
-        NHSA_APP = "NHSA_APP", "National medical-insurance app"
-        PHARMACY = "PHARMACY", "Designated pharmacy (offline)"
+        WECHAT = "WECHAT", _("WeChat")
+        ALIPAY = "ALIPAY", _("Alipay")
+        NHSA_APP = "NHSA_APP", _("National medical-insurance app")
+        PHARMACY = "PHARMACY", _("Designated pharmacy (offline)")
 
     person = models.OneToOneField(
         "persons.InsuredPerson", on_delete=models.PROTECT, related_name="evoucher"
@@ -190,7 +195,7 @@ class EVoucherPresentationCode(models.Model):
     issued_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     retired_at = models.DateTimeField(
-        null=True, blank=True, help_text="When a newer code replaced this one."
+        null=True, blank=True, help_text=_("When a newer code replaced this one.")
     )
     request_id = models.CharField(max_length=64, blank=True)
 
@@ -216,10 +221,10 @@ class EVoucherPresentationCode(models.Model):
 
 class FaceAuthAttempt(models.Model):
     class Outcome(models.TextChoices):
-        PASS = "PASS", "Passed"
-        FACE_MISMATCH = "FACE_MISMATCH", "Face does not match the ID photo"
-        LIVENESS_FAILED = "LIVENESS_FAILED", "Liveness check failed"
-        PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE", "Face-authentication provider unavailable"
+        PASS = "PASS", _("Passed")
+        FACE_MISMATCH = "FACE_MISMATCH", _("Face does not match the ID photo")
+        LIVENESS_FAILED = "LIVENESS_FAILED", _("Liveness check failed")
+        PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE", _("Face-authentication provider unavailable")
 
     evoucher = models.ForeignKey(EVoucher, on_delete=models.CASCADE, related_name="face_attempts")
     platform = models.CharField(max_length=8, choices=EVoucher.Platform.choices)

@@ -20,46 +20,48 @@ class City(models.Model):
     """An insurance region with its own information system, switches and policy figures."""
 
     class UploadFrequency(models.TextChoices):
-        DAILY = "DAILY", "Daily"
-        WEEKLY = "WEEKLY", "Weekly"
-        MONTHLY = "MONTHLY", "Monthly"
+        DAILY = "DAILY", _("Daily")
+        WEEKLY = "WEEKLY", _("Weekly")
+        MONTHLY = "MONTHLY", _("Monthly")
 
     code = models.CharField(
         max_length=6,
         unique=True,
         validators=[RegexValidator(r"^[1-8]\d{5}$", _("A 6-digit administrative division code."))],
-        help_text="6-digit administrative division code (GB/T 2260).",
+        help_text=_("6-digit administrative division code (GB/T 2260)."),
     )
     name = models.CharField(max_length=64)
 
     # The city's medical-insurance agency (social security bureau): where the remedies send a
     # person to a counter or a phone. Empty: the remedies give the national hotline instead.
     agency_name = models.CharField(
-        max_length=128, blank=True, help_text="The city's medical-insurance agency."
+        max_length=128, blank=True, help_text=_("The city's medical-insurance agency.")
     )
     agency_address = models.CharField(
-        max_length=255, blank=True, help_text="Where its service counter is."
+        max_length=255, blank=True, help_text=_("Where its service counter is.")
     )
     agency_phone = models.CharField(
         max_length=20,
         blank=True,
         validators=[RegexValidator(r"^[0-9][0-9-]{2,19}$", _("Digits, with hyphens if any."))],
-        help_text="Its service phone (e.g. the area code and 12393). Empty: the national "
-        "hotline answers.",
+        help_text=_(
+            "Its service phone (e.g. the area code and 12393). Empty: the national hotline answers."
+        ),
     )
 
     # The online channel (the e-voucher platforms).
     online_inquiry_launched = models.BooleanField(
-        default=True, help_text="Whether the city has launched online e-insurance inquiry."
+        default=True, help_text=_("Whether the city has launched online e-insurance inquiry.")
     )
     personal_account_shown_online = models.BooleanField(
         default=True,
-        help_text="Whether the online channel may show the personal account; if not, only "
-        "designated institutions and agency counters can.",
+        help_text=_(
+            "Whether the online channel may show the personal account; if not, only designated institutions and agency counters can."
+        ),
     )
     has_public_upload_channel = models.BooleanField(
         default=True,
-        help_text="Whether the city uploads account data to the national platform at all.",
+        help_text=_("Whether the city uploads account data to the national platform at all."),
     )
     upload_frequency = models.CharField(
         max_length=8, choices=UploadFrequency.choices, default=UploadFrequency.MONTHLY
@@ -67,7 +69,9 @@ class City(models.Model):
     upload_day = models.PositiveSmallIntegerField(
         default=1,
         validators=_DAY_OF_MONTH,
-        help_text="Weekly: ISO weekday (1 = Monday ... 7 = Sunday). Monthly: day of the month (1-28).",
+        help_text=_(
+            "Weekly: ISO weekday (1 = Monday ... 7 = Sunday). Monthly: day of the month (1-28)."
+        ),
     )
     latest_upload = models.ForeignKey(
         "uploads.CityUpload",
@@ -76,47 +80,50 @@ class City(models.Model):
         blank=True,
         related_name="+",
         editable=False,
-        help_text="The last upload that finished; the online channel shows its snapshot.",
+        help_text=_("The last upload that finished; the online channel shows its snapshot."),
     )
     query_capacity = models.PositiveIntegerField(
-        default=1000, help_text="Balance queries the city's platform serves per window."
+        default=1000, help_text=_("Balance queries the city's platform serves per window.")
     )
     query_window_seconds = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(3600)]
     )
     platform_busy_forced = models.BooleanField(
-        default=False, help_text="Operator switch: answer every online query as if over capacity."
+        default=False,
+        help_text=_("Operator switch: answer every online query as if over capacity."),
     )
     interface_busy_forced = models.BooleanField(
         default=False,
-        help_text="Sandbox switch: the national platform interface answers every message of the "
-        "city's institutions as busy (infcode -1, PLATFORM_BUSY; nothing is carried out, so the "
-        "same message may be sent again).",
+        help_text=_(
+            "Sandbox switch: the national platform interface answers every message of the city's institutions as busy (infcode -1, PLATFORM_BUSY; nothing is carried out, so the same message may be sent again)."
+        ),
     )
 
     # Employee scheme.
-    average_wage = MoneyField(default=Decimal("9000.00"), help_text="Local average monthly wage.")
+    average_wage = MoneyField(
+        default=Decimal("9000.00"), help_text=_("Local average monthly wage.")
+    )
     payment_base_min = MoneyField(
-        default=Decimal("5400.00"), help_text="Lowest monthly payment base."
+        default=Decimal("5400.00"), help_text=_("Lowest monthly payment base.")
     )
     payment_base_max = MoneyField(
-        default=Decimal("27000.00"), help_text="Highest monthly payment base."
+        default=Decimal("27000.00"), help_text=_("Highest monthly payment base.")
     )
     employer_rate = models.DecimalField(default=Decimal("0.0750"), **_RATE)
     individual_rate = models.DecimalField(default=Decimal("0.0200"), **_RATE)
     retiree_monthly_credit = MoneyField(
         default=Decimal("85.00"),
-        help_text="Fixed amount the pool credits each retiree's personal account every month.",
+        help_text=_("Fixed amount the pool credits each retiree's personal account every month."),
     )
     contribution_day = models.PositiveSmallIntegerField(
         default=10,
         validators=_DAY_OF_MONTH,
-        help_text="Day of the month employers' contributions are collected.",
+        help_text=_("Day of the month employers' contributions are collected."),
     )
     crediting_day = models.PositiveSmallIntegerField(
         default=25,
         validators=_DAY_OF_MONTH,
-        help_text="Day of the month personal accounts are credited.",
+        help_text=_("Day of the month personal accounts are credited."),
     )
 
     # Resident scheme.
@@ -124,27 +131,30 @@ class City(models.Model):
     resident_government_subsidy = MoneyField(default=Decimal("700.00"))
     subsidized_individual_contribution = MoneyField(
         default=Decimal("0.00"),
-        help_text="What a resident in a subsidised group pays per year; the government pays the rest.",
+        help_text=_(
+            "What a resident in a subsidised group pays per year; the government pays the rest."
+        ),
     )
     resident_accounts_abolished_on = models.DateField(
         null=True,
         blank=True,
-        help_text="From this date residents have no personal account (outpatient pooling instead). "
-        "Empty: not abolished.",
+        help_text=_(
+            "From this date residents have no personal account (outpatient pooling instead). Empty: not abolished."
+        ),
     )
     resident_monthly_account_credit = MoneyField(
         default=Decimal("10.00"),
-        help_text="Where resident accounts still exist: monthly credit once the year is paid.",
+        help_text=_("Where resident accounts still exist: monthly credit once the year is paid."),
     )
     resident_outpatient_pool_share = models.DecimalField(
         default=Decimal("0.2000"),
-        help_text="Share of each resident contribution that funds outpatient pooling.",
+        help_text=_("Share of each resident contribution that funds outpatient pooling."),
         **_RATE,
     )
     outpatient_pooling_ratio = models.DecimalField(default=Decimal("0.5000"), **_RATE)
     outpatient_pooling_annual_quota = MoneyField(
         default=Decimal("600.00"),
-        help_text="What outpatient pooling pays a resident per year at most.",
+        help_text=_("What outpatient pooling pays a resident per year at most."),
     )
 
     # Sandbox: the clock of the developer's world the city belongs to; empty for every other

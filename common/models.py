@@ -8,7 +8,7 @@ class SimulatedClock(models.Model):
     Row 1 is the shared clock (the demo world's); each developer's sandbox world has its own."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
-    now = models.DateTimeField(help_text="The simulated current time.")
+    now = models.DateTimeField(help_text=_("The simulated current time."))
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -35,7 +35,9 @@ class IdempotencyRecord(models.Model):
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(
         max_length=64,
-        help_text="SHA-256 of the caller, the presented credential, method, path, query and body.",
+        help_text=_(
+            "SHA-256 of the caller, the presented credential, method, path, query and body."
+        ),
     )
     method = models.CharField(max_length=8)
     path = models.CharField(max_length=512)
@@ -60,10 +62,10 @@ class IdempotencyRecord(models.Model):
 
 
 class JobStatus(models.TextChoices):
-    PENDING = "PENDING", "Pending"
-    RUNNING = "RUNNING", "Running"
-    SUCCEEDED = "SUCCEEDED", "Succeeded"
-    FAILED = "FAILED", "Failed"
+    PENDING = "PENDING", _("Pending")
+    RUNNING = "RUNNING", _("Running")
+    SUCCEEDED = "SUCCEEDED", _("Succeeded")
+    FAILED = "FAILED", _("Failed")
 
 
 class RecordedJob(models.Model):
@@ -73,7 +75,7 @@ class RecordedJob(models.Model):
     status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING)
     items_total = models.PositiveIntegerField(default=0)
     items_done = models.PositiveIntegerField(default=0)
-    cursor = models.BigIntegerField(default=0, help_text="Last row id processed (for resuming).")
+    cursor = models.BigIntegerField(default=0, help_text=_("Last row id processed (for resuming)."))
     executions = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     queued_at = models.DateTimeField(auto_now_add=True)

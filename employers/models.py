@@ -26,9 +26,9 @@ def validate_credit_code(value: str) -> None:
 
 class Employer(models.Model):
     class PaymentMode(models.TextChoices):
-        PAYING = "PAYING", "Pays on the declared wages"
-        NOT_PAYING = "NOT_PAYING", "Does not pay (arrears accrue)"
-        UNDERPAYING = "UNDERPAYING", "Pays on a base below the declared wages"
+        PAYING = "PAYING", _("Pays on the declared wages")
+        NOT_PAYING = "NOT_PAYING", _("Does not pay (arrears accrue)")
+        UNDERPAYING = "UNDERPAYING", _("Pays on a base below the declared wages")
 
     name = models.CharField(max_length=128)
     credit_code = models.CharField(
@@ -36,21 +36,21 @@ class Employer(models.Model):
         max_length=18,
         unique=True,
         validators=[validate_credit_code],
-        help_text="18 characters, GB 32100-2015, with its check character.",
+        help_text=_("18 characters, GB 32100-2015, with its check character."),
     )
     city = models.ForeignKey("cities.City", on_delete=models.PROTECT, related_name="employers")
     payment_mode = models.CharField(
         max_length=12,
         choices=PaymentMode.choices,
         default=PaymentMode.PAYING,
-        help_text="What the employer does at each month's contribution collection.",
+        help_text=_("What the employer does at each month's contribution collection."),
     )
     paid_base_ratio = models.DecimalField(
         max_digits=3,
         decimal_places=2,
         null=True,
         blank=True,
-        help_text="When underpaying: the share of each declared wage it pays on (0.01 to 0.99).",
+        help_text=_("When underpaying: the share of each declared wage it pays on (0.01 to 0.99)."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     # Who changed how it pays, when, and in which request.

@@ -19,9 +19,9 @@ class SignIn(models.Model):
     opter_type = models.CharField("operator type", max_length=3, blank=True)
     mac = models.CharField("MAC address", max_length=20, blank=True)
     ip = models.CharField("IP address", max_length=45, blank=True)
-    signed_in_at = models.DateTimeField(help_text="Business time.")
+    signed_in_at = models.DateTimeField(help_text=_(_(_("Business time."))))
     sign_in_msgid = models.CharField(max_length=64)
-    signed_out_at = models.DateTimeField(null=True, blank=True, help_text="Business time.")
+    signed_out_at = models.DateTimeField(null=True, blank=True, help_text=_(_(_("Business time."))))
     sign_out_msgid = models.CharField(max_length=64, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -58,10 +58,10 @@ class Message(models.Model):
     """
 
     class Outcome(models.TextChoices):
-        DONE = "DONE", "Carried out"
-        REFUSED = "REFUSED", "Refused (nothing done)"
-        REPLAYED = "REPLAYED", "Repeat answered with the stored response"
-        VOIDED = "VOIDED", "Corrected before it arrived (2601)"
+        DONE = "DONE", _("Carried out")
+        REFUSED = "REFUSED", _("Refused (nothing done)")
+        REPLAYED = "REPLAYED", _("Repeat answered with the stored response")
+        VOIDED = "VOIDED", _("Corrected before it arrived (2601)")
 
     institution = models.ForeignKey(
         "institutions.Institution", on_delete=models.PROTECT, related_name="fsi_messages"
@@ -73,23 +73,23 @@ class Message(models.Model):
     infno = models.CharField(max_length=8, blank=True)
     sign_no = models.CharField(max_length=30, blank=True)
     claims_msgid = models.BooleanField(
-        default=False, help_text="The message that carried this msgid out (one per msgid)."
+        default=False, help_text=_("The message that carried this msgid out (one per msgid).")
     )
     outcome = models.CharField(max_length=8, choices=Outcome.choices)
     infcode = models.SmallIntegerField(null=True, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
     fingerprint = models.CharField(max_length=64, blank=True)
-    request = models.JSONField(default=dict, blank=True, help_text="The envelope as received.")
-    response = models.JSONField(default=dict, blank=True, help_text="The envelope answered.")
+    request = models.JSONField(default=dict, blank=True, help_text=_("The envelope as received."))
+    response = models.JSONField(default=dict, blank=True, help_text=_("The envelope answered."))
     inf_refmsgid = models.CharField(max_length=40, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
-    business_time = models.DateTimeField(help_text="The domain's clock when it arrived.")
-    received_at = models.DateTimeField(help_text="Real time.")
+    business_time = models.DateTimeField(help_text=_("The domain's clock when it arrived."))
+    received_at = models.DateTimeField(help_text=_("Real time."))
     duration_ms = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     corrected_by = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrections"
     )
-    corrected_at = models.DateTimeField(null=True, blank=True, help_text="Business time.")
+    corrected_at = models.DateTimeField(null=True, blank=True, help_text=_(_(_("Business time."))))
 
     class Meta:
         verbose_name = _("message")

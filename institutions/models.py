@@ -15,18 +15,18 @@ from common.audit import AuditedHistory
 class Tier(models.TextChoices):
     """Where the care happens, as far as the policy grid is concerned."""
 
-    LEVEL_1 = "LEVEL_1", "Level-1 hospital"
-    LEVEL_2 = "LEVEL_2", "Level-2 hospital"
-    LEVEL_3 = "LEVEL_3", "Level-3 hospital"
-    PHARMACY = "PHARMACY", "Pharmacy"
+    LEVEL_1 = "LEVEL_1", _("Level-1 hospital")
+    LEVEL_2 = "LEVEL_2", _("Level-2 hospital")
+    LEVEL_3 = "LEVEL_3", _("Level-3 hospital")
+    PHARMACY = "PHARMACY", _(_("Pharmacy"))
 
 
 class Institution(models.Model):
     """A designated hospital (level 1 to 3) or pharmacy."""
 
     class Kind(models.TextChoices):
-        HOSPITAL = "HOSPITAL", "Hospital"
-        PHARMACY = "PHARMACY", "Pharmacy"
+        HOSPITAL = "HOSPITAL", _("Hospital")
+        PHARMACY = "PHARMACY", _(_("Pharmacy"))
 
     code = models.CharField(max_length=16, unique=True)
     name = models.CharField(max_length=128)
@@ -35,10 +35,12 @@ class Institution(models.Model):
         null=True,
         blank=True,
         choices=[(1, "Level 1"), (2, "Level 2"), (3, "Level 3")],
-        help_text="Hospitals only.",
+        help_text=_("Hospitals only."),
     )
     city = models.ForeignKey("cities.City", on_delete=models.PROTECT, related_name="institutions")
-    is_designated = models.BooleanField(default=True, help_text="Designated for direct settlement.")
+    is_designated = models.BooleanField(
+        default=True, help_text=_("Designated for direct settlement.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords(
         bases=[AuditedHistory], table_name="settlement_historicalinstitution"

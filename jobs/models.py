@@ -9,10 +9,10 @@ class JobDay(models.Model):
     day = models.DateField()
     # Each simulated clock (the shared one, 1, and each sandbox world's) schedules its own days.
     clock = models.PositiveSmallIntegerField(
-        default=1, help_text="The simulated clock whose cities this day's work is for."
+        default=1, help_text=_("The simulated clock whose cities this day's work is for.")
     )
     scheduled_at = models.DateTimeField(auto_now_add=True)
-    summary = models.JSONField(default=dict, help_text="What was found due that day.")
+    summary = models.JSONField(default=dict, help_text=_("What was found due that day."))
 
     class Meta:
         verbose_name = _("job day")

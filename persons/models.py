@@ -20,23 +20,23 @@ class InsuredPerson(models.Model):
     """A person enrolled in one city under one scheme."""
 
     class Sex(models.TextChoices):
-        MALE = "M", "Male"
-        FEMALE = "F", "Female"
+        MALE = "M", _("Male")
+        FEMALE = "F", _("Female")
 
     class Scheme(models.TextChoices):
-        EMPLOYEE = "EMPLOYEE", "Employee basic medical insurance"
-        RESIDENT = "RESIDENT", "Urban-rural resident basic medical insurance"
+        EMPLOYEE = "EMPLOYEE", _("Employee basic medical insurance")
+        RESIDENT = "RESIDENT", _("Urban-rural resident basic medical insurance")
 
     class EmploymentStatus(models.TextChoices):
-        ACTIVE = "ACTIVE", "Active (working)"
-        RETIRED = "RETIRED", "Retired"
+        ACTIVE = "ACTIVE", _("Active (working)")
+        RETIRED = "RETIRED", _("Retired")
 
     class SubsidyCategory(models.TextChoices):
-        NONE = "NONE", "None"
-        MINIMUM_LIVING = "MINIMUM_LIVING", "Minimum living guarantee"
-        DISABLED = "DISABLED", "Disabled, lost the ability to work"
-        LOW_INCOME_ELDERLY = "LOW_INCOME_ELDERLY", "Over 60 in a low-income family"
-        LOW_INCOME_MINOR = "LOW_INCOME_MINOR", "Minor in a low-income family"
+        NONE = "NONE", _("None")
+        MINIMUM_LIVING = "MINIMUM_LIVING", _("Minimum living guarantee")
+        DISABLED = "DISABLED", _("Disabled, lost the ability to work")
+        LOW_INCOME_ELDERLY = "LOW_INCOME_ELDERLY", _("Over 60 in a low-income family")
+        LOW_INCOME_MINOR = "LOW_INCOME_MINOR", _("Minor in a low-income family")
 
     resident_id = models.CharField(
         "resident ID number", max_length=18, unique=True, validators=[validate_resident_id]
@@ -51,18 +51,20 @@ class InsuredPerson(models.Model):
         choices=EmploymentStatus.choices,
         blank=True,
         default="",
-        help_text="Employees only.",
+        help_text=_("Employees only."),
     )
     subsidy_category = models.CharField(
         max_length=20,
         choices=SubsidyCategory.choices,
         default=SubsidyCategory.NONE,
-        help_text="Residents only: the government-subsidised group, if any.",
+        help_text=_("Residents only: the government-subsidised group, if any."),
     )
     declared_wage = MoneyField(
         null=True,
         blank=True,
-        help_text="Employees: monthly wage declared by the employer (payment base before clamping).",
+        help_text=_(
+            "Employees: monthly wage declared by the employer (payment base before clamping)."
+        ),
     )
     enrolled_on = models.DateField()
     user = models.OneToOneField(

@@ -30,8 +30,8 @@ _RATIO = {
 
 
 class VisitType(models.TextChoices):
-    OUTPATIENT = "OUTPATIENT", "Outpatient"
-    INPATIENT = "INPATIENT", "Inpatient"
+    OUTPATIENT = "OUTPATIENT", _("Outpatient")
+    INPATIENT = "INPATIENT", _("Inpatient")
 
 
 class EmergencyRoute(models.TextChoices):
@@ -48,21 +48,21 @@ class CatalogItem(models.Model):
     """A drug or a medical service in the medical-insurance catalog."""
 
     class Kind(models.TextChoices):
-        DRUG = "DRUG", "Drug"
-        SERVICE = "SERVICE", "Medical service"
+        DRUG = "DRUG", _("Drug")
+        SERVICE = "SERVICE", _("Medical service")
 
     class CatalogClass(models.TextChoices):
-        A = "A", "Class A (fully eligible)"
-        B = "B", "Class B (eligible after a self-paid first share)"
-        C = "C", "Class C (fully self-paid)"
+        A = "A", _("Class A (fully eligible)")
+        B = "B", _("Class B (eligible after a self-paid first share)")
+        C = "C", _("Class C (fully self-paid)")
 
     code = models.CharField(max_length=32, unique=True)
     name = models.CharField(max_length=128)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     catalog_class = models.CharField(max_length=1, choices=CatalogClass.choices)
-    unit = models.CharField(max_length=32, blank=True, help_text="Box, tablet, session...")
+    unit = models.CharField(max_length=32, blank=True, help_text=_("Box, tablet, session..."))
     is_active = models.BooleanField(
-        default=True, help_text="Inactive items can no longer be settled."
+        default=True, help_text=_("Inactive items can no longer be settled.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords(bases=[AuditedHistory])
@@ -87,31 +87,34 @@ class BenefitPolicy(models.Model):
         "cities.City", on_delete=models.CASCADE, related_name="benefit_policy"
     )
     class_b_self_pay_ratio = models.DecimalField(
-        help_text="Share of each class-B item the person pays first, before anything is eligible.",
+        help_text=_(
+            "Share of each class-B item the person pays first, before anything is eligible."
+        ),
         **_RATIO,
     )
     employee_annual_cap = MoneyField(
-        help_text="Most the pooled fund pays an employee per year (all visits)."
+        help_text=_("Most the pooled fund pays an employee per year (all visits).")
     )
     resident_annual_cap = MoneyField(
-        help_text="Most the pooled funds pay a resident per year (all visits)."
+        help_text=_("Most the pooled funds pay a resident per year (all visits).")
     )
     employee_outpatient_annual_quota = MoneyField(
-        help_text="Most the pool pays for an employee's outpatient care per year (outpatient "
-        "mutual aid). Residents' outpatient quota is the city's outpatient-pooling quota."
+        help_text=_(
+            "Most the pool pays for an employee's outpatient care per year (outpatient mutual aid). Residents' outpatient quota is the city's outpatient-pooling quota."
+        )
     )
     personal_account_pays_class_c = models.BooleanField(
         default=True,
-        help_text="Whether the personal account may pay class-C (fully self-paid) items.",
+        help_text=_("Whether the personal account may pay class-C (fully self-paid) items."),
     )
     family_aid_across_cities = models.BooleanField(
         default=False,
-        help_text="Whether family mutual aid may name relatives insured in another city.",
+        help_text=_("Whether family mutual aid may name relatives insured in another city."),
     )
     filing_validity_days = models.PositiveSmallIntegerField(
         default=180,
         validators=[MinValueValidator(1)],
-        help_text="Validity of a cross-city filing when none is given.",
+        help_text=_("Validity of a cross-city filing when none is given."),
     )
     # Emergency rescue (art. 28): care at a non-designated institution, or in another city without
     # a filing, is not refused when it was an emergency.
@@ -182,14 +185,16 @@ class BenefitRule(models.Model):
     visit_type = models.CharField(max_length=10, choices=VisitType.choices)
     tier = models.CharField(max_length=8, choices=Tier.choices)
     annual_deductible = MoneyField(
-        help_text="Eligible expenses the person pays in a year, per visit type, before the fund "
-        "pays anything."
+        help_text=_(
+            "Eligible expenses the person pays in a year, per visit type, before the fund pays anything."
+        )
     )
     reimbursement_ratio = models.DecimalField(
         null=True,
         blank=True,
-        help_text="Share of eligible expenses above the deductible the fund pays. Empty (residents' "
-        "outpatient care only): the city's outpatient-pooling ratio.",
+        help_text=_(
+            "Share of eligible expenses above the deductible the fund pays. Empty (residents' outpatient care only): the city's outpatient-pooling ratio."
+        ),
         **_RATIO,
     )
     history = HistoricalRecords(bases=[AuditedHistory])
@@ -244,17 +249,22 @@ class AnnualUsage(models.Model):
     )
     year = models.PositiveSmallIntegerField()
     deductible_outpatient = MoneyField(
-        default=0, help_text="Deductible paid this year, outpatient."
+        default=0, help_text=_("Deductible paid this year, outpatient.")
     )
-    deductible_inpatient = MoneyField(default=0, help_text="Deductible paid this year, inpatient.")
+    deductible_inpatient = MoneyField(
+        default=0, help_text=_("Deductible paid this year, inpatient.")
+    )
     pool_paid = MoneyField(
         default=0,
-        help_text="Paid by the pooled funds this year, all visits (counts toward the annual cap).",
+        help_text=_(
+            "Paid by the pooled funds this year, all visits (counts toward the annual cap)."
+        ),
     )
     outpatient_pool_paid = MoneyField(
         default=0,
-        help_text="Of that, paid for outpatient care (counts toward the outpatient quota; for "
-        "residents this is outpatient pooling).",
+        help_text=_(
+            "Of that, paid for outpatient care (counts toward the outpatient quota; for residents this is outpatient pooling)."
+        ),
     )
 
     class Meta:
@@ -289,9 +299,9 @@ class FamilyAuthorization(models.Model):
     account."""
 
     class Relation(models.TextChoices):
-        SPOUSE = "SPOUSE", "Spouse"
-        PARENT = "PARENT", "Parent"
-        CHILD = "CHILD", "Child"
+        SPOUSE = "SPOUSE", _("Spouse")
+        PARENT = "PARENT", _("Parent")
+        CHILD = "CHILD", _("Child")
 
     account_holder = models.ForeignKey(
         "persons.InsuredPerson", on_delete=models.CASCADE, related_name="family_grants"
@@ -340,11 +350,11 @@ class CrossCityFiling(models.Model):
     settled directly in another (art. 29)."""
 
     class Category(models.TextChoices):
-        RELOCATED_RETIREE = "RELOCATED_RETIREE", "Retiree living in the other city"
-        LONG_TERM_RESIDENT = "LONG_TERM_RESIDENT", "Living in the other city long-term"
-        POSTED_WORKER = "POSTED_WORKER", "Working in the other city"
-        REFERRAL = "REFERRAL", "Referred for treatment"
-        TEMPORARY = "TEMPORARY", "Temporary stay (emergency or short visit)"
+        RELOCATED_RETIREE = "RELOCATED_RETIREE", _("Retiree living in the other city")
+        LONG_TERM_RESIDENT = "LONG_TERM_RESIDENT", _("Living in the other city long-term")
+        POSTED_WORKER = "POSTED_WORKER", _("Working in the other city")
+        REFERRAL = "REFERRAL", _("Referred for treatment")
+        TEMPORARY = "TEMPORARY", _("Temporary stay (emergency or short visit)")
 
     person = models.ForeignKey(
         "persons.InsuredPerson", on_delete=models.PROTECT, related_name="filings"
@@ -353,13 +363,13 @@ class CrossCityFiling(models.Model):
         "cities.City",
         on_delete=models.PROTECT,
         related_name="filings_received",
-        help_text="The city where the person will be treated.",
+        help_text=_("The city where the person will be treated."),
     )
     category = models.CharField(max_length=20, choices=Category.choices)
     valid_from = models.DateField()
-    valid_until = models.DateField(help_text="Last day the filing is valid (inclusive).")
+    valid_until = models.DateField(help_text=_("Last day the filing is valid (inclusive)."))
     note = models.CharField(max_length=255, blank=True)
-    recorded_at = models.DateTimeField(help_text="Business time.")
+    recorded_at = models.DateTimeField(help_text=_(_(_("Business time."))))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -403,8 +413,8 @@ class Settlement(models.Model):
     """
 
     class Status(models.TextChoices):
-        SETTLED = "SETTLED", "Settled"
-        REVERSED = "REVERSED", "Reversed (refunded)"
+        SETTLED = "SETTLED", _("Settled")
+        REVERSED = "REVERSED", _("Reversed (refunded)")
 
     institution = models.ForeignKey(
         "institutions.Institution", on_delete=models.PROTECT, related_name="settlements"
@@ -416,18 +426,20 @@ class Settlement(models.Model):
         "cities.City",
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="The city whose policy and pooled fund applied (the person's).",
+        help_text=_("The city whose policy and pooled fund applied (the person's)."),
     )
     scheme = models.CharField(max_length=8)
     visit_type = models.CharField(max_length=10, choices=VisitType.choices)
     visit_reference = models.CharField(
-        max_length=64, blank=True, help_text="The institution's own visit or invoice number."
+        max_length=64, blank=True, help_text=_("The institution's own visit or invoice number.")
     )
     credential_kind = models.CharField(
-        max_length=8, help_text="What the person presented: CARD or EVOUCHER."
+        max_length=8, help_text=_("What the person presented: CARD or EVOUCHER.")
     )
-    year = models.PositiveSmallIntegerField(help_text="The policy year whose usage it counts in.")
-    settled_at = models.DateTimeField(help_text="Business time.")
+    year = models.PositiveSmallIntegerField(
+        help_text=_("The policy year whose usage it counts in.")
+    )
+    settled_at = models.DateTimeField(help_text=_(_(_("Business time."))))
     filing = models.ForeignKey(
         CrossCityFiling, on_delete=models.PROTECT, null=True, blank=True, related_name="settlements"
     )
@@ -468,32 +480,32 @@ class Settlement(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="The personal account that paid (the person's own, or a family member's).",
+        help_text=_("The personal account that paid (the person's own, or a family member's)."),
     )
 
     # The policy applied, as it stood.
     class_b_self_pay_ratio = models.DecimalField(max_digits=5, decimal_places=4)
     annual_deductible = MoneyField()
     deductible_paid_before = MoneyField(
-        help_text="Deductible already paid this year, this visit type."
+        help_text=_("Deductible already paid this year, this visit type.")
     )
     reimbursement_ratio = models.DecimalField(max_digits=5, decimal_places=4)
     annual_cap = MoneyField()
     pool_paid_before = MoneyField()
-    outpatient_quota = MoneyField(null=True, blank=True, help_text="Outpatient visits only.")
+    outpatient_quota = MoneyField(null=True, blank=True, help_text=_("Outpatient visits only."))
     outpatient_pool_paid_before = MoneyField(null=True, blank=True)
 
     # The figures.
     total_amount = MoneyField()
-    class_c_amount = MoneyField(help_text="Class-C items: fully self-paid.")
-    class_b_self_pay_amount = MoneyField(help_text="The self-paid first share of class-B items.")
+    class_c_amount = MoneyField(help_text=_("Class-C items: fully self-paid."))
+    class_b_self_pay_amount = MoneyField(help_text=_("The self-paid first share of class-B items."))
     eligible_amount = MoneyField()
-    deductible_amount = MoneyField(help_text="Eligible expenses that went to the deductible.")
-    copay_amount = MoneyField(help_text="The person's share above the deductible (1 - ratio).")
+    deductible_amount = MoneyField(help_text=_("Eligible expenses that went to the deductible."))
+    copay_amount = MoneyField(help_text=_("The person's share above the deductible (1 - ratio)."))
     over_cap_amount = MoneyField(
-        help_text="What the fund would pay beyond its annual cap or quota."
+        help_text=_("What the fund would pay beyond its annual cap or quota.")
     )
-    pool_amount = MoneyField(help_text="Paid by the pooled fund.")
+    pool_amount = MoneyField(help_text=_("Paid by the pooled fund."))
     personal_account_amount = MoneyField()
     cash_amount = MoneyField()
     personal_account_balance_after = MoneyField(null=True, blank=True)
@@ -505,7 +517,7 @@ class Settlement(models.Model):
         null=True,
         blank=True,
         related_name="settlement",
-        help_text="Empty when everything was paid in cash.",
+        help_text=_("Empty when everything was paid in cash."),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -655,8 +667,8 @@ class SettlementLine(models.Model):
     catalog_class = models.CharField(max_length=1, choices=CatalogItem.CatalogClass.choices)
     quantity = models.DecimalField(max_digits=10, decimal_places=3)
     unit_price = MoneyField()
-    amount = MoneyField(help_text="quantity x unit price, to the cent.")
-    self_pay_amount = MoneyField(help_text="Class C: all of it; class B: the first share.")
+    amount = MoneyField(help_text=_(_("quantity x unit price, to the cent.")))
+    self_pay_amount = MoneyField(help_text=_("Class C: all of it; class B: the first share."))
     eligible_amount = MoneyField()
 
     class Meta:
@@ -691,11 +703,11 @@ class Visit(models.Model):
     after discharge. Cancelled only while it has no live settlement."""
 
     class Status(models.TextChoices):
-        OPEN = "OPEN", "Open"
-        CANCELLED = "CANCELLED", "Cancelled"
+        OPEN = "OPEN", _("Open")
+        CANCELLED = "CANCELLED", _("Cancelled")
 
     mdtrt_id = models.CharField(
-        max_length=30, unique=True, help_text="The visit's id, given at registration."
+        max_length=30, unique=True, help_text=_("The visit's id, given at registration.")
     )
     institution = models.ForeignKey(
         "institutions.Institution", on_delete=models.PROTECT, related_name="visits"
@@ -707,16 +719,18 @@ class Visit(models.Model):
     institution_visit_no = models.CharField(
         max_length=64,
         blank=True,
-        help_text="The institution's own outpatient or admission number (ipt_otp_no).",
+        help_text=_("The institution's own outpatient or admission number (ipt_otp_no)."),
     )
-    med_type = models.CharField(max_length=6, blank=True, help_text="Medical category code.")
-    credential_kind = models.CharField(max_length=8, help_text="CARD or EVOUCHER at registration.")
-    begun_at = models.DateTimeField(help_text="When the visit (or the admission) began.")
-    registered_at = models.DateTimeField(help_text="Business time.")
+    med_type = models.CharField(max_length=6, blank=True, help_text=_("Medical category code."))
+    credential_kind = models.CharField(
+        max_length=8, help_text=_("CARD or EVOUCHER at registration.")
+    )
+    begun_at = models.DateTimeField(help_text=_("When the visit (or the admission) began."))
+    registered_at = models.DateTimeField(help_text=_(_(_("Business time."))))
     diagnosis_code = models.CharField(max_length=30, blank=True)
     diagnosis_name = models.CharField(max_length=255, blank=True)
     described_at = models.DateTimeField(null=True, blank=True)
-    discharged_at = models.DateTimeField(null=True, blank=True, help_text="Inpatient visits.")
+    discharged_at = models.DateTimeField(null=True, blank=True, help_text=_("Inpatient visits."))
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     settlement = models.ForeignKey(
@@ -725,7 +739,7 @@ class Visit(models.Model):
         null=True,
         blank=True,
         related_name="visits",
-        help_text="The visit's latest settlement (live unless reversed).",
+        help_text=_("The visit's latest settlement (live unless reversed)."),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -769,18 +783,20 @@ class VisitFeeLine(models.Model):
     settlement of the visit settles its live lines."""
 
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="fee_lines")
-    feedetl_sn = models.CharField(max_length=30, help_text="The institution's line number.")
+    feedetl_sn = models.CharField(max_length=30, help_text=_("The institution's line number."))
     charge_batch_no = models.CharField(
-        max_length=30, blank=True, help_text="The institution's charge batch (chrg_bchno)."
+        max_length=30, blank=True, help_text=_("The institution's charge batch (chrg_bchno).")
     )
     item = models.ForeignKey(CatalogItem, on_delete=models.PROTECT, related_name="+")
-    code = models.CharField(max_length=32, help_text="Catalog code (med_list_codg).")
+    code = models.CharField(max_length=32, help_text=_("Catalog code (med_list_codg)."))
     institution_item_code = models.CharField(
-        max_length=50, blank=True, help_text="The institution's own item code (medins_list_codg)."
+        max_length=50,
+        blank=True,
+        help_text=_("The institution's own item code (medins_list_codg)."),
     )
     quantity = models.DecimalField(max_digits=10, decimal_places=3)
     unit_price = MoneyField()
-    amount = MoneyField(help_text="quantity x unit price, to the cent.")
+    amount = MoneyField(help_text=_(_("quantity x unit price, to the cent.")))
     uploaded_at = models.DateTimeField()
     cancelled_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(

@@ -11,15 +11,15 @@ class CityUpload(RecordedJob):
     shows). Its items are the city's insured persons."""
 
     class Trigger(models.TextChoices):
-        SCHEDULE = "SCHEDULE", "City schedule"
-        OPERATOR = "OPERATOR", "Operator"
-        SANDBOX = "SANDBOX", "Sandbox fast-forward (one person)"
+        SCHEDULE = "SCHEDULE", _("City schedule")
+        OPERATOR = "OPERATOR", _("Operator")
+        SANDBOX = "SANDBOX", _("Sandbox fast-forward (one person)")
 
     city = models.ForeignKey("cities.City", on_delete=models.PROTECT, related_name="uploads")
     trigger = models.CharField(max_length=8, choices=Trigger.choices)
-    as_of = models.DateTimeField(help_text="Business time of the data uploaded.")
+    as_of = models.DateTimeField(help_text=_("Business time of the data uploaded."))
     due_on = models.DateField(
-        null=True, blank=True, help_text="The scheduled date, for scheduled uploads."
+        null=True, blank=True, help_text=_("The scheduled date, for scheduled uploads.")
     )
 
     class Meta:
@@ -48,7 +48,7 @@ class BalanceSnapshot(models.Model):
     has_personal_account = models.BooleanField()
     balance = MoneyField()
     credited = models.BooleanField(
-        help_text="Whether the first crediting had been posted at upload time."
+        help_text=_("Whether the first crediting had been posted at upload time.")
     )
     as_of = models.DateTimeField()
 

@@ -8,9 +8,9 @@ class User(AbstractUser):
     balance query goes through and what the caller may see."""
 
     class Role(models.TextChoices):
-        INSURED = "INSURED", "Insured person"
-        INSTITUTION = "INSTITUTION", "Institution terminal"
-        OPERATOR = "OPERATOR", "Operator"
+        INSURED = "INSURED", _("Insured person")
+        INSTITUTION = "INSTITUTION", _("Institution terminal")
+        OPERATOR = "OPERATOR", _("Operator")
         # In sandbox mode: administers the cities of their own sandbox worlds, on their clocks.
         DEVELOPER = "DEVELOPER", _("Sandbox developer")
 
@@ -21,13 +21,15 @@ class User(AbstractUser):
         null=True,
         blank=True,
         related_name="terminals",
-        help_text="For an institution terminal: the designated hospital or pharmacy it belongs to.",
+        help_text=_(
+            "For an institution terminal: the designated hospital or pharmacy it belongs to."
+        ),
     )
     cities = models.ManyToManyField(
         "cities.City",
         blank=True,
         related_name="operators",
-        help_text="For an operator: the cities they administer.",
+        help_text=_("For an operator: the cities they administer."),
     )
 
     class Meta:
