@@ -152,6 +152,7 @@ def _city_world(profile: str, filing_city) -> dict:
         now=clock.now(),
     )
     filing_for(holder, filing_city)
+    _claim_filed(holder, filing_city)
     FamilyAuthorization.objects.create(
         account_holder=holder,
         beneficiary=relative,
@@ -174,6 +175,30 @@ def _city_world(profile: str, filing_city) -> dict:
         "terminal": terminal,
         "issued_card": SocialSecurityCard.objects.get(person=relative),
     }
+
+
+def _claim_filed(person, care_city) -> None:
+    """An emergency at a clinic of another city, paid in full and claimed back, awaiting review."""
+    from claims.services import CategoryTotal, ClaimPayout, ClaimVisit, ReceiptInput, claim_submit
+
+    claim_submit(
+        person=person,
+        visit=ClaimVisit(
+            visit_date=clock.today(),
+            visit_type="OUTPATIENT",
+            emergency=True,
+            institution_name="Harbour Clinic",
+            care_city=care_city,
+            tier="LEVEL_1",
+        ),
+        category_totals=[CategoryTotal("A", Decimal("80.00"))],
+        receipts=[ReceiptInput("ADMIN-MATRIX-1", clock.today(), Decimal("80.00"))],
+        payout=ClaimPayout(
+            method="BANK", bank_account_holder="Holder", bank_account_number="6222020200112340123"
+        ),
+        by=person.user if hasattr(person, "user") else SuperuserFactory(),
+        now=clock.now(),
+    )
 
 
 def _webhook_rows(city, terminal) -> None:

@@ -37,6 +37,12 @@ OPERATOR_PERMISSIONS = {
         "benefitrule": ["view", "add", "change"],
         "annualusage": ["view"],
     },
+    # Reviewed by the insured city's agency (an approval pays at once).
+    "claims": {
+        "reimbursementclaim": ["view", "change", "review"],
+        "claimline": ["view"],
+        "claimreceipt": ["view"],
+    },
     "jobs": {"jobday": ["view"]},
     "events": {"event": ["view"]},
     "fsi": {"message": ["view"], "signin": ["view"]},
