@@ -202,21 +202,27 @@ def deliveries_send(*, delivery_ids: list[int], now: datetime) -> BatchOutcome:
                 next_attempt_at__lte=now,
                 endpoint__is_enabled=True,
             )
-            .select_related("event__city", "endpoint")
+            .select_related("event__city")
             .order_by("id")
         )
         if not deliveries:
             return BatchOutcome(sent=0, succeeded=0, failed=0, retrying={})
-        outgoing = [
-            Outgoing(
-                delivery_id=delivery.pk,
-                url=delivery.endpoint.url,
-                webhook_id=delivery.event.public_id,
-                body=event_body(delivery.event),
-                secrets=delivery.endpoint.secrets_valid_at(now),
+        # A batch is one endpoint's (the dispatcher's batches are); read each endpoint once.
+        endpoints = WebhookEndpoint.objects.in_bulk(
+            {delivery.endpoint_id for delivery in deliveries}
+        )
+        outgoing = []
+        for delivery in deliveries:
+            delivery.endpoint = endpoints[delivery.endpoint_id]
+            outgoing.append(
+                Outgoing(
+                    delivery_id=delivery.pk,
+                    url=delivery.endpoint.url,
+                    webhook_id=delivery.event.public_id,
+                    body=event_body(delivery.event),
+                    secrets=delivery.endpoint.secrets_valid_at(now),
+                )
             )
-            for delivery in deliveries
-        ]
         results = {result.delivery_id: result for result in send_all(outgoing)}
         return _attempts_record(deliveries, results, now)
 
