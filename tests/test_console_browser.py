@@ -5,12 +5,14 @@ in simplified Chinese no English sentence of the catalogue left on the page."""
 import gettext
 import os
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from accounts.models import Contribution
 from cards.models import SocialSecurityCard
 from common.models import JobStatus
 from sandbox.scenarios import scenario_create
@@ -133,6 +135,17 @@ def test_the_console_fits_the_screen_and_is_photographed(agreement, live_server,
     assert "Activate card" in actions
     online = page.locator(".console-diagnosis-table tr", has_text="Online").inner_text()
     assert "CARD_NOT_ACTIVATED" in online
+
+    # An action asks first: dismissed, nothing happens; accepted, the domain is called once.
+    record = page.get_by_role("button", name=re.compile("Record the contribution for 2026-11"))
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    record.click()
+    assert not Contribution.objects.filter(period=date(2026, 11, 1)).exists()
+    page.once("dialog", lambda dialog: dialog.accept())
+    record.click()
+    page.wait_for_selector(".messagelist .success")
+    assert "Contribution for 2026-11-01 recorded" in page.locator(".messagelist").inner_text()
+    assert Contribution.objects.filter(period=date(2026, 11, 1)).count() == 1
 
 
 def _catalogue_sentences() -> list[str]:
