@@ -453,6 +453,66 @@ CASES = [
     Case("get", "api/v1/sandbox/clock", "/api/v1/sandbox/clock", signed_in(200)),
     Case(
         "post",
+        "api/v1/sandbox/events/trigger",
+        "/api/v1/sandbox/events/trigger",
+        signed_in(201, other=404, bare=404, op_other=404),
+        {"type": "card.status_changed", "object_type": "card", "object_id": "{p_card}"},
+    ),
+    # Webhooks: each caller's own endpoints (A's operator owns the one in the world).
+    Case("get", "api/v1/webhook-endpoints", "/api/v1/webhook-endpoints", signed_in(200)),
+    Case(
+        "post",
+        "api/v1/webhook-endpoints",
+        "/api/v1/webhook-endpoints",
+        signed_in(201, self=403, other=403),
+        {"url": "http://127.0.0.1:9/matrix-new", "event_types": ["*"]},
+    ),
+    Case(
+        "get",
+        "api/v1/webhook-endpoints/<int:endpoint_id>",
+        "/api/v1/webhook-endpoints/{endpoint}",
+        signed_in(404, op=200),
+    ),
+    Case(
+        "patch",
+        "api/v1/webhook-endpoints/<int:endpoint_id>",
+        "/api/v1/webhook-endpoints/{endpoint}",
+        signed_in(404, op=200),
+        {"description": "matrix"},
+    ),
+    Case(
+        "delete",
+        "api/v1/webhook-endpoints/<int:endpoint_id>",
+        "/api/v1/webhook-endpoints/{endpoint}",
+        signed_in(404, op=204),
+    ),
+    Case(
+        "post",
+        "api/v1/webhook-endpoints/<int:endpoint_id>/rotate-secret",
+        "/api/v1/webhook-endpoints/{endpoint}/rotate-secret",
+        signed_in(404, op=200),
+    ),
+    Case(
+        "get",
+        "api/v1/webhook-endpoints/<int:endpoint_id>/deliveries",
+        "/api/v1/webhook-endpoints/{endpoint}/deliveries",
+        signed_in(404, op=200),
+    ),
+    Case(
+        "post",
+        "api/v1/webhook-deliveries/<int:delivery_id>/retry",
+        "/api/v1/webhook-deliveries/{delivery}/retry",
+        signed_in(404, op=202),
+    ),
+    Case(
+        "post",
+        "api/v1/events/<str:event_id>/resend",
+        "/api/v1/events/{event}/resend",
+        # Those who see P's event but have no endpoint for it: 422 WEBHOOK_NO_ENDPOINT.
+        signed_in(404, self=422, terminal=422, pharmacy=422, op=202, super=422),
+    ),
+    Case(
+        "post",
         "api/v1/sandbox/clock/advance",
         "/api/v1/sandbox/clock/advance",
         signed_in(403, op=200, op_other=200, super=200),
@@ -571,6 +631,8 @@ def world(agreement):
             api.defaults["HTTP_X_CARD_PIN"] = DEMO_PIN  # the cardholder's, entered at the terminal
         return api
 
+    webhook_owner = OperatorFactory(cities=[city_a])
+    endpoint, event, delivery = _webhook_world(webhook_owner, p, p_card)
     presented = f"CARD {p_card.number}"
     clients = {
         "anon": client(),
@@ -579,7 +641,7 @@ def world(agreement):
         "terminal": client(terminal_user, presented),
         "bare": client(terminal_user),
         "pharmacy": client(TerminalFactory(institution=pharmacy), presented),
-        "op": client(OperatorFactory(cities=[city_a])),
+        "op": client(webhook_owner),
         "op_other": client(OperatorFactory(cities=[city_b])),
         "super": client(SuperuserFactory()),
     }
@@ -610,9 +672,43 @@ def world(agreement):
         "family": family.id,
         "employer": employer.id,
         "new_credit_code": make_credit_code(city_a.code, "MA0000009"),
+        "endpoint": endpoint.id,
+        "event": event.public_id,
+        "delivery": delivery.id,
     }
     assert Settlement.objects.filter(pk=settlement.pk).exists()
     return clients, values
+
+
+def _webhook_world(owner, person, card):
+    """An endpoint of A's operator, and an event about P's card delivered to it once."""
+    from django.utils import timezone
+
+    from events.models import Event, EventType
+    from webhooks.models import WebhookDelivery
+    from webhooks.services import endpoint_create
+
+    endpoint, _ = endpoint_create(
+        owner=owner, url="http://127.0.0.1:9/matrix", event_types=["*"], now=timezone.now()
+    )
+    event = Event.objects.create(
+        type=EventType.CARD_STATUS_CHANGED,
+        occurred_at=MONDAY_MORNING,
+        object_type="card",
+        object_id=str(card.id),
+        city_id=person.city_id,
+        person_id=person.id,
+        data={"status": {"before": "READY", "after": "ACTIVE"}},
+    )
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event=event,
+        status=WebhookDelivery.Status.SUCCEEDED,
+        round_attempts=1,
+        attempts_total=1,
+        delivered_at=timezone.now(),
+    )
+    return endpoint, event, delivery
 
 
 def _fill(template, values):
