@@ -199,6 +199,9 @@ class ReimbursementClaimAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         decision = form.cleaned_data.get("decision")
         if not decision:
             return
+        if not self.has_review_permission(request):
+            messages.error(request, _("You may not review claims."))
+            return
         try:
             claim_review(
                 claim=obj,
@@ -214,9 +217,12 @@ class ReimbursementClaimAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
                 request, _("Claim #%(id)s: %(detail)s") % {"id": obj.pk, "detail": error.detail}
             )
 
+    def has_review_permission(self, request) -> bool:
+        return request.user.has_perm("claims.review_reimbursementclaim")
+
     @admin.action(
         description=gettext_lazy("Approve the selected claims (pay the fund's share)"),
-        permissions=["change"],
+        permissions=["review"],
     )
     def approve_claims(self, request, queryset):
         from claims.services import claim_review

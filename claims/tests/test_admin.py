@@ -29,7 +29,11 @@ def reviewer(city):
     user.user_permissions.add(
         *Permission.objects.filter(
             content_type__app_label="claims",
-            codename__in=["view_reimbursementclaim", "change_reimbursementclaim"],
+            codename__in=[
+                "view_reimbursementclaim",
+                "change_reimbursementclaim",
+                "review_reimbursementclaim",
+            ],
         )
     )
     return user
