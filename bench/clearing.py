@@ -353,7 +353,11 @@ def killed_half_way(run_id: int, total: int) -> tuple[int, float]:
     )
     done = 0
     while worker.poll() is None:
-        done = ClearingRun.objects.filter(pk=run_id).values_list("items_done", flat=True).first()
+        done = (
+            ClearingRun.objects.filter(pk=run_id)
+            .values_list("settlements_count", flat=True)
+            .first()
+        )
         if done and done >= total // 2:
             worker.send_signal(signal.SIGKILL)
             worker.wait()
