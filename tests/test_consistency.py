@@ -2,6 +2,10 @@
 contributions, credits and transfers across a handful of accounts, retrying requests with the same
 idempotency keys.
 
+Persons insured in a second city settle there too, under a filing: each city's side is posted
+inside it through its clearing accounts; the month is then cleared between the two cities, and
+some of those settlements are reversed after the clearing and carried by the next month's.
+
 Every request's outcome is recorded. Afterwards a model that calls none of the project's code
 computes every account's balance from those outcomes (the settlements' and reversals' answers,
 the transfers posted, and the scenario's contribution and crediting rules), with plain Decimal
@@ -12,25 +16,28 @@ import random
 import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.db import connections
-from django.db.models import Sum
+from django.db.models import Count, Sum
 
 from accounts.crediting import crediting_credit_account, crediting_run_open
 from accounts.models import Account, Entry, Transfer
 from accounts.services import Leg, contribution_record, transfer_post
 from cities.tests.factories import CityFactory
+from common.calendar import next_month
 from common.errors import DomainError
 from persons.tests.factories import PersonFactory
+from settlement.clearing import clearing_run_execute, clearing_run_open
 from settlement.models import CatalogItem, Settlement
 from settlement.tests.factories import (
     TEST_PIN,
     CatalogItemFactory,
     InstitutionFactory,
     active_card,
+    filing_for,
     fund_personal_account,
 )
 from tests.support import MONDAY_MORNING, client_for, set_clock
@@ -41,6 +48,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 THREADS = 6
 OPERATIONS_PER_THREAD = 25
 PERSONS = 4
+VISITORS = 2
 CENT = Decimal("0.01")
 
 
@@ -73,7 +81,38 @@ def books(agreement):
         memo="Fund reserve",
         legs=[Leg(pool.id, Decimal("50000.00")), Leg(source.id, Decimal("-50000.00"))],
     )
+    # Persons insured in a second city, with a filing for this one: cross-city settlements.
+    home = CityFactory()
+    visitors = []
+    for _ in range(VISITORS):
+        visitor = PersonFactory(
+            city=home,
+            enrolled_on=MONDAY_MORNING.date().replace(month=1, day=1),
+            declared_wage=Decimal("10000.00"),
+        )
+        visitors.append((visitor, active_card(visitor)))
+        fund_personal_account(visitor, "300.00")
+        filing_for(visitor, city, days=120)
+    home_pool = Account.objects.get(city=home, kind=Account.Kind.EMPLOYEE_POOL)
+    transfer_post(
+        kind=Transfer.Kind.OPENING,
+        key="opening-reserve-home",
+        memo="Fund reserve",
+        legs=[
+            Leg(home_pool.id, Decimal("50000.00")),
+            Leg(Account.objects.get(city=home, kind="SOURCE").id, Decimal("-50000.00")),
+        ],
+    )
     return {
+        "home": home,
+        "visitors": visitors,
+        "home_pool": home_pool,
+        "home_payable": Account.objects.get(city=home, kind="XC_PAYABLE"),
+        "home_receivable": Account.objects.get(city=home, kind="XC_RECEIVABLE"),
+        "home_settled": Account.objects.get(city=home, kind="XC_SETTLED"),
+        "care_payable": Account.objects.get(city=city, kind="XC_PAYABLE"),
+        "care_receivable": Account.objects.get(city=city, kind="XC_RECEIVABLE"),
+        "care_settled": Account.objects.get(city=city, kind="XC_SETTLED"),
         "city": city,
         "declared_wage": Decimal("10000.00"),
         "institution_account": Account.objects.get(institution=institution),
@@ -122,6 +161,8 @@ def _worker(seed: int, books: dict, outcomes: list, errors: list) -> None:
             person, card = rng.choice(books["persons"])
             key = f"t{seed}-{step}"
             if action == "settle":
+                if rng.random() < 0.3:  # a person insured in the other city, under a filing
+                    person, card = rng.choice(books["visitors"])
                 body = {
                     "visit_type": rng.choice(["OUTPATIENT", "INPATIENT"]),
                     "use_personal_account": rng.random() < 0.8,
@@ -250,17 +291,33 @@ def _first_success(attempts: list[Outcome], success: int, refusals: set[int]) ->
     return done
 
 
+def _is_visitor(books: dict, person_id: int) -> bool:
+    return person_id in {visitor.id for visitor, _ in books["visitors"]}
+
+
+def _funds_part(settled: dict) -> Decimal:
+    """What the funds paid (the pool and the personal account): what the cities clear."""
+    return Decimal(settled["breakdown"]["pool"]) + Decimal(settled["breakdown"]["personal_account"])
+
+
 def _settlement_legs(books: dict, settled: dict) -> dict[int, Decimal]:
-    """The accounts a settlement's answer says it moved money between, by its breakdown."""
+    """The accounts a settlement's answer says it moved money between, by its breakdown. A person
+    insured in the other city: that city's pool and the personal account pay its clearing
+    payable, and this city's clearing receivable pays the institution."""
     breakdown = {
         name: Decimal(value) for name, value in settled["breakdown"].items() if name != "currency"
     }
+    visitor = _is_visitor(books, settled["person"])
     legs: dict[int, Decimal] = defaultdict(Decimal)
-    legs[books["pool"].id] -= breakdown["pool"]
+    legs[(books["home_pool"] if visitor else books["pool"]).id] -= breakdown["pool"]
     if breakdown["personal_account"]:
         legs[settled["personal_account"]["account_id"]] -= breakdown["personal_account"]
-    legs[books["institution_account"].id] += breakdown["pool"] + breakdown["personal_account"]
-    return legs
+    paid = breakdown["pool"] + breakdown["personal_account"]
+    if visitor and paid:
+        legs[books["home_payable"].id] += paid
+        legs[books["care_receivable"].id] -= paid
+    legs[books["institution_account"].id] += paid
+    return {account_id: amount for account_id, amount in legs.items() if amount}
 
 
 def _check_settlement_answer(request_lines: tuple, settled: dict, person_account_id: int) -> None:
@@ -287,7 +344,9 @@ def expected_balances(books: dict, opening: dict[int, Decimal], outcomes: list[O
     plain Decimal arithmetic: no project code. Checks on the way that each retried request got
     its first answer back."""
     balances: dict[int, Decimal] = defaultdict(Decimal, opening)
-    personal = {person.id: person.personal_account.id for person, _ in books["persons"]}
+    personal = {
+        person.id: person.personal_account.id for person, _ in books["persons"] + books["visitors"]
+    }
     settlements: dict[int, dict] = {}
     for attempts in _by_key(outcomes, "settle").values():
         # A settlement is refused (422) or made once; a retry of a made one is never a conflict.
@@ -315,6 +374,23 @@ def expected_balances(books: dict, opening: dict[int, Decimal], outcomes: list[O
         for account_id, amount in _settlement_legs(books, original).items():
             balances[account_id] -= amount
     assert all(times == 1 for times in reversed_ids.values()), reversed_ids
+    # The month's clearing: what the other city owes for its persons' care here, settled less
+    # reversed, leaves both clearing positions at zero and moves each city's settled account.
+    owed = sum(
+        (_funds_part(body) for body in settlements.values() if _is_visitor(books, body["person"])),
+        Decimal("0.00"),
+    ) - sum(
+        (
+            _funds_part(settlements[settlement_id])
+            for settlement_id in reversed_ids
+            if _is_visitor(books, settlements[settlement_id]["person"])
+        ),
+        Decimal("0.00"),
+    )
+    balances[books["home_payable"].id] -= owed
+    balances[books["care_receivable"].id] += owed
+    balances[books["home_settled"].id] += owed
+    balances[books["care_settled"].id] -= owed
 
     # Contributions: the declared wage, clamped to the city's payment-base bounds, at the city's
     # rates; the individual share waits on the clearing account until crediting moves it to the
@@ -362,12 +438,49 @@ def test_random_concurrent_money_movements_keep_the_books_exact(books):
     for thread in threads:
         thread.join()
     assert not errors, errors
+    # The month cleared between the two cities, once every request of it is done; then some of
+    # its cross-city settlements reversed after the clearing, and the next month cleared.
+    month = MONDAY_MORNING.date().replace(day=1)
+    run, _ = clearing_run_open(period=month, today=next_month(month))
+    clearing_run_execute(run_id=run.pk)
+    set_clock(MONDAY_MORNING + timedelta(days=35))
+    client = client_for(books["terminal"])
+    reversed_after_clearing = []
+    for settlement in Settlement.objects.filter(
+        status=Settlement.Status.SETTLED,
+        person__in=[visitor for visitor, _ in books["visitors"]],
+        pool_amount__gt=0,
+    ).order_by("id")[:3]:
+        response = client.post(
+            f"/api/v1/settlements/{settlement.pk}/reversal",
+            {"reason": "refund after the clearing"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY=f"after-clearing-{settlement.pk}",
+        )
+        assert response.status_code == 200, response.content
+        reversed_after_clearing.append(response.json())
+    assert reversed_after_clearing, "no cross-city settlement was left to reverse"
+    following, _ = clearing_run_open(period=next_month(month), today=next_month(next_month(month)))
+    clearing_run_execute(run_id=following.pk)
+
     statuses = Counter(f"{outcome.action} {outcome.status}" for outcome in outcomes)
     replays = Counter(outcome.action for outcome in outcomes if outcome.replayed)
     print(f"outcomes: {dict(statuses)}; replays: {dict(replays)}")
     assert statuses["settle 201"] > 0 and statuses["reverse 200"] > 0
 
     expected = expected_balances(books, opening, outcomes)
+    for body in reversed_after_clearing:
+        # The reversal goes back through the clearing accounts; the next month's clearing
+        # settles it the other way round.
+        for account_id, amount in _settlement_legs(books, body).items():
+            expected[account_id] -= amount
+        paid = _funds_part(body)
+        expected[books["home_payable"].id] += paid
+        expected[books["care_receivable"].id] -= paid
+        expected[books["home_settled"].id] -= paid
+        expected[books["care_settled"].id] += paid
+    for clearing_account in ("home_payable", "home_receivable", "care_payable", "care_receivable"):
+        assert expected[books[clearing_account].id] == 0, clearing_account
     assert replays["settle"] > 0, "the run retried no settlement it had made"
 
     # Every account, to the cent: its balance and the sum of its entries.

@@ -3,6 +3,7 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 
 import access
+from accounts.selectors import city_fund
 from api.base import ActorMixin, operated_city
 from cities.models import City
 from common import clock
@@ -113,3 +114,95 @@ class CityDetailApi(ActorMixin, generics.RetrieveAPIView):
             city=city, now=clock.now(), by=request.user, **data.validated_data
         )
         return Response(CityOutputSerializer(city).data)
+
+
+# --- A city's fund -------------------------------------------------------------------------------
+
+
+class CityFundOutputSerializer(serializers.Serializer):
+    city = serializers.CharField(help_text="The city's 6-digit division code.")
+    pools = serializers.DictField(
+        child=MoneySerializerField(),
+        help_text="Each pooled fund's balance, by account kind (negative: overdrawn).",
+    )
+    pools_total = MoneySerializerField()
+    in_deficit = serializers.BooleanField(help_text="Whether any pool is below zero.")
+    deficits = serializers.DictField(
+        child=MoneySerializerField(), help_text="The pools below zero, with their balance."
+    )
+    personal_accounts_total = MoneySerializerField()
+    personal_accounts_count = serializers.IntegerField()
+    awaiting_crediting = MoneySerializerField(
+        help_text="Contributions' personal-account share not yet credited."
+    )
+    owed_to_institutions = MoneySerializerField()
+    contributions_received = MoneySerializerField()
+    clearing_payable = MoneySerializerField(
+        help_text="Owed to other cities for care there of persons insured here, not cleared yet "
+        "(negative: a reversal after the clearing, to be carried by the next one)."
+    )
+    clearing_receivable = MoneySerializerField(
+        help_text="Paid to this city's institutions for persons insured elsewhere, not cleared yet."
+    )
+    settled_with_other_cities = MoneySerializerField(
+        help_text="The net the monthly clearings have paid to other cities (negative: received)."
+    )
+    reimbursements_paid_to_banks = MoneySerializerField()
+
+
+_FUND_EXAMPLE = OpenApiExample(
+    "A fund with an overdrawn outpatient pool",
+    value={
+        "city": "350700",
+        "pools": {
+            "EMPLOYEE_POOL": "1250400.00",
+            "RESIDENT_POOL": "380200.00",
+            "OUTPATIENT_POOL": "-1520.00",
+        },
+        "pools_total": "1629080.00",
+        "in_deficit": True,
+        "deficits": {"OUTPATIENT_POOL": "-1520.00"},
+        "personal_accounts_total": "402310.50",
+        "personal_accounts_count": 1200,
+        "awaiting_crediting": "2400.00",
+        "owed_to_institutions": "83000.00",
+        "contributions_received": "2100000.00",
+        "clearing_payable": "12000.00",
+        "clearing_receivable": "4300.00",
+        "settled_with_other_cities": "56000.00",
+        "reimbursements_paid_to_banks": "0.00",
+    },
+    response_only=True,
+)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="A city's fund: pools, personal accounts, clearing positions and deficits",
+        description="The city's medical-insurance fund as its ledger accounts stand now: each "
+        "pooled fund, the personal accounts' total, what its institutions are owed, and its "
+        "cross-city clearing positions (what it owes other cities for its insured persons' care "
+        "there, what it paid its institutions for persons insured elsewhere, and the net the "
+        "monthly clearings settled). A pool below zero is listed in `deficits` and flags "
+        "`in_deficit`: a fund can be overdrawn, and it is reported, never hidden. Operators of "
+        "the city and superusers (403 `CITY_NOT_ADMINISTERED`; an unknown city 404).",
+        tags=["cities"],
+        responses=CityFundOutputSerializer,
+        examples=[_FUND_EXAMPLE],
+    )
+)
+class CityFundApi(ActorMixin, generics.GenericAPIView):
+    serializer_class = CityFundOutputSerializer
+
+    def get(self, request, city_code: str):
+        city = operated_city(self.actor, city_code)
+        fund = city_fund(city_id=city.id)
+        data = {
+            "city": city.code,
+            **{
+                name: getattr(fund, name)
+                for name in CityFundOutputSerializer().fields
+                if name != "city"
+            },
+        }
+        return Response(CityFundOutputSerializer(data).data)
