@@ -19,6 +19,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 BENCHMARKS = (
     "generation",
     "crediting",
+    "crediting_events",
     "upload",
     "settlement",
     "settlement_scale",
@@ -31,6 +32,7 @@ BENCHMARKS = (
 SMALL = {
     "generation": ["--size", "2000"],
     "crediting": ["--size", "2000"],
+    "crediting_events": ["--size", "2000"],
     "upload": ["--size", "2000"],
     "settlement": ["--size", "40", "--clients", "2", "--persons", "4"],
     "settlement_scale": ["--size", "40", "--clients", "2", "--persons", "4"],

@@ -22,6 +22,12 @@ from common.context import current_idempotency_key, current_request_id
 from events.models import PUBLIC_ID_PREFIX, Event, EventType
 from events.signals import events_committed
 
+# events.models.new_public_id in SQL: the prefix, the milliseconds since the epoch, 20 random hex.
+PUBLIC_ID_SQL = (
+    "%s || lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') "
+    "|| substr(replace(gen_random_uuid()::text, '-', ''), 1, 20)"
+)
+
 
 def events_enabled() -> bool:
     return getattr(settings, "EVENTS_ENABLED", True)
@@ -143,7 +149,7 @@ def event_record_many(
                 public_id, type, occurred_at, created_at, city_id, person_id, institution_id,
                 object_type, object_id, data, request_id, idempotency_key, is_test
             )
-            SELECT %s || replace(gen_random_uuid()::text, '-', ''), %s, %s, clock_timestamp(),
+            SELECT {PUBLIC_ID_SQL}, %s, %s, clock_timestamp(),
                    s.city_id, s.person_id, s.institution_id, s.object_type, s.object_id::text,
                    s.data, %s, %s, %s
               FROM ({select_sql}) AS s

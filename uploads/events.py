@@ -131,17 +131,17 @@ def first_creditings_event_record(*, transfer_id: int, city: City, now: datetime
                    p.id AS person_id, NULL::bigint AS institution_id,
                    jsonb_build_object('cause', 'crediting_run', 'exact', true,
                                       'channels', {channels}) AS data
-              FROM (SELECT account_id, SUM(amount) AS credited FROM {CREDITING}
-                     WHERE transfer_id = %s GROUP BY account_id) k
+              FROM (SELECT account_id, SUM(amount) AS credited, COUNT(*) AS credits
+                      FROM {CREDITING} WHERE transfer_id = %s GROUP BY account_id) k
               JOIN {ACCOUNT} credited_account ON credited_account.id = k.account_id
               JOIN {PERSON} p ON p.id = credited_account.person_id
               {PERSON_JOINS}
-             WHERE NOT EXISTS (SELECT 1 FROM {CREDITING} o
-                                WHERE o.account_id = k.account_id AND o.transfer_id <> %s)
+             -- Probed per account in the (account, period) index, never a scan of every month.
+             WHERE k.credits = (SELECT COUNT(*) FROM {CREDITING} o WHERE o.account_id = k.account_id)
                AND {differs}
              ORDER BY p.id
         """,
-        params=[transfer_id, transfer_id],
+        params=[transfer_id],
     )
 
 
