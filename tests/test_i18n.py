@@ -8,6 +8,7 @@ Makefile's own ignore list), merged into a copy of the committed catalogue: a te
 translation, a changed one turns fuzzy, and either fails here, as does a translation whose
 placeholders are not its English text's."""
 
+import random
 import re
 import shutil
 import subprocess
@@ -23,8 +24,11 @@ from django.test import override_settings
 from django.utils import translation
 
 from accounts.reasons import REASON_ORDER
+from cards.agreement_texts import INITIAL_AGREEMENT_TEXT
+from cards.models import EVoucherAgreement
 from cities.tests.factories import CityFactory
 from inquiry.tests.test_facts import login, settled
+from sandbox.names import numbered_name, pinyin, random_name
 from tests.bootstrap import skip_unless_ci
 from tests.support import client_for
 from users.tests.factories import OperatorFactory
@@ -280,3 +284,47 @@ def test_the_admin_index_is_in_chinese(admin_client, compiled_catalogue):
     assert 'lang="zh-hans"' in follow.content.decode()
     admin_client.get("/admin/?lang=en")
     assert 'lang="en"' in admin_client.get("/admin/", **ZH).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_e_voucher_agreement_reads_in_the_language_asked_for(api_client, compiled_catalogue):
+    # The agreement exactly as the migration stores it (a flushed database has lost it).
+    EVoucherAgreement.objects.update_or_create(
+        version="2025.1",
+        defaults={
+            "title": "E-voucher user agreement",
+            "text": INITIAL_AGREEMENT_TEXT,
+            "effective_from": "2020-01-01",
+        },
+    )
+    caller = client_for(OperatorFactory(cities=[CityFactory()]))
+    path = "/api/v1/evoucher-agreements/current"
+    english = caller.get(path, **EN).json()
+    chinese_answer = caller.get(path, **ZH).json()
+    assert english["version"] == chinese_answer["version"] == "2025.1"
+    assert english["text"] == INITIAL_AGREEMENT_TEXT
+    assert chinese_answer["title"] == "医保电子凭证用户协议"
+    assert chinese_answer["text"].startswith("医保电子凭证用户协议\n")
+    assert "人脸识别认证" in chinese_answer["text"]
+
+
+def test_demo_names_are_chinese_with_their_pinyin():
+    name = random_name(random.Random(7))
+    assert chinese(name.hanzi) and not chinese(name.pinyin)
+    assert pinyin(name.hanzi) == name.pinyin
+    assert numbered_name(0).hanzi == numbered_name(0).hanzi
+    assert pinyin("徐敏") == "Xu Min"
+    assert pinyin("Xu Min") is None
+
+
+@pytest.mark.django_db
+def test_the_demo_home_page_speaks_chinese_when_asked(client, compiled_catalogue):
+    english = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Yibao medical-insurance backend" in english
+    page = client.get("/?lang=zh-hans", HTTP_ACCEPT_LANGUAGE="en")
+    text = page.content.decode()
+    assert page["Content-Language"] == "zh-hans"
+    assert '<html lang="zh-hans">' in text
+    assert "医宝医保后台" in text and "Yibao medical-insurance backend" not in text
+    # The choice is remembered for the pages the browser opens next.
+    assert "医宝医保后台" in client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
