@@ -24,35 +24,63 @@ class SocialSecurityCard(models.Model):
         STREET_POINT = "STREET_POINT", _("Street service point (ready within 3 working days)")
 
     person = models.ForeignKey(
-        "persons.InsuredPerson", on_delete=models.PROTECT, related_name="cards"
+        "persons.InsuredPerson",
+        on_delete=models.PROTECT,
+        related_name="cards",
+        verbose_name=_("person"),
     )
-    number = models.CharField(max_length=12, unique=True)
-    status = FSMField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    site = models.CharField(max_length=16, choices=Site.choices)
-    applied_at = models.DateTimeField()
-    ready_on = models.DateField(help_text=_("The working day the card is (or was) ready."))
-    issued_at = models.DateTimeField(null=True, blank=True)
-    activated_at = models.DateTimeField(null=True, blank=True)
-    lost_at = models.DateTimeField(null=True, blank=True)
+    number = models.CharField(max_length=12, unique=True, verbose_name=_("number"))
+    status = FSMField(
+        max_length=8, choices=Status.choices, default=Status.PENDING, verbose_name=_("status")
+    )
+    site = models.CharField(max_length=16, choices=Site.choices, verbose_name=_("site"))
+    applied_at = models.DateTimeField(verbose_name=_("applied at"))
+    ready_on = models.DateField(
+        help_text=_("The working day the card is (or was) ready."), verbose_name=_("ready on")
+    )
+    issued_at = models.DateTimeField(null=True, blank=True, verbose_name=_("issued at"))
+    activated_at = models.DateTimeField(null=True, blank=True, verbose_name=_("activated at"))
+    lost_at = models.DateTimeField(null=True, blank=True, verbose_name=_("lost at"))
     agent_name = models.CharField(
-        max_length=64, blank=True, help_text=_("Entrusted agent, if any.")
+        max_length=64,
+        blank=True,
+        help_text=_("Entrusted agent, if any."),
+        verbose_name=_("agent name"),
     )
-    agent_resident_id = models.CharField(max_length=18, blank=True)
-    pin_hash = models.CharField(max_length=128, blank=True, editable=False)
+    agent_resident_id = models.CharField(
+        max_length=18, blank=True, verbose_name=_("agent resident id")
+    )
+    pin_hash = models.CharField(
+        max_length=128, blank=True, editable=False, verbose_name=_("pin hash")
+    )
     pin_failures = models.PositiveSmallIntegerField(
-        default=0, editable=False, help_text=_("Wrong PINs entered in a row at a terminal.")
+        default=0,
+        editable=False,
+        help_text=_("Wrong PINs entered in a row at a terminal."),
+        verbose_name=_("pin failures"),
     )
     pin_locked_until = models.DateTimeField(
         null=True,
         blank=True,
         editable=False,
         help_text=_("After too many wrong PINs the card pays from no account until then."),
+        verbose_name=_("pin locked until"),
     )
     replaces = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+        verbose_name=_("replaces"),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
     # PIN attempts are counters, not the card's story.
     history = HistoricalRecords(
@@ -106,10 +134,10 @@ class EVoucherAgreement(models.Model):
     """The user agreement a person accepts to activate the e-voucher; the newest effective one is
     current."""
 
-    version = models.CharField(max_length=16, unique=True)
-    title = models.CharField(max_length=128)
-    text = models.TextField()
-    effective_from = models.DateField()
+    version = models.CharField(max_length=16, unique=True, verbose_name=_("version"))
+    title = models.CharField(max_length=128, verbose_name=_("title"))
+    text = models.TextField(verbose_name=_("text"))
+    effective_from = models.DateField(verbose_name=_("effective from"))
 
     class Meta:
         verbose_name = _("e-voucher user agreement")
@@ -138,24 +166,43 @@ class EVoucher(models.Model):
         PHARMACY = "PHARMACY", _("Designated pharmacy (offline)")
 
     person = models.OneToOneField(
-        "persons.InsuredPerson", on_delete=models.PROTECT, related_name="evoucher"
+        "persons.InsuredPerson",
+        on_delete=models.PROTECT,
+        related_name="evoucher",
+        verbose_name=_("person"),
     )
-    status = FSMField(max_length=20, choices=Status.choices, default=Status.NOT_ACTIVATED)
-    platform = models.CharField(max_length=8, choices=Platform.choices, blank=True)
+    status = FSMField(
+        max_length=20,
+        choices=Status.choices,
+        default=Status.NOT_ACTIVATED,
+        verbose_name=_("status"),
+    )
+    platform = models.CharField(
+        max_length=8, choices=Platform.choices, blank=True, verbose_name=_("platform")
+    )
     agreement = models.ForeignKey(
-        EVoucherAgreement, on_delete=models.PROTECT, null=True, blank=True
+        EVoucherAgreement,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        verbose_name=_("agreement"),
     )
-    agreement_accepted_at = models.DateTimeField(null=True, blank=True)
-    activated_at = models.DateTimeField(null=True, blank=True)
+    agreement_accepted_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("agreement accepted at")
+    )
+    activated_at = models.DateTimeField(null=True, blank=True, verbose_name=_("activated at"))
     activated_at_institution = models.ForeignKey(
         "institutions.Institution",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("activated at institution"),
     )
-    consecutive_failures = models.PositiveSmallIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveSmallIntegerField(
+        default=0, verbose_name=_("consecutive failures")
+    )
+    locked_until = models.DateTimeField(null=True, blank=True, verbose_name=_("locked until"))
     history = HistoricalRecords(bases=[AuditedHistory])
 
     class Meta:
@@ -189,15 +236,21 @@ class EVoucherPresentationCode(models.Model):
     voucher has at most one live code; an institution never learns it except from the person."""
 
     evoucher = models.ForeignKey(
-        EVoucher, on_delete=models.CASCADE, related_name="presentation_codes"
+        EVoucher,
+        on_delete=models.CASCADE,
+        related_name="presentation_codes",
+        verbose_name=_("evoucher"),
     )
-    digest = models.CharField(max_length=64, unique=True, editable=False)
-    issued_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
+    digest = models.CharField(max_length=64, unique=True, editable=False, verbose_name=_("digest"))
+    issued_at = models.DateTimeField(verbose_name=_("issued at"))
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
     retired_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("When a newer code replaced this one.")
+        null=True,
+        blank=True,
+        help_text=_("When a newer code replaced this one."),
+        verbose_name=_("retired at"),
     )
-    request_id = models.CharField(max_length=64, blank=True)
+    request_id = models.CharField(max_length=64, blank=True, verbose_name=_("request id"))
 
     class Meta:
         verbose_name = _("e-voucher code")
@@ -226,11 +279,15 @@ class FaceAuthAttempt(models.Model):
         LIVENESS_FAILED = "LIVENESS_FAILED", _("Liveness check failed")
         PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE", _("Face-authentication provider unavailable")
 
-    evoucher = models.ForeignKey(EVoucher, on_delete=models.CASCADE, related_name="face_attempts")
-    platform = models.CharField(max_length=8, choices=EVoucher.Platform.choices)
-    outcome = models.CharField(max_length=20, choices=Outcome.choices)
-    attempted_at = models.DateTimeField()
-    request_id = models.CharField(max_length=64, blank=True)
+    evoucher = models.ForeignKey(
+        EVoucher, on_delete=models.CASCADE, related_name="face_attempts", verbose_name=_("evoucher")
+    )
+    platform = models.CharField(
+        max_length=8, choices=EVoucher.Platform.choices, verbose_name=_("platform")
+    )
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, verbose_name=_("outcome"))
+    attempted_at = models.DateTimeField(verbose_name=_("attempted at"))
+    request_id = models.CharField(max_length=64, blank=True, verbose_name=_("request id"))
 
     class Meta:
         verbose_name = _("face authentication attempt")

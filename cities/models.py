@@ -29,16 +29,23 @@ class City(models.Model):
         unique=True,
         validators=[RegexValidator(r"^[1-8]\d{5}$", _("A 6-digit administrative division code."))],
         help_text=_("6-digit administrative division code (GB/T 2260)."),
+        verbose_name=_("code"),
     )
-    name = models.CharField(max_length=64)
+    name = models.CharField(max_length=64, verbose_name=_("name"))
 
     # The city's medical-insurance agency (social security bureau): where the remedies send a
     # person to a counter or a phone. Empty: the remedies give the national hotline instead.
     agency_name = models.CharField(
-        max_length=128, blank=True, help_text=_("The city's medical-insurance agency.")
+        max_length=128,
+        blank=True,
+        help_text=_("The city's medical-insurance agency."),
+        verbose_name=_("agency name"),
     )
     agency_address = models.CharField(
-        max_length=255, blank=True, help_text=_("Where its service counter is.")
+        max_length=255,
+        blank=True,
+        help_text=_("Where its service counter is."),
+        verbose_name=_("agency address"),
     )
     agency_phone = models.CharField(
         max_length=20,
@@ -47,24 +54,32 @@ class City(models.Model):
         help_text=_(
             "Its service phone (e.g. the area code and 12393). Empty: the national hotline answers."
         ),
+        verbose_name=_("agency phone"),
     )
 
     # The online channel (the e-voucher platforms).
     online_inquiry_launched = models.BooleanField(
-        default=True, help_text=_("Whether the city has launched online e-insurance inquiry.")
+        default=True,
+        help_text=_("Whether the city has launched online e-insurance inquiry."),
+        verbose_name=_("online inquiry launched"),
     )
     personal_account_shown_online = models.BooleanField(
         default=True,
         help_text=_(
             "Whether the online channel may show the personal account; if not, only designated institutions and agency counters can."
         ),
+        verbose_name=_("personal account shown online"),
     )
     has_public_upload_channel = models.BooleanField(
         default=True,
         help_text=_("Whether the city uploads account data to the national platform at all."),
+        verbose_name=_("has public upload channel"),
     )
     upload_frequency = models.CharField(
-        max_length=8, choices=UploadFrequency.choices, default=UploadFrequency.MONTHLY
+        max_length=8,
+        choices=UploadFrequency.choices,
+        default=UploadFrequency.MONTHLY,
+        verbose_name=_("upload frequency"),
     )
     upload_day = models.PositiveSmallIntegerField(
         default=1,
@@ -72,6 +87,7 @@ class City(models.Model):
         help_text=_(
             "Weekly: ISO weekday (1 = Monday ... 7 = Sunday). Monthly: day of the month (1-28)."
         ),
+        verbose_name=_("upload day"),
     )
     latest_upload = models.ForeignKey(
         "uploads.CityUpload",
@@ -81,59 +97,84 @@ class City(models.Model):
         related_name="+",
         editable=False,
         help_text=_("The last upload that finished; the online channel shows its snapshot."),
+        verbose_name=_("latest upload"),
     )
     query_capacity = models.PositiveIntegerField(
-        default=1000, help_text=_("Balance queries the city's platform serves per window.")
+        default=1000,
+        help_text=_("Balance queries the city's platform serves per window."),
+        verbose_name=_("query capacity"),
     )
     query_window_seconds = models.PositiveSmallIntegerField(
-        default=1, validators=[MinValueValidator(1), MaxValueValidator(3600)]
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(3600)],
+        verbose_name=_("query window seconds"),
     )
     platform_busy_forced = models.BooleanField(
         default=False,
         help_text=_("Operator switch: answer every online query as if over capacity."),
+        verbose_name=_("platform busy forced"),
     )
     interface_busy_forced = models.BooleanField(
         default=False,
         help_text=_(
             "Sandbox switch: the national platform interface answers every message of the city's institutions as busy (infcode -1, PLATFORM_BUSY; nothing is carried out, so the same message may be sent again)."
         ),
+        verbose_name=_("interface busy forced"),
     )
 
     # Employee scheme.
     average_wage = MoneyField(
-        default=Decimal("9000.00"), help_text=_("Local average monthly wage.")
+        default=Decimal("9000.00"),
+        help_text=_("Local average monthly wage."),
+        verbose_name=_("average wage"),
     )
     payment_base_min = MoneyField(
-        default=Decimal("5400.00"), help_text=_("Lowest monthly payment base.")
+        default=Decimal("5400.00"),
+        help_text=_("Lowest monthly payment base."),
+        verbose_name=_("payment base min"),
     )
     payment_base_max = MoneyField(
-        default=Decimal("27000.00"), help_text=_("Highest monthly payment base.")
+        default=Decimal("27000.00"),
+        help_text=_("Highest monthly payment base."),
+        verbose_name=_("payment base max"),
     )
-    employer_rate = models.DecimalField(default=Decimal("0.0750"), **_RATE)
-    individual_rate = models.DecimalField(default=Decimal("0.0200"), **_RATE)
+    employer_rate = models.DecimalField(
+        default=Decimal("0.0750"), **_RATE, verbose_name=_("employer rate")
+    )
+    individual_rate = models.DecimalField(
+        default=Decimal("0.0200"), **_RATE, verbose_name=_("individual rate")
+    )
     retiree_monthly_credit = MoneyField(
         default=Decimal("85.00"),
         help_text=_("Fixed amount the pool credits each retiree's personal account every month."),
+        verbose_name=_("retiree monthly credit"),
     )
     contribution_day = models.PositiveSmallIntegerField(
         default=10,
         validators=_DAY_OF_MONTH,
         help_text=_("Day of the month employers' contributions are collected."),
+        verbose_name=_("contribution day"),
     )
     crediting_day = models.PositiveSmallIntegerField(
         default=25,
         validators=_DAY_OF_MONTH,
         help_text=_("Day of the month personal accounts are credited."),
+        verbose_name=_("crediting day"),
     )
 
     # Resident scheme.
-    resident_individual_contribution = MoneyField(default=Decimal("400.00"))
-    resident_government_subsidy = MoneyField(default=Decimal("700.00"))
+    resident_individual_contribution = MoneyField(
+        default=Decimal("400.00"), verbose_name=_("resident individual contribution")
+    )
+    resident_government_subsidy = MoneyField(
+        default=Decimal("700.00"), verbose_name=_("resident government subsidy")
+    )
     subsidized_individual_contribution = MoneyField(
         default=Decimal("0.00"),
         help_text=_(
             "What a resident in a subsidised group pays per year; the government pays the rest."
         ),
+        verbose_name=_("subsidized individual contribution"),
     )
     resident_accounts_abolished_on = models.DateField(
         null=True,
@@ -141,20 +182,26 @@ class City(models.Model):
         help_text=_(
             "From this date residents have no personal account (outpatient pooling instead). Empty: not abolished."
         ),
+        verbose_name=_("resident accounts abolished on"),
     )
     resident_monthly_account_credit = MoneyField(
         default=Decimal("10.00"),
         help_text=_("Where resident accounts still exist: monthly credit once the year is paid."),
+        verbose_name=_("resident monthly account credit"),
     )
     resident_outpatient_pool_share = models.DecimalField(
         default=Decimal("0.2000"),
         help_text=_("Share of each resident contribution that funds outpatient pooling."),
         **_RATE,
+        verbose_name=_("resident outpatient pool share"),
     )
-    outpatient_pooling_ratio = models.DecimalField(default=Decimal("0.5000"), **_RATE)
+    outpatient_pooling_ratio = models.DecimalField(
+        default=Decimal("0.5000"), **_RATE, verbose_name=_("outpatient pooling ratio")
+    )
     outpatient_pooling_annual_quota = MoneyField(
         default=Decimal("600.00"),
         help_text=_("What outpatient pooling pays a resident per year at most."),
+        verbose_name=_("outpatient pooling annual quota"),
     )
 
     # Sandbox: the clock of the developer's world the city belongs to; empty for every other
@@ -167,9 +214,10 @@ class City(models.Model):
         editable=False,
         related_name="cities",
         help_text=_("The sandbox world's clock this city runs on; empty: the shared clock."),
+        verbose_name=_("clock"),
     )
 
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     history = HistoricalRecords(bases=[AuditedHistory], excluded_fields=["latest_upload"])
 
     class Meta:

@@ -30,20 +30,23 @@ class Employer(models.Model):
         NOT_PAYING = "NOT_PAYING", _("Does not pay (arrears accrue)")
         UNDERPAYING = "UNDERPAYING", _("Pays on a base below the declared wages")
 
-    name = models.CharField(max_length=128)
+    name = models.CharField(max_length=128, verbose_name=_("name"))
     credit_code = models.CharField(
-        "unified social credit code",
+        _("unified social credit code"),
         max_length=18,
         unique=True,
         validators=[validate_credit_code],
         help_text=_("18 characters, GB 32100-2015, with its check character."),
     )
-    city = models.ForeignKey("cities.City", on_delete=models.PROTECT, related_name="employers")
+    city = models.ForeignKey(
+        "cities.City", on_delete=models.PROTECT, related_name="employers", verbose_name=_("city")
+    )
     payment_mode = models.CharField(
         max_length=12,
         choices=PaymentMode.choices,
         default=PaymentMode.PAYING,
         help_text=_("What the employer does at each month's contribution collection."),
+        verbose_name=_("payment mode"),
     )
     paid_base_ratio = models.DecimalField(
         max_digits=3,
@@ -51,8 +54,9 @@ class Employer(models.Model):
         null=True,
         blank=True,
         help_text=_("When underpaying: the share of each declared wage it pays on (0.01 to 0.99)."),
+        verbose_name=_("paid base ratio"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     # Who changed how it pays, when, and in which request.
     history = HistoricalRecords(bases=[AuditedHistory])
 
@@ -85,10 +89,15 @@ class Employment(models.Model):
     """An employee-scheme person's current employer: the one whose payment carries their months."""
 
     person = models.OneToOneField(
-        "persons.InsuredPerson", on_delete=models.PROTECT, related_name="employment"
+        "persons.InsuredPerson",
+        on_delete=models.PROTECT,
+        related_name="employment",
+        verbose_name=_("person"),
     )
-    employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="employments")
-    started_on = models.DateField()
+    employer = models.ForeignKey(
+        Employer, on_delete=models.PROTECT, related_name="employments", verbose_name=_("employer")
+    )
+    started_on = models.DateField(verbose_name=_("started on"))
 
     class Meta:
         verbose_name = _("employment")

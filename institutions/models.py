@@ -28,20 +28,25 @@ class Institution(models.Model):
         HOSPITAL = "HOSPITAL", _("Hospital")
         PHARMACY = "PHARMACY", _(_("Pharmacy"))
 
-    code = models.CharField(max_length=16, unique=True)
-    name = models.CharField(max_length=128)
-    kind = models.CharField(max_length=8, choices=Kind.choices)
+    code = models.CharField(max_length=16, unique=True, verbose_name=_("code"))
+    name = models.CharField(max_length=128, verbose_name=_("name"))
+    kind = models.CharField(max_length=8, choices=Kind.choices, verbose_name=_("kind"))
     level = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
         choices=[(1, "Level 1"), (2, "Level 2"), (3, "Level 3")],
         help_text=_("Hospitals only."),
+        verbose_name=_("level"),
     )
-    city = models.ForeignKey("cities.City", on_delete=models.PROTECT, related_name="institutions")
+    city = models.ForeignKey(
+        "cities.City", on_delete=models.PROTECT, related_name="institutions", verbose_name=_("city")
+    )
     is_designated = models.BooleanField(
-        default=True, help_text=_("Designated for direct settlement.")
+        default=True,
+        help_text=_("Designated for direct settlement."),
+        verbose_name=_("is designated"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     history = HistoricalRecords(
         bases=[AuditedHistory], table_name="settlement_historicalinstitution"
     )

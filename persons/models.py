@@ -39,25 +39,29 @@ class InsuredPerson(models.Model):
         LOW_INCOME_MINOR = "LOW_INCOME_MINOR", _("Minor in a low-income family")
 
     resident_id = models.CharField(
-        "resident ID number", max_length=18, unique=True, validators=[validate_resident_id]
+        _("resident ID number"), max_length=18, unique=True, validators=[validate_resident_id]
     )
-    name = models.CharField(max_length=64)
-    sex = models.CharField(max_length=1, choices=Sex.choices, editable=False)
-    birth_date = models.DateField(editable=False)
-    city = models.ForeignKey("cities.City", on_delete=models.PROTECT, related_name="persons")
-    scheme = models.CharField(max_length=8, choices=Scheme.choices)
+    name = models.CharField(max_length=64, verbose_name=_("name"))
+    sex = models.CharField(max_length=1, choices=Sex.choices, editable=False, verbose_name=_("sex"))
+    birth_date = models.DateField(editable=False, verbose_name=_("birth date"))
+    city = models.ForeignKey(
+        "cities.City", on_delete=models.PROTECT, related_name="persons", verbose_name=_("city")
+    )
+    scheme = models.CharField(max_length=8, choices=Scheme.choices, verbose_name=_("scheme"))
     employment_status = models.CharField(
         max_length=8,
         choices=EmploymentStatus.choices,
         blank=True,
         default="",
         help_text=_("Employees only."),
+        verbose_name=_("employment status"),
     )
     subsidy_category = models.CharField(
         max_length=20,
         choices=SubsidyCategory.choices,
         default=SubsidyCategory.NONE,
         help_text=_("Residents only: the government-subsidised group, if any."),
+        verbose_name=_("subsidy category"),
     )
     declared_wage = MoneyField(
         null=True,
@@ -65,16 +69,18 @@ class InsuredPerson(models.Model):
         help_text=_(
             "Employees: monthly wage declared by the employer (payment base before clamping)."
         ),
+        verbose_name=_("declared wage"),
     )
-    enrolled_on = models.DateField()
+    enrolled_on = models.DateField(verbose_name=_("enrolled on"))
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="person",
+        verbose_name=_("user"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     history = HistoricalRecords(bases=[AuditedHistory])
 
     class Meta:

@@ -14,7 +14,9 @@ class User(AbstractUser):
         # In sandbox mode: administers the cities of their own sandbox worlds, on their clocks.
         DEVELOPER = "DEVELOPER", _("Sandbox developer")
 
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.INSURED)
+    role = models.CharField(
+        max_length=16, choices=Role.choices, default=Role.INSURED, verbose_name=_("role")
+    )
     institution = models.ForeignKey(
         "institutions.Institution",
         on_delete=models.PROTECT,
@@ -24,12 +26,14 @@ class User(AbstractUser):
         help_text=_(
             "For an institution terminal: the designated hospital or pharmacy it belongs to."
         ),
+        verbose_name=_("institution"),
     )
     cities = models.ManyToManyField(
         "cities.City",
         blank=True,
         related_name="operators",
         help_text=_("For an operator: the cities they administer."),
+        verbose_name=_("cities"),
     )
 
     class Meta:
