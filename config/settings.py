@@ -60,7 +60,8 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 SANDBOX_MODE = env_bool("SANDBOX_MODE", not IS_PRODUCTION)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, with the operators' console (sandbox/console.py) as its site.
+    "sandbox.apps.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
