@@ -3,6 +3,7 @@ from django.shortcuts import render
 from django.urls import path
 
 from common import clock
+from sandbox.postman import postman_collection_view
 
 # The demo person whose token the page's curl example uses.
 EXAMPLE_USERNAME = "balance-visible"
@@ -49,4 +50,7 @@ def home(request):
     return render(request, "sandbox/home.html", context)
 
 
-urlpatterns = [path("", home, name="home")]
+urlpatterns = [
+    path("", home, name="home"),
+    path("postman-collection.json", postman_collection_view, name="postman-collection"),
+]
