@@ -37,6 +37,11 @@ class SimulatedClockAdmin(NationalAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    def get_queryset(self, request):
+        # The console's clock is the shared one; a sandbox world's is its developer's, moved
+        # through the API.
+        return super().get_queryset(request).filter(pk=clock.SHARED_CLOCK_ID)
+
     def _clock_movable(self, request) -> bool:
         return access.simulated_clock_movable(console_actor(request))
 
