@@ -174,6 +174,7 @@ def _environment_variables() -> set[str]:
     for source in [
         *root.glob("config/*.py"),
         *root.glob("bench/*.py"),
+        *root.glob("tests/*.py"),
         *root.glob("*/management/commands/*.py"),
     ]:
         names |= set(_ENV_READ.findall(source.read_text()))
