@@ -37,7 +37,14 @@ from persons.services import person_login_create
 from persons.tests.factories import PersonFactory
 from sandbox.scenarios import DEMO_PIN, PersonSpec, build_person
 from sandbox.world import sandbox_city
-from settlement.models import CatalogItem, CrossCityFiling, FamilyAuthorization, Settlement
+from settlement.clearing import clearing_run_open
+from settlement.models import (
+    CatalogItem,
+    ClearingStatement,
+    CrossCityFiling,
+    FamilyAuthorization,
+    Settlement,
+)
 from settlement.services import LineInput, settlement_submit
 from settlement.tests.factories import (
     CatalogItemFactory,
@@ -122,6 +129,12 @@ CASES = [
         "/api/v1/cities/{city_a}",
         operator_of_a(200),
         {"platform_busy_forced": True},
+    ),
+    Case(
+        "get",
+        "api/v1/cities/<str:city_code>/fund",
+        "/api/v1/cities/{city_a}/fund",
+        operator_of_a(200),
     ),
     # Persons.
     Case("get", "api/v1/persons", "/api/v1/persons", signed_in(200, bare=403)),
@@ -395,6 +408,28 @@ CASES = [
         signed_in(200, self=403, other=404, pharmacy=404, op_other=404),
         {"reason": "refund"},
     ),
+    # The monthly clearing between cities (a statement of cities A and B).
+    Case("get", "api/v1/clearing-statements", "/api/v1/clearing-statements", signed_in(200)),
+    Case(
+        "get",
+        "api/v1/clearing-statements/<int:statement_id>",
+        "/api/v1/clearing-statements/{statement}",
+        signed_in(404, op=200, op_other=200, super=200),
+    ),
+    Case("get", "api/v1/clearing-runs", "/api/v1/clearing-runs", signed_in(200)),
+    Case(
+        "post",
+        "api/v1/clearing-runs",
+        "/api/v1/clearing-runs",
+        signed_in(403, super=202),
+        {"period": "2026-10-01"},
+    ),
+    Case(
+        "get",
+        "api/v1/clearing-runs/<int:job_id>",
+        "/api/v1/clearing-runs/{clearing_run}",
+        signed_in(404, op=200, op_other=200, super=200),
+    ),
     # Cross-city filings (P's filing names city B).
     Case("get", "api/v1/filings", "/api/v1/filings", signed_in(200)),
     Case(
@@ -620,6 +655,11 @@ def world(agreement):
     run, _ = crediting_run_open(city=city_a, period=date(2026, 11, 1))
     collection, _ = contribution_collection_open(city=city_a, period=date(2026, 11, 1))
     upload, _ = upload_open(city=city_a, trigger=CityUpload.Trigger.OPERATOR)
+    clearing_run, _ = clearing_run_open(period=date(2026, 9, 1))
+    low, high = sorted([city_a, city_b], key=lambda city: city.pk)
+    statement = ClearingStatement.objects.create(
+        run=clearing_run, period=date(2026, 9, 1), city_a=low, city_b=high
+    )
 
     def client(user=None, presented: str | None = None) -> APIClient:
         api = APIClient()
@@ -666,6 +706,8 @@ def world(agreement):
         "run": run.id,
         "collection": collection.id,
         "upload": upload.id,
+        "clearing_run": clearing_run.id,
+        "statement": statement.id,
         "hospital": hospital.id,
         "settlement": settlement.id,
         "filing": filing.id,
