@@ -108,7 +108,9 @@ def _person(profile: str, seed: int, hospital: dict) -> dict:
     from settlement.services import settlement_submit
     from users.models import User
 
-    person = build_person(PersonSpec(city_profile=profile), rng=random.Random(seed)).person
+    # Not uploaded: one of the cities never uploads, and settling reads no snapshot.
+    spec = PersonSpec(city_profile=profile, uploaded=False)
+    person = build_person(spec, rng=random.Random(seed)).person
     account = Account.objects.get(person=person, kind=Account.Kind.PERSONAL)
     source = Account.objects.get(city=person.city, kind=Account.Kind.CONTRIBUTION_SOURCE)
     transfer_post(

@@ -317,3 +317,22 @@ def test_concurrent_payouts_of_one_institution_never_take_it_below_zero():
     assert Account.objects.get(pk=books[Account.Kind.INSTITUTION].pk).balance == Decimal("10.00")
     assert balances_past_their_rule() == []
     assert balances_disagreeing_with_entries() == []
+
+
+def test_every_reader_of_a_striped_balance_sees_the_whole_of_it(books):
+    """The API's account, the console's account list and the institution's page all show the
+    whole balance of an institution whose money sits on its stripes."""
+    from django.contrib.admin.sites import site
+
+    from accounts.admin import AccountAdmin
+    from api.accounts.apis import AccountOutputSerializer
+    from institutions.admin import InstitutionAdmin
+
+    post(books, "in", (Account.Kind.INSTITUTION, "12.34"), (Account.Kind.EMPLOYEE_POOL, "-12.34"))
+    hospital = Account.objects.get(pk=books[Account.Kind.INSTITUTION].pk)
+    assert hospital.row_balance == 0 and hospital.balance == Decimal("12.34")
+    assert AccountOutputSerializer(hospital).data["balance"] == "12.34"
+    listed = Account.objects.with_balance_total().get(pk=hospital.pk)
+    assert AccountAdmin(Account, site).balance_shown(listed) == Decimal("12.34")
+    page = InstitutionAdmin(Institution, site).account_link(hospital.institution)
+    assert "12.34 CNY" in page
