@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 
 def _ledger_striping_session(sender, connection, **kwargs) -> None:
@@ -11,7 +12,7 @@ def _ledger_striping_session(sender, connection, **kwargs) -> None:
 
 class AccountsConfig(AppConfig):
     name = "accounts"
-    verbose_name = "Accounts and ledger"
+    verbose_name = _("Accounts and ledger")
 
     def ready(self) -> None:
         from django.db.backends.signals import connection_created

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 import access
@@ -28,7 +29,12 @@ def console_actor(request) -> access.Actor:
 def _ids_text(ids) -> str:
     ids = sorted(ids, key=str)
     shown = ", ".join(f"#{pk}" for pk in ids[:_LISTED_IDS])
-    return shown + (f" and {len(ids) - _LISTED_IDS} more" if len(ids) > _LISTED_IDS else "")
+    if len(ids) <= _LISTED_IDS:
+        return shown
+    return gettext("%(shown)s and %(count)s more") % {
+        "shown": shown,
+        "count": len(ids) - _LISTED_IDS,
+    }
 
 
 class ConsoleAdminMixin:
@@ -107,24 +113,25 @@ class ConsoleAdminMixin:
                 malformed.append(value)
         if malformed:
             shown = ", ".join(map(repr, malformed[:_LISTED_IDS]))
-            verb = "is not an id" if len(malformed) == 1 else "are not ids"
-            return f"Nothing was done: {shown} {verb}."
+            if len(malformed) == 1:
+                return gettext("Nothing was done: %(values)s is not an id.") % {"values": shown}
+            return gettext("Nothing was done: %(values)s are not ids.") % {"values": shown}
         if not ids and not across:
             return ""  # Django's own "Items must be selected" answers that
         found = set(queryset.filter(pk__in=ids).values_list("pk", flat=True))
         if ids - found:
-            return (
-                f"Nothing was done: {_ids_text(ids - found)} is not in this list (no such record, "
-                "or not in the cities you administer)."
-            )
+            return gettext(
+                "Nothing was done: %(ids)s is not in this list (no such record, or not in the "
+                "cities you administer)."
+            ) % {"ids": _ids_text(ids - found)}
         targets = queryset if across else queryset.filter(pk__in=ids)
         reachable = self.rows_actionable(request, targets).values("pk")
         beyond = list(targets.exclude(pk__in=reachable).values_list("pk", flat=True))
         if beyond:
-            return (
-                f"Nothing was done: {_ids_text(beyond)} may be looked at but not acted on here "
-                "(only the operators of its city, or a superuser for what holds nationwide)."
-            )
+            return gettext(
+                "Nothing was done: %(ids)s may be looked at but not acted on here (only the "
+                "operators of its city, or a superuser for what holds nationwide)."
+            ) % {"ids": _ids_text(beyond)}
         return ""
 
 
@@ -271,7 +278,7 @@ class RecordedJobAdminMixin(CityScopedAdminMixin, ReadOnlyAdminMixin):
             job.get_status_display(),
         )
 
-    @admin.action(description="Run the selected jobs (again); nothing is ever posted twice")
+    @admin.action(description=_("Run the selected jobs (again); nothing is ever posted twice"))
     def run_again(self, request, queryset):
         from jobs.services import job_enqueue
 
@@ -279,7 +286,8 @@ class RecordedJobAdminMixin(CityScopedAdminMixin, ReadOnlyAdminMixin):
             job_enqueue(job)
         messages.success(
             request,
-            f"Sent {queryset.count()} job(s) to the workers; refresh to follow their progress.",
+            gettext("Sent %(count)s job(s) to the workers; refresh to follow their progress.")
+            % {"count": queryset.count()},
         )
 
 

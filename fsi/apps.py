@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class FsiConfig(AppConfig):
     name = "fsi"
-    verbose_name = "National platform interface"
+    verbose_name = _("National platform interface")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

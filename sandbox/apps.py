@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.utils.translation import gettext_lazy as _
 
 
 class SandboxConfig(AppConfig):
     name = "sandbox"
-    verbose_name = "Sandbox"
+    verbose_name = _("Sandbox")
     default = True
 
 

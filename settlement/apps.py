@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SettlementConfig(AppConfig):
     name = "settlement"
-    verbose_name = "Settlement"
+    verbose_name = _("Settlement")
 
     def ready(self) -> None:
         # The monthly clearing between cities, by the name task messages and run_job use.

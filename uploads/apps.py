@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class UploadsConfig(AppConfig):
     name = "uploads"
-    verbose_name = "Uploads to the national platform"
+    verbose_name = _("Uploads to the national platform")
 
     def ready(self) -> None:
         # This app's recorded job, by the name task messages and run_job use.
