@@ -2,10 +2,11 @@
 and meets its own reasons."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Channel(models.TextChoices):
-    ONLINE = "ONLINE", "Online (e-voucher platforms)"
-    INSTITUTION = "INSTITUTION", "Designated institution"
-    COUNTER = "COUNTER", "Agency counter"
-    HOTLINE = "HOTLINE", "Hotline"
+    ONLINE = "ONLINE", _("Online (e-voucher platforms)")
+    INSTITUTION = "INSTITUTION", _("Designated institution")
+    COUNTER = "COUNTER", _("Agency counter")
+    HOTLINE = "HOTLINE", _("Hotline")
