@@ -89,14 +89,17 @@ class Account(models.Model):
     POOL_KINDS = (Kind.EMPLOYEE_POOL, Kind.RESIDENT_POOL, Kind.OUTPATIENT_POOL)
     NEVER_NEGATIVE_KINDS = (Kind.PERSONAL, Kind.PERSONAL_ACCOUNT_CLEARING, Kind.INSTITUTION)
 
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    city = models.ForeignKey("cities.City", on_delete=models.PROTECT, related_name="accounts")
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
+    city = models.ForeignKey(
+        "cities.City", on_delete=models.PROTECT, related_name="accounts", verbose_name=_("city")
+    )
     person = models.OneToOneField(
         "persons.InsuredPerson",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="personal_account",
+        verbose_name=_("person"),
     )
     institution = models.OneToOneField(
         "institutions.Institution",
@@ -104,6 +107,7 @@ class Account(models.Model):
         null=True,
         blank=True,
         related_name="account",
+        verbose_name=_("institution"),
     )
     row_balance = MoneyField(
         default=0,
@@ -112,6 +116,7 @@ class Account(models.Model):
         help_text=_(
             "The part of the balance held on this row, maintained by the database from entries; a striped account holds the rest on its stripes (see balance)."
         ),
+        verbose_name=_("row balance"),
     )
     stripes = models.PositiveSmallIntegerField(
         default=1,
@@ -120,8 +125,9 @@ class Account(models.Model):
         help_text=_(
             "Balance rows: 1, this row only; more, this row and stripes 1 to stripes - 1. Fixed when the account opens."
         ),
+        verbose_name=_("stripes"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     objects = AccountQuerySet.as_manager()
 
@@ -225,9 +231,11 @@ class AccountStripe(models.Model):
     holds; the account's balance is its own row's plus its stripes'. Created with the account and
     written only by the ledger's trigger."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="stripe_rows")
-    stripe = models.PositiveSmallIntegerField()
-    balance = MoneyField(default=0, editable=False)
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="stripe_rows", verbose_name=_("account")
+    )
+    stripe = models.PositiveSmallIntegerField(verbose_name=_("stripe"))
+    balance = MoneyField(default=0, editable=False, verbose_name=_("balance"))
 
     class Meta:
         ordering = ["account", "stripe"]
@@ -252,21 +260,30 @@ class Transfer(models.Model):
         CLAIM_PAYOUT = "CLAIM_PAYOUT", _("Reimbursement claim payout")
         CLEARING = "CLEARING", _("Cross-city clearing")
 
-    kind = models.CharField(max_length=12, choices=Kind.choices)
+    kind = models.CharField(max_length=12, choices=Kind.choices, verbose_name=_("kind"))
     key = models.CharField(
         max_length=128,
         unique=True,
         help_text=_("Idempotency key: the same movement is never posted twice."),
+        verbose_name=_("key"),
     )
-    memo = models.CharField(max_length=255, help_text=_("Why the money moved."))
+    memo = models.CharField(
+        max_length=255, help_text=_("Why the money moved."), verbose_name=_("memo")
+    )
     posted_at = models.DateTimeField(
-        help_text=_("Business time (the simulated clock in sandbox mode).")
+        help_text=_("Business time (the simulated clock in sandbox mode)."),
+        verbose_name=_("posted at"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    request_id = models.CharField(max_length=64, blank=True)
+    request_id = models.CharField(max_length=64, blank=True, verbose_name=_("request id"))
 
     class Meta:
         verbose_name = _("transfer")
@@ -280,9 +297,13 @@ class Transfer(models.Model):
 class Entry(models.Model):
     """One leg of a transfer: a signed amount on one account (credit > 0, debit < 0)."""
 
-    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="entries")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
-    amount = MoneyField()
+    transfer = models.ForeignKey(
+        Transfer, on_delete=models.PROTECT, related_name="entries", verbose_name=_("transfer")
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="entries", verbose_name=_("account")
+    )
+    amount = MoneyField(verbose_name=_("amount"))
 
     class Meta:
         verbose_name = _("entry")
@@ -305,20 +326,33 @@ class Contribution(models.Model):
         RESIDENT_YEARLY = "RESIDENT_YEARLY", _("Resident, yearly")
 
     person = models.ForeignKey(
-        "persons.InsuredPerson", on_delete=models.PROTECT, related_name="contributions"
+        "persons.InsuredPerson",
+        on_delete=models.PROTECT,
+        related_name="contributions",
+        verbose_name=_("person"),
     )
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
     period = models.DateField(
-        help_text=_("First day of the month (employees) or of the year (residents).")
+        help_text=_("First day of the month (employees) or of the year (residents)."),
+        verbose_name=_("period"),
     )
     payment_base = MoneyField(
-        null=True, blank=True, help_text=_("Employees: the base after clamping.")
+        null=True,
+        blank=True,
+        help_text=_("Employees: the base after clamping."),
+        verbose_name=_("payment base"),
     )
-    employer_amount = MoneyField(default=0)
-    individual_amount = MoneyField(default=0)
-    subsidy_amount = MoneyField(default=0, help_text=_("Residents: the government subsidy."))
+    employer_amount = MoneyField(default=0, verbose_name=_("employer amount"))
+    individual_amount = MoneyField(default=0, verbose_name=_("individual amount"))
+    subsidy_amount = MoneyField(
+        default=0,
+        help_text=_("Residents: the government subsidy."),
+        verbose_name=_("subsidy amount"),
+    )
     account_share = MoneyField(
-        default=0, help_text=_("The part due to the personal account at crediting.")
+        default=0,
+        help_text=_("The part due to the personal account at crediting."),
+        verbose_name=_("account share"),
     )
     base_due = MoneyField(
         null=True,
@@ -326,6 +360,7 @@ class Contribution(models.Model):
         help_text=_(
             "Employees: the base due, the declared wage clamped to the city's bounds. A payment base below it is an underpayment."
         ),
+        verbose_name=_("base due"),
     )
     employer = models.ForeignKey(
         "employers.Employer",
@@ -334,11 +369,19 @@ class Contribution(models.Model):
         blank=True,
         related_name="contributions",
         help_text=_("Employees: the employer whose payment this is."),
+        verbose_name=_("employer"),
     )
-    received_at = models.DateTimeField()
-    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="contributions")
+    received_at = models.DateTimeField(verbose_name=_("received at"))
+    transfer = models.ForeignKey(
+        Transfer, on_delete=models.PROTECT, related_name="contributions", verbose_name=_("transfer")
+    )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
     )
 
     class Meta:
@@ -393,19 +436,30 @@ class ContributionArrear(models.Model):
     personal-account share is credited only after it is paid."""
 
     person = models.ForeignKey(
-        "persons.InsuredPerson", on_delete=models.PROTECT, related_name="contribution_arrears"
+        "persons.InsuredPerson",
+        on_delete=models.PROTECT,
+        related_name="contribution_arrears",
+        verbose_name=_("person"),
     )
-    period = models.DateField(help_text=_("First day of the unpaid month."))
+    period = models.DateField(
+        help_text=_("First day of the unpaid month."), verbose_name=_("period")
+    )
     employer = models.ForeignKey(
-        "employers.Employer", on_delete=models.PROTECT, related_name="arrears"
+        "employers.Employer",
+        on_delete=models.PROTECT,
+        related_name="arrears",
+        verbose_name=_("employer"),
     )
-    base_due = MoneyField(help_text=_("The declared wage clamped to the city's bounds."))
-    employer_amount = MoneyField()
-    individual_amount = MoneyField()
+    base_due = MoneyField(
+        help_text=_("The declared wage clamped to the city's bounds."), verbose_name=_("base due")
+    )
+    employer_amount = MoneyField(verbose_name=_("employer amount"))
+    individual_amount = MoneyField(verbose_name=_("individual amount"))
     account_share = MoneyField(
-        help_text=_("The part the personal account misses until it is paid.")
+        help_text=_("The part the personal account misses until it is paid."),
+        verbose_name=_("account share"),
     )
-    recorded_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(verbose_name=_("recorded at"))
     contribution = models.OneToOneField(
         Contribution,
         on_delete=models.PROTECT,
@@ -413,8 +467,9 @@ class ContributionArrear(models.Model):
         blank=True,
         related_name="arrear",
         help_text=_("The contribution that paid it, once the employer paid its arrears."),
+        verbose_name=_("contribution"),
     )
-    paid_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True, verbose_name=_("paid at"))
 
     class Meta:
         verbose_name = _("contribution arrear")
@@ -465,10 +520,17 @@ class CreditingRun(RecordedJob):
     """The monthly crediting of a city's personal accounts; re-running it posts nothing twice.
     Its items are the city's personal accounts."""
 
-    city = models.ForeignKey("cities.City", on_delete=models.PROTECT, related_name="crediting_runs")
-    period = models.DateField(help_text=_("First day of the month being credited."))
-    credited_count = models.PositiveIntegerField(default=0)
-    credited_amount = MoneyField(default=0)
+    city = models.ForeignKey(
+        "cities.City",
+        on_delete=models.PROTECT,
+        related_name="crediting_runs",
+        verbose_name=_("city"),
+    )
+    period = models.DateField(
+        help_text=_("First day of the month being credited."), verbose_name=_("period")
+    )
+    credited_count = models.PositiveIntegerField(default=0, verbose_name=_("credited count"))
+    credited_amount = MoneyField(default=0, verbose_name=_("credited amount"))
 
     class Meta:
         verbose_name = _("crediting run")
@@ -489,14 +551,20 @@ class ContributionCollection(RecordedJob):
     declared wages). Its items are the city's insured persons."""
 
     city = models.ForeignKey(
-        "cities.City", on_delete=models.PROTECT, related_name="contribution_collections"
+        "cities.City",
+        on_delete=models.PROTECT,
+        related_name="contribution_collections",
+        verbose_name=_("city"),
     )
-    period = models.DateField(help_text=_("First day of the month collected."))
-    collected_count = models.PositiveIntegerField(default=0)
-    collected_amount = MoneyField(default=0)
+    period = models.DateField(
+        help_text=_("First day of the month collected."), verbose_name=_("period")
+    )
+    collected_count = models.PositiveIntegerField(default=0, verbose_name=_("collected count"))
+    collected_amount = MoneyField(default=0, verbose_name=_("collected amount"))
     unpaid_count = models.PositiveIntegerField(
         default=0,
         help_text=_("Employees whose employer did not pay the month (recorded as arrears)."),
+        verbose_name=_("unpaid count"),
     )
 
     class Meta:
@@ -516,12 +584,22 @@ class ContributionCollection(RecordedJob):
 class Crediting(models.Model):
     """One month's credit to one personal account: posted at most once, by the unique constraint."""
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="creditings")
-    period = models.DateField(help_text=_("The month this credit is for."))
-    amount = MoneyField()
-    source = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
-    run = models.ForeignKey(CreditingRun, on_delete=models.PROTECT, related_name="creditings")
-    transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="creditings")
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="creditings", verbose_name=_("account")
+    )
+    period = models.DateField(
+        help_text=_("The month this credit is for."), verbose_name=_("period")
+    )
+    amount = MoneyField(verbose_name=_("amount"))
+    source = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="+", verbose_name=_("source")
+    )
+    run = models.ForeignKey(
+        CreditingRun, on_delete=models.PROTECT, related_name="creditings", verbose_name=_("run")
+    )
+    transfer = models.ForeignKey(
+        Transfer, on_delete=models.PROTECT, related_name="creditings", verbose_name=_("transfer")
+    )
 
     class Meta:
         verbose_name = _("crediting")

@@ -10,21 +10,30 @@ class SignIn(models.Model):
     transaction names an open sign-in of its institution by ``sign_no``."""
 
     institution = models.ForeignKey(
-        "institutions.Institution", on_delete=models.PROTECT, related_name="fsi_sign_ins"
+        "institutions.Institution",
+        on_delete=models.PROTECT,
+        related_name="fsi_sign_ins",
+        verbose_name=_("institution"),
     )
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    sign_no = models.CharField(max_length=30, unique=True)
-    opter_no = models.CharField("operator number", max_length=30, blank=True)
-    opter_name = models.CharField("operator name", max_length=50, blank=True)
-    opter_type = models.CharField("operator type", max_length=3, blank=True)
-    mac = models.CharField("MAC address", max_length=20, blank=True)
-    ip = models.CharField("IP address", max_length=45, blank=True)
-    signed_in_at = models.DateTimeField(help_text=_(_(_("Business time."))))
-    sign_in_msgid = models.CharField(max_length=64)
-    signed_out_at = models.DateTimeField(null=True, blank=True, help_text=_(_(_("Business time."))))
-    sign_out_msgid = models.CharField(max_length=64, blank=True)
-    request_id = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("user")
+    )
+    sign_no = models.CharField(max_length=30, unique=True, verbose_name=_("sign no"))
+    opter_no = models.CharField(_("operator number"), max_length=30, blank=True)
+    opter_name = models.CharField(_("operator name"), max_length=50, blank=True)
+    opter_type = models.CharField(_("operator type"), max_length=3, blank=True)
+    mac = models.CharField(_("MAC address"), max_length=20, blank=True)
+    ip = models.CharField(_("IP address"), max_length=45, blank=True)
+    signed_in_at = models.DateTimeField(
+        help_text=_(_(_("Business time."))), verbose_name=_("signed in at")
+    )
+    sign_in_msgid = models.CharField(max_length=64, verbose_name=_("sign in msgid"))
+    signed_out_at = models.DateTimeField(
+        null=True, blank=True, help_text=_(_(_("Business time."))), verbose_name=_("signed out at")
+    )
+    sign_out_msgid = models.CharField(max_length=64, blank=True, verbose_name=_("sign out msgid"))
+    request_id = models.CharField(max_length=64, blank=True, verbose_name=_("request id"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("sign-in")
@@ -64,32 +73,60 @@ class Message(models.Model):
         VOIDED = "VOIDED", _("Corrected before it arrived (2601)")
 
     institution = models.ForeignKey(
-        "institutions.Institution", on_delete=models.PROTECT, related_name="fsi_messages"
+        "institutions.Institution",
+        on_delete=models.PROTECT,
+        related_name="fsi_messages",
+        verbose_name=_("institution"),
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("user"),
     )
-    msgid = models.CharField(max_length=64, blank=True)
-    infno = models.CharField(max_length=8, blank=True)
-    sign_no = models.CharField(max_length=30, blank=True)
+    msgid = models.CharField(max_length=64, blank=True, verbose_name=_("msgid"))
+    infno = models.CharField(max_length=8, blank=True, verbose_name=_("infno"))
+    sign_no = models.CharField(max_length=30, blank=True, verbose_name=_("sign no"))
     claims_msgid = models.BooleanField(
-        default=False, help_text=_("The message that carried this msgid out (one per msgid).")
+        default=False,
+        help_text=_("The message that carried this msgid out (one per msgid)."),
+        verbose_name=_("claims msgid"),
     )
-    outcome = models.CharField(max_length=8, choices=Outcome.choices)
-    infcode = models.SmallIntegerField(null=True, blank=True)
-    error_code = models.CharField(max_length=64, blank=True)
-    fingerprint = models.CharField(max_length=64, blank=True)
-    request = models.JSONField(default=dict, blank=True, help_text=_("The envelope as received."))
-    response = models.JSONField(default=dict, blank=True, help_text=_("The envelope answered."))
-    inf_refmsgid = models.CharField(max_length=40, blank=True)
-    request_id = models.CharField(max_length=64, blank=True)
-    business_time = models.DateTimeField(help_text=_("The domain's clock when it arrived."))
-    received_at = models.DateTimeField(help_text=_("Real time."))
-    duration_ms = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, verbose_name=_("outcome"))
+    infcode = models.SmallIntegerField(null=True, blank=True, verbose_name=_("infcode"))
+    error_code = models.CharField(max_length=64, blank=True, verbose_name=_("error code"))
+    fingerprint = models.CharField(max_length=64, blank=True, verbose_name=_("fingerprint"))
+    request = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("The envelope as received."),
+        verbose_name=_("request"),
+    )
+    response = models.JSONField(
+        default=dict, blank=True, help_text=_("The envelope answered."), verbose_name=_("response")
+    )
+    inf_refmsgid = models.CharField(max_length=40, blank=True, verbose_name=_("inf refmsgid"))
+    request_id = models.CharField(max_length=64, blank=True, verbose_name=_("request id"))
+    business_time = models.DateTimeField(
+        help_text=_("The domain's clock when it arrived."), verbose_name=_("business time")
+    )
+    received_at = models.DateTimeField(help_text=_("Real time."), verbose_name=_("received at"))
+    duration_ms = models.DecimalField(
+        max_digits=10, decimal_places=2, null=True, blank=True, verbose_name=_("duration ms")
+    )
     corrected_by = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrections"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="corrections",
+        verbose_name=_("corrected by"),
     )
-    corrected_at = models.DateTimeField(null=True, blank=True, help_text=_(_(_("Business time."))))
+    corrected_at = models.DateTimeField(
+        null=True, blank=True, help_text=_(_(_("Business time."))), verbose_name=_("corrected at")
+    )
 
     class Meta:
         verbose_name = _("message")

@@ -56,15 +56,21 @@ class CatalogItem(models.Model):
         B = "B", _("Class B (eligible after a self-paid first share)")
         C = "C", _("Class C (fully self-paid)")
 
-    code = models.CharField(max_length=32, unique=True)
-    name = models.CharField(max_length=128)
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    catalog_class = models.CharField(max_length=1, choices=CatalogClass.choices)
-    unit = models.CharField(max_length=32, blank=True, help_text=_("Box, tablet, session..."))
-    is_active = models.BooleanField(
-        default=True, help_text=_("Inactive items can no longer be settled.")
+    code = models.CharField(max_length=32, unique=True, verbose_name=_("code"))
+    name = models.CharField(max_length=128, verbose_name=_("name"))
+    kind = models.CharField(max_length=8, choices=Kind.choices, verbose_name=_("kind"))
+    catalog_class = models.CharField(
+        max_length=1, choices=CatalogClass.choices, verbose_name=_("catalog class")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    unit = models.CharField(
+        max_length=32, blank=True, help_text=_("Box, tablet, session..."), verbose_name=_("unit")
+    )
+    is_active = models.BooleanField(
+        default=True,
+        help_text=_("Inactive items can no longer be settled."),
+        verbose_name=_("is active"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     history = HistoricalRecords(bases=[AuditedHistory])
 
     class Meta:
@@ -84,37 +90,47 @@ class BenefitPolicy(models.Model):
     """A city's settlement figures that do not depend on the institution's tier."""
 
     city = models.OneToOneField(
-        "cities.City", on_delete=models.CASCADE, related_name="benefit_policy"
+        "cities.City",
+        on_delete=models.CASCADE,
+        related_name="benefit_policy",
+        verbose_name=_("city"),
     )
     class_b_self_pay_ratio = models.DecimalField(
         help_text=_(
             "Share of each class-B item the person pays first, before anything is eligible."
         ),
         **_RATIO,
+        verbose_name=_("class b self pay ratio"),
     )
     employee_annual_cap = MoneyField(
-        help_text=_("Most the pooled fund pays an employee per year (all visits).")
+        help_text=_("Most the pooled fund pays an employee per year (all visits)."),
+        verbose_name=_("employee annual cap"),
     )
     resident_annual_cap = MoneyField(
-        help_text=_("Most the pooled funds pay a resident per year (all visits).")
+        help_text=_("Most the pooled funds pay a resident per year (all visits)."),
+        verbose_name=_("resident annual cap"),
     )
     employee_outpatient_annual_quota = MoneyField(
         help_text=_(
             "Most the pool pays for an employee's outpatient care per year (outpatient mutual aid). Residents' outpatient quota is the city's outpatient-pooling quota."
-        )
+        ),
+        verbose_name=_("employee outpatient annual quota"),
     )
     personal_account_pays_class_c = models.BooleanField(
         default=True,
         help_text=_("Whether the personal account may pay class-C (fully self-paid) items."),
+        verbose_name=_("personal account pays class c"),
     )
     family_aid_across_cities = models.BooleanField(
         default=False,
         help_text=_("Whether family mutual aid may name relatives insured in another city."),
+        verbose_name=_("family aid across cities"),
     )
     filing_validity_days = models.PositiveSmallIntegerField(
         default=180,
         validators=[MinValueValidator(1)],
         help_text=_("Validity of a cross-city filing when none is given."),
+        verbose_name=_("filing validity days"),
     )
     # Emergency rescue (art. 28): care at a non-designated institution, or in another city without
     # a filing, is not refused when it was an emergency.
@@ -149,7 +165,7 @@ class BenefitPolicy(models.Model):
             "within this many days of the visit (a claim is approved only then). Empty: none."
         ),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
     history = HistoricalRecords(bases=[AuditedHistory])
 
     class Meta:
@@ -178,16 +194,23 @@ class BenefitPolicy(models.Model):
 class BenefitRule(models.Model):
     """Deductible and reimbursement ratio for one scheme, visit type and tier."""
 
-    policy = models.ForeignKey(BenefitPolicy, on_delete=models.CASCADE, related_name="rules")
-    scheme = models.CharField(
-        max_length=8, choices=[("EMPLOYEE", "Employee"), ("RESIDENT", "Resident")]
+    policy = models.ForeignKey(
+        BenefitPolicy, on_delete=models.CASCADE, related_name="rules", verbose_name=_("policy")
     )
-    visit_type = models.CharField(max_length=10, choices=VisitType.choices)
-    tier = models.CharField(max_length=8, choices=Tier.choices)
+    scheme = models.CharField(
+        max_length=8,
+        choices=[("EMPLOYEE", "Employee"), ("RESIDENT", "Resident")],
+        verbose_name=_("scheme"),
+    )
+    visit_type = models.CharField(
+        max_length=10, choices=VisitType.choices, verbose_name=_("visit type")
+    )
+    tier = models.CharField(max_length=8, choices=Tier.choices, verbose_name=_("tier"))
     annual_deductible = MoneyField(
         help_text=_(
             "Eligible expenses the person pays in a year, per visit type, before the fund pays anything."
-        )
+        ),
+        verbose_name=_("annual deductible"),
     )
     reimbursement_ratio = models.DecimalField(
         null=True,
@@ -196,6 +219,7 @@ class BenefitRule(models.Model):
             "Share of eligible expenses above the deductible the fund pays. Empty (residents' outpatient care only): the city's outpatient-pooling ratio."
         ),
         **_RATIO,
+        verbose_name=_("reimbursement ratio"),
     )
     history = HistoricalRecords(bases=[AuditedHistory])
 
@@ -245,26 +269,35 @@ class AnnualUsage(models.Model):
     settlements and their reversals)."""
 
     person = models.ForeignKey(
-        "persons.InsuredPerson", on_delete=models.CASCADE, related_name="annual_usage"
+        "persons.InsuredPerson",
+        on_delete=models.CASCADE,
+        related_name="annual_usage",
+        verbose_name=_("person"),
     )
-    year = models.PositiveSmallIntegerField()
+    year = models.PositiveSmallIntegerField(verbose_name=_("year"))
     deductible_outpatient = MoneyField(
-        default=0, help_text=_("Deductible paid this year, outpatient.")
+        default=0,
+        help_text=_("Deductible paid this year, outpatient."),
+        verbose_name=_("deductible outpatient"),
     )
     deductible_inpatient = MoneyField(
-        default=0, help_text=_("Deductible paid this year, inpatient.")
+        default=0,
+        help_text=_("Deductible paid this year, inpatient."),
+        verbose_name=_("deductible inpatient"),
     )
     pool_paid = MoneyField(
         default=0,
         help_text=_(
             "Paid by the pooled funds this year, all visits (counts toward the annual cap)."
         ),
+        verbose_name=_("pool paid"),
     )
     outpatient_pool_paid = MoneyField(
         default=0,
         help_text=_(
             "Of that, paid for outpatient care (counts toward the outpatient quota; for residents this is outpatient pooling)."
         ),
+        verbose_name=_("outpatient pool paid"),
     )
 
     class Meta:
@@ -304,22 +337,38 @@ class FamilyAuthorization(models.Model):
         CHILD = "CHILD", _("Child")
 
     account_holder = models.ForeignKey(
-        "persons.InsuredPerson", on_delete=models.CASCADE, related_name="family_grants"
+        "persons.InsuredPerson",
+        on_delete=models.CASCADE,
+        related_name="family_grants",
+        verbose_name=_("account holder"),
     )
     beneficiary = models.ForeignKey(
-        "persons.InsuredPerson", on_delete=models.CASCADE, related_name="family_benefactors"
+        "persons.InsuredPerson",
+        on_delete=models.CASCADE,
+        related_name="family_benefactors",
+        verbose_name=_("beneficiary"),
     )
-    relation = models.CharField(max_length=8, choices=Relation.choices)
-    granted_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    relation = models.CharField(max_length=8, choices=Relation.choices, verbose_name=_("relation"))
+    granted_at = models.DateTimeField(verbose_name=_("granted at"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    request_id = models.CharField(max_length=64, blank=True)
+    request_id = models.CharField(max_length=64, blank=True, verbose_name=_("request id"))
     revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("revoked by"),
     )
-    revocation_request_id = models.CharField(max_length=64, blank=True)
+    revocation_request_id = models.CharField(
+        max_length=64, blank=True, verbose_name=_("revocation request id")
+    )
 
     class Meta:
         verbose_name = _("family authorization")
@@ -357,29 +406,47 @@ class CrossCityFiling(models.Model):
         TEMPORARY = "TEMPORARY", _("Temporary stay (emergency or short visit)")
 
     person = models.ForeignKey(
-        "persons.InsuredPerson", on_delete=models.PROTECT, related_name="filings"
+        "persons.InsuredPerson",
+        on_delete=models.PROTECT,
+        related_name="filings",
+        verbose_name=_("person"),
     )
     city = models.ForeignKey(
         "cities.City",
         on_delete=models.PROTECT,
         related_name="filings_received",
         help_text=_("The city where the person will be treated."),
+        verbose_name=_("city"),
     )
-    category = models.CharField(max_length=20, choices=Category.choices)
-    valid_from = models.DateField()
-    valid_until = models.DateField(help_text=_("Last day the filing is valid (inclusive)."))
-    note = models.CharField(max_length=255, blank=True)
-    recorded_at = models.DateTimeField(help_text=_(_(_("Business time."))))
+    category = models.CharField(max_length=20, choices=Category.choices, verbose_name=_("category"))
+    valid_from = models.DateField(verbose_name=_("valid from"))
+    valid_until = models.DateField(
+        help_text=_("Last day the filing is valid (inclusive)."), verbose_name=_("valid until")
+    )
+    note = models.CharField(max_length=255, blank=True, verbose_name=_("note"))
+    recorded_at = models.DateTimeField(
+        help_text=_(_(_("Business time."))), verbose_name=_("recorded at")
+    )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    request_id = models.CharField(max_length=64, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True, verbose_name=_("request id"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
     revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("revoked by"),
     )
-    revocation_request_id = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    revocation_request_id = models.CharField(
+        max_length=64, blank=True, verbose_name=_("revocation request id")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("cross-city filing")
@@ -417,31 +484,52 @@ class Settlement(models.Model):
         REVERSED = "REVERSED", _("Reversed (refunded)")
 
     institution = models.ForeignKey(
-        "institutions.Institution", on_delete=models.PROTECT, related_name="settlements"
+        "institutions.Institution",
+        on_delete=models.PROTECT,
+        related_name="settlements",
+        verbose_name=_("institution"),
     )
     person = models.ForeignKey(
-        "persons.InsuredPerson", on_delete=models.PROTECT, related_name="settlements"
+        "persons.InsuredPerson",
+        on_delete=models.PROTECT,
+        related_name="settlements",
+        verbose_name=_("person"),
     )
     insured_city = models.ForeignKey(
         "cities.City",
         on_delete=models.PROTECT,
         related_name="+",
         help_text=_("The city whose policy and pooled fund applied (the person's)."),
+        verbose_name=_("insured city"),
     )
-    scheme = models.CharField(max_length=8)
-    visit_type = models.CharField(max_length=10, choices=VisitType.choices)
+    scheme = models.CharField(max_length=8, verbose_name=_("scheme"))
+    visit_type = models.CharField(
+        max_length=10, choices=VisitType.choices, verbose_name=_("visit type")
+    )
     visit_reference = models.CharField(
-        max_length=64, blank=True, help_text=_("The institution's own visit or invoice number.")
+        max_length=64,
+        blank=True,
+        help_text=_("The institution's own visit or invoice number."),
+        verbose_name=_("visit reference"),
     )
     credential_kind = models.CharField(
-        max_length=8, help_text=_("What the person presented: CARD or EVOUCHER.")
+        max_length=8,
+        help_text=_("What the person presented: CARD or EVOUCHER."),
+        verbose_name=_("credential kind"),
     )
     year = models.PositiveSmallIntegerField(
-        help_text=_("The policy year whose usage it counts in.")
+        help_text=_("The policy year whose usage it counts in."), verbose_name=_("year")
     )
-    settled_at = models.DateTimeField(help_text=_(_(_("Business time."))))
+    settled_at = models.DateTimeField(
+        help_text=_(_(_("Business time."))), verbose_name=_("settled at")
+    )
     filing = models.ForeignKey(
-        CrossCityFiling, on_delete=models.PROTECT, null=True, blank=True, related_name="settlements"
+        CrossCityFiling,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="settlements",
+        verbose_name=_("filing"),
     )
     family_authorization = models.ForeignKey(
         FamilyAuthorization,
@@ -449,8 +537,9 @@ class Settlement(models.Model):
         null=True,
         blank=True,
         related_name="settlements",
+        verbose_name=_("family authorization"),
     )
-    use_personal_account = models.BooleanField()
+    use_personal_account = models.BooleanField(verbose_name=_("use personal account"))
     emergency = models.BooleanField(
         default=False,
         verbose_name=_("emergency"),
@@ -473,7 +562,12 @@ class Settlement(models.Model):
             "may follow, where the insured city asks for one."
         ),
     )
-    pool_account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="+")
+    pool_account = models.ForeignKey(
+        "accounts.Account",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("pool account"),
+    )
     paying_account = models.ForeignKey(
         "accounts.Account",
         on_delete=models.PROTECT,
@@ -481,36 +575,65 @@ class Settlement(models.Model):
         blank=True,
         related_name="+",
         help_text=_("The personal account that paid (the person's own, or a family member's)."),
+        verbose_name=_("paying account"),
     )
 
     # The policy applied, as it stood.
-    class_b_self_pay_ratio = models.DecimalField(max_digits=5, decimal_places=4)
-    annual_deductible = MoneyField()
-    deductible_paid_before = MoneyField(
-        help_text=_("Deductible already paid this year, this visit type.")
+    class_b_self_pay_ratio = models.DecimalField(
+        max_digits=5, decimal_places=4, verbose_name=_("class b self pay ratio")
     )
-    reimbursement_ratio = models.DecimalField(max_digits=5, decimal_places=4)
-    annual_cap = MoneyField()
-    pool_paid_before = MoneyField()
-    outpatient_quota = MoneyField(null=True, blank=True, help_text=_("Outpatient visits only."))
-    outpatient_pool_paid_before = MoneyField(null=True, blank=True)
+    annual_deductible = MoneyField(verbose_name=_("annual deductible"))
+    deductible_paid_before = MoneyField(
+        help_text=_("Deductible already paid this year, this visit type."),
+        verbose_name=_("deductible paid before"),
+    )
+    reimbursement_ratio = models.DecimalField(
+        max_digits=5, decimal_places=4, verbose_name=_("reimbursement ratio")
+    )
+    annual_cap = MoneyField(verbose_name=_("annual cap"))
+    pool_paid_before = MoneyField(verbose_name=_("pool paid before"))
+    outpatient_quota = MoneyField(
+        null=True,
+        blank=True,
+        help_text=_("Outpatient visits only."),
+        verbose_name=_("outpatient quota"),
+    )
+    outpatient_pool_paid_before = MoneyField(
+        null=True, blank=True, verbose_name=_("outpatient pool paid before")
+    )
 
     # The figures.
-    total_amount = MoneyField()
-    class_c_amount = MoneyField(help_text=_("Class-C items: fully self-paid."))
-    class_b_self_pay_amount = MoneyField(help_text=_("The self-paid first share of class-B items."))
-    eligible_amount = MoneyField()
-    deductible_amount = MoneyField(help_text=_("Eligible expenses that went to the deductible."))
-    copay_amount = MoneyField(help_text=_("The person's share above the deductible (1 - ratio)."))
-    over_cap_amount = MoneyField(
-        help_text=_("What the fund would pay beyond its annual cap or quota.")
+    total_amount = MoneyField(verbose_name=_("total amount"))
+    class_c_amount = MoneyField(
+        help_text=_("Class-C items: fully self-paid."), verbose_name=_("class c amount")
     )
-    pool_amount = MoneyField(help_text=_("Paid by the pooled fund."))
-    personal_account_amount = MoneyField()
-    cash_amount = MoneyField()
-    personal_account_balance_after = MoneyField(null=True, blank=True)
+    class_b_self_pay_amount = MoneyField(
+        help_text=_("The self-paid first share of class-B items."),
+        verbose_name=_("class b self pay amount"),
+    )
+    eligible_amount = MoneyField(verbose_name=_("eligible amount"))
+    deductible_amount = MoneyField(
+        help_text=_("Eligible expenses that went to the deductible."),
+        verbose_name=_("deductible amount"),
+    )
+    copay_amount = MoneyField(
+        help_text=_("The person's share above the deductible (1 - ratio)."),
+        verbose_name=_("copay amount"),
+    )
+    over_cap_amount = MoneyField(
+        help_text=_("What the fund would pay beyond its annual cap or quota."),
+        verbose_name=_("over cap amount"),
+    )
+    pool_amount = MoneyField(help_text=_("Paid by the pooled fund."), verbose_name=_("pool amount"))
+    personal_account_amount = MoneyField(verbose_name=_("personal account amount"))
+    cash_amount = MoneyField(verbose_name=_("cash amount"))
+    personal_account_balance_after = MoneyField(
+        null=True, blank=True, verbose_name=_("personal account balance after")
+    )
 
-    status = FSMField(max_length=8, choices=Status.choices, default=Status.SETTLED)
+    status = FSMField(
+        max_length=8, choices=Status.choices, default=Status.SETTLED, verbose_name=_("status")
+    )
     transfer = models.OneToOneField(
         "accounts.Transfer",
         on_delete=models.PROTECT,
@@ -518,26 +641,40 @@ class Settlement(models.Model):
         blank=True,
         related_name="settlement",
         help_text=_("Empty when everything was paid in cash."),
+        verbose_name=_("transfer"),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    request_id = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    request_id = models.CharField(max_length=64, blank=True, verbose_name=_("request id"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
-    reversed_at = models.DateTimeField(null=True, blank=True)
+    reversed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("reversed at"))
     reversed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reversed by"),
     )
-    reversal_reason = models.CharField(max_length=255, blank=True)
+    reversal_reason = models.CharField(
+        max_length=255, blank=True, verbose_name=_("reversal reason")
+    )
     reversal_transfer = models.OneToOneField(
         "accounts.Transfer",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="reversed_settlement",
+        verbose_name=_("reversal transfer"),
     )
-    reversal_request_id = models.CharField(max_length=64, blank=True)
+    reversal_request_id = models.CharField(
+        max_length=64, blank=True, verbose_name=_("reversal request id")
+    )
 
     # Care in another city: each city's side is posted inside it, through its clearing accounts,
     # and the two cities settle with each other in the monthly clearing.
@@ -547,6 +684,7 @@ class Settlement(models.Model):
             "Care in another city whose money moved through both cities' clearing accounts: "
             "settled between the cities by the monthly clearing."
         ),
+        verbose_name=_("through clearing"),
     )
     care_transfer = models.OneToOneField(
         "accounts.Transfer",
@@ -557,6 +695,7 @@ class Settlement(models.Model):
         help_text=_(
             "Care in another city: the care city's clearing receivable pays its institution."
         ),
+        verbose_name=_("care transfer"),
     )
     care_reversal_transfer = models.OneToOneField(
         "accounts.Transfer",
@@ -565,6 +704,7 @@ class Settlement(models.Model):
         blank=True,
         related_name="care_city_reversed_settlement",
         help_text=_("Care in another city: the care city's side of the reversal."),
+        verbose_name=_("care reversal transfer"),
     )
 
     class Meta:
@@ -659,17 +799,28 @@ class Settlement(models.Model):
 class SettlementLine(models.Model):
     """One line item of a settlement, with the catalog facts it was settled on."""
 
-    settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="lines")
-    line_no = models.PositiveSmallIntegerField()
-    item = models.ForeignKey(CatalogItem, on_delete=models.PROTECT, related_name="+")
-    code = models.CharField(max_length=32)
-    name = models.CharField(max_length=128)
-    catalog_class = models.CharField(max_length=1, choices=CatalogItem.CatalogClass.choices)
-    quantity = models.DecimalField(max_digits=10, decimal_places=3)
-    unit_price = MoneyField()
-    amount = MoneyField(help_text=_(_("quantity x unit price, to the cent.")))
-    self_pay_amount = MoneyField(help_text=_("Class C: all of it; class B: the first share."))
-    eligible_amount = MoneyField()
+    settlement = models.ForeignKey(
+        Settlement, on_delete=models.CASCADE, related_name="lines", verbose_name=_("settlement")
+    )
+    line_no = models.PositiveSmallIntegerField(verbose_name=_("line no"))
+    item = models.ForeignKey(
+        CatalogItem, on_delete=models.PROTECT, related_name="+", verbose_name=_("item")
+    )
+    code = models.CharField(max_length=32, verbose_name=_("code"))
+    name = models.CharField(max_length=128, verbose_name=_("name"))
+    catalog_class = models.CharField(
+        max_length=1, choices=CatalogItem.CatalogClass.choices, verbose_name=_("catalog class")
+    )
+    quantity = models.DecimalField(max_digits=10, decimal_places=3, verbose_name=_("quantity"))
+    unit_price = MoneyField(verbose_name=_("unit price"))
+    amount = MoneyField(
+        help_text=_(_("quantity x unit price, to the cent.")), verbose_name=_("amount")
+    )
+    self_pay_amount = MoneyField(
+        help_text=_("Class C: all of it; class B: the first share."),
+        verbose_name=_("self pay amount"),
+    )
+    eligible_amount = MoneyField(verbose_name=_("eligible amount"))
 
     class Meta:
         verbose_name = _("settlement line")
@@ -707,32 +858,56 @@ class Visit(models.Model):
         CANCELLED = "CANCELLED", _("Cancelled")
 
     mdtrt_id = models.CharField(
-        max_length=30, unique=True, help_text=_("The visit's id, given at registration.")
+        max_length=30,
+        unique=True,
+        help_text=_("The visit's id, given at registration."),
+        verbose_name=_("mdtrt id"),
     )
     institution = models.ForeignKey(
-        "institutions.Institution", on_delete=models.PROTECT, related_name="visits"
+        "institutions.Institution",
+        on_delete=models.PROTECT,
+        related_name="visits",
+        verbose_name=_("institution"),
     )
     person = models.ForeignKey(
-        "persons.InsuredPerson", on_delete=models.PROTECT, related_name="visits"
+        "persons.InsuredPerson",
+        on_delete=models.PROTECT,
+        related_name="visits",
+        verbose_name=_("person"),
     )
-    visit_type = models.CharField(max_length=10, choices=VisitType.choices)
+    visit_type = models.CharField(
+        max_length=10, choices=VisitType.choices, verbose_name=_("visit type")
+    )
     institution_visit_no = models.CharField(
         max_length=64,
         blank=True,
         help_text=_("The institution's own outpatient or admission number (ipt_otp_no)."),
+        verbose_name=_("institution visit no"),
     )
-    med_type = models.CharField(max_length=6, blank=True, help_text=_("Medical category code."))
+    med_type = models.CharField(
+        max_length=6, blank=True, help_text=_("Medical category code."), verbose_name=_("med type")
+    )
     credential_kind = models.CharField(
-        max_length=8, help_text=_("CARD or EVOUCHER at registration.")
+        max_length=8,
+        help_text=_("CARD or EVOUCHER at registration."),
+        verbose_name=_("credential kind"),
     )
-    begun_at = models.DateTimeField(help_text=_("When the visit (or the admission) began."))
-    registered_at = models.DateTimeField(help_text=_(_(_("Business time."))))
-    diagnosis_code = models.CharField(max_length=30, blank=True)
-    diagnosis_name = models.CharField(max_length=255, blank=True)
-    described_at = models.DateTimeField(null=True, blank=True)
-    discharged_at = models.DateTimeField(null=True, blank=True, help_text=_("Inpatient visits."))
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+    begun_at = models.DateTimeField(
+        help_text=_("When the visit (or the admission) began."), verbose_name=_("begun at")
+    )
+    registered_at = models.DateTimeField(
+        help_text=_(_(_("Business time."))), verbose_name=_("registered at")
+    )
+    diagnosis_code = models.CharField(max_length=30, blank=True, verbose_name=_("diagnosis code"))
+    diagnosis_name = models.CharField(max_length=255, blank=True, verbose_name=_("diagnosis name"))
+    described_at = models.DateTimeField(null=True, blank=True, verbose_name=_("described at"))
+    discharged_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("Inpatient visits."), verbose_name=_("discharged at")
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.OPEN, verbose_name=_("status")
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("cancelled at"))
     settlement = models.ForeignKey(
         Settlement,
         on_delete=models.PROTECT,
@@ -740,11 +915,15 @@ class Visit(models.Model):
         blank=True,
         related_name="visits",
         help_text=_("The visit's latest settlement (live unless reversed)."),
+        verbose_name=_("settlement"),
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    request_id = models.CharField(max_length=64, blank=True)
+    request_id = models.CharField(max_length=64, blank=True, verbose_name=_("request id"))
 
     class Meta:
         verbose_name = _("visit")
@@ -782,27 +961,44 @@ class VisitFeeLine(models.Model):
     """One fee line an institution uploaded for a visit (``feedetl_sn``), on a catalog item; a
     settlement of the visit settles its live lines."""
 
-    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="fee_lines")
-    feedetl_sn = models.CharField(max_length=30, help_text=_("The institution's line number."))
-    charge_batch_no = models.CharField(
-        max_length=30, blank=True, help_text=_("The institution's charge batch (chrg_bchno).")
+    visit = models.ForeignKey(
+        Visit, on_delete=models.CASCADE, related_name="fee_lines", verbose_name=_("visit")
     )
-    item = models.ForeignKey(CatalogItem, on_delete=models.PROTECT, related_name="+")
-    code = models.CharField(max_length=32, help_text=_("Catalog code (med_list_codg)."))
+    feedetl_sn = models.CharField(
+        max_length=30, help_text=_("The institution's line number."), verbose_name=_("feedetl sn")
+    )
+    charge_batch_no = models.CharField(
+        max_length=30,
+        blank=True,
+        help_text=_("The institution's charge batch (chrg_bchno)."),
+        verbose_name=_("charge batch no"),
+    )
+    item = models.ForeignKey(
+        CatalogItem, on_delete=models.PROTECT, related_name="+", verbose_name=_("item")
+    )
+    code = models.CharField(
+        max_length=32, help_text=_("Catalog code (med_list_codg)."), verbose_name=_("code")
+    )
     institution_item_code = models.CharField(
         max_length=50,
         blank=True,
         help_text=_("The institution's own item code (medins_list_codg)."),
+        verbose_name=_("institution item code"),
     )
-    quantity = models.DecimalField(max_digits=10, decimal_places=3)
-    unit_price = MoneyField()
-    amount = MoneyField(help_text=_(_("quantity x unit price, to the cent.")))
-    uploaded_at = models.DateTimeField()
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+    quantity = models.DecimalField(max_digits=10, decimal_places=3, verbose_name=_("quantity"))
+    unit_price = MoneyField(verbose_name=_("unit price"))
+    amount = MoneyField(
+        help_text=_(_("quantity x unit price, to the cent.")), verbose_name=_("amount")
+    )
+    uploaded_at = models.DateTimeField(verbose_name=_("uploaded at"))
+    cancelled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("cancelled at"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
     )
-    request_id = models.CharField(max_length=64, blank=True)
+    request_id = models.CharField(max_length=64, blank=True, verbose_name=_("request id"))
 
     class Meta:
         verbose_name = _("visit fee line")
@@ -832,10 +1028,12 @@ class ClearingRun(RecordedJob):
     to the month's end and not cleared before is put on its city pair's statement for the month,
     once; then each city's netting transfer is posted inside it. Its items are settlements."""
 
-    period = models.DateField(unique=True, help_text=_("First day of the month cleared."))
-    statements_count = models.PositiveIntegerField(default=0)
-    settlements_count = models.PositiveIntegerField(default=0)
-    reversals_count = models.PositiveIntegerField(default=0)
+    period = models.DateField(
+        unique=True, help_text=_("First day of the month cleared."), verbose_name=_("period")
+    )
+    statements_count = models.PositiveIntegerField(default=0, verbose_name=_("statements count"))
+    settlements_count = models.PositiveIntegerField(default=0, verbose_name=_("settlements count"))
+    reversals_count = models.PositiveIntegerField(default=0, verbose_name=_("reversals count"))
 
     class Meta:
         verbose_name = _("cross-city clearing run")
@@ -852,25 +1050,46 @@ class ClearingStatement(models.Model):
     reversals, and the net; money moves only inside each city (its netting transfer), never
     between the two in one transfer."""
 
-    run = models.ForeignKey(ClearingRun, on_delete=models.PROTECT, related_name="statements")
-    period = models.DateField(help_text=_("First day of the month cleared."))
-    city_a = models.ForeignKey("cities.City", on_delete=models.PROTECT, related_name="+")
-    city_b = models.ForeignKey("cities.City", on_delete=models.PROTECT, related_name="+")
-    a_to_b_settled_count = models.PositiveIntegerField(default=0)
+    run = models.ForeignKey(
+        ClearingRun, on_delete=models.PROTECT, related_name="statements", verbose_name=_("run")
+    )
+    period = models.DateField(
+        help_text=_("First day of the month cleared."), verbose_name=_("period")
+    )
+    city_a = models.ForeignKey(
+        "cities.City", on_delete=models.PROTECT, related_name="+", verbose_name=_("city a")
+    )
+    city_b = models.ForeignKey(
+        "cities.City", on_delete=models.PROTECT, related_name="+", verbose_name=_("city b")
+    )
+    a_to_b_settled_count = models.PositiveIntegerField(
+        default=0, verbose_name=_("a to b settled count")
+    )
     a_to_b_settled_amount = MoneyField(
-        default=0, help_text=_("Care in B of persons insured in A: the funds' part.")
+        default=0,
+        help_text=_("Care in B of persons insured in A: the funds' part."),
+        verbose_name=_("a to b settled amount"),
     )
-    a_to_b_reversed_count = models.PositiveIntegerField(default=0)
-    a_to_b_reversed_amount = MoneyField(default=0)
-    b_to_a_settled_count = models.PositiveIntegerField(default=0)
+    a_to_b_reversed_count = models.PositiveIntegerField(
+        default=0, verbose_name=_("a to b reversed count")
+    )
+    a_to_b_reversed_amount = MoneyField(default=0, verbose_name=_("a to b reversed amount"))
+    b_to_a_settled_count = models.PositiveIntegerField(
+        default=0, verbose_name=_("b to a settled count")
+    )
     b_to_a_settled_amount = MoneyField(
-        default=0, help_text=_("Care in A of persons insured in B: the funds' part.")
+        default=0,
+        help_text=_("Care in A of persons insured in B: the funds' part."),
+        verbose_name=_("b to a settled amount"),
     )
-    b_to_a_reversed_count = models.PositiveIntegerField(default=0)
-    b_to_a_reversed_amount = MoneyField(default=0)
+    b_to_a_reversed_count = models.PositiveIntegerField(
+        default=0, verbose_name=_("b to a reversed count")
+    )
+    b_to_a_reversed_amount = MoneyField(default=0, verbose_name=_("b to a reversed amount"))
     net_amount = MoneyField(
         default=0,
         help_text=_("What A pays B (negative: B pays A), once the statement is netted."),
+        verbose_name=_("net amount"),
     )
     transfer_a = models.OneToOneField(
         "accounts.Transfer",
@@ -879,6 +1098,7 @@ class ClearingStatement(models.Model):
         blank=True,
         related_name="+",
         help_text=_("A's netting transfer, inside A."),
+        verbose_name=_("transfer a"),
     )
     transfer_b = models.OneToOneField(
         "accounts.Transfer",
@@ -887,9 +1107,10 @@ class ClearingStatement(models.Model):
         blank=True,
         related_name="+",
         help_text=_("B's netting transfer, inside B."),
+        verbose_name=_("transfer b"),
     )
-    netted_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    netted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("netted at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("cross-city clearing statement")
@@ -921,14 +1142,25 @@ class ClearingItem(models.Model):
     """A settlement (or its reversal) on the statement that cleared it: each at most once, by
     the unique constraint, however often the clearing runs."""
 
-    statement = models.ForeignKey(ClearingStatement, on_delete=models.PROTECT, related_name="items")
+    statement = models.ForeignKey(
+        ClearingStatement,
+        on_delete=models.PROTECT,
+        related_name="items",
+        verbose_name=_("statement"),
+    )
     # No index of its own: the unique (settlement, is_reversal) index serves it, one less to
     # write for each of a month's million items.
     settlement = models.ForeignKey(
-        Settlement, on_delete=models.PROTECT, related_name="+", db_index=False
+        Settlement,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("settlement"),
     )
-    is_reversal = models.BooleanField()
-    amount = MoneyField(help_text=_("The funds' part; negative for a reversal."))
+    is_reversal = models.BooleanField(verbose_name=_("is reversal"))
+    amount = MoneyField(
+        help_text=_("The funds' part; negative for a reversal."), verbose_name=_("amount")
+    )
 
     class Meta:
         verbose_name = _("cross-city clearing item")

@@ -15,11 +15,18 @@ class CityUpload(RecordedJob):
         OPERATOR = "OPERATOR", _("Operator")
         SANDBOX = "SANDBOX", _("Sandbox fast-forward (one person)")
 
-    city = models.ForeignKey("cities.City", on_delete=models.PROTECT, related_name="uploads")
-    trigger = models.CharField(max_length=8, choices=Trigger.choices)
-    as_of = models.DateTimeField(help_text=_("Business time of the data uploaded."))
+    city = models.ForeignKey(
+        "cities.City", on_delete=models.PROTECT, related_name="uploads", verbose_name=_("city")
+    )
+    trigger = models.CharField(max_length=8, choices=Trigger.choices, verbose_name=_("trigger"))
+    as_of = models.DateTimeField(
+        help_text=_("Business time of the data uploaded."), verbose_name=_("as of")
+    )
     due_on = models.DateField(
-        null=True, blank=True, help_text=_("The scheduled date, for scheduled uploads.")
+        null=True,
+        blank=True,
+        help_text=_("The scheduled date, for scheduled uploads."),
+        verbose_name=_("due on"),
     )
 
     class Meta:
@@ -42,15 +49,22 @@ class BalanceSnapshot(models.Model):
     """What the national platform holds for one person, as of the upload that last refreshed it."""
 
     person = models.OneToOneField(
-        "persons.InsuredPerson", on_delete=models.CASCADE, primary_key=True, related_name="snapshot"
+        "persons.InsuredPerson",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="snapshot",
+        verbose_name=_("person"),
     )
-    upload = models.ForeignKey(CityUpload, on_delete=models.PROTECT, related_name="+")
-    has_personal_account = models.BooleanField()
-    balance = MoneyField()
+    upload = models.ForeignKey(
+        CityUpload, on_delete=models.PROTECT, related_name="+", verbose_name=_("upload")
+    )
+    has_personal_account = models.BooleanField(verbose_name=_("has personal account"))
+    balance = MoneyField(verbose_name=_("balance"))
     credited = models.BooleanField(
-        help_text=_("Whether the first crediting had been posted at upload time.")
+        help_text=_("Whether the first crediting had been posted at upload time."),
+        verbose_name=_("credited"),
     )
-    as_of = models.DateTimeField()
+    as_of = models.DateTimeField(verbose_name=_("as of"))
 
     class Meta:
         verbose_name = _("balance snapshot")
