@@ -86,19 +86,17 @@ def _balances_by_account(accounts) -> dict[int, Decimal]:
 
 @pytest.fixture
 def two_developers_and_the_demo(agreement):
-    """Alice's and Bob's worlds and the shared (demo) cities, each with a person whose card is
-    being made at a street point (ready the next working day) and an employee due a credit on
-    the 25th."""
+    """Alice's and Bob's worlds and the shared (demo) cities, each with an employee whose card
+    is being made at a street point (ready the next working day) and who is due a credit on the
+    25th."""
     set_clock(MONDAY_MORNING)
     operator = client_for(User.objects.create_superuser("root", role=User.Role.OPERATOR))
     alice, bob = _developer(), _developer()
     world = {"alice": _world(alice, name="alice"), "bob": _world(bob)}
     people = {}
     for who, client in (("alice", alice), ("bob", bob), ("demo", operator)):
-        people[who] = {
-            "card": _scenario(client, "CARD_BEING_MADE", card_ready_working_day=1),
-            "employee": _scenario(client, "BALANCE_VISIBLE"),
-        }
+        built = _scenario(client, "CARD_BEING_MADE", card_ready_working_day=1)
+        people[who] = {"card": built, "employee": built}
     return {"alice": alice, "bob": bob, "demo": operator}, world, people
 
 
