@@ -620,7 +620,7 @@ def _face_auth_outcome_apply(*, voucher: EVoucher, outcome: str, by, now: dateti
             now=now,
             object_type="evoucher",
             object_id=voucher.pk,
-            data={"status": voucher.status, "locked_until": voucher.locked_until.isoformat()},
+            data={"status": voucher.status, "locked_until": clock.as_iso(voucher.locked_until)},
             city_id=_person_city_id(voucher.person_id),
             person_id=voucher.person_id,
         )

@@ -58,7 +58,7 @@ def agency_call(*, name: str, phone: str) -> str:
             "agency": name or gettext("the agency"),
             "phone": phone,
         }
-    return gettext("call the national medical-insurance hotline (%(hotline)s)") % {
+    return gettext("call the national medical-insurance hotline on %(hotline)s") % {
         "hotline": settings.NHSA_HOTLINE
     }
 

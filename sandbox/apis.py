@@ -1,4 +1,5 @@
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -39,6 +40,9 @@ from sandbox.worlds import (
 )
 from users.models import User
 from users.throttles import LoginAddressThrottle
+
+# How many of its events a clock advance lists; `events_url` pages through all of them.
+EVENTS_SHOWN = 1000
 
 _SANDBOX_NOTE = " Sandbox mode only: with it off, this answers 404 `SANDBOX_DISABLED`."
 
@@ -150,15 +154,25 @@ class ScenarioParametersSerializer(serializers.Serializer):
 def scenario_parameters(scenario, data) -> dict:
     """The chosen parameters, each one the scenario takes (a field error otherwise)."""
     parameters = ScenarioParametersSerializer(data=data or {})
+    # A serializer drops keys it does not know; a typo must not pass unnoticed.
+    unknown = set(data or {}) - set(parameters.fields) if hasattr(data, "keys") else set()
     parameters.is_valid(raise_exception=True)
     chosen = parameters.validated_data
-    foreign = sorted(set(chosen) - set(scenario.parameters) - set(GENERAL_PARAMETERS))
+    foreign = sorted((set(chosen) - set(scenario.parameters) - set(GENERAL_PARAMETERS)) | unknown)
     if foreign:
         raise DomainError(
             CommonErrorCode.VALIDATION_ERROR,
             _("%(scenario_code)s takes no %(join)s.")
             % {"scenario_code": scenario.code, "join": ", ".join(foreign)},
-            errors=[field_error(name, _("This scenario does not take it.")) for name in foreign],
+            errors=[
+                field_error(
+                    name,
+                    _("No scenario takes it.")
+                    if name in unknown
+                    else _("This scenario does not take it."),
+                )
+                for name in foreign
+            ],
         )
     return dict(chosen)
 
@@ -341,7 +355,19 @@ class ClockAdvanceApi(ActorMixin, APIView):
         events = serializers.ListField(
             child=serializers.DictField(),
             help_text="The events this advance caused (recorded under its request id), oldest "
-            "first.",
+            f"first: at most the first {EVENTS_SHOWN}; `events_truncated` says when there were "
+            "more, and `events_url` lists them all.",
+        )
+        events_total = serializers.IntegerField(
+            help_text="How many events this advance caused, all told."
+        )
+        events_truncated = serializers.BooleanField(
+            help_text=f"True when it caused more than the {EVENTS_SHOWN} listed in `events`."
+        )
+        events_url = serializers.CharField(
+            allow_null=True,
+            help_text="`GET /api/v1/events` filtered by this request's id: every event it caused, "
+            "newest first, page by page.",
         )
 
     @extend_schema(
@@ -387,7 +413,7 @@ class ClockAdvanceApi(ActorMixin, APIView):
                                     "city": "330100",
                                     "status": "SUCCEEDED",
                                     "items_done": 3,
-                                    "credited_count": "2",
+                                    "credited_count": 2,
                                     "credited_amount": "420.00",
                                 }
                             ],
@@ -402,6 +428,9 @@ class ClockAdvanceApi(ActorMixin, APIView):
                             "object_id": "12",
                         }
                     ],
+                    "events_total": 1,
+                    "events_truncated": False,
+                    "events_url": "/api/v1/events?request_id=6f1d2c3b-8a9e-4b7c-9d0e-1f2a3b4c5d6e",
                 },
                 response_only=True,
             ),
@@ -416,26 +445,35 @@ class ClockAdvanceApi(ActorMixin, APIView):
         data.is_valid(raise_exception=True)
         clock_id = world.clock_id if world is not None else clock.SHARED_CLOCK_ID
         report = clock_advance(by=request.user, clock_id=clock_id, **data.validated_data)
+        request_id = getattr(request, "request_id", "")
+        events, total = events_of_request(request_id)
         output = {
             "previous": report.previous,
             "now": report.now,
             "days": report.days,
             "world": world.pk if world is not None else None,
-            "events": events_of_request(getattr(request, "request_id", "")),
+            "events": events,
+            "events_total": total,
+            "events_truncated": total > len(events),
+            "events_url": f"{reverse('event-list')}?{urlencode({'request_id': request_id})}"
+            if request_id
+            else None,
         }
         return Response(self.OutputSerializer(output).data)
 
 
-def events_of_request(request_id: str) -> list[dict]:
-    """The events recorded under this request id (the advance's own and its jobs'), once the
-    event log is installed."""
+def events_of_request(request_id: str) -> tuple[list[dict], int]:
+    """The first ``EVENTS_SHOWN`` events recorded under this request id (the advance's own and
+    its jobs'), oldest first, and how many there are in all; none before the event log is
+    installed."""
     from django.apps import apps
 
     if not request_id or not apps.is_installed("events"):
-        return []
+        return [], 0
     event_model = apps.get_model("events", "Event")
-    rows = event_model.objects.filter(request_id=request_id).order_by("id")
-    return [
+    rows = event_model.objects.filter(request_id=request_id)
+    total = rows.count()
+    shown = [
         {
             "id": getattr(event, "public_id", None) or str(event.pk),
             "type": event.type,
@@ -444,8 +482,9 @@ def events_of_request(request_id: str) -> list[dict]:
             "occurred_at": clock.as_iso(event.occurred_at),
             "data": event.data,
         }
-        for event in rows[:1000]
+        for event in rows.order_by("id")[:EVENTS_SHOWN]
     ]
+    return shown, total
 
 
 # --- Sandbox developers and their worlds ---------------------------------------------------

@@ -54,7 +54,13 @@ def _job_report(job, outcome) -> dict:
         "status": job.status,
         "items_done": job.items_done,
     }
-    report.update({name: str(value) for name, value in outcome.totals.items()})
+    # Counts stay numbers, as in the events; amounts (Decimal) are strings, as everywhere.
+    report.update(
+        {
+            name: value if isinstance(value, int) else str(value)
+            for name, value in outcome.totals.items()
+        }
+    )
     return report
 
 

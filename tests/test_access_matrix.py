@@ -134,7 +134,7 @@ CASES = [
         "get",
         "api/v1/cities/<str:city_code>/fund",
         "/api/v1/cities/{city_a}/fund",
-        operator_of_a(200),
+        operator_of_a(200, op_other=404),
     ),
     # Persons.
     Case("get", "api/v1/persons", "/api/v1/persons", signed_in(200, bare=403)),

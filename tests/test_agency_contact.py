@@ -32,7 +32,7 @@ def test_operators_record_the_agency_and_the_remedy_names_it(api_client, agreeme
     login(api_client, person)
     before = api_client.get("/api/v1/me/balance").json()["reasons"][0]
     assert before["code"] == "CITY_INQUIRY_NOT_LAUNCHED"
-    assert "national medical-insurance hotline (12393)" in before["remedy"]
+    assert "national medical-insurance hotline on 12393" in before["remedy"]
     assert before["hotline"] == "12393" and "agency" not in before
 
     changed = operator.patch(f"/api/v1/cities/{city.code}", NANPING_AGENCY, format="json")
@@ -97,7 +97,7 @@ def test_the_scenarios_cities_send_people_to_their_configured_agency(
         assert agency["agency_name"] in reason["remedy"]
     else:  # Zhumadian is configured without one: the national hotline answers.
         assert reason["hotline"] == "12393" and "agency" not in reason
-        assert "national medical-insurance hotline (12393)" in reason["remedy"]
+        assert "national medical-insurance hotline on 12393" in reason["remedy"]
 
 
 def test_a_sandbox_city_provisioned_before_contacts_gets_its_profiles_contact_once():

@@ -67,7 +67,7 @@ def test_without_a_recorded_agency_the_national_hotline_is_given():
     problem = activate(client, card).json()
     assert problem["code"] == "CARD_ACTIVATED_AT_COUNTER"
     assert "the local medical-insurance agency" in problem["detail"]
-    assert "national medical-insurance hotline (12393)" in problem["remedy"]
+    assert "national medical-insurance hotline on 12393" in problem["remedy"]
     assert problem["contact"] == {"hotline": "12393"}
 
 

@@ -196,7 +196,7 @@ def test_a_balance_with_reasons_answers_in_the_language_asked_for(
             reasons[0]["detail"]
             == f"{city.name}尚未开通医保线上查询，因此医保电子凭证平台无法显示您的余额。"
         )
-        assert "拨打全国医疗保障服务热线（12393）" in reasons[0]["remedy"]
+        assert "拨打全国医疗保障服务热线 12393" in reasons[0]["remedy"]
         assert reasons[1]["title"] == "您的医保电子凭证尚未激活"
         for reason in reasons:
             assert chinese(reason["title"]) and chinese(reason["detail"])

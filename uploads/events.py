@@ -97,7 +97,7 @@ def upload_completed_record(upload: CityUpload) -> None:
         object_id=upload.pk,
         data={
             "trigger": upload.trigger,
-            "as_of": upload.as_of.isoformat(),
+            "as_of": clock.as_iso(upload.as_of),
             "items_done": upload.items_done,
         },
         city_id=upload.city_id,

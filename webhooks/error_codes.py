@@ -22,7 +22,10 @@ class WebhookErrorCode(ErrorCodes):
     )
     WEBHOOK_OWNER_NOT_ALLOWED = (
         ErrorKind.FORBIDDEN,
-        _("Only institution terminals and operators register webhook endpoints."),
+        _(
+            "Only institution terminals, operators and sandbox developers register webhook "
+            "endpoints."
+        ),
     )
     WEBHOOK_ENDPOINT_EXISTS = (
         ErrorKind.CONFLICT,

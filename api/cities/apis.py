@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.response import Response
@@ -7,6 +8,7 @@ from accounts.selectors import city_fund
 from api.base import ActorMixin, operated_city
 from cities.models import City
 from common import clock
+from common.errors import CommonErrorCode, DomainError, field_error
 from common.money import MoneyField, MoneySerializerField, NonNegativeMoneySerializerField
 from provisioning.switches import city_switches_change
 
@@ -185,7 +187,9 @@ _FUND_EXAMPLE = OpenApiExample(
         "there, what it paid its institutions for persons insured elsewhere, and the net the "
         "monthly clearings settled). A pool below zero is listed in `deficits` and flags "
         "`in_deficit`: a fund can be overdrawn, and it is reported, never hidden. Operators of "
-        "the city and superusers (403 `CITY_NOT_ADMINISTERED`; an unknown city 404).",
+        "the city and superusers; a caller who may see the city but does not administer it: 403 "
+        "`CITY_NOT_ADMINISTERED`; a city the caller may not see (another operator's) or that "
+        "does not exist: 404, as `GET /api/v1/cities/{code}` answers.",
         tags=["cities"],
         responses=CityFundOutputSerializer,
         examples=[_FUND_EXAMPLE],
@@ -195,6 +199,13 @@ class CityFundApi(ActorMixin, generics.GenericAPIView):
     serializer_class = CityFundOutputSerializer
 
     def get(self, request, city_code: str):
+        if not access.cities_visible(self.actor).filter(code=city_code).exists():
+            # As `GET /api/v1/cities/{code}` answers: a city the caller may not see is not there.
+            raise DomainError(
+                CommonErrorCode.NOT_FOUND,
+                _("No city %(code)s.") % {"code": city_code},
+                errors=[field_error("city", _("Unknown city."))],
+            )
         city = operated_city(self.actor, city_code)
         fund = city_fund(city_id=city.id)
         data = {

@@ -74,6 +74,9 @@ class EventFilter(filters.FilterSet):
     type = filters.ChoiceFilter(choices=EventType.choices)
     object_type = filters.CharFilter()
     object_id = filters.CharFilter()
+    request_id = filters.CharFilter(
+        help_text=_("Events recorded by this request (its X-Request-ID), such as a clock advance.")
+    )
     after = filters.IsoDateTimeFilter(
         field_name="occurred_at",
         lookup_expr="gte",
@@ -87,7 +90,7 @@ class EventFilter(filters.FilterSet):
 
     class Meta:
         model = Event
-        fields = ["type", "object_type", "object_id", "after", "before"]
+        fields = ["type", "object_type", "object_id", "request_id", "after", "before"]
 
 
 _BALANCE_EVENT_EXAMPLE = OpenApiExample(
@@ -159,7 +162,7 @@ _SETTLEMENT_EVENT_EXAMPLE = OpenApiExample(
         "while it presents a card or e-voucher (X-Presented-Credential), that person's; "
         "an operator those of the cities they administer; a superuser all. Follow `next` for "
         "older events (the cursor stays stable while new events arrive). Filter by `type`, "
-        "`object_type` and `object_id`, and by when they occurred (`after`, `before`, on the "
+        "`object_type`, `object_id` and `request_id`, and by when they occurred (`after`, `before`, on the "
         "domain's clock). Events are kept for EVENTS_RETENTION_DAYS days (30 by default).",
         tags=["events"],
         examples=[_BALANCE_EVENT_EXAMPLE, _SETTLEMENT_EVENT_EXAMPLE],

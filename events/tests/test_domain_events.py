@@ -120,7 +120,7 @@ def test_evoucher_activated_and_locked(hangzhou):
             person=person, outcome=FaceAuthAttempt.Outcome.FACE_MISMATCH, by=None
         )
     (locked,) = _events(EventType.EVOUCHER_LOCKED)
-    assert locked.person_id == person.id and locked.data["locked_until"]
+    assert locked.person_id == person.id and locked.data["locked_until"].endswith("+08:00")
 
     set_clock(MONDAY_MORNING + timedelta(hours=2))
     evoucher_face_authenticate(person=person, outcome=None, by=None)
@@ -187,6 +187,10 @@ def test_upload_records_completion_and_changed_online_answers_set_based(hangzhou
 
     (completed,) = _events(EventType.UPLOAD_COMPLETED)
     assert completed.object_id == str(upload.id) and completed.city_id == hangzhou.id
+    # Every time the API gives is local, with +08:00.
+    upload.refresh_from_db()
+    assert completed.data["as_of"] == clock.as_iso(upload.as_of)
+    assert completed.data["as_of"].endswith("+08:00")
     events = {event.person_id: event for event in _events(EventType.PERSON_BALANCE_CHANGED)}
     assert uploaded.id not in events  # already in an upload: nothing changed
     online = events[fresh.id].data["channels"]["ONLINE"]

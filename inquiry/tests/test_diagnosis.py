@@ -165,7 +165,7 @@ def test_remedies_send_people_to_the_citys_own_agency(changes, reason_code, chan
     assert with_agency.extra["hotline"] == "0571-12393"
     # A city that recorded no agency falls back on the national hotline.
     without = only(answer(facts(city=city(**changes)), channel), reason_code)
-    assert "national medical-insurance hotline (12393)" in without.remedy
+    assert "national medical-insurance hotline on 12393" in without.remedy
     assert without.extra["hotline"] == "12393" and "agency" not in without.extra
 
 

@@ -161,3 +161,12 @@ def test_a_scenario_person_settles_from_the_account_with_the_demo_pin_it_is_told
     # A card not yet activated has no PIN to tell.
     issued = operator_client.post("/api/v1/sandbox/scenarios/CARD_NOT_ACTIVATED").json()
     assert issued["card_number"] and issued["card_pin"] is None
+
+
+def test_an_unknown_scenario_parameter_is_refused(operator_client):
+    response = operator_client.post(
+        "/api/v1/sandbox/scenarios/BALANCE_VISIBLE", {"bogus": 1}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "VALIDATION_ERROR"
+    assert [error["field"] for error in response.json()["errors"]] == ["bogus"]

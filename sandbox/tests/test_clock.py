@@ -153,3 +153,26 @@ def test_the_clock_stays_where_a_refused_step_found_it(operator_client):
     assert operator_client.get("/api/v1/sandbox/clock").json()["now"] == (
         MONDAY_MORNING.isoformat()
     )
+
+
+def test_an_advance_says_when_it_lists_only_some_of_its_events(operator_client, monkeypatch):
+    import sandbox.apis
+
+    cities = [CityFactory(crediting_day=25) for _ in range(2)]
+    for city in cities:
+        PersonFactory(city=city)
+    set_clock(datetime(2026, 11, 24, 23, 0, tzinfo=SHANGHAI))
+    monkeypatch.setattr(sandbox.apis, "EVENTS_SHOWN", 1)
+    cut = _advance(operator_client, minutes=90)
+    assert len(cut["events"]) == 1 and cut["events_total"] >= 2
+    assert cut["events_truncated"] is True
+    superuser = client_for(UserFactory(is_superuser=True, is_staff=True))
+    listed = superuser.get(cut["events_url"]).json()["results"]
+    assert cut["events"][0]["id"] in {event["id"] for event in listed}
+    assert len(listed) == cut["events_total"]
+    # Job counts are numbers, as in the events; amounts stay strings.
+    jobs = [job for day in cut["days"] for job in day["jobs"] if job["kind"] == "creditingrun"]
+    assert len(jobs) == 2
+    for job in jobs:
+        assert type(job["credited_count"]) is int
+        assert isinstance(job["credited_amount"], str)

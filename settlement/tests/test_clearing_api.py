@@ -160,8 +160,8 @@ def test_a_citys_fund_shows_its_pools_clearing_positions_and_deficits(world, cli
     assert care.json()["in_deficit"] is False
     assert_problem(
         client_for(operator).get(f"/api/v1/cities/{care_city.code}/fund"),
-        403,
-        "CITY_NOT_ADMINISTERED",
+        404,
+        "NOT_FOUND",
     )
     assert_problem(client_for(operator).get("/api/v1/cities/999999/fund"), 404, "NOT_FOUND")
 
