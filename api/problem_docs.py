@@ -1,6 +1,7 @@
 """The page of each error code: what causes it, what to do, which operations answer with it, and
 an example of the problem body. Served as JSON and as HTML at ``/api/v1/problems/{code}``."""
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.reasons import HIDING_REASONS, REASON_ORDER, REASON_SOURCES, REASON_TITLES, ReasonCode
@@ -185,7 +186,7 @@ def reason_page(code: str) -> dict | None:
     if code not in ReasonCode.__members__:
         return None
     reason = ReasonCode(code)
-    example = balance_by_reason().get(code, {})
+    example = balance_by_reason(get_language() or "en").get(code, {})
     shown = next((r for r in example.get("reasons", []) if r["code"] == code), {})
     return {
         "code": code,

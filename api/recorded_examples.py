@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 
 RECORDED_EXAMPLES_PATH = Path(__file__).with_name("recorded_examples.json")
-# The online balance answer of a sandbox scenario's person, one per reason code.
+# The online balance answer of a sandbox scenario's person, one per reason code, in each language.
 BALANCE_BY_REASON_PATH = Path(__file__).with_name("recorded_balance_by_reason.json")
 RECORDED_NAME = "Recorded answer"
 BALANCE_OPERATIONS = ("me_balance_retrieve",)
@@ -20,11 +20,25 @@ def recorded_examples() -> dict[str, dict]:
     return json.loads(RECORDED_EXAMPLES_PATH.read_text(encoding="utf-8"))
 
 
+RECORDED_LANGUAGES = ("en", "zh-hans")
+
+
 @cache
-def balance_by_reason() -> dict[str, dict]:
+def _balance_by_reason_recorded() -> dict[str, dict[str, dict]]:
     if not BALANCE_BY_REASON_PATH.exists():
         return {}
     return json.loads(BALANCE_BY_REASON_PATH.read_text(encoding="utf-8"))
+
+
+def balance_by_reason(language: str = "en") -> dict[str, dict]:
+    """The recorded answers in ``language`` (English where it was not recorded)."""
+    recorded = _balance_by_reason_recorded()
+    return recorded.get(language.lower()) or recorded.get("en", {})
+
+
+def balance_by_reason_reload() -> None:
+    """After the file was recorded again."""
+    _balance_by_reason_recorded.cache_clear()
 
 
 def _add_reason_examples(operation) -> None:

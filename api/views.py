@@ -178,7 +178,7 @@ class DocsPageRenderer(TemplateHTMLRenderer):
         return context
 
 
-class _DocsPageApi(APIView):
+class DocsPageApi(APIView):
     """JSON for programs, a page for people; a problem is always problem+json."""
 
     permission_classes = [AllowAny]
@@ -192,7 +192,7 @@ class _DocsPageApi(APIView):
         return response
 
 
-class ProblemListApi(_DocsPageApi):
+class ProblemListApi(DocsPageApi):
     pagination_class = None
 
     @extend_schema(
@@ -210,7 +210,7 @@ class ProblemListApi(_DocsPageApi):
         return Response(problems)
 
 
-class ProblemDetailApi(_DocsPageApi):
+class ProblemDetailApi(DocsPageApi):
     @extend_schema(
         summary="One error code: its cause, what to do, which operations answer with it",
         description="The page a problem's `type` names: the code's HTTP status and title, what "
@@ -241,7 +241,7 @@ class ReasonPageSerializer(serializers.Serializer):
     example = serializers.DictField(help_text="A real online balance answer with this reason.")
 
 
-class ReasonDetailApi(_DocsPageApi):
+class ReasonDetailApi(DocsPageApi):
     @extend_schema(
         summary="One reason a balance is hidden: its rule, its remedy and an example",
         description="A reason code's place in the catalogue, its title, whether it hides the "

@@ -4,7 +4,6 @@ from common.errors import ErrorCodes, ErrorKind
 
 
 class ClaimErrorCode(ErrorCodes):
-    CLAIM_NOT_FOUND = ErrorKind.NOT_FOUND, _("No such reimbursement claim.")
     CLAIM_ROUTE_NOT_AVAILABLE = (
         ErrorKind.UNPROCESSABLE,
         _(

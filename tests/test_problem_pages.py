@@ -101,3 +101,24 @@ def test_each_reason_has_a_page_with_its_scenario_and_a_real_example(api_client)
     assert "POST /api/v1/sandbox/scenarios/DATA_NOT_UPLOADED" in page.content.decode()
     missing = api_client.get("/api/v1/balance-reasons/NOPE", HTTP_ACCEPT="text/html")
     assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"
+
+
+def test_a_reason_page_speaks_the_callers_language(api_client):
+    english = api_client.get("/api/v1/balance-reasons/CARD_NOT_ACTIVATED").json()
+    chinese = api_client.get(
+        "/api/v1/balance-reasons/CARD_NOT_ACTIVATED", HTTP_ACCEPT_LANGUAGE="zh-Hans"
+    ).json()
+    assert english["code"] == chinese["code"] and english["order"] == chinese["order"]
+    assert english["title"] != chinese["title"]
+    # The remedy and the example are the Chinese answer, not the English one.
+    assert chinese["remedy"] != english["remedy"]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in chinese["remedy"])
+    example_titles = [reason["title"] for reason in chinese["example"]["reasons"]]
+    assert chinese["title"] in example_titles
+
+
+def test_the_reason_list_is_a_page_too(api_client):
+    page = api_client.get("/api/v1/balance-reasons", HTTP_ACCEPT="text/html")
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    assert 'href="/api/v1/balance-reasons/DATA_NOT_UPLOADED"' in page.content.decode()
+    assert api_client.get("/api/v1/balance-reasons").json()[0]["order"] == 1

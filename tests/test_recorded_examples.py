@@ -20,7 +20,9 @@ from accounts.reasons import REASON_ORDER
 from api.recorded_examples import (
     BALANCE_BY_REASON_PATH,
     RECORDED_EXAMPLES_PATH,
+    RECORDED_LANGUAGES,
     balance_by_reason,
+    balance_by_reason_reload,
     recorded_examples,
 )
 from sandbox.scenarios import scenario_create
@@ -54,11 +56,13 @@ DISCRIMINATORS = ("kind", "type")
 
 def mismatches(documented, real, where="") -> list[str]:
     """Where an example differs from a real answer in shape (null matches anything, an empty list
-    any list: the real answer may simply have had none). A list's items may be of several kinds
+    any list, an empty object any object: the real answer may simply have had none). A list's items may be of several kinds
     (``kind``/``type``): an example item is held to the real items of its own kind, if any."""
     if documented is None or real is None:
         return []
     if isinstance(documented, dict) and isinstance(real, dict):
+        if not documented or not real:
+            return []  # a map with no entries (deficits, say) tells nothing of its members
         found = [f"{where}.{key}: not in the real answer" for key in documented.keys() - real]
         found += [f"{where}.{key}: missing from the example" for key in real.keys() - documented]
         for key in documented.keys() & real.keys():
@@ -167,27 +171,37 @@ def test_the_recorded_examples_are_of_operations_that_exist():
 
 def test_every_reason_has_a_balance_example_answered_by_its_scenario(agreement):
     """Each reason's example is the online answer of the sandbox scenario of that name, the one a
-    client developer creates to see it (POST /api/v1/sandbox/scenarios/{code})."""
+    client developer creates to see it (POST /api/v1/sandbox/scenarios/{code}), in English and in
+    Chinese."""
     set_clock(MONDAY_MORNING)
-    answers = {}
+    answers = {language: {} for language in RECORDED_LANGUAGES}
     for code in REASON_ORDER:
         built = scenario_create(code.value, username=f"example-{code.value.lower()}")
-        response = client_for(built.person.user).get("/api/v1/me/balance")
-        assert response.status_code == 200, response.content
-        answers[code.value] = response.json()
-        assert code.value in [reason["code"] for reason in answers[code.value]["reasons"]]
+        for language in RECORDED_LANGUAGES:
+            response = client_for(built.person.user).get(
+                "/api/v1/me/balance", HTTP_ACCEPT_LANGUAGE=language
+            )
+            assert response.status_code == 200, response.content
+            assert response["Content-Language"].lower() == language
+            body = answers[language][code.value] = response.json()
+            assert code.value in [reason["code"] for reason in body["reasons"]]
     if os.environ.get("RECORD_API_EXAMPLES"):
         BALANCE_BY_REASON_PATH.write_text(
             json.dumps(answers, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
         )
-        balance_by_reason.cache_clear()
-    documented = balance_by_reason()
-    assert list(documented) == [code.value for code in REASON_ORDER]
-    for code, body in answers.items():
-        assert mismatches(documented[code], body) == [], code
-        assert [r["code"] for r in documented[code]["reasons"]] == [
-            r["code"] for r in body["reasons"]
-        ], code
+        balance_by_reason_reload()
+    for language in RECORDED_LANGUAGES:
+        documented = balance_by_reason(language)
+        assert list(documented) == [code.value for code in REASON_ORDER]
+        for code, body in answers[language].items():
+            assert mismatches(documented[code], body) == [], (language, code)
+            assert [r["code"] for r in documented[code]["reasons"]] == [
+                r["code"] for r in body["reasons"]
+            ], code
+            # The texts are the language's own, as the code words them now.
+            assert [r["title"] for r in documented[code]["reasons"]] == [
+                r["title"] for r in body["reasons"]
+            ], (language, code)
     schema = SchemaGenerator().get_schema(request=None, public=True)
     shown = _documented(schema, "me_balance_retrieve", "200")
     assert {f"Reason {code.value}" for code in REASON_ORDER} <= set(shown)

@@ -10,7 +10,6 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import generics, serializers
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -35,6 +34,7 @@ from api.base import (
 )
 from api.idempotency import idempotent
 from api.jobs import RecordedJobOutputSerializer
+from api.views import DocsPageApi, DocsPageRenderer
 from common import clock
 from common.errors import CommonErrorCode, DomainError, field_error
 from common.money import CURRENCY, MoneySerializerField
@@ -296,9 +296,7 @@ class PersonBalanceApi(ActorMixin, APIView):
         return balance_response(diagnosis)
 
 
-class ReasonCatalogueApi(APIView):
-    permission_classes = [AllowAny]
-
+class ReasonCatalogueApi(DocsPageApi):
     class OutputSerializer(serializers.Serializer):
         code = serializers.CharField()
         order = serializers.IntegerField()
@@ -310,23 +308,25 @@ class ReasonCatalogueApi(APIView):
         summary="The reason catalogue: every code a balance query can answer with, in order",
         description="Each reason code with its position (a balance answer lists its reasons in "
         "this order, the first being the primary one), its title, whether it hides the balance, "
-        "and the rule or fact behind it. The codes never change meaning. Public: no login needed.",
+        "and the rule or fact behind it. The codes never change meaning. With `Accept: "
+        "text/html` (a browser) the same list is a page. Public: no login needed.",
         tags=["balance"],
         responses=OutputSerializer(many=True),
     )
     def get(self, request):
-        return Response(
-            [
-                {
-                    "code": code.value,
-                    "order": index + 1,
-                    "title": REASON_TITLES[code],
-                    "hides_balance": code in HIDING_REASONS,
-                    "background": REASON_SOURCES[code],
-                }
-                for index, code in enumerate(REASON_ORDER)
-            ]
-        )
+        reasons = [
+            {
+                "code": code.value,
+                "order": index + 1,
+                "title": str(REASON_TITLES[code]),
+                "hides_balance": code in HIDING_REASONS,
+                "background": str(REASON_SOURCES[code]),
+            }
+            for index, code in enumerate(REASON_ORDER)
+        ]
+        if isinstance(request.accepted_renderer, DocsPageRenderer):
+            return Response({"reasons": reasons}, template_name="api/reason_list.html")
+        return Response(reasons)
 
 
 # --- Accounts and their ledger -------------------------------------------------------------
