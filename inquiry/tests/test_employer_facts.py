@@ -104,6 +104,9 @@ def test_my_balance_answer_says_why_the_account_is_not_growing(api_client):
     person = employee(Employer.PaymentMode.NOT_PAYING)
     user = person_login_create(person=person, username=f"user-{person.id}", password=None)
     api_client.credentials(HTTP_AUTHORIZATION=token_for(user))
+    # In sandbox mode a caller's first request finds the clock of their city's world; the server
+    # remembers it, so from then on (and always with sandbox mode off) a query costs two.
+    api_client.get("/api/v1/me/balance")
     with CaptureQueriesContext(connection) as captured:
         body = api_client.get("/api/v1/me/balance").json()
     # The token, then the one balance statement, prepared.
