@@ -453,22 +453,26 @@ def city_row_visible(actor: Actor, row: models.Model, city_paths: tuple[str, ...
 def events_visible(actor: Actor, request) -> QuerySet:
     """Events: an operator's (or developer's) cities, a terminal's own institution (and, in a
     request presenting a card or e-voucher, that person's), an insured person their own; a
-    superuser all. Without a request (a webhook endpoint's owner) nothing is presented."""
+    superuser all. A test event (``is_test``, triggered in the sandbox) is its triggering
+    caller's alone, within those: nobody else hears of it. Without a request (a webhook
+    endpoint's owner) nothing is presented."""
     from events.models import Event
 
     if actor.is_superuser:
         return Event.objects.all()
     if actor.is_operator:
-        return Event.objects.filter(city_id__in=actor.city_ids)
-    if actor.is_institution:
+        own = models.Q(city_id__in=actor.city_ids)
+    elif actor.is_institution:
         own = models.Q(institution_id=actor.user.institution_id)
         person_id = _presented_person_id(request) if request is not None else None
         if person_id is not None:
             own |= models.Q(person_id=person_id)
-        return Event.objects.filter(own)
-    if actor.is_insured and actor.person_id:
-        return Event.objects.filter(person_id=actor.person_id)
-    return Event.objects.none()
+    elif actor.is_insured and actor.person_id:
+        own = models.Q(person_id=actor.person_id)
+    else:
+        return Event.objects.none()
+    triggered_here = models.Q(triggered_by_id=actor.user.pk) if actor.user.pk else models.Q()
+    return Event.objects.filter(own).filter(models.Q(is_test=False) | triggered_here)
 
 
 def webhook_endpoints_visible(

@@ -83,6 +83,16 @@ class Event(models.Model):
     request_id = models.CharField(_("request id"), max_length=64, blank=True, default="")
     idempotency_key = models.CharField(_("idempotency key"), max_length=255, blank=True, default="")
     is_test = models.BooleanField(_("test event"), default=False)
+    # A test event is its triggering caller's alone: only they (and superusers) see it.
+    triggered_by = models.ForeignKey(
+        "users.User",
+        verbose_name=_("triggered by"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
         verbose_name = _("event")
@@ -103,6 +113,12 @@ class Event(models.Model):
                 condition=models.Q(institution__isnull=False),
             ),
             BrinIndex(fields=["created_at"], name="event_created_at_brin"),
+            # Test events alone: few, and a deleted user's go with them.
+            models.Index(
+                fields=["triggered_by"],
+                name="event_triggered_by",
+                condition=models.Q(triggered_by__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

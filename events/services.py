@@ -58,8 +58,10 @@ def event_record(
     person_id: int | None = None,
     institution_id: int | None = None,
     is_test: bool = False,
+    triggered_by_id: int | None = None,
 ) -> Event | None:
-    """Record one event (``None`` when recording is turned off)."""
+    """Record one event (``None`` when recording is turned off); a test event names the user
+    who triggered it (``triggered_by_id``), the only one besides superusers who sees it."""
     if not events_enabled():
         return None
     event = Event.objects.create(
@@ -74,6 +76,7 @@ def event_record(
         request_id=current_request_id()[:64],
         idempotency_key=current_idempotency_key(),
         is_test=is_test,
+        triggered_by_id=triggered_by_id,
     )
     _schedule_events_committed()
     return event

@@ -27,7 +27,9 @@ class TriggerInputSerializer(serializers.Serializer):
     data = serializers.DictField(
         required=False,
         default=dict,
-        help_text="Overrides, key by key, of the newest event's `data` about the object.",
+        help_text="Overrides, key by key, of the newest event's `data` about the object: "
+        "when that event is of the same type, only its own keys (a change's `before` and "
+        "`after`, each whole).",
     )
 
 
@@ -41,8 +43,10 @@ class EventTriggerApi(ActorMixin, APIView):
         summary="Trigger a test event for an object (sandbox)",
         description="Records an event of the chosen type about an object you may see (one with "
         "events you may see in `GET /api/v1/events`), marked `is_test`, with the newest of those "
-        "events' city, person and `data`, overridden by `data` key by key; and delivers it to "
-        "your own enabled webhook endpoints that take the type, and nobody else's. An object "
+        "events' city, person and `data`, overridden by `data` key by key (a key that event's "
+        "`data` does not have, when it is of the same type: 400 `VALIDATION_ERROR`); and "
+        "delivers it to your own enabled webhook endpoints that take the type, and nobody "
+        "else's. Only you (and superusers) see it in `GET /api/v1/events`. An object "
         "without such events: 404 `WEBHOOK_TRIGGER_OBJECT_NOT_FOUND`. Sandbox mode only: with "
         "it off, this answers 404 `SANDBOX_DISABLED`.",
         tags=["sandbox", "webhooks"],
@@ -56,7 +60,7 @@ class EventTriggerApi(ActorMixin, APIView):
                     "type": "card.status_changed",
                     "object_type": "card",
                     "object_id": "41",
-                    "data": {"status": {"before": "ACTIVE", "after": "LOST"}},
+                    "data": {"before": {"status": "ACTIVE"}, "after": {"status": "LOST"}},
                 },
                 request_only=True,
             )

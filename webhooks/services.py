@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from common import clock
-from common.errors import DomainError, field_error
+from common.errors import CommonErrorCode, DomainError, field_error
 from events.models import Event, EventType
 from users.models import User
 from webhooks import rules
@@ -470,6 +470,28 @@ def event_trigger(
             % {"object_type": object_type, "object_id": object_id},
         )
     base = latest.data if isinstance(latest.data, dict) else {}
+    # An override must replace what an event of this type says, not add a second shape beside
+    # it (``status`` beside ``before.status``) that contradicts it.
+    unknown = sorted(set(data) - set(base)) if latest.type == type else []
+    if unknown:
+        raise DomainError(
+            CommonErrorCode.VALIDATION_ERROR,
+            _(
+                "%(type)s events about %(object_type)s %(object_id)s have no %(unknown)s in their "
+                "data; override its own keys: %(known)s."
+            )
+            % {
+                "type": type,
+                "object_type": object_type,
+                "object_id": object_id,
+                "unknown": ", ".join(unknown),
+                "known": ", ".join(sorted(base)),
+            },
+            errors=[
+                field_error(f"data.{key}", _("Not a key of this event type's data."))
+                for key in unknown
+            ],
+        )
     with transaction.atomic():
         event = event_record(
             type=type,
@@ -481,6 +503,7 @@ def event_trigger(
             person_id=latest.person_id,
             institution_id=latest.institution_id,
             is_test=True,
+            triggered_by_id=owner.pk,
         )
         if event is None:  # recording is turned off (EVENTS_ENABLED)
             raise DomainError(

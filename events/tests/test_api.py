@@ -173,3 +173,69 @@ def test_events_older_than_the_retention_window_are_deleted_in_batches(world):
         events["city_a_switch"].pk,
     }
     assert events_purge_expired(now=now) == 0
+
+
+def test_a_test_event_is_seen_only_by_the_caller_who_triggered_it(world):
+    """A test event triggered in the sandbox stays with its caller (and superusers): the person
+    it is about and the city's other operators never see it."""
+    events, users = world
+    alice_card = events["alice_card"]
+    alice_card.data = {
+        "number": "A1",
+        "before": {"status": "PENDING"},
+        "after": {"status": "ACTIVE"},
+    }
+    alice_card.save(update_fields=["data"])
+    operator = users["operator_a"]
+    answer = client_for(operator).post(
+        "/api/v1/sandbox/events/trigger",
+        {
+            "type": "card.status_changed",
+            "object_type": "card",
+            "object_id": alice_card.object_id,
+            # The schema's own example: the real shape of a change.
+            "data": {"before": {"status": "ACTIVE"}, "after": {"status": "LOST"}},
+        },
+        format="json",
+    )
+    assert answer.status_code == 201, answer.json()
+    test_event = Event.objects.get(public_id=answer.json()["event"])
+    assert test_event.is_test and test_event.person_id == alice_card.person_id
+    assert test_event.data == {
+        "number": "A1",
+        "before": {"status": "ACTIVE"},
+        "after": {"status": "LOST"},
+    }
+
+    def sees(user) -> bool:
+        ids = {row["id"] for row in client_for(user).get(URL).json()["results"]}
+        return test_event.public_id in ids
+
+    assert sees(operator) and sees(users["superuser"])
+    colleague = OperatorFactory(cities=list(operator.cities.all()))
+    assert not sees(users["alice"]) and not sees(colleague)
+    assert client_for(users["alice"]).get(f"{URL}/{test_event.public_id}").status_code == 404
+
+
+def test_a_trigger_override_in_another_shape_than_the_events_is_refused(world):
+    events, users = world
+    alice_card = events["alice_card"]
+    alice_card.data = {
+        "number": "A1",
+        "before": {"status": "PENDING"},
+        "after": {"status": "ACTIVE"},
+    }
+    alice_card.save(update_fields=["data"])
+    answer = client_for(users["operator_a"]).post(
+        "/api/v1/sandbox/events/trigger",
+        {
+            "type": "card.status_changed",
+            "object_type": "card",
+            "object_id": alice_card.object_id,
+            "data": {"status": {"before": "ACTIVE", "after": "LOST"}},
+        },
+        format="json",
+    )
+    assert answer.status_code == 400 and answer.json()["code"] == "VALIDATION_ERROR"
+    assert [error["field"] for error in answer.json()["errors"]] == ["data.status"]
+    assert not Event.objects.filter(is_test=True).exists()

@@ -46,7 +46,7 @@ def record(city, type=EventType.CARD_STATUS_CHANGED, **data) -> Event:
             now=clock.now(),
             object_type="card",
             object_id=41,
-            data={"status": {"before": "READY", "after": "ACTIVE"}} | data,
+            data={"before": {"status": "READY"}, "after": {"status": "ACTIVE"}} | data,
             city_id=city.pk,
         )
 
@@ -81,7 +81,7 @@ def test_an_event_is_delivered_signed_as_the_standard_says(city, operator, recei
     payload = Webhook(secret).verify(request.body, request.headers)
     assert payload["type"] == "card.status_changed"
     assert payload["data"]["id"] == event.public_id
-    assert payload["data"]["data"] == {"status": {"before": "READY", "after": "ACTIVE"}}
+    assert payload["data"]["data"] == {"before": {"status": "READY"}, "after": {"status": "ACTIVE"}}
     assert payload["data"]["object"] == {"type": "card", "id": "41"}
     assert payload["data"]["city"] == city.code and payload["data"]["is_test"] is False
     # The same event as the events API shows it.
@@ -257,7 +257,7 @@ def test_a_triggered_test_event_goes_to_the_callers_endpoints_only(
             "type": "card.status_changed",
             "object_type": "card",
             "object_id": "41",
-            "data": {"status": {"before": "ACTIVE", "after": "LOST"}},
+            "data": {"before": {"status": "ACTIVE"}, "after": {"status": "LOST"}},
         },
         format="json",
     )
@@ -268,7 +268,7 @@ def test_a_triggered_test_event_goes_to_the_callers_endpoints_only(
     request = receiver.requests[-1]
     payload = Webhook(secret).verify(request.body, request.headers)
     assert payload["data"]["is_test"] is True
-    assert payload["data"]["data"]["status"]["after"] == "LOST"
+    assert payload["data"]["data"] == {"before": {"status": "ACTIVE"}, "after": {"status": "LOST"}}
     assert request.headers["webhook-id"] == test_event.public_id
     # The dispatcher never sends a test event to anyone else.
     from webhooks.tasks import dispatch
