@@ -130,7 +130,9 @@ def upload_execute(
 
 def upload_person_now(*, person: InsuredPerson, by=None, now: datetime | None = None) -> CityUpload:
     """Sandbox fast-forward: an upload carrying one person as of ``now`` (the caller's
-    clock.now(), read here when not given); the city's schedule is untouched."""
+    clock.now(), read here when not given); the city's schedule is untouched. It becomes the
+    city's latest upload (only ever forward), as the person's snapshot says the city has uploaded:
+    someone enrolled since is told they are not in it yet, not that the city never uploaded."""
     upload, _ = upload_open(city=person.city, trigger=CityUpload.Trigger.SANDBOX, by=by, now=now)
     _upload_chunk(upload, person.id - 1, person.id, 0)
     CityUpload.objects.filter(pk=upload.id).update(
@@ -141,5 +143,5 @@ def upload_person_now(*, person: InsuredPerson, by=None, now: datetime | None = 
         finished_at=timezone.now(),
     )
     upload.refresh_from_db()
-    upload_completed_record(upload)
+    _advance_city_pointer(upload)
     return upload

@@ -230,7 +230,12 @@ def test_the_sandbox_fast_forward_uploads_one_person_only(city, people):
     assert set(rows(city)) == {person.id}
     assert rows(city)[person.id][:3] == (upload.id, True, Decimal("200.00"))
     assert (upload.status, upload.items_done) == (JobStatus.SUCCEEDED, 1)
-    assert City.objects.get(pk=city.pk).latest_upload_id is None
+    # The city has uploaded: its latest upload is this one, and only ever moves forward.
+    assert City.objects.get(pk=city.pk).latest_upload_id == upload.id
+    newer = open_upload(city)
+    upload_execute(upload_id=newer.id)
+    upload_person_now(person=person)
+    assert City.objects.get(pk=city.pk).latest_upload_id > newer.id
 
 
 @pytest.mark.django_db(transaction=True)
