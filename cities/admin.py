@@ -61,7 +61,7 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         "interface_busy_forced",
         "upload_frequency",
     ]
-    search_fields = ["code", "name"]
+    search_fields = ["code", "name", "name_zh"]
     readonly_fields = ["latest_upload_shown", "created_at", "fund_shown"]
     change_form_template = "admin/cities/city/change_form.html"
     actions = [
@@ -72,11 +72,11 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         "lift_busy",
     ]
     fieldsets = [
-        (None, {"fields": ["code", "name", "created_at"]}),
+        (None, {"fields": ["code", "name", "name_zh", "created_at"]}),
         (_("Fund (pools, personal accounts, cross-city clearing)"), {"fields": ["fund_shown"]}),
         (
             _("Medical-insurance agency (where remedies send people)"),
-            {"fields": ["agency_name", "agency_address", "agency_phone"]},
+            {"fields": ["agency_name", "agency_name_zh", "agency_address", "agency_phone"]},
         ),
         (
             _("Online channel and national platform"),

@@ -7,6 +7,7 @@ from simple_history.models import HistoricalRecords
 
 from common.audit import AuditedHistory
 from common.money import MoneyField
+from common.names import name_in_language
 
 _RATE = {
     "max_digits": 5,
@@ -32,6 +33,12 @@ class City(models.Model):
         verbose_name=_("code"),
     )
     name = models.CharField(max_length=64, verbose_name=_("name"))
+    name_zh = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text=_("The city's name in Chinese, shown to people reading Chinese."),
+        verbose_name=_("name in Chinese"),
+    )
 
     # The city's medical-insurance agency (social security bureau): where the remedies send a
     # person to a counter or a phone. Empty: the remedies give the national hotline instead.
@@ -40,6 +47,12 @@ class City(models.Model):
         blank=True,
         help_text=_("The city's medical-insurance agency."),
         verbose_name=_("agency name"),
+    )
+    agency_name_zh = models.CharField(
+        max_length=128,
+        blank=True,
+        help_text=_("The agency's name in Chinese, shown to people reading Chinese."),
+        verbose_name=_("agency name in Chinese"),
     )
     agency_address = models.CharField(
         max_length=255,
@@ -237,6 +250,15 @@ class City(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    @property
+    def shown_name(self) -> str:
+        """The city's name in the language of the request (English where no Chinese is kept)."""
+        return name_in_language(self.name, self.name_zh)
+
+    @property
+    def shown_agency_name(self) -> str:
+        return name_in_language(self.agency_name, self.agency_name_zh)
 
     def resident_accounts_abolished_by(self, day) -> bool:
         """Whether residents of this city have no personal account on ``day``."""

@@ -449,8 +449,8 @@ def _filing_followed(claim: ReimbursementClaim) -> None:
                 "reject the claim with FILING_NOT_FOLLOWED."
             )
             % {
-                "city": claim.insured_city.name,
-                "care": claim.care_city.name,
+                "city": claim.insured_city.shown_name,
+                "care": claim.care_city.shown_name,
                 "days": days,
                 "due": f"{due:%Y-%m-%d}",
             },

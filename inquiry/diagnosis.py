@@ -200,16 +200,16 @@ def _hiding_reasons(
 
 
 def _agency_where(city: CityFacts) -> str:
-    return agency_where(name=city.agency.name, address=city.agency.address)
+    return agency_where(name=city.agency.shown_name, address=city.agency.address)
 
 
 def _agency_call(city: CityFacts) -> str:
-    return agency_call(name=city.agency.name, phone=city.agency.phone)
+    return agency_call(name=city.agency.shown_name, phone=city.agency.phone)
 
 
 def _agency_extra(city: CityFacts) -> dict[str, Any]:
     agency = city.agency
-    return agency_contact(name=agency.name, address=agency.address, phone=agency.phone)
+    return agency_contact(name=agency.shown_name, address=agency.address, phone=agency.phone)
 
 
 def _reason_city_inquiry(city: CityFacts) -> Reason:
@@ -218,7 +218,7 @@ def _reason_city_inquiry(city: CityFacts) -> Reason:
         detail=_(
             "%(city_name)s has not launched online e-insurance inquiry, so the e-voucher platforms cannot show your balance."
         )
-        % {"city_name": city.name},
+        % {"city_name": city.shown_name},
         remedy=_(
             "Bring your social security card to the counter of %(agency_where)s, or %(agency_call)s to check it."
         )
@@ -258,7 +258,7 @@ def _reason_wrong_channel(city: CityFacts) -> Reason:
         detail=_(
             "Your medical-insurance card carries two accounts: your personal account, and the pooled (fund) account that pays the insurance's share of your medical costs. In %(city_name)s the personal account's balance is not shown online; designated hospitals, designated pharmacies and medical-insurance agencies show it."
         )
-        % {"city_name": city.name},
+        % {"city_name": city.shown_name},
         remedy=_(
             "Ask with your card at a designated hospital or pharmacy, or at the counter of %(agency_where)s; or %(agency_call)s."
         )
@@ -282,7 +282,7 @@ def _reason_abolished(facts: BalanceFacts) -> Reason:
             "resident_accounts_abolished_on": format(
                 city.resident_accounts_abolished_on, "%Y-%m-%d"
             ),
-            "city_name": city.name,
+            "city_name": city.shown_name,
             "ratio": ratio,
             "outpatient_pooling_annual_quota": format(city.outpatient_pooling_annual_quota, ".2f"),
             "remaining": format(remaining, ".2f"),
@@ -364,7 +364,7 @@ def _reason_not_uploaded(city: CityFacts, today: date) -> Reason:
             detail=_(
                 "%(city_name)s has no public channel to the national platform, so no account data reaches it."
             )
-            % {"city_name": city.name},
+            % {"city_name": city.shown_name},
             remedy=_(
                 "Online inquiry will not show it until the city opens one; designated institutions and the counter of %(agency_where)s read the live account meanwhile (or %(agency_call)s)."
             )
@@ -375,11 +375,11 @@ def _reason_not_uploaded(city: CityFacts, today: date) -> Reason:
     latest = city.latest_upload_as_of
     if latest is None:
         detail = _("%(city_name)s has not uploaded account data to the national platform yet.") % {
-            "city_name": city.name
+            "city_name": city.shown_name
         }
     else:
         detail = _("Your account is not in %(city_name)s's latest upload (as of %(latest)s).") % {
-            "city_name": city.name,
+            "city_name": city.shown_name,
             "latest": clock.as_text(latest),
         }
     return Reason(
@@ -395,7 +395,7 @@ def _reason_busy(city: CityFacts, retry_after: int) -> Reason:
     return Reason(
         ReasonCode.PLATFORM_BUSY,
         detail=_("Too many people are querying %(city_name)s's platform right now.")
-        % {"city_name": city.name},
+        % {"city_name": city.shown_name},
         remedy=_("Query again off-peak; retry in %(retry_after)s seconds at the earliest.")
         % {"retry_after": retry_after}
         + clock.real_wait_note(),

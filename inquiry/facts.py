@@ -23,6 +23,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from common.money import ZERO
+from common.names import name_in_language
 from inquiry.notices import NO_EMPLOYER_PAYMENT_FACTS, EmployerPaymentFacts
 from persons.models import InsuredPerson
 
@@ -34,6 +35,12 @@ class AgencyContact:
     name: str = ""
     address: str = ""
     phone: str = ""
+    name_zh: str = ""
+
+    @property
+    def shown_name(self) -> str:
+        """The agency's name in the language of the request."""
+        return name_in_language(self.name, self.name_zh)
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,13 @@ class CityFacts:
     latest_upload_as_of: datetime | None
     # The city's medical-insurance agency, as far as the city has recorded it.
     agency: AgencyContact = AgencyContact()
+    # The city's name in Chinese; blank where not recorded (the English name is shown then).
+    name_zh: str = ""
+
+    @property
+    def shown_name(self) -> str:
+        """The city's name in the language of the request."""
+        return name_in_language(self.name, self.name_zh)
 
     def resident_accounts_abolished_by(self, day: date) -> bool:
         return (
@@ -118,7 +132,7 @@ SELECT p.id, p.scheme, p.employment_status, p.enrolled_on,
        c.crediting_day, c.resident_accounts_abolished_on, c.outpatient_pooling_ratio,
        c.outpatient_pooling_annual_quota, c.query_capacity, c.query_window_seconds,
        c.platform_busy_forced, u.as_of,
-       c.agency_name, c.agency_address, c.agency_phone,
+       c.agency_name, c.agency_address, c.agency_phone, c.name_zh, c.agency_name_zh,
        e.status, e.locked_until,
        k.status, k.ready_on,
        a.id, a.balance,
@@ -257,6 +271,8 @@ _COLUMNS = (
     "agency_name",
     "agency_address",
     "agency_phone",
+    "city_name_zh",
+    "agency_name_zh",
     "evoucher_status",
     "evoucher_locked_until",
     "card_status",
@@ -305,7 +321,9 @@ def _facts_from_row(row: tuple) -> BalanceFacts:
                 name=value["agency_name"],
                 address=value["agency_address"],
                 phone=value["agency_phone"],
+                name_zh=value["agency_name_zh"],
             ),
+            name_zh=value["city_name_zh"],
         ),
         evoucher_status=value["evoucher_status"],
         evoucher_locked_until=value["evoucher_locked_until"],

@@ -25,6 +25,7 @@ from knox.settings import CONSTANTS
 
 from cards.models import EVoucher, SocialSecurityCard
 from common import clock
+from common.names import name_in_language
 from inquiry.answer import balance_inquire
 from inquiry.channels import Channel
 from institutions.models import Institution
@@ -32,6 +33,8 @@ from provisioning.services import institution_register
 from sandbox.names import pinyin
 from sandbox.scenarios import DEMO_PIN, SCENARIOS, build_person, fixed_token_ensure
 from sandbox.world import CITY_PROFILES, sandbox_city
+from uploads.models import CityUpload
+from uploads.services import upload_execute, upload_open
 from users.models import User
 from users.services import operator_create, operator_group_ensure, terminal_create
 
@@ -156,7 +159,9 @@ def demo_world_build(*, public_credentials: bool = True) -> dict[str, str]:
         User.objects.create_superuser(
             username, password=logins.password(username, published), role=User.Role.OPERATOR
         )
-    logins.settle(User.objects.get(username=username), published)
+    superuser = User.objects.get(username=username)
+    logins.settle(superuser, published)
+    _first_uploads_ensure(cities.values(), by=superuser, now=clock.now())
     for username, codes in OPERATORS.items():
         operator = operator_create(
             username=username,
@@ -197,6 +202,15 @@ def demo_world_build(*, public_credentials: bool = True) -> dict[str, str]:
     return logins.passwords
 
 
+def _first_uploads_ensure(cities, *, by: User, now: datetime) -> None:
+    """Each city with a public channel has uploaded once before anyone is enrolled, so a person
+    enrolled since is told they are not in its latest upload, not that it never uploaded."""
+    for city in cities:
+        if city.has_public_upload_channel and city.latest_upload_id is None:
+            upload, _ = upload_open(city=city, trigger=CityUpload.Trigger.OPERATOR, by=by, now=now)
+            upload_execute(upload_id=upload.id, now=now)
+
+
 @dataclass(frozen=True)
 class DemoRow:
     who: str
@@ -224,6 +238,7 @@ def online_answer_now(person_id: int, *, now: datetime) -> str:
 class DemoCity:
     code: str
     name: str
+    name_zh: str
     # The sandbox's configured profile, said as such (not the real city's state).
     profile: str
     # The agency contact the sandbox configured, or what the remedies fall back on.
@@ -237,11 +252,16 @@ def demo_city_table() -> list[DemoCity]:
         contact = profile.agency
         agency = (
             gettext("%(name)s, %(phone)s (configured)")
-            % {"name": contact["agency_name"], "phone": contact["agency_phone"]}
+            % {
+                "name": name_in_language(contact["agency_name"], contact["agency_name_zh"]),
+                "phone": contact["agency_phone"],
+            }
             if contact
             else gettext("none configured: remedies give the national hotline 12393")
         )
-        rows.append(DemoCity(profile.code, profile.name, profile.description, agency))
+        rows.append(
+            DemoCity(profile.code, profile.name, profile.name_zh, profile.description, agency)
+        )
     return rows
 
 
@@ -268,7 +288,7 @@ def demo_world_table(*, passwords: dict[str, str] | None = None) -> list[DemoRow
     ]
     for username, codes in OPERATORS.items():
         names = ", ".join(
-            CITY_PROFILES[key].name for key, p in CITY_PROFILES.items() if p.code in codes
+            name_in_language(p.name, p.name_zh) for p in CITY_PROFILES.values() if p.code in codes
         )
         rows.append(
             DemoRow(
@@ -324,7 +344,7 @@ def demo_world_table(*, passwords: dict[str, str] | None = None) -> list[DemoRow
             "scenario": scenario.title,
             "name": f"{person.name} ({latin})" if latin else person.name,
             "id": person.id,
-            "city": person.city.name,
+            "city": person.city.shown_name,
             "profile": profile,
         }
         if presented:

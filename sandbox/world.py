@@ -25,6 +25,8 @@ class CityProfile:
     key: str
     code: str
     name: str
+    # The real city's Chinese name, shown to people reading Chinese.
+    name_zh: str
     # What the profile configures, said as the sandbox's setting, not as a fact about the city.
     blurb: str
     switches: dict[str, Any] = field(default_factory=dict)
@@ -47,6 +49,7 @@ class CityProfile:
             return {}
         return {
             "agency_name": f"{self.name} Medical Insurance Service Centre",
+            "agency_name_zh": f"{self.name_zh}医疗保障服务中心",
             "agency_address": f"Medical insurance service hall (sandbox address), {self.name}",
             "agency_phone": f"{self.agency_phone_area}-12393",
         }
@@ -59,6 +62,7 @@ CITY_PROFILES: dict[str, CityProfile] = {
             "standard",
             "330100",
             "Hangzhou",
+            "杭州市",
             gettext_lazy(
                 "Configured with everything launched, daily uploads and a roomy query platform."
             ),
@@ -75,6 +79,7 @@ CITY_PROFILES: dict[str, CityProfile] = {
             "not_launched",
             "350700",
             "Nanping",
+            "南平市",
             gettext_lazy("Configured with online e-insurance inquiry switched off (not launched)."),
             {
                 "online_inquiry_launched": False,
@@ -87,6 +92,7 @@ CITY_PROFILES: dict[str, CityProfile] = {
             "counter_only",
             "350500",
             "Quanzhou",
+            "泉州市",
             gettext_lazy(
                 "Configured to show the personal account only at institutions and counters, never online."
             ),
@@ -101,6 +107,7 @@ CITY_PROFILES: dict[str, CityProfile] = {
             "abolished",
             "350100",
             "Fuzhou",
+            "福州市",
             gettext_lazy(
                 "Configured with resident personal accounts abolished from 2021 in favour of outpatient pooling."
             ),
@@ -114,6 +121,7 @@ CITY_PROFILES: dict[str, CityProfile] = {
             "no_channel",
             "411700",
             "Zhumadian",
+            "驻马店市",
             gettext_lazy(
                 "Configured without a public information channel, so it never uploads to the national platform; and with no agency contact, so remedies give the national hotline."
             ),
@@ -123,6 +131,7 @@ CITY_PROFILES: dict[str, CityProfile] = {
             "busy",
             "440300",
             "Shenzhen",
+            "深圳市",
             gettext_lazy("Configured with its query platform switched to busy."),
             {"platform_busy_forced": True, "upload_frequency": City.UploadFrequency.DAILY},
             agency_phone_area="0755",
@@ -131,6 +140,7 @@ CITY_PROFILES: dict[str, CityProfile] = {
             "small_platform",
             "350200",
             "Xiamen",
+            "厦门市",
             gettext_lazy(
                 "Configured with a small query platform: 5 queries per 10 seconds, so a burst really makes it busy."
             ),
@@ -145,14 +155,19 @@ CITY_PROFILES: dict[str, CityProfile] = {
 }
 
 
-def sandbox_city(profile_key: str, *, by=None, code: str = "", name: str = "", **fields) -> City:
+def sandbox_city(
+    profile_key: str, *, by=None, code: str = "", name: str = "", name_zh: str = "", **fields
+) -> City:
     """The profile's city, provisioned with its switches; a city provisioned before the sandbox
-    recorded agency contacts gets its profile's contact (once: an operator's own is kept). A
-    developer's world gives its own ``code``, ``name`` and clock (``fields``)."""
+    recorded agency contacts (or Chinese names) gets its profile's (once: an operator's own is
+    kept). A developer's world gives its own ``code``, ``name``, ``name_zh`` and clock
+    (``fields``)."""
     profile = CITY_PROFILES[profile_key]
+    name_zh = name_zh or (profile.name_zh if not name else "")
     city = city_provision(
         code=code or profile.code,
         name=name or profile.name,
+        name_zh=name_zh,
         by=by,
         **profile.switches,
         **profile.agency,
@@ -160,4 +175,16 @@ def sandbox_city(profile_key: str, *, by=None, code: str = "", name: str = "", *
     )
     if profile.agency and not (city.agency_name or city.agency_address or city.agency_phone):
         city = city_set_switches(city=city, by=by, **profile.agency)
+    missing_zh = {}
+    if name_zh and not city.name_zh:
+        missing_zh["name_zh"] = name_zh
+    # Only the profile's own agency gets its Chinese name (an operator's own agency is another).
+    if (
+        profile.agency
+        and not city.agency_name_zh
+        and city.agency_name == profile.agency["agency_name"]
+    ):
+        missing_zh["agency_name_zh"] = profile.agency["agency_name_zh"]
+    if missing_zh:
+        city = city_set_switches(city=city, by=by, **missing_zh)
     return city

@@ -102,6 +102,7 @@ def world_city(world: SandboxWorld, profile_key: str, *, by=None) -> City:
         by=by,
         code=world.city_code(index),
         name=f"{profile.name} (world {world.pk})"[:64],
+        name_zh=f"{profile.name_zh} (沙箱世界 {world.pk})"[:64],
         clock_id=world.clock_id,
     )
     world.owner.cities.add(city)

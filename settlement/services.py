@@ -142,7 +142,7 @@ def _provisioned_policy(*, city) -> BenefitPolicy:
         raise DomainError(
             SettlementErrorCode.BENEFIT_POLICY_MISSING,
             gettext("%(city_name)s (%(city_code)s) has no benefit policy; ask the agency.")
-            % {"city_name": city.name, "city_code": city.code},
+            % {"city_name": city.shown_name, "city_code": city.code},
         )
     return policy
 
@@ -461,9 +461,9 @@ def _cross_city_refusal(person: InsuredPerson, institution: Institution) -> Doma
             "The person is insured in %(city_name)s (%(city_code)s) and has no cross-city filing valid today for %(city_name2)s (%(city_code2)s), so the visit cannot be settled directly. The person (online, POST /api/v1/filings) or the agency of %(city_name)s records a filing for %(city_code2)s; then settle again. Until then the person pays in full and claims reimbursement from the agency of %(city_name)s (online, POST /api/v1/reimbursement-claims, with the receipts)."
         )
         % {
-            "city_name": person.city.name,
+            "city_name": person.city.shown_name,
             "city_code": person.city.code,
-            "city_name2": institution.city.name,
+            "city_name2": institution.city.shown_name,
             "city_code2": institution.city.code,
         },
         extra={
@@ -499,7 +499,7 @@ def _emergency_reimbursement_refusal(
             "person pays in full here and claims the fund's share from its agency (online, POST "
             "/api/v1/reimbursement-claims with emergency true and the receipts)."
         )
-        % {"city": person.city.name, "code": person.city.code},
+        % {"city": person.city.shown_name, "code": person.city.code},
         extra={
             "insured_city": person.city.code,
             "care_city": institution.city.code,
@@ -742,7 +742,7 @@ def _settlement_terms(
             SettlementErrorCode.BENEFIT_RULE_MISSING,
             gettext("%(city_name)s has no %(lower)s rule for %(lower2)s care at a %(lower3)s.")
             % {
-                "city_name": person.city.name,
+                "city_name": person.city.shown_name,
                 "lower": person.get_scheme_display().lower(),
                 "lower2": visit_type.lower(),
                 "lower3": Tier(institution.tier).label.lower(),

@@ -9,6 +9,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
 from accounts.reasons import ReasonCode
 from inquiry.channels import Channel
@@ -140,6 +141,33 @@ HANGZHOU_AGENCY = AgencyContact(
     address="18 Jiefang Road East",
     phone="0571-12393",
 )
+
+
+@pytest.mark.parametrize(
+    ("language", "city_name", "agency_name"),
+    [
+        ("zh-hans", "杭州市", "杭州市医疗保障服务中心"),
+        ("en", "Hangzhou", "Hangzhou Medical Security Service Centre"),
+    ],
+)
+def test_names_are_given_in_the_language_of_the_request(language, city_name, agency_name):
+    chinese = city(
+        name_zh="杭州市",
+        agency=replace(HANGZHOU_AGENCY, name_zh="杭州市医疗保障服务中心"),
+        online_inquiry_launched=False,
+    )
+    with translation.override(language):
+        reason = only(answer(facts(city=chinese)), R.CITY_INQUIRY_NOT_LAUNCHED)
+    assert city_name in reason.detail and agency_name in reason.remedy
+    assert reason.extra["agency"]["name"] == agency_name
+    other = "Hangzhou" if language == "zh-hans" else "杭州"
+    assert other not in reason.detail + reason.remedy
+    # A city that kept no Chinese name is named in English whatever the language.
+    with translation.override("zh-hans"):
+        english_only = only(
+            answer(facts(city=city(online_inquiry_launched=False))), R.CITY_INQUIRY_NOT_LAUNCHED
+        )
+    assert "Hangzhou" in english_only.detail
 
 
 @pytest.mark.parametrize(

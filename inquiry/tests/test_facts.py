@@ -33,6 +33,7 @@ from cards.services import (
     evoucher_activate_at_pharmacy,
     evoucher_face_authenticate,
 )
+from cities.models import City
 from cities.services import city_set_switches
 from cities.tests.factories import CityFactory
 from common import clock
@@ -1014,6 +1015,11 @@ def test_the_facts_of_a_rich_history():
     assert facts.outpatient_pool_paid == Decimal("10.00")
     assert balance_facts(year=2025, person_id=person.pk).outpatient_pool_paid is None
     assert facts.city.name == city.name
+    City.objects.filter(pk=city.pk).update(
+        name_zh="杭州市", agency_name_zh="杭州市医疗保障服务中心"
+    )
+    chinese = balance_facts(year=2026, person_id=person.pk).city
+    assert (chinese.name_zh, chinese.agency.name_zh) == ("杭州市", "杭州市医疗保障服务中心")
     assert facts.city.outpatient_pooling_ratio == city.outpatient_pooling_ratio
     assert (facts.platform.city_id, facts.platform.capacity) == (city.id, city.query_capacity)
 

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
+from django.utils import translation
 from knox.models import AuthToken
 
 from accounts.models import CreditingRun
@@ -183,3 +184,34 @@ def test_a_job_run_in_process_as_the_demo_runs_it_records_its_progress(
     run = CreditingRun.objects.get(pk=started.json()["id"])
     assert run.status == JobStatus.SUCCEEDED
     assert run.items_done == run.items_total > 0 and run.progress_percent == 100
+
+
+def test_a_fresh_demo_shows_each_uploading_citys_latest_upload(agreement, api_client):
+    demo_world_build()
+    superuser = {"HTTP_AUTHORIZATION": f"Token {demo_token(SUPERUSER[0])}"}
+    cities = {
+        city["code"]: city
+        for city in api_client.get("/api/v1/cities", **superuser).json()["results"]
+    }
+    uploading = {code for code, city in cities.items() if city["has_public_upload_channel"]}
+    assert uploading and uploading != set(cities)
+    for code, city in cities.items():
+        assert (city["latest_upload"] is not None) == (code in uploading), city
+        detail = api_client.get(f"/api/v1/cities/{code}", **superuser).json()
+        assert detail["latest_upload"] == city["latest_upload"]
+
+    newcomer = {"HTTP_AUTHORIZATION": f"Token {demo_token('brand-new-enrolee')}"}
+    balance = api_client.get("/api/v1/me/balance", **newcomer).json()
+    (not_uploaded,) = [r for r in balance["reasons"] if r["code"] == "DATA_NOT_UPLOADED"]
+    assert "not in Hangzhou's latest upload (as of" in not_uploaded["detail"]
+    assert "has not uploaded" not in not_uploaded["detail"]
+
+    # The request activates Chinese in this thread; the language is put back afterwards.
+    with translation.override(translation.get_language()):
+        chinese = api_client.get("/api/v1/me/balance", HTTP_ACCEPT_LANGUAGE="zh-Hans", **newcomer)
+    texts = " ".join(r["detail"] + r["remedy"] for r in chinese.json()["reasons"])
+    assert "杭州市" in texts and "Hangzhou" not in texts
+    assert "杭州市医疗保障服务中心" in str(chinese.json()["reasons"])
+    hangzhou = cities["330100"]
+    assert (hangzhou["name"], hangzhou["name_zh"]) == ("Hangzhou", "杭州市")
+    assert hangzhou["agency_name_zh"] == "杭州市医疗保障服务中心"
