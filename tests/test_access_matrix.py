@@ -28,6 +28,7 @@ from accounts.employer_payments import contribution_arrear_record
 from cards.credentials import PresentedCredential
 from cards.models import SocialSecurityCard
 from cards.services import card_apply, card_mark_ready, card_pin_verify, card_report_lost
+from claims.services import CategoryTotal, ClaimPayout, ClaimVisit, ReceiptInput, claim_submit
 from common import clock
 from employers.credit_code import make_credit_code
 from employers.services import employer_employee_add
@@ -37,6 +38,7 @@ from persons.services import person_login_create
 from persons.tests.factories import PersonFactory
 from sandbox.scenarios import DEMO_PIN, PersonSpec, build_person
 from sandbox.world import sandbox_city
+from sandbox.worlds import developer_create, world_create
 from settlement.clearing import clearing_run_open
 from settlement.models import (
     CatalogItem,
@@ -546,6 +548,71 @@ CASES = [
         # Those who see P's event but have no endpoint for it: 422 WEBHOOK_NO_ENDPOINT.
         signed_in(404, self=422, terminal=422, pharmacy=422, op=202, super=422),
     ),
+    # The event log: P's card event, seen by those who may see P (presenting terminals included).
+    Case("get", "api/v1/events", "/api/v1/events", signed_in(200)),
+    Case(
+        "get",
+        "api/v1/events/<str:event_id>",
+        "/api/v1/events/{event}",
+        signed_in(200, other=404, bare=404, op_other=404),
+    ),
+    # Reimbursement claims (P's emergency in city B awaits review by A's agency; B's operator,
+    # the care city's, does not see it).
+    Case("get", "api/v1/reimbursement-claims", "/api/v1/reimbursement-claims", signed_in(200)),
+    Case(
+        "post",
+        "api/v1/reimbursement-claims",
+        "/api/v1/reimbursement-claims",
+        # Insured persons file their own; a superuser is nobody's person.
+        signed_in(403, self=201, other=201, super=404),
+        {
+            "institution_name": "Matrix Clinic",
+            "care_city": "{city_c}",
+            "tier": "LEVEL_1",
+            "visit_type": "OUTPATIENT",
+            "visit_date": "{today}",
+            "emergency": True,
+            "category_totals": [{"catalog_class": "A", "amount": "50.00"}],
+            "receipts": [{"number": "MATRIX-NEW", "issued_on": "{today}", "amount": "50.00"}],
+            "payout": {"method": "PERSONAL_ACCOUNT"},
+        },
+    ),
+    Case(
+        "get",
+        "api/v1/reimbursement-claims/<int:claim_id>",
+        "/api/v1/reimbursement-claims/{claim}",
+        signed_in(404, self=200, op=200, super=200),
+    ),
+    Case(
+        "post",
+        "api/v1/reimbursement-claims/<int:claim_id>/review",
+        "/api/v1/reimbursement-claims/{claim}/review",
+        signed_in(404, self=403, op=200, super=200),
+        {"decision": "REJECT", "reason_code": "NOT_AN_EMERGENCY", "reason": "matrix"},
+    ),
+    Case(
+        "post",
+        "api/v1/reimbursement-claims/<int:claim_id>/withdrawal",
+        "/api/v1/reimbursement-claims/{claim}/withdrawal",
+        signed_in(404, self=200, op=403, super=200),
+    ),
+    # Sandbox developers and their worlds (the world belongs to a developer none of the roles
+    # is; nobody else may see or erase it).
+    Case("post", "api/v1/sandbox/developers", "/api/v1/sandbox/developers", everyone(201)),
+    Case("get", "api/v1/sandbox/worlds", "/api/v1/sandbox/worlds", signed_in(403)),
+    Case("post", "api/v1/sandbox/worlds", "/api/v1/sandbox/worlds", signed_in(403)),
+    Case(
+        "get",
+        "api/v1/sandbox/worlds/<int:world_id>",
+        "/api/v1/sandbox/worlds/{world}",
+        signed_in(403),
+    ),
+    Case(
+        "delete",
+        "api/v1/sandbox/worlds/<int:world_id>",
+        "/api/v1/sandbox/worlds/{world}",
+        signed_in(403),
+    ),
     Case(
         "post",
         "api/v1/sandbox/clock/advance",
@@ -671,6 +738,8 @@ def world(agreement):
             api.defaults["HTTP_X_CARD_PIN"] = DEMO_PIN  # the cardholder's, entered at the terminal
         return api
 
+    claim = _claim_of(p, city_b)
+    world = world_create(owner=developer_create()[0], name="matrix")
     webhook_owner = OperatorFactory(cities=[city_a])
     endpoint, event, delivery = _webhook_world(webhook_owner, p, p_card)
     presented = f"CARD {p_card.number}"
@@ -717,9 +786,34 @@ def world(agreement):
         "endpoint": endpoint.id,
         "event": event.public_id,
         "delivery": delivery.id,
+        "claim": claim.id,
+        "world": world.id,
+        "today": clock.today().isoformat(),
     }
     assert Settlement.objects.filter(pk=settlement.pk).exists()
     return clients, values
+
+
+def _claim_of(person, care_city):
+    """P's emergency at a clinic of ``care_city``, paid in full and claimed back, awaiting review."""
+    return claim_submit(
+        person=person,
+        visit=ClaimVisit(
+            visit_date=clock.today(),
+            visit_type="OUTPATIENT",
+            emergency=True,
+            institution_name="Harbour Clinic",
+            care_city=care_city,
+            tier="LEVEL_1",
+        ),
+        category_totals=[CategoryTotal("A", Decimal("80.00"))],
+        receipts=[ReceiptInput("MATRIX-1", clock.today(), Decimal("80.00"))],
+        payout=ClaimPayout(
+            method="BANK", bank_account_holder="Holder", bank_account_number="6222020200112340123"
+        ),
+        by=person.user,
+        now=clock.now(),
+    )
 
 
 def _webhook_world(owner, person, card):
