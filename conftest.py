@@ -54,16 +54,30 @@ def agreement(db):
     return agreement
 
 
+# Tasks running on the session's worker now, counted by Celery's own signals.
+_TASKS_RUNNING = {"count": 0}
+
+
+def _task_started(**_):
+    _TASKS_RUNNING["count"] += 1
+
+
+def _task_finished(**_):
+    _TASKS_RUNNING["count"] -= 1
+
+
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker):
+def celery_worker_of_session(django_db_setup, django_db_blocker):
     """A real worker (in a thread of this process) on the suite's broker: Redis when reachable,
-    else Celery's in-memory transport. Tests using it need ``django_db(transaction=True)`` so the
-    worker's own database connection sees what the test committed."""
+    else Celery's in-memory transport."""
     from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun, task_prerun
 
     from config.celery_app import app as celery_app
 
     celery_app.conf.task_always_eager = False
+    task_prerun.connect(_task_started, weak=False)
+    task_postrun.connect(_task_finished, weak=False)
     with django_db_blocker.unblock():
         celery_app.control.purge()
         with start_worker(
@@ -75,3 +89,22 @@ def celery_worker(django_db_setup, django_db_blocker):
             loglevel="WARNING",
         ) as worker:
             yield worker
+
+
+@pytest.fixture
+def celery_worker(celery_worker_of_session):
+    """The session's worker, for one test. Tests using it need ``django_db(transaction=True)`` so
+    the worker's own database connection sees what the test committed. Afterwards whatever the
+    test set off (a webhook dispatch after an event, say) is dropped or finished, so it never runs
+    on into the next test's database flush."""
+    import time
+
+    from config.celery_app import app as celery_app
+
+    yield celery_worker_of_session
+    deadline = time.monotonic() + 30
+    quiet_checks = 0
+    while quiet_checks < 2 and time.monotonic() < deadline:
+        celery_app.control.purge()
+        time.sleep(0.1)
+        quiet_checks = quiet_checks + 1 if _TASKS_RUNNING["count"] == 0 else 0

@@ -24,6 +24,8 @@ from accounts.crediting import (
 )
 from accounts.models import Contribution, ContributionCollection, Crediting, CreditingRun
 from cities.models import City
+from common import clock
+from common.calendar import next_month
 from common.jobs import job_types
 from common.models import JobStatus
 from config.celery_app import app as celery_app
@@ -175,7 +177,8 @@ def _delivers_webhooks_whose_dispatch_was_lost(city):
             [request] = receiver.requests
             assert request.headers["webhook-id"] == event.public_id
             Webhook(secret).verify(request.body, request.headers)
-            assert endpoint.deliveries.get().status == "SUCCEEDED"
+            # The receiver answers before the worker records the attempt.
+            wait_for(lambda: endpoint.deliveries.get().status == "SUCCEEDED")
         finally:
             server.shutdown()
             server.server_close()
@@ -237,7 +240,47 @@ def _upload(city, person):
     return job, done
 
 
-JOB_KINDS = {"collection": _collection, "crediting": _crediting, "upload": _upload}
+def _clearing(city, person):
+    """A settlement of the person's in another city, cleared with the month it fell in."""
+    from cities.tests.factories import CityFactory
+    from settlement.clearing import clearing_run_open
+    from settlement.models import ClearingItem
+    from settlement.tests.factories import (
+        CatalogItemFactory,
+        InstitutionFactory,
+        active_card,
+        filing_for,
+        fund_personal_account,
+    )
+    from settlement.tests.helpers import settle, terminal_of
+
+    elsewhere = CityFactory(name="Sweep elsewhere")
+    hospital = InstitutionFactory(city=elsewhere, level=3)
+    CatalogItemFactory(code="SWEEP-A", catalog_class="A")
+    person.card = active_card(person)
+    fund_personal_account(person, "100.00")
+    filing_for(person, elsewhere, days=400)
+    settlement = settle(
+        institution=hospital,
+        person=person,
+        by=terminal_of(hospital),
+        items=[("SWEEP-A", "1", "50.00")],
+    )
+    period = clock.today().replace(day=1)
+    job, _ = clearing_run_open(period=period, today=next_month(period))
+
+    def done():
+        return ClearingItem.objects.filter(settlement=settlement).count() == 1
+
+    return job, done
+
+
+JOB_KINDS = {
+    "collection": _collection,
+    "crediting": _crediting,
+    "upload": _upload,
+    "clearing": _clearing,
+}
 
 
 def _message_lost(job):

@@ -13,6 +13,7 @@ from common.models import JobStatus
 from jobs.services import job_run
 from persons.tests.factories import PersonFactory
 from sandbox.world import sandbox_city
+from settlement.models import ClearingRun
 from tests.support import MONDAY_MORNING, set_clock
 from uploads.models import BalanceSnapshot, CityUpload
 from uploads.services import upload_open
@@ -23,6 +24,7 @@ def test_each_app_registers_its_job_kinds_in_the_order_of_a_day():
         ("collection", ContributionCollection),
         ("crediting", CreditingRun),
         ("upload", CityUpload),
+        ("clearing", ClearingRun),
     ]
 
 
