@@ -42,7 +42,13 @@ from employers.tests.factories import EmployerFactory
 from jobs.models import JobDay
 from sandbox.scenarios import PersonSpec, build_person
 from sandbox.world import sandbox_city
-from settlement.models import CatalogItem, CrossCityFiling, FamilyAuthorization
+from settlement.clearing import clearing_run_open
+from settlement.models import (
+    CatalogItem,
+    ClearingStatement,
+    CrossCityFiling,
+    FamilyAuthorization,
+)
 from settlement.services import LineInput, settlement_submit
 from settlement.tests.factories import CatalogItemFactory, InstitutionFactory, filing_for
 from settlement.visits import FeeLineInput, visit_fee_lines_upload, visit_register
@@ -67,6 +73,7 @@ NATIONAL = {
     "settlement.catalogitem",
     "jobs.jobday",
     "common.simulatedclock",
+    "settlement.clearingrun",
     "django_celery_beat.periodictask",
     "django_celery_beat.clockedschedule",
     "django_celery_beat.crontabschedule",
@@ -153,6 +160,7 @@ def _city_world(profile: str, filing_city) -> dict:
     )
     filing_for(holder, filing_city)
     _claim_filed(holder, filing_city)
+    _clearing_statement(city, filing_city)
     FamilyAuthorization.objects.create(
         account_holder=holder,
         beneficiary=relative,
@@ -175,6 +183,14 @@ def _city_world(profile: str, filing_city) -> dict:
         "terminal": terminal,
         "issued_card": SocialSecurityCard.objects.get(person=relative),
     }
+
+
+def _clearing_statement(city, other_city) -> None:
+    """September's clearing (one national run, opened by the first city's world) and the
+    statement between this city and the other one."""
+    run, _ = clearing_run_open(period=date(2026, 9, 1))
+    low, high = sorted([city, other_city], key=lambda each: each.pk)
+    ClearingStatement.objects.create(run=run, period=run.period, city_a=low, city_b=high)
 
 
 def _claim_filed(person, care_city) -> None:
