@@ -523,7 +523,9 @@ class DeveloperCreateApi(APIView):
             409: OpenApiResponse(description="Username taken"),
             429: OpenApiResponse(description="Too many sign-ups from this address"),
         },
-        examples=[OpenApiExample("A chosen username", value={"username": "dev-alice"})],
+        examples=[
+            OpenApiExample("A chosen username", value={"username": "dev-alice"}, request_only=True)
+        ],
     )
     def post(self, request):
         require_sandbox()

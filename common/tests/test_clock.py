@@ -62,7 +62,8 @@ def test_the_admin_shows_an_uploads_time_the_same_everywhere(client):
     )
     client.force_login(SuperuserFactory())
     html = client.get("/admin/uploads/balancesnapshot/").content.decode()
-    # The upload column (its name) and the as-of column beside it: one local time, one form.
+    # The upload column (its name) and the as-of column beside it: one local time; the column
+    # names its zone, as every time in the console does.
     assert f"Upload #{upload.pk} of {person.city} as of 2026-11-03 00:00" in html
-    assert '<td class="field-as_of nowrap">2026-11-03 00:00</td>' in html
+    assert '<td class="field-as_of nowrap">2026-11-03 00:00 CST</td>' in html
     assert "16:00" not in html and "midnight" not in html

@@ -131,5 +131,5 @@ def test_a_persons_page_shows_the_unpaid_months_and_the_notice(console):
     assert page.status_code == 200
     text = page.content.decode()
     assert "months the employer left unpaid" in text.lower()
-    assert "Beside the balance, EMPLOYER_ARREARS: Stopped Co. has not paid" in text
+    assert "<b>Beside the balance, EMPLOYER_ARREARS:</b> Stopped Co. has not paid" in text
     assert "Ask your employer" in text
