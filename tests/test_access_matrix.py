@@ -795,19 +795,21 @@ def world(agreement):
 
 
 def _claim_of(person, care_city):
-    """P's emergency at a clinic of ``care_city``, paid in full and claimed back, awaiting review."""
+    """P's emergency stay at a clinic of ``care_city``, paid in full and claimed back, awaiting
+    review."""
     return claim_submit(
         person=person,
         visit=ClaimVisit(
             visit_date=clock.today(),
-            visit_type="OUTPATIENT",
+            visit_type="INPATIENT",
             emergency=True,
             institution_name="Harbour Clinic",
             care_city=care_city,
             tier="LEVEL_1",
         ),
-        category_totals=[CategoryTotal("A", Decimal("80.00"))],
-        receipts=[ReceiptInput("MATRIX-1", clock.today(), Decimal("80.00"))],
+        # Above any deductible: an approval pays.
+        category_totals=[CategoryTotal("A", Decimal("5000.00"))],
+        receipts=[ReceiptInput("MATRIX-1", clock.today(), Decimal("5000.00"))],
         payout=ClaimPayout(
             method="BANK", bank_account_holder="Holder", bank_account_number="6222020200112340123"
         ),

@@ -19,13 +19,14 @@ from accounts.models import (
 )
 from cards.models import EVoucher, SocialSecurityCard
 from cities.models import City
+from claims.models import ReimbursementClaim
 from common import clock
 from employers.models import Employer
 from jobs.services import job_run
 from persons.models import InsuredPerson
 from persons.resident_id import make_resident_id
 from sandbox.world import sandbox_city
-from settlement.models import CrossCityFiling, FamilyAuthorization, Settlement
+from settlement.models import ClearingRun, CrossCityFiling, FamilyAuthorization, Settlement
 from tests import test_access_matrix as matrix
 from tests.support import MONDAY_MORNING, client_for, set_clock
 from tests.test_access_matrix import world  # noqa: F401 (the matrix's world, a fixture)
@@ -253,6 +254,16 @@ def _job_and_what_it_posted(kind, model, transfers_of):
     return traces
 
 
+def _claim_approval_traces(values, body):
+    claim = ReimbursementClaim.objects.select_related("payout_transfer").get(pk=values["claim"])
+    assert claim.payout_transfer is not None, "the approval paid nothing to check"
+    return [
+        *_latest_history(claim),
+        Trace(claim.reviewed_by, claim.review_request_id, claim.reviewed_at),
+        *_transfer(claim.payout_transfer),
+    ]
+
+
 def _q_accepts_the_agreement(clients, values):
     response = clients["other"].post(
         "/api/v1/me/evoucher/agreement",
@@ -406,6 +417,37 @@ AUDITED = [
             for f in [FamilyAuthorization.objects.get(pk=v["family"])]
         ],
     ),
+    Audited(
+        "post",
+        "api/v1/clearing-runs",
+        "super",
+        lambda v, b: _job(ClearingRun.objects.get(pk=b["id"])),
+    ),
+    Audited(
+        "post",
+        "api/v1/reimbursement-claims",
+        "self",
+        lambda v, b: (
+            _history(ReimbursementClaim.objects.get(pk=b["id"]).history.all())
+            + [
+                Trace(c.submitted_by, c.request_id, c.submitted_at)
+                for c in [ReimbursementClaim.objects.get(pk=b["id"])]
+            ]
+        ),
+    ),
+    Audited(
+        "post",
+        "api/v1/reimbursement-claims/<int:claim_id>/review",
+        "op",
+        _claim_approval_traces,
+        body={"decision": "APPROVE"},  # an approval pays: the decision and the payout both
+    ),
+    Audited(
+        "post",
+        "api/v1/reimbursement-claims/<int:claim_id>/withdrawal",
+        "self",
+        lambda v, b: _latest_history(ReimbursementClaim.objects.get(pk=v["claim"])),
+    ),
 ]
 
 NOT_AUDITED = {
@@ -424,6 +466,36 @@ NOT_AUDITED = {
     ),
     ("post", "api/v1/sandbox/clock/advance"): (
         "sandbox only: moves the simulated clock; the jobs it runs are the system's own"
+    ),
+    (
+        "post",
+        "api/v1/webhook-endpoints",
+    ): "a caller's own webhook subscription: moves no money, changes no status of a person or city",
+    (
+        "patch",
+        "api/v1/webhook-endpoints/<int:endpoint_id>",
+    ): "a caller's own webhook subscription: moves no money, changes no status of a person or city",
+    (
+        "delete",
+        "api/v1/webhook-endpoints/<int:endpoint_id>",
+    ): "a caller's own webhook subscription: moves no money, changes no status of a person or city",
+    (
+        "post",
+        "api/v1/webhook-endpoints/<int:endpoint_id>/rotate-secret",
+    ): "a caller's own webhook subscription: moves no money, changes no status of a person or city",
+    ("post", "api/v1/webhook-deliveries/<int:delivery_id>/retry"): (
+        "sends a recorded event to the caller's endpoint again: no money, no status"
+    ),
+    ("post", "api/v1/events/<str:event_id>/resend"): (
+        "sends a recorded event to the caller's endpoints again: no money, no status"
+    ),
+    ("post", "api/v1/sandbox/events/trigger"): (
+        "sandbox only: records a test event that only its caller hears of"
+    ),
+    ("post", "api/v1/sandbox/developers"): "sandbox only: makes a developer login and its token",
+    ("post", "api/v1/sandbox/worlds"): "sandbox only: makes an empty world of the developer's",
+    ("delete", "api/v1/sandbox/worlds/<int:world_id>"): (
+        "sandbox only: erases one of the developer's own worlds, which nobody else sees"
     ),
 }
 

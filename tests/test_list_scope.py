@@ -7,7 +7,7 @@ array), so a new list must join EXPECTED below.
 The world: city A (Hangzhou) with the subject P and another insured person Q (both with logins,
 active cards, contributions, and a settlement each at A's hospital); city B (Fuzhou) with its own
 person PB (a login), a person SB without one, a hospital and PB's settlement there; city C
-(Xiamen) only named by a filing. Filings: P's naming B, Q's naming C, PB's naming A. Family
+(Xiamen) only named by a filing (and a clearing statement). Filings: P's naming B, Q's naming C, PB's naming A. Family
 authorisations: P to Q, Q to P, PB to SB. An employer in A and in B; every city has its crediting
 runs, collections and uploads.
 
@@ -15,12 +15,14 @@ Roles: op_a and op_b (operators of A and of B), self (P), other (Q), terminal (A
 presenting P's card), terminal_b (B's hospital presenting P's card, P's filing naming B), super.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from knox.models import AuthToken
 from rest_framework.test import APIClient
@@ -29,24 +31,38 @@ from accounts.models import Account, Contribution, ContributionCollection, Credi
 from cards.credentials import PresentedCredential
 from cards.models import SocialSecurityCard
 from cities.models import City
+from claims.models import ReimbursementClaim
+from claims.services import CategoryTotal, ClaimPayout, ClaimVisit, ReceiptInput, claim_submit
 from common import clock
 from employers.tests.factories import EmployerFactory
+from events.models import Event, EventType
 from institutions.models import Institution
 from persons.resident_id import make_resident_id
 from persons.tests.factories import PersonFactory
 from sandbox.scenarios import DEMO_PIN, PersonSpec, build_person
 from sandbox.world import sandbox_city
-from settlement.models import CatalogItem, CrossCityFiling, FamilyAuthorization, Settlement
+from sandbox.worlds import developer_create, world_create
+from settlement.clearing import clearing_run_open
+from settlement.models import (
+    CatalogItem,
+    ClearingStatement,
+    CrossCityFiling,
+    FamilyAuthorization,
+    Settlement,
+)
 from settlement.services import LineInput, settlement_submit
 from settlement.tests.factories import CatalogItemFactory, InstitutionFactory, filing_for
 from tests.support import MONDAY_MORNING, set_clock
 from uploads.models import CityUpload
 from users.tests.factories import OperatorFactory, SuperuserFactory, TerminalFactory
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.services import endpoint_create
 
 pytestmark = pytest.mark.django_db
 
 ROLES = ("op_a", "op_b", "self", "other", "terminal", "terminal_b", "super")
 NOT_FOUND = "404"
+FORBIDDEN = "403"
 
 
 @dataclass
@@ -65,6 +81,13 @@ class World:
     filings: dict
     families: dict
     employers: dict
+    events: dict = field(default_factory=dict)
+    claims: dict = field(default_factory=dict)
+    endpoints: dict = field(default_factory=dict)
+    deliveries: list = field(default_factory=list)
+    clearing_run: object = None
+    statements: dict = field(default_factory=dict)
+    worlds: dict = field(default_factory=dict)
 
 
 def _card(person) -> SocialSecurityCard:
@@ -98,6 +121,66 @@ def _family(holder, beneficiary, relation) -> FamilyAuthorization:
         relation=relation,
         granted_at=MONDAY_MORNING,
         created_by=SuperuserFactory(),
+    )
+
+
+def _event(city, *, person=None, institution=None, is_test=False, triggered_by=None) -> Event:
+    return Event.objects.create(
+        type=EventType.CARD_STATUS_CHANGED,
+        occurred_at=MONDAY_MORNING,
+        object_type="card",
+        object_id="1",
+        city_id=city.pk,
+        person_id=person.pk if person else None,
+        institution_id=institution.pk if institution else None,
+        is_test=is_test,
+        triggered_by=triggered_by,
+        data={},
+    )
+
+
+def _endpoint(owner) -> WebhookEndpoint:
+    endpoint, _ = endpoint_create(
+        owner=owner, url=f"http://127.0.0.1:9/{owner.pk}", event_types=["*"], now=timezone.now()
+    )
+    return endpoint
+
+
+def _delivered(endpoint, event) -> WebhookDelivery:
+    return WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event=event,
+        status=WebhookDelivery.Status.SUCCEEDED,
+        round_attempts=1,
+        attempts_total=1,
+        delivered_at=timezone.now(),
+    )
+
+
+def _statement(run, city, other_city) -> ClearingStatement:
+    low, high = sorted([city, other_city], key=lambda each: each.pk)
+    return ClearingStatement.objects.create(run=run, period=run.period, city_a=low, city_b=high)
+
+
+def _claim(person, care_city) -> ReimbursementClaim:
+    """An emergency at a clinic of ``care_city``, paid in full and claimed back."""
+    return claim_submit(
+        person=person,
+        visit=ClaimVisit(
+            visit_date=clock.today(),
+            visit_type="OUTPATIENT",
+            emergency=True,
+            institution_name="Harbour Clinic",
+            care_city=care_city,
+            tier="LEVEL_1",
+        ),
+        category_totals=[CategoryTotal("A", Decimal("80.00"))],
+        receipts=[ReceiptInput(f"SCOPE-{person.pk}", clock.today(), Decimal("80.00"))],
+        payout=ClaimPayout(
+            method="BANK", bank_account_holder="Holder", bank_account_number="6222020200112340123"
+        ),
+        by=person.user,
+        now=clock.now(),
     )
 
 
@@ -143,14 +226,38 @@ def world(agreement) -> World:
             api.defaults["HTTP_X_CARD_PIN"] = DEMO_PIN
         return api
 
+    op_a, op_b = OperatorFactory(cities=[city_a]), OperatorFactory(cities=[city_b])
+    terminal_a = TerminalFactory(institution=hospital_a)
+    developer, other_developer = developer_create()[0], developer_create()[0]
     clients = {
-        "op_a": client(OperatorFactory(cities=[city_a])),
-        "op_b": client(OperatorFactory(cities=[city_b])),
+        "op_a": client(op_a),
+        "op_b": client(op_b),
         "self": client(p.user),
         "other": client(q.user),
-        "terminal": client(TerminalFactory(institution=hospital_a), presented=p),
+        "terminal": client(terminal_a, presented=p),
         "terminal_b": client(TerminalFactory(institution=hospital_b), presented=p),
         "super": client(SuperuserFactory()),
+        "developer": client(developer),  # only where a listing asks for it (sandbox worlds)
+    }
+    events = {
+        "pb": _event(city_b, person=pb),
+        "hospital_a": _event(city_a, institution=hospital_a),
+        "p_test": _event(city_a, person=p, is_test=True, triggered_by=p.user),
+    }
+    endpoints = {"op_a": _endpoint(op_a), "terminal": _endpoint(terminal_a)}
+    deliveries = [
+        _delivered(endpoints["op_a"], events["pb"]),
+        _delivered(endpoints["op_a"], events["hospital_a"]),
+    ]
+    _delivered(endpoints["terminal"], events["hospital_a"])  # the terminal's, listed nowhere else
+    clearing_run, _ = clearing_run_open(period=date(2026, 9, 1))
+    statements = {
+        "ab": _statement(clearing_run, city_a, city_b),
+        "bc": _statement(clearing_run, city_b, city_c),
+    }
+    worlds = {
+        "developer": world_create(owner=developer, name="scope"),
+        "other_developer": world_create(owner=other_developer, name="scope-other"),
     }
     return World(
         clients,
@@ -167,6 +274,13 @@ def world(agreement) -> World:
         filings,
         families,
         employers,
+        events=events,
+        claims={"p_in_b": _claim(p, city_b), "pb_in_a": _claim(pb, city_a)},
+        endpoints=endpoints,
+        deliveries=deliveries,
+        clearing_run=clearing_run,
+        statements=statements,
+        worlds=worlds,
     )
 
 
@@ -295,6 +409,70 @@ def _employers(w: World) -> dict:
     }
 
 
+def _events(w: World) -> dict:
+    """The events of each caller's scope; P's test event is P's alone (and the superuser's)."""
+    real = Event.objects.filter(is_test=False)
+
+    def keys(rows) -> set:
+        return set(rows.values_list("public_id", flat=True))
+
+    test = w.events["p_test"].public_id
+    return {
+        "op_a": keys(real.filter(city=w.city_a)),
+        "op_b": keys(real.filter(city=w.city_b)),
+        "self": keys(real.filter(person_id=w.p.pk)) | {test},
+        "other": keys(real.filter(person_id=w.q.pk)),
+        "terminal": keys(real.filter(Q(institution=w.hospital_a) | Q(person_id=w.p.pk))),
+        "terminal_b": keys(real.filter(Q(institution=w.hospital_b) | Q(person_id=w.p.pk))),
+        "super": keys(Event.objects.all()),
+    }
+
+
+def _claims(w: World) -> dict:
+    """The person who filed, the insured city's operators; never the care city's."""
+    c = w.claims
+    return {role: set() for role in ROLES} | {
+        "op_a": ids(c["p_in_b"]),
+        "op_b": ids(c["pb_in_a"]),
+        "self": ids(c["p_in_b"]),
+        "super": ids(*c.values()),
+    }
+
+
+def _clearing_runs(w: World) -> dict:
+    """One run for every city pair: operators follow it, nobody else."""
+    return {role: set() for role in ROLES} | {
+        role: ids(w.clearing_run) for role in ("op_a", "op_b", "super")
+    }
+
+
+def _statements(w: World) -> dict:
+    st = w.statements
+    return {role: set() for role in ROLES} | {
+        "op_a": ids(st["ab"]),
+        "op_b": ids(st["ab"], st["bc"]),
+        "super": ids(*st.values()),
+    }
+
+
+def _endpoints(w: World) -> dict:
+    """Each caller's own endpoints, the superuser's included (none)."""
+    return {role: set() for role in ROLES} | {
+        "op_a": ids(w.endpoints["op_a"]),
+        "terminal": ids(w.endpoints["terminal"]),
+    }
+
+
+def _deliveries(w: World) -> dict:
+    """The deliveries of A's operator's endpoint: theirs alone; to anyone else it does not exist."""
+    return dict.fromkeys(ROLES, NOT_FOUND) | {"op_a": ids(*w.deliveries)}
+
+
+def _sandbox_worlds(w: World) -> dict:
+    """A developer's own worlds; every other role is refused."""
+    return dict.fromkeys(ROLES, FORBIDDEN) | {"developer": ids(w.worlds["developer"])}
+
+
 def _of_p_only(rows):
     """A nested list of P's: whoever may see P gets P's rows, anyone else 404."""
 
@@ -317,6 +495,7 @@ class Listing:
     expected: object  # World -> {role: set of keys, or NOT_FOUND}
     key: str = "id"
     path: str | None = None  # with {placeholders} (the World's attributes)
+    extra_roles: tuple = ()  # roles asked besides ROLES
 
 
 EXPECTED = {
@@ -331,6 +510,15 @@ EXPECTED = {
     "/api/v1/settlements": Listing(_settlements),
     "/api/v1/filings": Listing(_filings),
     "/api/v1/family-authorizations": Listing(_families),
+    "/api/v1/events": Listing(_events),
+    "/api/v1/reimbursement-claims": Listing(_claims),
+    "/api/v1/clearing-runs": Listing(_clearing_runs),
+    "/api/v1/clearing-statements": Listing(_statements),
+    "/api/v1/webhook-endpoints": Listing(_endpoints),
+    "/api/v1/webhook-endpoints/{endpoint_id}/deliveries": Listing(
+        _deliveries, path="/api/v1/webhook-endpoints/{endpoints[op_a].pk}/deliveries"
+    ),
+    "/api/v1/sandbox/worlds": Listing(_sandbox_worlds, extra_roles=("developer",)),
     "/api/v1/persons/{person_id}/contributions": Listing(
         _of_p_only(
             lambda w: set(Contribution.objects.filter(person=w.p).values_list("pk", flat=True))
@@ -396,6 +584,8 @@ def _seen(client, path: str, key: str):
         response = client.get(url)
         if response.status_code == 404:
             return NOT_FOUND
+        if response.status_code == 403:
+            return FORBIDDEN
         assert response.status_code == 200, (path, response.content)
         body = response.json()
         rows = body if isinstance(body, list) else body["results"]
@@ -409,13 +599,14 @@ def _seen(client, path: str, key: str):
 def test_each_role_sees_exactly_its_rows(path, world):
     listing = EXPECTED[path]
     url = (listing.path or path).format(**vars(world))
-    actual = {role: _seen(world.clients[role], url, listing.key) for role in ROLES}
+    roles = ROLES + listing.extra_roles
+    actual = {role: _seen(world.clients[role], url, listing.key) for role in roles}
     if listing.expected is None:  # a public catalogue: the same rows for everyone
         assert actual["super"] and all(seen == actual["super"] for seen in actual.values())
         return
     expected = listing.expected(world)
     assert actual == expected
-    assert any(seen not in (NOT_FOUND, set()) for seen in actual.values())
+    assert any(seen not in (NOT_FOUND, FORBIDDEN, set()) for seen in actual.values())
 
 
 def test_another_citys_and_another_persons_rows_are_in_the_world(world):
@@ -427,3 +618,5 @@ def test_another_citys_and_another_persons_rows_are_in_the_world(world):
     for model in (CreditingRun, ContributionCollection, CityUpload):
         assert _of_city(model, world.city_a) and _of_city(model, world.city_b)
     assert CrossCityFiling.objects.filter(person=world.pb).exists()
+    # B's person's claim for care in A: A's operators, the care city's, must not see it.
+    assert ReimbursementClaim.objects.filter(person=world.pb, care_city=world.city_a).exists()
