@@ -108,3 +108,14 @@ def celery_worker(celery_worker_of_session):
         celery_app.control.purge()
         time.sleep(0.1)
         quiet_checks = quiet_checks + 1 if _TASKS_RUNNING["count"] == 0 else 0
+
+
+@pytest.fixture(autouse=True)
+def _language_reset():
+    """A request in Chinese leaves its language active in this thread; each test starts in the
+    default one."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
