@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import TransitionNotAllowed
 
 from cards.credentials import PresentedCredential
@@ -265,17 +266,26 @@ def cards_mark_ready_due(*, today, cities=None) -> int:
 
 # What the holder asking to activate their own card is told, by the card's state.
 _HOLDER_ACTIVATION_DETAIL = {
-    SocialSecurityCard.Status.PENDING: "Your card is still being made. Once it is ready, collect "
-    "it and have it activated at the counter of {where}: bring your ID, and choose a 6-digit PIN "
-    "there.",
-    SocialSecurityCard.Status.READY: "Your card is ready. Collect it and have it activated at the "
-    "counter of {where}: bring your ID, and choose a 6-digit PIN there.",
-    SocialSecurityCard.Status.ISSUED: "A card is not activated online: have it activated at the "
-    "counter of {where}. Bring the card and your ID, and choose a 6-digit PIN there.",
-    SocialSecurityCard.Status.ACTIVE: "Your card is already active. To change its PIN, go to the "
-    "counter of {where} with the card and your ID.",
-    SocialSecurityCard.Status.LOST: "This card was reported lost. Apply for a replacement at the "
-    "counter of {where} with your ID; the new card is activated there with a PIN you choose.",
+    SocialSecurityCard.Status.PENDING: gettext_lazy(
+        "Your card is still being made. Once it is ready, collect it and have it activated at the "
+        "counter of %(where)s: bring your ID, and choose a 6-digit PIN there."
+    ),
+    SocialSecurityCard.Status.READY: gettext_lazy(
+        "Your card is ready. Collect it and have it activated at the counter of %(where)s: bring "
+        "your ID, and choose a 6-digit PIN there."
+    ),
+    SocialSecurityCard.Status.ISSUED: gettext_lazy(
+        "A card is not activated online: have it activated at the counter of %(where)s. Bring the "
+        "card and your ID, and choose a 6-digit PIN there."
+    ),
+    SocialSecurityCard.Status.ACTIVE: gettext_lazy(
+        "Your card is already active. To change its PIN, go to the counter of %(where)s with the "
+        "card and your ID."
+    ),
+    SocialSecurityCard.Status.LOST: gettext_lazy(
+        "This card was reported lost. Apply for a replacement at the counter of %(where)s with "
+        "your ID; the new card is activated there with a PIN you choose."
+    ),
 }
 
 
@@ -284,17 +294,20 @@ def card_activation_by_holder_refuse(*, card: SocialSecurityCard) -> None:
     counter, in person with their ID, setting a PIN there (a PIN is never set online). The
     remedy names the city's agency and its phone, or the national hotline."""
     city = card.person.city
-    where = agency_where(name=city.agency_name, address=city.agency_address)
-    call = agency_call(name=city.agency_name, phone=city.agency_phone)
+    where = agency_where(name=city.shown_agency_name, address=city.agency_address)
+    call = agency_call(name=city.shown_agency_name, phone=city.agency_phone)
     raise DomainError(
         CardErrorCode.CARD_ACTIVATED_AT_COUNTER,
-        _HOLDER_ACTIVATION_DETAIL[card.status].format(where=where),
+        _HOLDER_ACTIVATION_DETAIL[card.status] % {"where": where},
         extra={
             "current_status": card.status,
-            "remedy": f"Go to the counter of {where} with your card and your ID, and set a PIN "
-            f"there; to ask first, {call}.",
+            "remedy": _(
+                "Go to the counter of %(where)s with your card and your ID, and set a PIN there; "
+                "to ask first, %(call)s."
+            )
+            % {"where": where, "call": call},
             "contact": agency_contact(
-                name=city.agency_name, address=city.agency_address, phone=city.agency_phone
+                name=city.shown_agency_name, address=city.agency_address, phone=city.agency_phone
             ),
         },
     )
