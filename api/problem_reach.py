@@ -241,9 +241,7 @@ def operations_by_code() -> dict[str, tuple[Operation, ...]]:
         entry = Operation(method, path, operation["operationId"], operation.get("summary", ""))
         # The handler (what it calls through ``self`` is followed from it), and the view's own
         # hooks that run around every handler.
-        hooks = [
-            function for function in _followed(view_class) if function.__name__ in VIEW_HOOKS
-        ]
+        hooks = [function for function in _followed(view_class) if function.__name__ in VIEW_HOOKS]
         for code in codes_reachable_from([handler, *hooks]):
             found.setdefault(code, []).append(entry)
     for operation, handler in _national_interface_transactions():

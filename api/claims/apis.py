@@ -355,7 +355,9 @@ class ClaimSubmitInputSerializer(serializers.Serializer):
     care_city = serializers.RegexField(
         r"^\d{6}$", required=False, allow_null=True, default=None, help_text="The city's code."
     )
-    tier = serializers.ChoiceField(choices=Tier.choices, required=False, allow_blank=True, default="")
+    tier = serializers.ChoiceField(
+        choices=Tier.choices, required=False, allow_blank=True, default=""
+    )
     visit_type = serializers.ChoiceField(choices=VisitType.choices)
     visit_date = serializers.DateField()
     emergency = serializers.BooleanField(
