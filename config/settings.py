@@ -420,11 +420,11 @@ EVOUCHER_FACE_AUTH_LOCK_MINUTES = int(os.environ.get("EVOUCHER_FACE_AUTH_LOCK_MI
 CARD_PIN_MAX_FAILURES = int(os.environ.get("CARD_PIN_MAX_FAILURES", "5"))
 # How long an e-voucher presentation code (the dynamic QR code) stays valid, on the domain clock.
 EVOUCHER_PRESENTATION_CODE_MINUTES = int(os.environ.get("EVOUCHER_PRESENTATION_CODE_MINUTES", "10"))
-# Rows per transaction in set-based jobs (crediting, uploads).
 # Postings to a striped account (a city's pools, clearing and source accounts, an institution's)
 # go to one of its stripes that no other transaction holds; off, to the account's own row, so
 # concurrent postings of one city take turns on it (as before striping; kept for the benchmarks).
 LEDGER_STRIPING = env_bool("LEDGER_STRIPING", True)
+# Rows per transaction in set-based jobs (crediting, uploads).
 JOB_CHUNK_SIZE = int(os.environ.get("JOB_CHUNK_SIZE", "50000"))
 # A job left PENDING or RUNNING this long without progress is picked up again by the sweep.
 JOB_STALE_AFTER = timedelta(minutes=int(os.environ.get("JOB_STALE_AFTER_MINUTES", "10")))
