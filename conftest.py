@@ -56,6 +56,7 @@ def agreement(db):
 
 # Tasks running on the session's worker now, counted by Celery's own signals.
 _TASKS_RUNNING = {"count": 0}
+_WORKER_STARTED = {"yes": False}
 
 
 def _task_started(**_):
@@ -94,19 +95,37 @@ def celery_worker_of_session(django_db_setup, django_db_blocker):
 @pytest.fixture
 def celery_worker(celery_worker_of_session):
     """The session's worker, for one test. Tests using it need ``django_db(transaction=True)`` so
-    the worker's own database connection sees what the test committed. Afterwards whatever the
-    test set off (a webhook dispatch after an event, say) is dropped or finished, so it never runs
-    on into the next test's database flush."""
+    the worker's own database connection sees what the test committed."""
+    _WORKER_STARTED["yes"] = True
+    return celery_worker_of_session
+
+
+def _commits(request) -> bool:
+    """Whether a test's changes are committed (only then can they set off work on the worker)."""
+    marker = request.node.get_closest_marker("django_db")
+    return bool(
+        (marker is not None and marker.kwargs.get("transaction"))
+        or {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+
+
+@pytest.fixture(autouse=True)
+def _worker_quiet_after_test(request):
+    """Once the session's worker runs, whatever a test set off on it (a webhook dispatch after an
+    event, from any test that commits one) is dropped or finished before the test ends, so it
+    never runs on into the next test's database flush or counts as the next test's work."""
     import time
 
+    yield
+    if not _WORKER_STARTED["yes"] or not _commits(request):
+        return
     from config.celery_app import app as celery_app
 
-    yield celery_worker_of_session
     deadline = time.monotonic() + 30
     quiet_checks = 0
     while quiet_checks < 2 and time.monotonic() < deadline:
         celery_app.control.purge()
-        time.sleep(0.1)
+        time.sleep(0.02)
         quiet_checks = quiet_checks + 1 if _TASKS_RUNNING["count"] == 0 else 0
 
 

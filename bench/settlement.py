@@ -221,7 +221,7 @@ def main() -> None:
     if settled != expected:
         raise SystemExit(f"expected {expected} settlements, found {settled}")
     connection.ensure_connection()
-    negative = Account.objects.filter(kind=Account.Kind.PERSONAL, balance__lt=0).count()
+    negative = Account.objects.filter(kind=Account.Kind.PERSONAL, row_balance__lt=0).count()
     entries = Entry.objects.count()
 
     for shared in (False, True):

@@ -2,8 +2,11 @@
 PostgreSQL's bigint can hold, so ``?year=9223372036854775808`` is a field error like any other
 bad value rather than a query the database has to make sense of."""
 
+from datetime import timedelta
+
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from django_filters import BooleanFilter, CharFilter, NumberFilter
+from django_filters import BooleanFilter, CharFilter, DateTimeFilter, NumberFilter
 from django_filters.rest_framework import DjangoFilterBackend
 
 from common.errors import CommonErrorCode, DomainError, field_error
@@ -41,5 +44,23 @@ def _refuse_unreadable_choices(filterset, request) -> None:
             errors.append(
                 field_error(name, _("Send a value, or leave the parameter out."), "blank")
             )
+        elif isinstance(list_filter, DateTimeFilter) and not _offset_on_earth(value):
+            errors.append(
+                field_error(name, _("Send a UTC offset between -14:00 and +14:00."), "invalid")
+            )
     if errors:
         raise DomainError(CommonErrorCode.VALIDATION_ERROR, errors=errors)
+
+
+# Offsets in use on Earth lie between -12:00 and +14:00; PostgreSQL refuses those past 15:59,
+# which would otherwise reach it from a well-formed ISO 8601 time.
+_LARGEST_OFFSET = timedelta(hours=14)
+
+
+def _offset_on_earth(value: str) -> bool:
+    try:
+        moment = parse_datetime(value)
+    except ValueError:
+        return True  # not a time at all: the filter's own field error says so
+    offset = moment.utcoffset() if moment is not None else None
+    return offset is None or abs(offset) <= _LARGEST_OFFSET

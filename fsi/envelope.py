@@ -34,6 +34,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.functional import Promise
 
 from common import clock
 from common.errors import CommonErrorCode, DomainError, ErrorCodes, field_error, violated_constraint
@@ -153,6 +154,8 @@ def jsonable(value: Any) -> Any:
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, Promise):  # a translated text, read in the request's language
+        return str(value)
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     return value

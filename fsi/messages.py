@@ -95,6 +95,9 @@ ERR_MSG_BY_CODE: dict[str, str] = {
     "CROSS_CITY_FILING_REQUIRED": "参保人为异地参保，且未办理本地的异地就医备案。",
     "VISIT_ALREADY_SETTLED": "该就诊已在本机构结算。",
     "SETTLEMENT_ALREADY_REVERSED": "该笔结算已撤销，不能重复撤销。",
+    "REVERSAL_MOVES_OTHER_CITY_FUND": "该笔结算动用参保地基金，就医地经办机构无权撤销，请由结算的定点医药机构或参保地经办机构办理。",
+    "CLEARING_PERIOD_NOT_ENDED": "该月尚未结束，不能进行异地就医清算。",
+    "EMERGENCY_REIMBURSEMENT_REQUIRED": "参保地规定异地急诊抢救不直接结算，请全额付费后向参保地医保经办机构申请报销。",
     # Visits registered before settling (2201 to 2208, 2301 to 2305, 2401 to 2405).
     "VISIT_NOT_FOUND": "本机构没有该就诊ID（mdtrt_id）的就诊记录。",
     "VISIT_CANCELLED": "该就诊登记已撤销。",

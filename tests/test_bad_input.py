@@ -400,3 +400,15 @@ def test_input_the_database_refuses_is_a_400_not_a_500(rf):
     assert response.status_code == 400
     assert response.data["code"] == "VALIDATION_ERROR"
     assert "smallint" not in response.data["detail"]
+
+
+@pytest.mark.django_db
+def test_a_time_filter_with_an_offset_no_place_has_is_a_field_error(api_client):
+    from users.tests.factories import SuperuserFactory, token_for
+
+    api_client.credentials(HTTP_AUTHORIZATION=token_for(SuperuserFactory()))
+    response = api_client.get("/api/v1/events", {"after": "1939-04-15T21:09:01+17:49"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "after"
+    fine = api_client.get("/api/v1/events", {"after": "2026-11-02T09:00:00+08:00"})
+    assert fine.status_code == 200
