@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -74,6 +75,7 @@ def scenario_output(scenario) -> dict:
     }
 
 
+WORLD_ID = re.compile(r"[1-9][0-9]{0,17}")
 WORLD_PARAMETER = OpenApiParameter(
     name=WORLD_HEADER,
     type=int,
@@ -86,10 +88,17 @@ WORLD_PARAMETER = OpenApiParameter(
 
 def caller_world(request) -> SandboxWorld | None:
     """A developer's world for this request (the header's, else their newest); None for other
-    callers, who act on the shared clock and in the shared cities."""
+    callers, who act on the shared clock and in the shared cities. A header that is not a
+    world's id is refused whoever sends it, as the schema says what it holds."""
+    world_id = request.headers.get(WORLD_HEADER)
+    if world_id is not None and not WORLD_ID.fullmatch(world_id):
+        raise DomainError(
+            CommonErrorCode.VALIDATION_ERROR,
+            errors=[field_error(WORLD_HEADER, _("Send a world's id, a whole number."))],
+        )
     if getattr(request.user, "role", None) != User.Role.DEVELOPER:
         return None
-    return world_current(request.user, request.headers.get(WORLD_HEADER))
+    return world_current(request.user, world_id)
 
 
 def caller_world_required(request) -> SandboxWorld | None:
@@ -315,6 +324,7 @@ class ClockApi(APIView):
     )
     def get(self, request):
         require_sandbox()
+        caller_world(request)  # a malformed X-Sandbox-World is refused, whoever sends it
         return Response(ClockSerializer(clock_state(clock.current_clock_id())).data)
 
 

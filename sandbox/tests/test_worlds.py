@@ -348,3 +348,15 @@ def test_a_developer_signs_up_through_the_api(agreement):
     assert carol.get("/api/v1/sandbox/worlds").json() == []
     taken = APIClient().post("/api/v1/sandbox/developers", {"username": "dev-carol"}, format="json")
     assert taken.status_code == 409
+
+
+@pytest.mark.django_db
+def test_a_malformed_world_header_is_refused_whoever_sends_it(api_client):
+    from users.tests.factories import TerminalFactory, token_for
+
+    api_client.credentials(HTTP_AUTHORIZATION=token_for(TerminalFactory()))
+    for value in ("", "null", "[1]", "0", "-3"):
+        response = api_client.get("/api/v1/sandbox/clock", HTTP_X_SANDBOX_WORLD=value)
+        assert response.status_code == 400, value
+        assert response.json()["errors"][0]["field"] == "X-Sandbox-World"
+    assert api_client.get("/api/v1/sandbox/clock").status_code == 200
