@@ -72,7 +72,7 @@ def _balance_events_record(*, old_city: City, new_city: City, now: datetime) -> 
     today = clock.localdate(now)
     before = channel_reasons_sql(city_online_state(old_city, today=today))
     after = channel_reasons_sql(city_online_state(new_city, today=today))
-    channels, differs = changed_channels_sql(before, after)
+    changed = changed_channels_sql(before, after)
     return event_record_many(
         type=EventType.PERSON_BALANCE_CHANGED,
         now=now,
@@ -80,10 +80,11 @@ def _balance_events_record(*, old_city: City, new_city: City, now: datetime) -> 
             SELECT 'person' AS object_type, p.id AS object_id, p.city_id AS city_id,
                    p.id AS person_id, NULL::bigint AS institution_id,
                    jsonb_build_object('cause', 'city.switches_changed', 'exact', true,
-                                      'channels', {channels}) AS data
+                                      'channels', {changed.summaries}) AS data
               FROM {PERSON} p
               {PERSON_JOINS}
-             WHERE p.city_id = %s AND {differs}
+              {changed.lateral}
+             WHERE p.city_id = %s AND {changed.differs}
              ORDER BY p.id
         """,
         params=[new_city.pk],

@@ -111,17 +111,37 @@ def channel_reasons_sql(state: OnlineState) -> dict[str, str]:
     }
 
 
-def changed_channels_sql(before: dict[str, str], after: dict[str, str]) -> tuple[str, str]:
-    """(jsonb of the channels whose answer differs, with their summaries before and after;
-    a condition true when any differs)."""
-    entries = " || ".join(
-        f"CASE WHEN {before[channel]} IS DISTINCT FROM {after[channel]} THEN "
-        f"jsonb_build_object('{channel}', jsonb_build_object("
-        f"'before', {summary_sql(before[channel])}, 'after', {summary_sql(after[channel])})) "
-        "ELSE '{}'::jsonb END"
+@dataclass(frozen=True)
+class ChangedChannels:
+    """SQL for the channels whose answer a change moves: ``lateral`` joins each row's reason
+    arrays, before and after, computed once per row; ``summaries`` is the jsonb of the channels
+    that differ, with their summaries before and after; ``differs`` is true when any does."""
+
+    lateral: str
+    summaries: str
+    differs: str
+
+
+def changed_channels_sql(before: dict[str, str], after: dict[str, str]) -> ChangedChannels:
+    """The channels whose answer differs between ``before`` and ``after`` (reason expressions by
+    channel). The arrays are columns of a lateral subquery kept apart by OFFSET 0, because
+    PostgreSQL would otherwise inline each expression everywhere it is named, evaluating every
+    array up to ten times per row."""
+    columns = ", ".join(
+        f"{before[channel]} AS before_{channel.lower()}, {after[channel]} AS after_{channel.lower()}"
         for channel in after
     )
-    condition = " OR ".join(
-        f"{before[channel]} IS DISTINCT FROM {after[channel]}" for channel in after
+    lateral = f"CROSS JOIN LATERAL (SELECT {columns} OFFSET 0) reasons"
+    pairs = [
+        (channel, f"reasons.before_{channel.lower()}", f"reasons.after_{channel.lower()}")
+        for channel in after
+    ]
+    summaries = " || ".join(
+        f"CASE WHEN {was} IS DISTINCT FROM {now} THEN "
+        f"jsonb_build_object('{channel}', jsonb_build_object("
+        f"'before', {summary_sql(was)}, 'after', {summary_sql(now)})) "
+        "ELSE '{}'::jsonb END"
+        for channel, was, now in pairs
     )
-    return f"({entries})", f"({condition})"
+    differs = " OR ".join(f"{was} IS DISTINCT FROM {now}" for _, was, now in pairs)
+    return ChangedChannels(lateral=lateral, summaries=f"({summaries})", differs=f"({differs})")

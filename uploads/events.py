@@ -25,7 +25,6 @@ from uploads.balance_sql import (
     changed_channels_sql,
     channel_reasons_sql,
     online_reasons_sql,
-    summary_sql,
 )
 from uploads.models import CityUpload
 
@@ -68,6 +67,7 @@ def upload_chunk_with_events(*, upsert_sql: str, params: dict, city: City, now: 
             snapshot_credited="up.credited",
         )
     )
+    changed = changed_channels_sql({"ONLINE": before}, {"ONLINE": after})
     return event_record_many(
         type=EventType.PERSON_BALANCE_CHANGED,
         now=now,
@@ -76,14 +76,12 @@ def upload_chunk_with_events(*, upsert_sql: str, params: dict, city: City, now: 
         select_sql=f"""
             SELECT 'person' AS object_type, p.id AS object_id, p.city_id AS city_id,
                    p.id AS person_id, NULL::bigint AS institution_id,
-                   jsonb_build_object(
-                       'cause', 'upload', 'exact', true,
-                       'channels', jsonb_build_object('ONLINE', jsonb_build_object(
-                           'before', {summary_sql(before)}, 'after', {summary_sql(after)}))
-                   ) AS data
+                   jsonb_build_object('cause', 'upload', 'exact', true,
+                                      'channels', {changed.summaries}) AS data
               FROM up JOIN {PERSON} p ON p.id = up.person_id
               {PERSON_JOINS}
-             WHERE {before} IS DISTINCT FROM {after}
+              {changed.lateral}
+             WHERE {changed.differs}
              ORDER BY p.id
         """,
     )
@@ -122,7 +120,7 @@ def first_creditings_event_record(*, transfer_id: int, city: City, now: datetime
             city, today=today, account_balance="acct.balance", account_credited="TRUE"
         )
     )
-    channels, differs = changed_channels_sql(before, after)
+    changed = changed_channels_sql(before, after)
     return event_record_many(
         type=EventType.PERSON_BALANCE_CHANGED,
         now=now,
@@ -130,15 +128,16 @@ def first_creditings_event_record(*, transfer_id: int, city: City, now: datetime
             SELECT 'person' AS object_type, p.id AS object_id, p.city_id AS city_id,
                    p.id AS person_id, NULL::bigint AS institution_id,
                    jsonb_build_object('cause', 'crediting_run', 'exact', true,
-                                      'channels', {channels}) AS data
+                                      'channels', {changed.summaries}) AS data
               FROM (SELECT account_id, SUM(amount) AS credited, COUNT(*) AS credits
                       FROM {CREDITING} WHERE transfer_id = %s GROUP BY account_id) k
               JOIN {ACCOUNT} credited_account ON credited_account.id = k.account_id
               JOIN {PERSON} p ON p.id = credited_account.person_id
               {PERSON_JOINS}
+              {changed.lateral}
              -- Probed per account in the (account, period) index, never a scan of every month.
              WHERE k.credits = (SELECT COUNT(*) FROM {CREDITING} o WHERE o.account_id = k.account_id)
-               AND {differs}
+               AND {changed.differs}
              ORDER BY p.id
         """,
         params=[transfer_id],
