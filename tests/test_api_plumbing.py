@@ -62,6 +62,13 @@ def test_unknown_route_is_a_problem(api_client):
     assert_problem(api_client.delete("/api/v1/no-such-thing"), 404, "NOT_FOUND")
 
 
+@pytest.mark.parametrize("query", ["format=", "format=xml"])
+def test_a_format_the_page_does_not_render_is_not_found(api_client, query):
+    """The schema lists the formats a page renders; an empty one is no exception."""
+    assert api_client.get("/api/v1/balance-reasons?format=json").status_code == 200
+    assert_problem(api_client.get(f"/api/v1/balance-reasons?{query}"), 404, "NOT_FOUND")
+
+
 def test_a_browser_outside_the_api_gets_a_page_not_json(client):
     response = client.get("/admin-nowhere/", HTTP_ACCEPT="text/html,application/xhtml+xml")
     assert response.status_code == 404
