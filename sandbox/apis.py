@@ -500,13 +500,23 @@ def events_of_request(request_id: str) -> tuple[list[dict], int]:
 # --- Sandbox developers and their worlds ---------------------------------------------------
 
 
+class TextRegexField(serializers.RegexField):
+    """A RegexField that takes a JSON string only: DRF would read 1234 as "1234", which the schema
+    (a string) refuses."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class DeveloperCreateApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [LoginAddressThrottle]
 
     class InputSerializer(serializers.Serializer):
-        username = serializers.RegexField(
+        username = TextRegexField(
             r"^[a-z0-9][a-z0-9-]{2,39}$",
             required=False,
             help_text="3 to 40 lower-case letters, digits and hyphens; default: a random one.",

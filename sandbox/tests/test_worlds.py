@@ -348,6 +348,10 @@ def test_a_developer_signs_up_through_the_api(agreement):
     assert carol.get("/api/v1/sandbox/worlds").json() == []
     taken = APIClient().post("/api/v1/sandbox/developers", {"username": "dev-carol"}, format="json")
     assert taken.status_code == 409
+    # The schema's username is a string: digits sent as a JSON number are refused, not read.
+    number = APIClient().post("/api/v1/sandbox/developers", {"username": 9668}, format="json")
+    assert number.status_code == 400
+    assert number.json()["errors"][0]["field"] == "username"
 
 
 @pytest.mark.django_db
