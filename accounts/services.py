@@ -28,6 +28,7 @@ from employers.models import Employment
 
 # PostgreSQL's SQLSTATE for an entry naming an account that does not exist.
 FOREIGN_KEY_VIOLATION = "23503"
+UNIQUE_VIOLATION = "23505"
 # The largest amount a ledger column holds (14 digits, 2 of them after the point).
 MAX_AMOUNT = Decimal(10) ** (MAX_DIGITS - 2)
 
@@ -124,24 +125,30 @@ def _check_no_overdraft(*, accounts: dict[int, Account], legs: Sequence[Leg]) ->
             )
 
 
+def _transfer_create(
+    *, kind: str, key: str, memo: str, legs: Sequence[Leg], by, posted_at: datetime | None
+) -> Transfer:
+    transfer = Transfer.objects.create(
+        kind=kind,
+        key=key,
+        memo=memo[:255],
+        posted_at=posted_at or clock.now(),
+        created_by=acting_user(by),
+        request_id=current_request_id(),
+    )
+    Entry.objects.bulk_create(
+        [Entry(transfer=transfer, account_id=leg.account_id, amount=leg.amount) for leg in legs]
+    )
+    return transfer
+
+
 def _transfer_insert(
     *, kind: str, key: str, memo: str, legs: Sequence[Leg], by, posted_at: datetime | None
 ) -> Transfer:
     try:
         with transaction.atomic():
-            transfer = Transfer.objects.create(
-                kind=kind,
-                key=key,
-                memo=memo[:255],
-                posted_at=posted_at or clock.now(),
-                created_by=acting_user(by),
-                request_id=current_request_id(),
-            )
-            Entry.objects.bulk_create(
-                [
-                    Entry(transfer=transfer, account_id=leg.account_id, amount=leg.amount)
-                    for leg in legs
-                ]
+            transfer = _transfer_create(
+                kind=kind, key=key, memo=memo, legs=legs, by=by, posted_at=posted_at
             )
     except IntegrityError as exc:
         # The database is the last word: a concurrent transfer took the key (the same movement,
@@ -182,6 +189,40 @@ def transfer_post(
         return _transfer_insert(
             kind=kind, key=key, memo=memo, legs=legs, by=by, posted_at=posted_at
         )
+
+
+def transfer_post_fresh(
+    *,
+    kind: str,
+    key: str,
+    memo: str,
+    legs: Sequence[Leg],
+    locked: dict[int, Account],
+    by=None,
+    posted_at: datetime,
+) -> Transfer:
+    """Post one balanced transfer under a key no transfer can hold yet (it names a row the caller
+    inserted in the same transaction), with the legs' accounts already locked by the caller
+    (``lock_accounts``, whose answer is ``locked``). The fast path of a flow that posts as one
+    step of its own transaction: no look-up of the key, no second lock, no savepoint. A refusal
+    leaves the caller's transaction unusable, so it is raised for the caller's atomic block to
+    roll back."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("transfer_post_fresh runs inside the caller's transaction")
+    legs = _checked_legs(legs=legs)
+    _check_no_overdraft(accounts=locked, legs=legs)
+    try:
+        return _transfer_create(
+            kind=kind, key=key, memo=memo, legs=legs, by=by, posted_at=posted_at
+        )
+    except IntegrityError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == FOREIGN_KEY_VIOLATION:
+            raise DomainError(LedgerErrorCode.ACCOUNT_NOT_FOUND) from exc
+        if getattr(exc.__cause__, "sqlstate", None) == UNIQUE_VIOLATION:
+            raise _key_conflict(key) from exc  # the transfer's only unique column
+        raise DomainError(
+            LedgerErrorCode.INSUFFICIENT_FUNDS, gettext("The ledger refused the transfer.")
+        ) from exc
 
 
 # --- Accounts ------------------------------------------------------------------------------

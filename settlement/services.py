@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
@@ -19,6 +20,7 @@ from accounts.services import (
     institution_account_open,
     lock_accounts,
     transfer_post,
+    transfer_post_fresh,
 )
 from cards.credentials import PresentedCredential
 from cards.error_codes import CardErrorCode
@@ -423,6 +425,13 @@ def _priced_lines(lines: Sequence[LineInput]) -> list[tuple[CatalogItem, PricedL
 def _locked_usage(*, person_id: int, year: int) -> AnnualUsage:
     """The person's usage row for the year, created if need be and locked: concurrent settlements
     of one person take turns, so none applies a deductible or a cap already used up."""
+    usage = (
+        AnnualUsage.objects.select_for_update(no_key=True)
+        .filter(person_id=person_id, year=year)
+        .first()
+    )
+    if usage is not None:
+        return usage
     AnnualUsage.objects.bulk_create(
         [AnnualUsage(person_id=person_id, year=year)], ignore_conflicts=True
     )
@@ -611,7 +620,8 @@ class SettlementTerms:
     filing: CrossCityFiling | None
     policy: BenefitPolicy
     rule: BenefitRule
-    pool_account: Account
+    # The kind of the insured city's pool that pays (Account.Kind).
+    pool_kind: str
     # An emergency outside the insured city's network, settled under its emergency rule.
     emergency_rule_applied: bool = False
     filing_due_date: date | None = None
@@ -649,10 +659,13 @@ class SettlementCalculation:
 class SettlementPayment:
     """How the person's share is paid, decided with every account of the transfer locked."""
 
+    pool_account_id: int
     institution_account_id: int
     personal_account_amount: Decimal
     personal_account_balance_after: Decimal | None
-    clearing: ClearingAccounts | None = None
+    clearing: ClearingAccounts | None
+    # The accounts locked for it (lock_accounts), which its transfers post against.
+    locked: dict[int, Account]
 
 
 def _visit_check(
@@ -723,7 +736,18 @@ def _settlement_terms(
         filing = filing_valid_for(person_id=person.pk, city_id=institution.city_id, on=today)
         if filing is None and not emergency:
             raise _cross_city_refusal(person, institution)
-    policy = _provisioned_policy(city=person.city)
+    # The rule with its policy in one read; the policy alone only to say why there is no rule.
+    rule = (
+        BenefitRule.objects.select_related("policy")
+        .filter(
+            policy__city_id=person.city_id,
+            scheme=person.scheme,
+            visit_type=visit_type,
+            tier=institution.tier,
+        )
+        .first()
+    )
+    policy = rule.policy if rule is not None else _provisioned_policy(city=person.city)
     emergency_rule_applied = emergency and emergency_rule_applies(
         institution=institution, has_filing=filing is not None, insured_city_id=person.city_id
     )
@@ -734,9 +758,6 @@ def _settlement_terms(
         days = policy.emergency_filing_within_days
         if days and institution.city_id != person.city_id and filing is None:
             filing_due_date = today + timedelta(days=days)
-    rule = BenefitRule.objects.filter(
-        policy=policy, scheme=person.scheme, visit_type=visit_type, tier=institution.tier
-    ).first()
     if rule is None:
         raise DomainError(
             SettlementErrorCode.BENEFIT_RULE_MISSING,
@@ -748,12 +769,11 @@ def _settlement_terms(
                 "lower3": Tier(institution.tier).label.lower(),
             },
         )
-    pool_account = city_account(city_id=person.city_id, kind=_pool_kind(person, visit_type))
     return SettlementTerms(
         filing=filing,
         policy=policy,
         rule=rule,
-        pool_account=pool_account,
+        pool_kind=_pool_kind(person, visit_type),
         emergency_rule_applied=emergency_rule_applied,
         filing_due_date=filing_due_date,
     )
@@ -841,24 +861,66 @@ def _settlement_calculation(
     )
 
 
+@dataclass(frozen=True)
+class SettlementAccounts:
+    """The accounts a settlement's transfers move money through, besides the paying one."""
+
+    pool_account_id: int
+    institution_account_id: int
+    clearing: ClearingAccounts | None
+
+
+def _settlement_accounts(
+    *, insured_city_id: int, pool_kind: str, institution: Institution
+) -> SettlementAccounts:
+    """The insured city's pool, the institution's account (opened on its first settlement) and,
+    for care in another city, the two cities' clearing accounts, read in one statement."""
+    care_city_id = institution.city_id
+    wanted = Q(city_id=insured_city_id, kind=pool_kind) | Q(institution_id=institution.pk)
+    if care_city_id != insured_city_id:
+        wanted |= Q(city_id=insured_city_id, kind=Account.Kind.CLEARING_PAYABLE)
+        wanted |= Q(city_id=care_city_id, kind=Account.Kind.CLEARING_RECEIVABLE)
+    found = {
+        (kind, institution_id): account_id
+        for account_id, kind, institution_id in Account.objects.filter(wanted).values_list(
+            "id", "kind", "institution_id"
+        )
+    }
+    institution_account_id = found.get((Account.Kind.INSTITUTION, institution.pk))
+    if institution_account_id is None:
+        institution_account_id = institution_account_open(institution=institution).id
+    clearing = None
+    if care_city_id != insured_city_id:
+        clearing = ClearingAccounts(
+            payable_account_id=found[(Account.Kind.CLEARING_PAYABLE, None)],
+            receivable_account_id=found[(Account.Kind.CLEARING_RECEIVABLE, None)],
+        )
+    return SettlementAccounts(
+        pool_account_id=found[(pool_kind, None)],
+        institution_account_id=institution_account_id,
+        clearing=clearing,
+    )
+
+
 def _settlement_payment(
     *,
     institution: Institution,
+    insured_city_id: int,
     terms: SettlementTerms,
     payer: SettlementPayer,
     figures: SettlementFigures,
 ) -> SettlementPayment:
     """The personal account's part of the person's share, on its balance as it stands locked."""
-    institution_account = institution_account_open(institution=institution)
-    paying_account_id = payer.paying_account_id
-    clearing = _clearing_accounts(
-        insured_city_id=terms.pool_account.city_id, care_city_id=institution.city_id
+    accounts = _settlement_accounts(
+        insured_city_id=insured_city_id, pool_kind=terms.pool_kind, institution=institution
     )
+    paying_account_id = payer.paying_account_id
+    clearing = accounts.clearing
     # Lock every account the transfer touches, in id order, before reading the balance the
     # personal-account share is based on: concurrent settlements against one account take
     # turns and each sees the balance the previous one left.
     locked = lock_accounts(
-        [terms.pool_account.id, institution_account.id]
+        [accounts.pool_account_id, accounts.institution_account_id]
         + ([paying_account_id] if paying_account_id else [])
         + ([clearing.payable_account_id, clearing.receivable_account_id] if clearing else [])
     )
@@ -871,10 +933,12 @@ def _settlement_payment(
         )
         balance_after = balance - account_amount
     return SettlementPayment(
-        institution_account_id=institution_account.id,
+        pool_account_id=accounts.pool_account_id,
+        institution_account_id=accounts.institution_account_id,
         personal_account_amount=account_amount,
         personal_account_balance_after=balance_after,
         clearing=clearing,
+        locked=locked,
     )
 
 
@@ -994,7 +1058,11 @@ def _settlement_draft(*, request: SettlementRequest, by, now: datetime) -> Settl
         year=today.year,
     )
     payment = _settlement_payment(
-        institution=request.institution, terms=terms, payer=payer, figures=calculation.figures
+        institution=request.institution,
+        insured_city_id=person.city_id,
+        terms=terms,
+        payer=payer,
+        figures=calculation.figures,
     )
     settlement = Settlement(
         institution=request.institution,
@@ -1012,7 +1080,7 @@ def _settlement_draft(*, request: SettlementRequest, by, now: datetime) -> Settl
         filing_due_date=terms.filing_due_date,
         family_authorization=payer.authorization,
         use_personal_account=payer.use_personal_account,
-        pool_account=terms.pool_account,
+        pool_account_id=payment.pool_account_id,
         paying_account_id=payer.paying_account_id,
         through_clearing=payment.clearing is not None,
         **_settlement_figure_fields(calculation, payment),
@@ -1056,8 +1124,8 @@ def _settlement_record(draft: SettlementDraft) -> Settlement:
     visit reference already settled here is refused."""
     settlement = draft.settlement
     try:
-        with transaction.atomic():
-            settlement.save(force_insert=True)
+        # No savepoint: a refusal ends the settling transaction, whose block rolls it back.
+        settlement.save(force_insert=True)
     except IntegrityError as exc:
         if violated_constraint(exc) == "one_live_settlement_per_visit_reference":
             raise _already_settled(settlement.visit_reference) from None
@@ -1099,12 +1167,14 @@ def _settlement_post(
         f"Settlement #{settlement.pk}: {settlement.visit_type.lower()} visit of person "
         f"{settlement.person_id} at {settlement.institution.code}"
     )
+    # Keys named after the settlement row just inserted, with the accounts locked in drafting.
     transfers = [
-        transfer_post(
+        transfer_post_fresh(
             kind=Transfer.Kind.SETTLEMENT,
             key=f"settlement:{settlement.pk}{suffix}",
             memo=memo,
             legs=legs,
+            locked=payment.locked,
             by=by,
             posted_at=posted_at,
         )

@@ -59,8 +59,8 @@ from users.tests.factories import OperatorFactory
 pytestmark = pytest.mark.django_db
 
 # Every statement of a family-aid settlement, savepoints included (see the lock-order test), the
-# settlement.created event among them.
-EXPECTED_FAMILY_SETTLEMENT_QUERIES = 30
+# settlement.created event among them, and the year's usage row created (its first settlement).
+EXPECTED_FAMILY_SETTLEMENT_QUERIES = 21
 
 
 def usage_of(person) -> AnnualUsage:
@@ -194,6 +194,9 @@ def test_a_settlement_takes_its_locks_in_one_order_in_a_fixed_number_of_queries(
         for sql in statements
         if sql.startswith("SELECT") and sql.endswith("FOR NO KEY UPDATE")
     ]
+    # The usage row is looked for locked, then, in the year's first settlement, created and locked.
+    assert locked_tables.count('"settlement_annualusage"') == 2
+    locked_tables.remove('"settlement_annualusage"')
     assert locked_tables[:3] == [
         '"settlement_familyauthorization"',
         '"settlement_annualusage"',
