@@ -70,6 +70,13 @@ def _period_end(period: date) -> date:
 
 BATCH = "ledger_batch_due"
 
+# Every "is it done already" probe below ends in OFFSET 0, which keeps PostgreSQL from turning the
+# NOT EXISTS into an anti-join: it stays a probe of the unique index per row (or a hashed
+# subplan), whatever the statistics say. As an anti-join it was planned from statistics that lag
+# behind the job: once another city's job had just written the same month's rows, the planner
+# took them for one row and compared every candidate with every row written (a second city's
+# collection of 100,000 persons ran for minutes instead of seconds).
+
 
 def _post_batch(
     *, kind: str, memo: str, job, due_sql: str, insert_sql: str, legs_sql: str, params: dict
@@ -129,8 +136,8 @@ _COLLECTION_WHERE = f"""
        p.city_id = %(city)s AND p.id > %(lo)s AND p.id <= %(hi)s
    AND p.scheme = 'EMPLOYEE' AND p.employment_status = 'ACTIVE'
    AND p.declared_wage IS NOT NULL AND p.enrolled_on <= %(period_end)s
-   AND NOT EXISTS (SELECT 1 FROM {CONTRIBUTION} c WHERE c.person_id = p.id AND c.period = %(period)s)
-   AND NOT EXISTS (SELECT 1 FROM {ARREAR} r WHERE r.person_id = p.id AND r.period = %(period)s)
+   AND NOT EXISTS (SELECT 1 FROM {CONTRIBUTION} c WHERE c.person_id = p.id AND c.period = %(period)s OFFSET 0)
+   AND NOT EXISTS (SELECT 1 FROM {ARREAR} r WHERE r.person_id = p.id AND r.period = %(period)s OFFSET 0)
 """
 # The person's employer, if any, and how it pays (a person without one pays as before).
 _COLLECTION_FROM = f"""
@@ -289,7 +296,7 @@ def _candidates_sql(*, include_retirees: bool, include_residents: bool) -> str:
           JOIN {CONTRIBUTION} c ON c.person_id = a.person_id
          WHERE a.city_id = %(city)s AND a.kind = 'PERSONAL' AND a.id > %(lo)s AND a.id <= %(hi)s
            AND c.kind = 'EMPLOYEE_MONTHLY' AND c.account_share > 0 AND c.period <= %(period)s
-           AND NOT EXISTS (SELECT 1 FROM {CREDITING} k WHERE k.account_id = a.id AND k.period = c.period)
+           AND NOT EXISTS (SELECT 1 FROM {CREDITING} k WHERE k.account_id = a.id AND k.period = c.period OFFSET 0)
         """
     ]
     if include_retirees:
@@ -300,12 +307,12 @@ def _candidates_sql(*, include_retirees: bool, include_residents: bool) -> str:
           JOIN {PERSON} p ON p.id = a.person_id
          WHERE a.city_id = %(city)s AND a.kind = 'PERSONAL' AND a.id > %(lo)s AND a.id <= %(hi)s
            AND p.scheme = 'EMPLOYEE' AND p.employment_status = 'RETIRED' AND p.enrolled_on <= %(period_end)s
-           AND NOT EXISTS (SELECT 1 FROM {CREDITING} k WHERE k.account_id = a.id AND k.period = %(period)s)
+           AND NOT EXISTS (SELECT 1 FROM {CREDITING} k WHERE k.account_id = a.id AND k.period = %(period)s OFFSET 0)
            -- A month with a contribution share to credit is credited from it (first part), once.
            AND NOT EXISTS (
                SELECT 1 FROM {CONTRIBUTION} s
                 WHERE s.person_id = a.person_id AND s.kind = 'EMPLOYEE_MONTHLY'
-                  AND s.period = %(period)s AND s.account_share > 0
+                  AND s.period = %(period)s AND s.account_share > 0 OFFSET 0
            )
         """
         )
@@ -318,12 +325,12 @@ def _candidates_sql(*, include_retirees: bool, include_residents: bool) -> str:
           JOIN {CONTRIBUTION} c ON c.person_id = p.id AND c.period = %(year_start)s
          WHERE a.city_id = %(city)s AND a.kind = 'PERSONAL' AND a.id > %(lo)s AND a.id <= %(hi)s
            AND p.scheme = 'RESIDENT' AND p.enrolled_on <= %(period_end)s
-           AND NOT EXISTS (SELECT 1 FROM {CREDITING} k WHERE k.account_id = a.id AND k.period = %(period)s)
+           AND NOT EXISTS (SELECT 1 FROM {CREDITING} k WHERE k.account_id = a.id AND k.period = %(period)s OFFSET 0)
            -- A month with a contribution share to credit is credited from it (first part), once.
            AND NOT EXISTS (
                SELECT 1 FROM {CONTRIBUTION} s
                 WHERE s.person_id = a.person_id AND s.kind = 'EMPLOYEE_MONTHLY'
-                  AND s.period = %(period)s AND s.account_share > 0
+                  AND s.period = %(period)s AND s.account_share > 0 OFFSET 0
            )
         """
         )
