@@ -37,6 +37,14 @@ def test_suite_runs_on_postgresql():
     assert connection.vendor == "postgresql"
 
 
+def test_connections_run_without_jit_compilation():
+    """The jobs' set-based statements cost enough for PostgreSQL to JIT-compile them, which took
+    longer than running them (settings, DATABASE_JIT)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
+
+
 def test_schema_and_docs_answer(api_client):
     schema = api_client.get("/api/v1/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert schema.status_code == 200
