@@ -282,22 +282,31 @@ def _payout_check(person: InsuredPerson, payout: ClaimPayout) -> None:
         )
 
 
-def claim_submit(
+@dataclass(frozen=True)
+class CheckedClaim:
+    """What checking a claim found: where the care was, its route, whether the emergency rule
+    applies, and its lines (unsaved)."""
+
+    place: _Place
+    route: str
+    emergency_rule: bool
+    lines: list[ClaimLine]
+
+
+def _claim_checked(
     *,
     person: InsuredPerson,
     visit: ClaimVisit,
-    line_items: Sequence[LineInput] = (),
-    category_totals: Sequence[CategoryTotal] = (),
+    line_items: Sequence[LineInput],
+    category_totals: Sequence[CategoryTotal],
     receipts: Sequence[ReceiptInput],
     payout: ClaimPayout,
-    attachments: Sequence[dict] = (),
-    by,
-    now: datetime,
-) -> ReimbursementClaim:
-    """File a claim for care the person paid in full, at ``now`` (the caller's clock.now()). It
-    is checked as far as it can be without the agency: the route, the lines, the receipts (each in
-    one live claim only) and where the money would go."""
-    today = clock.localdate(now)
+    attachments: Sequence[dict],
+    today,
+) -> CheckedClaim:
+    """Everything about a claim that can be checked without the agency: the visit, the route, the
+    lines, the receipts' sum and dates, where the money would go, and the attachments. Answers the
+    place, the route, whether the emergency rule applies and the lines."""
     if visit.visit_type not in VisitType.values:
         raise DomainError(
             CommonErrorCode.VALIDATION_ERROR, errors=[field_error("visit_type", _("Unknown."))]
@@ -333,6 +342,97 @@ def claim_submit(
             CommonErrorCode.VALIDATION_ERROR,
             errors=[field_error("attachments", _("At most %(n)s.") % {"n": MAX_ATTACHMENTS})],
         )
+    return CheckedClaim(place=place, route=route, emergency_rule=emergency_rule, lines=lines)
+
+
+def _claim_receipts_record(
+    claim: ReimbursementClaim, person: InsuredPerson, receipts: Sequence[ReceiptInput]
+) -> None:
+    """The claim's receipts, each in one live claim only (the database has the last word)."""
+    try:
+        with transaction.atomic():
+            ClaimReceipt.objects.bulk_create(
+                [
+                    ClaimReceipt(
+                        claim=claim,
+                        person=person,
+                        number=receipt.number.strip()[:64],
+                        issued_on=receipt.issued_on,
+                        amount=receipt.amount,
+                    )
+                    for receipt in receipts
+                ]
+            )
+    except IntegrityError as exc:
+        if violated_constraint(exc) == "one_live_claim_per_receipt":
+            raise _receipt_already_claimed([]) from None
+        raise
+
+
+def _claim_row(
+    *,
+    person: InsuredPerson,
+    visit: ClaimVisit,
+    checked: CheckedClaim,
+    attachments: Sequence[dict],
+    payout: ClaimPayout,
+    by,
+    now: datetime,
+) -> ReimbursementClaim:
+    """The claim's row, unsaved, from what ``_claim_checked`` answered."""
+    place = checked.place
+    return ReimbursementClaim(
+        person=person,
+        insured_city_id=person.city_id,
+        care_city=place.care_city,
+        institution=place.institution,
+        institution_name=place.name,
+        institution_code=place.code,
+        institution_designated=place.designated,
+        tier=place.tier,
+        visit_type=visit.visit_type,
+        visit_date=visit.visit_date,
+        emergency=visit.emergency,
+        route=checked.route,
+        emergency_rule_applied=checked.emergency_rule,
+        description=visit.description[:500],
+        attachments=list(attachments),
+        claimed_amount=sum((line.amount for line in checked.lines), ZERO),
+        payout_method=payout.method,
+        bank_name=payout.bank_name[:64],
+        bank_account_holder=payout.bank_account_holder.strip()[:64],
+        bank_account_number=payout.bank_account_number,
+        submitted_at=now,
+        submitted_by=by,
+        request_id=current_request_id(),
+    )
+
+
+def claim_submit(
+    *,
+    person: InsuredPerson,
+    visit: ClaimVisit,
+    line_items: Sequence[LineInput] = (),
+    category_totals: Sequence[CategoryTotal] = (),
+    receipts: Sequence[ReceiptInput],
+    payout: ClaimPayout,
+    attachments: Sequence[dict] = (),
+    by,
+    now: datetime,
+) -> ReimbursementClaim:
+    """File a claim for care the person paid in full, at ``now`` (the caller's clock.now()). It
+    is checked as far as it can be without the agency: the route, the lines, the receipts (each in
+    one live claim only) and where the money would go."""
+    checked = _claim_checked(
+        person=person,
+        visit=visit,
+        line_items=line_items,
+        category_totals=category_totals,
+        receipts=receipts,
+        payout=payout,
+        attachments=attachments,
+        today=clock.localdate(now),
+    )
     with transaction.atomic():
         # One filing at a time per person: the receipts check below cannot race.
         InsuredPerson.objects.select_for_update(no_key=True).filter(pk=person.pk).first()
@@ -343,53 +443,20 @@ def claim_submit(
         )
         if claimed:
             raise _receipt_already_claimed(claimed)
-        claim = ReimbursementClaim(
+        claim = _claim_row(
             person=person,
-            insured_city_id=person.city_id,
-            care_city=place.care_city,
-            institution=place.institution,
-            institution_name=place.name,
-            institution_code=place.code,
-            institution_designated=place.designated,
-            tier=place.tier,
-            visit_type=visit.visit_type,
-            visit_date=visit.visit_date,
-            emergency=visit.emergency,
-            route=route,
-            emergency_rule_applied=emergency_rule,
-            description=visit.description[:500],
-            attachments=list(attachments),
-            claimed_amount=total,
-            payout_method=payout.method,
-            bank_name=payout.bank_name[:64],
-            bank_account_holder=payout.bank_account_holder.strip()[:64],
-            bank_account_number=payout.bank_account_number,
-            submitted_at=now,
-            submitted_by=by,
-            request_id=current_request_id(),
+            visit=visit,
+            checked=checked,
+            attachments=attachments,
+            payout=payout,
+            by=by,
+            now=now,
         )
         _save_with_history(claim, by)
-        for line in lines:
+        for line in checked.lines:
             line.claim = claim
-        ClaimLine.objects.bulk_create(lines)
-        try:
-            with transaction.atomic():
-                ClaimReceipt.objects.bulk_create(
-                    [
-                        ClaimReceipt(
-                            claim=claim,
-                            person=person,
-                            number=receipt.number.strip()[:64],
-                            issued_on=receipt.issued_on,
-                            amount=receipt.amount,
-                        )
-                        for receipt in receipts
-                    ]
-                )
-        except IntegrityError as exc:
-            if violated_constraint(exc) == "one_live_claim_per_receipt":
-                raise _receipt_already_claimed([]) from None
-            raise
+        ClaimLine.objects.bulk_create(checked.lines)
+        _claim_receipts_record(claim, person, receipts)
         return claim
 
 
@@ -495,6 +562,36 @@ def _decision_check(decision: str, *, amount, reason_code: str, reason: str) -> 
         raise DomainError(ClaimErrorCode.CLAIM_DECISION_INVALID, errors=errors)
 
 
+def _approved_amount(decision: str, *, amount: Decimal | None, share) -> Decimal:
+    """What an approval pays: the fund's whole share, or a partial amount below it."""
+    share_amount = share.figures.pool_amount
+    if decision != Decision.PARTLY_APPROVE:
+        return share_amount
+    if not ZERO < amount < share_amount or money(amount) != amount:
+        raise DomainError(
+            ClaimErrorCode.CLAIM_PARTIAL_AMOUNT_INVALID,
+            _("The fund's share is %(share)s CNY.") % {"share": f"{share_amount:.2f}"},
+            extra={"fund_share_amount": f"{share_amount:.2f}"},
+            errors=[field_error("amount", _("Above 0.00 and below the fund's share."))],
+        )
+    return amount
+
+
+def _payout_post(claim: ReimbursementClaim, *, paid: Decimal, by, now: datetime) -> Transfer:
+    """The approved amount from the insured city's pool to where the claim is paid, once."""
+    return transfer_post(
+        kind=Transfer.Kind.CLAIM_PAYOUT,
+        key=f"claim:{claim.pk}",
+        memo=f"Reimbursement claim #{claim.pk} of person {claim.person_id}: "
+        f"{claim.visit_type.lower()} care at {claim.institution_name} on "
+        f"{claim.visit_date:%Y-%m-%d}, to the "
+        f"{claim.get_payout_method_display().lower()}",
+        legs=[Leg(claim.pool_account.id, -paid), Leg(claim.payout_account.id, paid)],
+        by=by,
+        posted_at=now,
+    )
+
+
 def claim_review(
     *,
     claim: ReimbursementClaim,
@@ -529,34 +626,14 @@ def claim_review(
             year=claim.visit_date.year,
             emergency_rule_applied=claim.emergency_rule_applied,
         )
-        figures = share.figures
-        paid = figures.pool_amount
-        if decision == Decision.PARTLY_APPROVE:
-            if not ZERO < amount < figures.pool_amount or money(amount) != amount:
-                raise DomainError(
-                    ClaimErrorCode.CLAIM_PARTIAL_AMOUNT_INVALID,
-                    _("The fund's share is %(share)s CNY.")
-                    % {"share": f"{figures.pool_amount:.2f}"},
-                    extra={"fund_share_amount": f"{figures.pool_amount:.2f}"},
-                    errors=[field_error("amount", _("Above 0.00 and below the fund's share."))],
-                )
-            paid = amount
+        paid = _approved_amount(decision, amount=amount, share=share)
         _figures_set(claim, share)
         claim.approved_amount = paid
         claim.pool_account = share.pool_account
         claim.payout_account = _payout_account(claim)
         if paid > 0:
-            claim.payout_transfer = transfer_post(
-                kind=Transfer.Kind.CLAIM_PAYOUT,
-                key=f"claim:{claim.pk}",
-                memo=f"Reimbursement claim #{claim.pk} of person {claim.person_id}: "
-                f"{claim.visit_type.lower()} care at {claim.institution_name} on "
-                f"{claim.visit_date:%Y-%m-%d}, to the "
-                f"{claim.get_payout_method_display().lower()}",
-                legs=[Leg(share.pool_account.id, -paid), Leg(claim.payout_account.id, paid)],
-                by=by,
-                posted_at=now,
-            )
+            claim.payout_transfer = _payout_post(claim, paid=paid, by=by, now=now)
+        figures = share.figures
         fund_share_count(
             share, visit_type=claim.visit_type, deductible=figures.deductible_amount, pool=paid
         )

@@ -152,31 +152,8 @@ def _provisioned_policy(*, city) -> BenefitPolicy:
 # --- Cross-city filings -----------------------------------------------------------------------
 
 
-def filing_period(
-    *,
-    person: InsuredPerson,
-    city,
-    category: str,
-    valid_from: date | None = None,
-    valid_until: date | None = None,
-    today: date | None = None,
-) -> tuple[date, date]:
-    """Check a filing's city, category and dates; the validity it will have. Without an end date
-    it is valid for the insured city's default period. ``today`` is the caller's clock.today()
-    (read here when not given)."""
-    today = clock.today() if today is None else today
-    if city.pk == person.city_id:
-        raise DomainError(
-            SettlementErrorCode.FILING_CITY_INVALID,
-            gettext("The person is insured in that city; no filing is needed there."),
-            errors=[field_error("city", gettext("Must differ from the insured city."))],
-        )
-    if category not in CrossCityFiling.Category.values:
-        raise DomainError(
-            CommonErrorCode.VALIDATION_ERROR,
-            errors=[field_error("category", gettext("Unknown category."))],
-        )
-    valid_from = valid_from or today
+def _filing_start_checked(valid_from: date, *, today: date) -> date:
+    """A filing's first day: not in the past, at most MAX_DAYS_AHEAD ahead."""
     if valid_from < today:
         raise DomainError(
             SettlementErrorCode.FILING_VALIDITY_INVALID,
@@ -201,17 +178,15 @@ def filing_period(
                 )
             ],
         )
-    if valid_until is None:
-        days = _provisioned_policy(city=person.city).filing_validity_days
-        valid_until = valid_from + timedelta(days=days - 1)
-    if valid_until < valid_from:
-        raise DomainError(
-            SettlementErrorCode.FILING_VALIDITY_INVALID,
-            gettext("A filing must end on or after the day it starts."),
-            errors=[field_error("valid_until", gettext("Before valid_from."))],
-        )
+    return valid_from
+
+
+def _filing_overlap_check(
+    *, person_id: int, city_id: int, valid_from: date, valid_until: date
+) -> None:
+    """Refuse a period that shares a day with a live filing of the person's for the city."""
     overlapping = filing_overlapping(
-        person_id=person.pk, city_id=city.pk, valid_from=valid_from, valid_until=valid_until
+        person_id=person_id, city_id=city_id, valid_from=valid_from, valid_until=valid_until
     )
     if overlapping is not None:
         raise DomainError(
@@ -226,6 +201,45 @@ def filing_period(
             },
             extra={"filing_id": overlapping.pk},
         )
+
+
+def filing_period(
+    *,
+    person: InsuredPerson,
+    city,
+    category: str,
+    valid_from: date | None = None,
+    valid_until: date | None = None,
+    today: date | None = None,
+) -> tuple[date, date]:
+    """Check a filing's city, category and dates; the validity it will have. Without an end date
+    it is valid for the insured city's default period. ``today`` is the caller's clock.today()
+    (read here when not given)."""
+    today = clock.today() if today is None else today
+    if city.pk == person.city_id:
+        raise DomainError(
+            SettlementErrorCode.FILING_CITY_INVALID,
+            gettext("The person is insured in that city; no filing is needed there."),
+            errors=[field_error("city", gettext("Must differ from the insured city."))],
+        )
+    if category not in CrossCityFiling.Category.values:
+        raise DomainError(
+            CommonErrorCode.VALIDATION_ERROR,
+            errors=[field_error("category", gettext("Unknown category."))],
+        )
+    valid_from = _filing_start_checked(valid_from or today, today=today)
+    if valid_until is None:
+        days = _provisioned_policy(city=person.city).filing_validity_days
+        valid_until = valid_from + timedelta(days=days - 1)
+    if valid_until < valid_from:
+        raise DomainError(
+            SettlementErrorCode.FILING_VALIDITY_INVALID,
+            gettext("A filing must end on or after the day it starts."),
+            errors=[field_error("valid_until", gettext("Before valid_from."))],
+        )
+    _filing_overlap_check(
+        person_id=person.pk, city_id=city.pk, valid_from=valid_from, valid_until=valid_until
+    )
     return valid_from, valid_until
 
 
@@ -1028,6 +1042,44 @@ def _settlement_request(
     )
 
 
+def _settlement_row(
+    *,
+    request: SettlementRequest,
+    person: InsuredPerson,
+    terms: SettlementTerms,
+    payer: SettlementPayer,
+    calculation: SettlementCalculation,
+    payment: SettlementPayment,
+    by,
+    now: datetime,
+    today: date,
+) -> Settlement:
+    """The settlement's row, unsaved: what was settled, under which terms, every figure."""
+    return Settlement(
+        institution=request.institution,
+        person=person,
+        insured_city=person.city,
+        scheme=person.scheme,
+        visit_type=request.visit_type,
+        visit_reference=request.visit_reference,
+        credential_kind=request.credential.kind,
+        year=today.year,
+        settled_at=now,
+        filing=terms.filing,
+        emergency=request.emergency,
+        emergency_rule_applied=terms.emergency_rule_applied,
+        filing_due_date=terms.filing_due_date,
+        family_authorization=payer.authorization,
+        use_personal_account=payer.use_personal_account,
+        pool_account_id=payment.pool_account_id,
+        paying_account_id=payer.paying_account_id,
+        through_clearing=payment.clearing is not None,
+        **_settlement_figure_fields(calculation, payment),
+        created_by=by,
+        request_id=current_request_id(),
+    )
+
+
 def _settlement_draft(*, request: SettlementRequest, by, now: datetime) -> SettlementDraft:
     """Every step of settling short of writing it: the person, the terms, the payer, the figures
     and the payment, with the rows they rest on locked (inside the caller's transaction)."""
@@ -1064,28 +1116,16 @@ def _settlement_draft(*, request: SettlementRequest, by, now: datetime) -> Settl
         payer=payer,
         figures=calculation.figures,
     )
-    settlement = Settlement(
-        institution=request.institution,
+    settlement = _settlement_row(
+        request=request,
         person=person,
-        insured_city=person.city,
-        scheme=person.scheme,
-        visit_type=request.visit_type,
-        visit_reference=request.visit_reference,
-        credential_kind=request.credential.kind,
-        year=today.year,
-        settled_at=now,
-        filing=terms.filing,
-        emergency=request.emergency,
-        emergency_rule_applied=terms.emergency_rule_applied,
-        filing_due_date=terms.filing_due_date,
-        family_authorization=payer.authorization,
-        use_personal_account=payer.use_personal_account,
-        pool_account_id=payment.pool_account_id,
-        paying_account_id=payer.paying_account_id,
-        through_clearing=payment.clearing is not None,
-        **_settlement_figure_fields(calculation, payment),
-        created_by=by,
-        request_id=current_request_id(),
+        terms=terms,
+        payer=payer,
+        calculation=calculation,
+        payment=payment,
+        by=by,
+        now=now,
+        today=today,
     )
     return SettlementDraft(
         settlement=settlement,

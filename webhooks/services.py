@@ -431,25 +431,10 @@ def event_resend(
 # --- Test events (the sandbox) ---------------------------------------------------------------
 
 
-def event_trigger(
-    *,
-    owner: User,
-    type: str,
-    object_type: str,
-    object_id: str,
-    data: dict,
-    visible_events,
-    now: datetime,
-    sent_at: datetime,
-) -> tuple[Event, list[WebhookDelivery]]:
-    """Record a test event (``is_test``) of ``type`` about an object the caller may see, and
-    deliver it to the caller's enabled endpoints that take that type (nobody else's). The object
-    is known by the events about it the caller may see (``visible_events``): the newest gives its
-    city, person and institution and the starting ``data``, which ``data`` overrides key by key.
-    ``now`` is the domain's (simulated) time the event occurs at; ``sent_at`` the real time its
-    deliveries fall due."""
-    from events.services import event_record
-
+def _trigger_base_event(*, type: str, object_type: str, object_id: str, data: dict, visible_events):
+    """The newest event about the object the caller may see, which a triggered event starts from;
+    refused for an unknown type, an object with no such event, or overrides of keys its data
+    does not have."""
     if type not in EventType.values:
         raise DomainError(
             WebhookErrorCode.WEBHOOK_EVENT_TYPE_UNKNOWN,
@@ -492,6 +477,36 @@ def event_trigger(
                 for key in unknown
             ],
         )
+    return latest
+
+
+def event_trigger(
+    *,
+    owner: User,
+    type: str,
+    object_type: str,
+    object_id: str,
+    data: dict,
+    visible_events,
+    now: datetime,
+    sent_at: datetime,
+) -> tuple[Event, list[WebhookDelivery]]:
+    """Record a test event (``is_test``) of ``type`` about an object the caller may see, and
+    deliver it to the caller's enabled endpoints that take that type (nobody else's). The object
+    is known by the events about it the caller may see (``visible_events``): the newest gives its
+    city, person and institution and the starting ``data``, which ``data`` overrides key by key.
+    ``now`` is the domain's (simulated) time the event occurs at; ``sent_at`` the real time its
+    deliveries fall due."""
+    from events.services import event_record
+
+    latest = _trigger_base_event(
+        type=type,
+        object_type=object_type,
+        object_id=object_id,
+        data=data,
+        visible_events=visible_events,
+    )
+    base = latest.data if isinstance(latest.data, dict) else {}
     with transaction.atomic():
         event = event_record(
             type=type,
