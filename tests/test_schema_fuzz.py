@@ -184,6 +184,17 @@ class World:
         user = AuthToken.objects.get(token_key=token[: CONSTANTS.TOKEN_KEY_LENGTH]).user
         return AuthToken.objects.create(user, expiry=None)[1]
 
+    def endpoints_of_token(self, token: str) -> list[int]:
+        from knox.models import AuthToken
+        from knox.settings import CONSTANTS
+
+        from webhooks.models import WebhookEndpoint
+
+        owner = AuthToken.objects.filter(token_key=token[: CONSTANTS.TOKEN_KEY_LENGTH]).values(
+            "user_id"
+        )
+        return list(WebhookEndpoint.objects.filter(owner__in=owner).values_list("pk", flat=True))
+
     def evoucher_states(self) -> dict[int, str]:
         from cards.models import EVoucher
 
@@ -196,8 +207,15 @@ class World:
         from employers.models import Employer
         from institutions.models import Institution
         from persons.models import InsuredPerson
-        from settlement.models import CatalogItem, CrossCityFiling, FamilyAuthorization, Settlement
+        from settlement.models import (
+            CatalogItem,
+            ClearingRun,
+            CrossCityFiling,
+            FamilyAuthorization,
+            Settlement,
+        )
         from uploads.models import CityUpload
+        from webhooks.models import WebhookEndpoint
 
         def ids(model, **filters):
             return list(model.objects.filter(**filters).values_list("pk", flat=True))
@@ -223,6 +241,8 @@ class World:
             "city_code": list(City.objects.values_list("code", flat=True)),
         }
         self.collections = ids(ContributionCollection)
+        self.clearing_runs = ids(ClearingRun)
+        self.endpoints = ids(WebhookEndpoint)
         self.crediting_runs = ids(CreditingRun)
         self.catalog_codes = list(CatalogItem.objects.values_list("code", flat=True)[:50])
 
@@ -276,7 +296,16 @@ def _make_realistic(
     for name in [] if keep_path else list(case.path_parameters or {}):
         pool = world.path_ids.get(name)
         if name == "job_id":
-            pool = world.collections if "collections" in path else world.crediting_runs
+            if "collections" in path:
+                pool = world.collections
+            elif "clearing-runs" in path:
+                pool = world.clearing_runs
+            else:
+                pool = world.crediting_runs
+        elif name == "endpoint_id":
+            # Mostly one of the caller's own endpoints; the rest are someone else's (refused).
+            own = world.endpoints_of_token(token)
+            pool = own if own and rng.random() < 0.8 else world.endpoints
         elif name == "code":
             if "scenarios" in path:
                 pool = list(SCENARIOS)
