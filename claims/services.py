@@ -285,12 +285,14 @@ def _payout_check(person: InsuredPerson, payout: ClaimPayout) -> None:
 @dataclass(frozen=True)
 class CheckedClaim:
     """What checking a claim found: where the care was, its route, whether the emergency rule
-    applies, and its lines (unsaved)."""
+    applies, and its lines (unsaved) with their total."""
 
     place: _Place
     route: str
     emergency_rule: bool
     lines: list[ClaimLine]
+    # What the lines come to: the amount claimed.
+    total: Decimal
 
 
 def _claim_checked(
@@ -342,7 +344,9 @@ def _claim_checked(
             CommonErrorCode.VALIDATION_ERROR,
             errors=[field_error("attachments", _("At most %(n)s.") % {"n": MAX_ATTACHMENTS})],
         )
-    return CheckedClaim(place=place, route=route, emergency_rule=emergency_rule, lines=lines)
+    return CheckedClaim(
+        place=place, route=route, emergency_rule=emergency_rule, lines=lines, total=total
+    )
 
 
 def _claim_receipts_record(
@@ -397,7 +401,7 @@ def _claim_row(
         emergency_rule_applied=checked.emergency_rule,
         description=visit.description[:500],
         attachments=list(attachments),
-        claimed_amount=sum((line.amount for line in checked.lines), ZERO),
+        claimed_amount=checked.total,
         payout_method=payout.method,
         bank_name=payout.bank_name[:64],
         bank_account_holder=payout.bank_account_holder.strip()[:64],
