@@ -4,8 +4,6 @@ inquiry removes CITY_INQUIRY_NOT_LAUNCHED, forcing the platform busy adds PLATFO
 abolition date adds PERSONAL_ACCOUNT_ABOLISHED for residents, ...), in one ``INSERT ... SELECT``
 over the city's persons (``uploads.balance_sql``), never diagnosing them one by one."""
 
-# ruff: noqa: S608 (the SQL is built from the models' table names and constants, never input)
-
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -17,7 +15,7 @@ from cities.services import city_set_switches
 from common import clock
 from events.models import EventType
 from events.services import event_record, event_record_many
-from uploads.balance_sql import PERSON, PERSON_JOINS, changed_channels_sql, channel_reasons_sql
+from uploads.balance_sql import PERSON, PERSON_JOINS, balance_events_sql, channel_reasons_sql
 from uploads.events import city_online_state
 
 # The switches a balance answer reads; a change to any other (a figure, the agency's contact)
@@ -72,20 +70,15 @@ def _balance_events_record(*, old_city: City, new_city: City, now: datetime) -> 
     today = clock.localdate(now)
     before = channel_reasons_sql(city_online_state(old_city, today=today))
     after = channel_reasons_sql(city_online_state(new_city, today=today))
-    changed = changed_channels_sql(before, after)
     return event_record_many(
         type=EventType.PERSON_BALANCE_CHANGED,
         now=now,
-        select_sql=f"""
-            SELECT 'person' AS object_type, p.id AS object_id, p.city_id AS city_id,
-                   p.id AS person_id, NULL::bigint AS institution_id,
-                   jsonb_build_object('cause', 'city.switches_changed', 'exact', true,
-                                      'channels', {changed.summaries}) AS data
-              FROM {PERSON} p
-              {PERSON_JOINS}
-              {changed.lateral}
-             WHERE p.city_id = %s AND {changed.differs}
-             ORDER BY p.id
-        """,
+        select_sql=balance_events_sql(
+            before=before,
+            after=after,
+            cause="city.switches_changed",
+            from_sql=f"FROM {PERSON} p {PERSON_JOINS}",
+            where="p.city_id = %s",
+        ),
         params=[new_city.pk],
     )

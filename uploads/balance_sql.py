@@ -77,9 +77,10 @@ def online_reasons_sql(state: OnlineState) -> str:
 
 
 def summary_sql(reasons: str) -> str:
-    """The summary of ``events.balance`` (jsonb) from a reason array expression."""
+    """The summary of ``events.balance`` (jsonb) from a reason array expression, for a row with a
+    ``has_account`` column."""
     return f"""jsonb_build_object(
-        'visible', acct.id IS NOT NULL
+        'visible', has_account
                    AND cardinality(array_remove({reasons}, 'FUNDS_NOT_YET_TRANSFERRED')) = 0,
         'primary_reason', ({reasons})[1],
         'reasons', to_jsonb({reasons}))"""
@@ -111,37 +112,53 @@ def channel_reasons_sql(state: OnlineState) -> dict[str, str]:
     }
 
 
-@dataclass(frozen=True)
-class ChangedChannels:
-    """SQL for the channels whose answer a change moves: ``lateral`` joins each row's reason
-    arrays, before and after, computed once per row; ``summaries`` is the jsonb of the channels
-    that differ, with their summaries before and after; ``differs`` is true when any does."""
+def balance_events_sql(
+    *, before: dict[str, str], after: dict[str, str], cause: str, from_sql: str, where: str
+) -> str:
+    """A SELECT of ``events.services.event_record_many``: one person.balance.changed per person
+    of ``from_sql`` (which names persons ``p`` and joins ``PERSON_JOINS``) matching ``where``
+    whose answer on some channel differs between ``before`` and ``after`` (reason expressions
+    by channel), with the summaries before and after of the channels that differ.
 
-    lateral: str
-    summaries: str
-    differs: str
-
-
-def changed_channels_sql(before: dict[str, str], after: dict[str, str]) -> ChangedChannels:
-    """The channels whose answer differs between ``before`` and ``after`` (reason expressions by
-    channel). The arrays are columns of a lateral subquery kept apart by OFFSET 0, because
-    PostgreSQL would otherwise inline each expression everywhere it is named, evaluating every
-    array up to ten times per row."""
-    columns = ", ".join(
-        f"{before[channel]} AS before_{channel.lower()}, {after[channel]} AS after_{channel.lower()}"
-        for channel in after
+    Each row's arrays are computed once (a fenced lateral subquery: PostgreSQL would otherwise
+    inline each expression everywhere it is named). The event's data depends only on the arrays
+    and whether the person has an account, and a job's persons share a handful of such shapes, so
+    the jsonb is built once per shape and looked up: building it per person was most of a
+    first crediting's cost."""
+    channels = [channel.lower() for channel in after]
+    arrays = ", ".join(
+        f"{before[channel]} AS before_{name}, {after[channel]} AS after_{name}"
+        for channel, name in zip(after, channels, strict=True)
     )
-    lateral = f"CROSS JOIN LATERAL (SELECT {columns} OFFSET 0) reasons"
-    pairs = [
-        (channel, f"reasons.before_{channel.lower()}", f"reasons.after_{channel.lower()}")
-        for channel in after
+    shape = ["has_account"] + [
+        f"{when}_{name}" for name in channels for when in ("before", "after")
     ]
-    summaries = " || ".join(
-        f"CASE WHEN {was} IS DISTINCT FROM {now} THEN "
-        f"jsonb_build_object('{channel}', jsonb_build_object("
-        f"'before', {summary_sql(was)}, 'after', {summary_sql(now)})) "
+    same_shape = " AND ".join(f"shapes.{column} = r.{column}" for column in shape)
+    differs = " OR ".join(f"before_{name} <> after_{name}" for name in channels)
+    channel_data = " || ".join(
+        f"CASE WHEN before_{name} <> after_{name} THEN jsonb_build_object('{channel}', "
+        f"jsonb_build_object('before', {summary_sql(f'before_{name}')}, "
+        f"'after', {summary_sql(f'after_{name}')})) "
         "ELSE '{}'::jsonb END"
-        for channel, was, now in pairs
+        for channel, name in zip(after, channels, strict=True)
     )
-    differs = " OR ".join(f"{was} IS DISTINCT FROM {now}" for _, was, now in pairs)
-    return ChangedChannels(lateral=lateral, summaries=f"({summaries})", differs=f"({differs})")
+    return f"""
+        WITH changed_rows AS MATERIALIZED (
+            SELECT p.id AS person_id, p.city_id, reasons.*
+              {from_sql}
+              CROSS JOIN LATERAL (
+                  SELECT acct.id IS NOT NULL AS has_account, {arrays} OFFSET 0
+              ) reasons
+             WHERE ({where}) AND ({differs})
+        ), shapes AS MATERIALIZED (
+            SELECT {", ".join(shape)},
+                   jsonb_build_object('cause', '{cause}', 'exact', true,
+                                      'channels', {channel_data}) AS data
+              FROM (SELECT DISTINCT {", ".join(shape)} FROM changed_rows) distinct_shapes
+        )
+        SELECT 'person' AS object_type, r.person_id AS object_id, r.city_id AS city_id,
+               r.person_id AS person_id, NULL::bigint AS institution_id,
+               (SELECT data FROM shapes WHERE {same_shape}) AS data
+          FROM changed_rows r
+         ORDER BY r.person_id
+    """

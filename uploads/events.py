@@ -22,7 +22,7 @@ from uploads.balance_sql import (
     PERSON,
     PERSON_JOINS,
     OnlineState,
-    changed_channels_sql,
+    balance_events_sql,
     channel_reasons_sql,
     online_reasons_sql,
 )
@@ -67,23 +67,18 @@ def upload_chunk_with_events(*, upsert_sql: str, params: dict, city: City, now: 
             snapshot_credited="up.credited",
         )
     )
-    changed = changed_channels_sql({"ONLINE": before}, {"ONLINE": after})
     return event_record_many(
         type=EventType.PERSON_BALANCE_CHANGED,
         now=now,
         with_sql=f"up AS ({upsert} RETURNING person_id, balance, credited)",
         with_params=upsert_params,
-        select_sql=f"""
-            SELECT 'person' AS object_type, p.id AS object_id, p.city_id AS city_id,
-                   p.id AS person_id, NULL::bigint AS institution_id,
-                   jsonb_build_object('cause', 'upload', 'exact', true,
-                                      'channels', {changed.summaries}) AS data
-              FROM up JOIN {PERSON} p ON p.id = up.person_id
-              {PERSON_JOINS}
-              {changed.lateral}
-             WHERE {changed.differs}
-             ORDER BY p.id
-        """,
+        select_sql=balance_events_sql(
+            before={"ONLINE": before},
+            after={"ONLINE": after},
+            cause="upload",
+            from_sql=f"FROM up JOIN {PERSON} p ON p.id = up.person_id {PERSON_JOINS}",
+            where="TRUE",
+        ),
     )
 
 
@@ -120,26 +115,22 @@ def first_creditings_event_record(*, transfer_id: int, city: City, now: datetime
             city, today=today, account_balance="acct.balance", account_credited="TRUE"
         )
     )
-    changed = changed_channels_sql(before, after)
     return event_record_many(
         type=EventType.PERSON_BALANCE_CHANGED,
         now=now,
-        select_sql=f"""
-            SELECT 'person' AS object_type, p.id AS object_id, p.city_id AS city_id,
-                   p.id AS person_id, NULL::bigint AS institution_id,
-                   jsonb_build_object('cause', 'crediting_run', 'exact', true,
-                                      'channels', {changed.summaries}) AS data
+        select_sql=balance_events_sql(
+            before=before,
+            after=after,
+            cause="crediting_run",
+            from_sql=f"""
               FROM (SELECT account_id, SUM(amount) AS credited, COUNT(*) AS credits
                       FROM {CREDITING} WHERE transfer_id = %s GROUP BY account_id) k
               JOIN {ACCOUNT} credited_account ON credited_account.id = k.account_id
               JOIN {PERSON} p ON p.id = credited_account.person_id
-              {PERSON_JOINS}
-              {changed.lateral}
-             -- Probed per account in the (account, period) index, never a scan of every month.
-             WHERE k.credits = (SELECT COUNT(*) FROM {CREDITING} o WHERE o.account_id = k.account_id)
-               AND {changed.differs}
-             ORDER BY p.id
-        """,
+              {PERSON_JOINS}""",
+            # Probed per account in the (account, period) index, never a scan of every month.
+            where=f"k.credits = (SELECT COUNT(*) FROM {CREDITING} o WHERE o.account_id = k.account_id)",
+        ),
         params=[transfer_id],
     )
 

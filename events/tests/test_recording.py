@@ -1,5 +1,6 @@
 """Events are written in the transaction of the change they report, and only if it commits."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -93,6 +94,30 @@ def test_set_based_recording_inserts_one_event_per_row(commits):
     assert rows == [("1", 1, {"n": 1}), ("2", 2, {"n": 2}), ("3", 3, {"n": 3})]
     assert len({e.public_id for e in Event.objects.all()}) == 3
     assert len(commits) == 1
+
+
+def test_set_based_public_ids_have_the_single_events_form_and_sort_by_time():
+    before = event_record(
+        type=EventType.CARD_STATUS_CHANGED, now=NOW, object_type="card", object_id="0", data={}
+    )
+    event_record_many(
+        type=EventType.CREDITING_POSTED,
+        now=NOW,
+        select_sql="""
+            SELECT 'account' AS object_type, n AS object_id, NULL::bigint AS city_id,
+                   NULL::bigint AS person_id, NULL::bigint AS institution_id,
+                   '{}'::jsonb AS data
+              FROM generate_series(1, 2000) AS n
+        """,
+    )
+    ids = list(Event.objects.exclude(pk=before.pk).values_list("public_id", flat=True))
+    assert len(set(ids)) == 2000
+    assert all(re.fullmatch(r"evt_[0-9a-f]{32}", public_id) for public_id in ids)
+    # The first 12 hex digits are the milliseconds: never before the single event's.
+    assert min(public_id[4:16] for public_id in ids) >= before.public_id[4:16]
+    # The random part uses its whole range (a fixed digit would shrink it).
+    assert {public_id[16] for public_id in ids} == set("0123456789abcdef")
+    assert {public_id[29] for public_id in ids} == set("0123456789abcdef")
 
 
 def test_recording_turned_off_writes_nothing(settings, commits):
