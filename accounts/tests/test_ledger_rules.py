@@ -480,3 +480,20 @@ def test_total_of_all_balances_is_zero_across_cities_after_commit():
     assert count >= 12
     assert total == 0
     assert balances_disagreeing_with_entries() == []
+
+
+def test_balance_tables_leave_room_for_heap_only_updates():
+    """Every balance is rewritten at least monthly: the new row version must find room on its page
+    (no index entry for it), or a crediting chunk rewrites every index of the accounts."""
+    rows = sql(
+        "SELECT relname, reloptions FROM pg_class "
+        "WHERE relname IN ('accounts_account', 'accounts_accountstripe') ORDER BY relname"
+    )
+    assert rows == [
+        ("accounts_account", ["fillfactor=50"]),
+        ("accounts_accountstripe", ["fillfactor=50"]),
+    ]
+    # A chunk's entries are grouped by account in memory, not spilled to disk four times over.
+    assert sql("SELECT proconfig FROM pg_proc WHERE proname = 'ledger_entries_inserted'") == [
+        (["work_mem=64MB"],)
+    ]

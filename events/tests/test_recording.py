@@ -96,28 +96,34 @@ def test_set_based_recording_inserts_one_event_per_row(commits):
     assert len(commits) == 1
 
 
-def test_set_based_public_ids_have_the_single_events_form_and_sort_by_time():
-    before = event_record(
+def test_set_based_public_ids_have_the_single_events_form_and_ascend_within_a_statement():
+    single = event_record(
         type=EventType.CARD_STATUS_CHANGED, now=NOW, object_type="card", object_id="0", data={}
     )
-    event_record_many(
-        type=EventType.CREDITING_POSTED,
-        now=NOW,
-        select_sql="""
-            SELECT 'account' AS object_type, n AS object_id, NULL::bigint AS city_id,
-                   NULL::bigint AS person_id, NULL::bigint AS institution_id,
-                   '{}'::jsonb AS data
-              FROM generate_series(1, 2000) AS n
-        """,
+    for _ in range(2):
+        event_record_many(
+            type=EventType.CREDITING_POSTED,
+            now=NOW,
+            select_sql="""
+                SELECT 'account' AS object_type, n AS object_id, NULL::bigint AS city_id,
+                       NULL::bigint AS person_id, NULL::bigint AS institution_id,
+                       '{}'::jsonb AS data
+                  FROM generate_series(1, 300) AS n ORDER BY n
+            """,
+        )
+    rows = list(
+        Event.objects.exclude(pk=single.pk).order_by("id").values_list("object_id", "public_id")
     )
-    ids = list(Event.objects.exclude(pk=before.pk).values_list("public_id", flat=True))
-    assert len(set(ids)) == 2000
-    assert all(re.fullmatch(r"evt_[0-9a-f]{32}", public_id) for public_id in ids)
+    first, second = [public_id for _, public_id in rows[:300]], [p for _, p in rows[300:]]
+    assert all(re.fullmatch(r"evt_[0-9a-f]{32}", public_id) for public_id in first + second)
+    assert len(set(first + second)) == 600
     # The first 12 hex digits are the milliseconds: never before the single event's.
-    assert min(public_id[4:16] for public_id in ids) >= before.public_id[4:16]
-    # The random part uses its whole range (a fixed digit would shrink it).
-    assert {public_id[16] for public_id in ids} == set("0123456789abcdef")
-    assert {public_id[29] for public_id in ids} == set("0123456789abcdef")
+    assert min(public_id[4:16] for public_id in first) >= single.public_id[4:16]
+    # Each statement's ids ascend in its rows' order and share a random stem no other has.
+    assert first == sorted(first) and second == sorted(second)
+    assert [object_id for object_id, _ in rows[:300]] == [str(n) for n in range(1, 301)]
+    assert len({public_id[:28] for public_id in first}) == 1
+    assert first[0][16:28] != second[0][16:28]
 
 
 def test_recording_turned_off_writes_nothing(settings, commits):
