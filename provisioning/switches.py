@@ -15,7 +15,7 @@ from cities.services import city_set_switches
 from common import clock
 from events.models import EventType
 from events.services import event_record, event_record_many
-from uploads.balance_sql import PERSON, PERSON_JOINS, balance_events_sql, channel_reasons_sql
+from uploads.balance_sql import PERSON, balance_events_sql, channel_reasons_sql
 from uploads.events import city_online_state
 
 # The switches a balance answer reads; a change to any other (a figure, the agency's contact)
@@ -77,7 +77,7 @@ def _balance_events_record(*, old_city: City, new_city: City, now: datetime) -> 
             before=before,
             after=after,
             cause="city.switches_changed",
-            from_sql=f"FROM {PERSON} p {PERSON_JOINS}",
+            from_sql=f"FROM {PERSON} p",
             where="p.city_id = %s",
         ),
         params=[new_city.pk],

@@ -113,10 +113,10 @@ def channel_reasons_sql(state: OnlineState) -> dict[str, str]:
 
 
 def balance_events_sql(
-    *, before: dict[str, str], after: dict[str, str], cause: str, from_sql: str, where: str
+    *, before: dict[str, str], after: dict[str, str], cause: str, from_sql: str, where: str = "TRUE"
 ) -> str:
     """A SELECT of ``events.services.event_record_many``: one person.balance.changed per person
-    of ``from_sql`` (which names persons ``p`` and joins ``PERSON_JOINS``) matching ``where``
+    of ``from_sql`` (which names persons ``p``; ``PERSON_JOINS`` follow it) matching ``where``
     whose answer on some channel differs between ``before`` and ``after`` (reason expressions
     by channel), with the summaries before and after of the channels that differ.
 
@@ -146,6 +146,7 @@ def balance_events_sql(
         WITH changed_rows AS MATERIALIZED (
             SELECT p.id AS person_id, p.city_id, reasons.*
               {from_sql}
+              {PERSON_JOINS}
               CROSS JOIN LATERAL (
                   SELECT acct.id IS NOT NULL AS has_account, {arrays} OFFSET 0
               ) reasons

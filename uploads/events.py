@@ -20,7 +20,6 @@ from uploads.balance_sql import (
     ACCOUNT,
     CREDITING,
     PERSON,
-    PERSON_JOINS,
     OnlineState,
     balance_events_sql,
     channel_reasons_sql,
@@ -76,8 +75,7 @@ def upload_chunk_with_events(*, upsert_sql: str, params: dict, city: City, now: 
             before={"ONLINE": before},
             after={"ONLINE": after},
             cause="upload",
-            from_sql=f"FROM up JOIN {PERSON} p ON p.id = up.person_id {PERSON_JOINS}",
-            where="TRUE",
+            from_sql=f"FROM up JOIN {PERSON} p ON p.id = up.person_id",
         ),
     )
 
@@ -126,8 +124,7 @@ def first_creditings_event_record(*, transfer_id: int, city: City, now: datetime
               FROM (SELECT account_id, SUM(amount) AS credited, COUNT(*) AS credits
                       FROM {CREDITING} WHERE transfer_id = %s GROUP BY account_id) k
               JOIN {ACCOUNT} credited_account ON credited_account.id = k.account_id
-              JOIN {PERSON} p ON p.id = credited_account.person_id
-              {PERSON_JOINS}""",
+              JOIN {PERSON} p ON p.id = credited_account.person_id""",
             # Probed per account in the (account, period) index, never a scan of every month.
             where=f"k.credits = (SELECT COUNT(*) FROM {CREDITING} o WHERE o.account_id = k.account_id)",
         ),
