@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -10,36 +12,40 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterModelOptions(
-            name='account',
-            options={'ordering': ['id'], 'verbose_name': 'account', 'verbose_name_plural': 'accounts'},
-        ),
-        migrations.AlterModelOptions(
-            name='contribution',
-            options={'ordering': ['-period'], 'verbose_name': 'contribution', 'verbose_name_plural': 'contributions'},
-        ),
-        migrations.AlterModelOptions(
-            name='contributionarrear',
-            options={'ordering': ['-period', 'person'], 'verbose_name': 'contribution arrear', 'verbose_name_plural': 'contribution arrears'},
-        ),
-        migrations.AlterModelOptions(
-            name='contributioncollection',
-            options={'ordering': ['-period', 'city'], 'verbose_name': 'contribution collection', 'verbose_name_plural': 'contribution collections'},
-        ),
-        migrations.AlterModelOptions(
-            name='crediting',
-            options={'ordering': ['-period'], 'verbose_name': 'crediting', 'verbose_name_plural': 'creditings'},
-        ),
-        migrations.AlterModelOptions(
-            name='creditingrun',
-            options={'ordering': ['-period', 'city'], 'verbose_name': 'crediting run', 'verbose_name_plural': 'crediting runs'},
-        ),
-        migrations.AlterModelOptions(
-            name='entry',
-            options={'ordering': ['-id'], 'verbose_name': 'entry', 'verbose_name_plural': 'entries'},
-        ),
-        migrations.AlterModelOptions(
-            name='transfer',
-            options={'ordering': ['-id'], 'verbose_name': 'transfer', 'verbose_name_plural': 'transfers'},
+        AlterLabels(
+            [
+                migrations.AlterModelOptions(
+                    name='account',
+                    options={'ordering': ['id'], 'verbose_name': 'account', 'verbose_name_plural': 'accounts'},
+                ),
+                migrations.AlterModelOptions(
+                    name='contribution',
+                    options={'ordering': ['-period'], 'verbose_name': 'contribution', 'verbose_name_plural': 'contributions'},
+                ),
+                migrations.AlterModelOptions(
+                    name='contributionarrear',
+                    options={'ordering': ['-period', 'person'], 'verbose_name': 'contribution arrear', 'verbose_name_plural': 'contribution arrears'},
+                ),
+                migrations.AlterModelOptions(
+                    name='contributioncollection',
+                    options={'ordering': ['-period', 'city'], 'verbose_name': 'contribution collection', 'verbose_name_plural': 'contribution collections'},
+                ),
+                migrations.AlterModelOptions(
+                    name='crediting',
+                    options={'ordering': ['-period'], 'verbose_name': 'crediting', 'verbose_name_plural': 'creditings'},
+                ),
+                migrations.AlterModelOptions(
+                    name='creditingrun',
+                    options={'ordering': ['-period', 'city'], 'verbose_name': 'crediting run', 'verbose_name_plural': 'crediting runs'},
+                ),
+                migrations.AlterModelOptions(
+                    name='entry',
+                    options={'ordering': ['-id'], 'verbose_name': 'entry', 'verbose_name_plural': 'entries'},
+                ),
+                migrations.AlterModelOptions(
+                    name='transfer',
+                    options={'ordering': ['-id'], 'verbose_name': 'transfer', 'verbose_name_plural': 'transfers'},
+                ),
+            ],
         ),
     ]

@@ -4,6 +4,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -17,414 +19,418 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='account',
-            name='city',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='accounts', to='cities.city', verbose_name='city'),
-        ),
-        migrations.AlterField(
-            model_name='account',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='account',
-            name='institution',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='account', to='institutions.institution', verbose_name='institution'),
-        ),
-        migrations.AlterField(
-            model_name='account',
-            name='kind',
-            field=models.CharField(choices=[('PERSONAL', 'Personal account'), ('EMPLOYEE_POOL', 'Employee pooled fund'), ('RESIDENT_POOL', 'Resident pooled fund'), ('OUTPATIENT_POOL', 'Resident outpatient pooling'), ('PA_CLEARING', 'Personal-account clearing (awaiting crediting)'), ('SOURCE', 'Contributions received (employers, individuals, government)'), ('INSTITUTION', 'Owed to a designated institution'), ('BANK_PAYOUT', 'Reimbursements paid to bank accounts (bank clearing)'), ('XC_PAYABLE', 'Cross-city clearing payable (owed to other cities for care there)'), ('XC_RECEIVABLE', 'Cross-city clearing receivable (paid to institutions for persons insured elsewhere)'), ('XC_SETTLED', 'Cross-city settlement account (clearing paid to and received from other cities)')], max_length=16, verbose_name='kind'),
-        ),
-        migrations.AlterField(
-            model_name='account',
-            name='person',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='personal_account', to='persons.insuredperson', verbose_name='person'),
-        ),
-        migrations.AlterField(
-            model_name='account',
-            name='row_balance',
-            field=models.DecimalField(db_column='balance', decimal_places=2, default=0, editable=False, help_text='The part of the balance held on this row, maintained by the database from entries; a striped account holds the rest on its stripes (see balance).', max_digits=14, verbose_name='row balance'),
-        ),
-        migrations.AlterField(
-            model_name='account',
-            name='stripes',
-            field=models.PositiveSmallIntegerField(db_default=1, default=1, editable=False, help_text='Balance rows: 1, this row only; more, this row and stripes 1 to stripes - 1. Fixed when the account opens.', verbose_name='stripes'),
-        ),
-        migrations.AlterField(
-            model_name='accountstripe',
-            name='account',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stripe_rows', to='accounts.account', verbose_name='account'),
-        ),
-        migrations.AlterField(
-            model_name='accountstripe',
-            name='balance',
-            field=models.DecimalField(decimal_places=2, default=0, editable=False, max_digits=14, verbose_name='balance'),
-        ),
-        migrations.AlterField(
-            model_name='accountstripe',
-            name='stripe',
-            field=models.PositiveSmallIntegerField(verbose_name='stripe'),
-        ),
-        migrations.AlterField(
-            model_name='contribution',
-            name='account_share',
-            field=models.DecimalField(decimal_places=2, default=0, help_text='The part due to the personal account at crediting.', max_digits=14, verbose_name='account share'),
-        ),
-        migrations.AlterField(
-            model_name='contribution',
-            name='base_due',
-            field=models.DecimalField(blank=True, decimal_places=2, help_text="Employees: the base due, the declared wage clamped to the city's bounds. A payment base below it is an underpayment.", max_digits=14, null=True, verbose_name='base due'),
-        ),
-        migrations.AlterField(
-            model_name='contribution',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
-        ),
-        migrations.AlterField(
-            model_name='contribution',
-            name='employer',
-            field=models.ForeignKey(blank=True, help_text='Employees: the employer whose payment this is.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='contributions', to='employers.employer', verbose_name='employer'),
-        ),
-        migrations.AlterField(
-            model_name='contribution',
-            name='employer_amount',
-            field=models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='employer amount'),
-        ),
-        migrations.AlterField(
-            model_name='contribution',
-            name='individual_amount',
-            field=models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='individual amount'),
-        ),
-        migrations.AlterField(
-            model_name='contribution',
-            name='kind',
-            field=models.CharField(choices=[('EMPLOYEE_MONTHLY', 'Employee, monthly'), ('RESIDENT_YEARLY', 'Resident, yearly')], max_length=16, verbose_name='kind'),
-        ),
-        migrations.AlterField(
-            model_name='contribution',
-            name='payment_base',
-            field=models.DecimalField(blank=True, decimal_places=2, help_text='Employees: the base after clamping.', max_digits=14, null=True, verbose_name='payment base'),
-        ),
-        migrations.AlterField(
-            model_name='contribution',
-            name='period',
-            field=models.DateField(help_text='First day of the month (employees) or of the year (residents).', verbose_name='period'),
-        ),
-        migrations.AlterField(
-            model_name='contribution',
-            name='person',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contributions', to='persons.insuredperson', verbose_name='person'),
-        ),
-        migrations.AlterField(
-            model_name='contribution',
-            name='received_at',
-            field=models.DateTimeField(verbose_name='received at'),
-        ),
-        migrations.AlterField(
-            model_name='contribution',
-            name='subsidy_amount',
-            field=models.DecimalField(decimal_places=2, default=0, help_text='Residents: the government subsidy.', max_digits=14, verbose_name='subsidy amount'),
-        ),
-        migrations.AlterField(
-            model_name='contribution',
-            name='transfer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contributions', to='accounts.transfer', verbose_name='transfer'),
-        ),
-        migrations.AlterField(
-            model_name='contributionarrear',
-            name='account_share',
-            field=models.DecimalField(decimal_places=2, help_text='The part the personal account misses until it is paid.', max_digits=14, verbose_name='account share'),
-        ),
-        migrations.AlterField(
-            model_name='contributionarrear',
-            name='base_due',
-            field=models.DecimalField(decimal_places=2, help_text="The declared wage clamped to the city's bounds.", max_digits=14, verbose_name='base due'),
-        ),
-        migrations.AlterField(
-            model_name='contributionarrear',
-            name='contribution',
-            field=models.OneToOneField(blank=True, help_text='The contribution that paid it, once the employer paid its arrears.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='arrear', to='accounts.contribution', verbose_name='contribution'),
-        ),
-        migrations.AlterField(
-            model_name='contributionarrear',
-            name='employer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='arrears', to='employers.employer', verbose_name='employer'),
-        ),
-        migrations.AlterField(
-            model_name='contributionarrear',
-            name='employer_amount',
-            field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='employer amount'),
-        ),
-        migrations.AlterField(
-            model_name='contributionarrear',
-            name='individual_amount',
-            field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='individual amount'),
-        ),
-        migrations.AlterField(
-            model_name='contributionarrear',
-            name='paid_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='paid at'),
-        ),
-        migrations.AlterField(
-            model_name='contributionarrear',
-            name='period',
-            field=models.DateField(help_text='First day of the unpaid month.', verbose_name='period'),
-        ),
-        migrations.AlterField(
-            model_name='contributionarrear',
-            name='person',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contribution_arrears', to='persons.insuredperson', verbose_name='person'),
-        ),
-        migrations.AlterField(
-            model_name='contributionarrear',
-            name='recorded_at',
-            field=models.DateTimeField(verbose_name='recorded at'),
-        ),
-        migrations.AlterField(
-            model_name='contributioncollection',
-            name='city',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contribution_collections', to='cities.city', verbose_name='city'),
-        ),
-        migrations.AlterField(
-            model_name='contributioncollection',
-            name='collected_amount',
-            field=models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='collected amount'),
-        ),
-        migrations.AlterField(
-            model_name='contributioncollection',
-            name='collected_count',
-            field=models.PositiveIntegerField(default=0, verbose_name='collected count'),
-        ),
-        migrations.AlterField(
-            model_name='contributioncollection',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
-        ),
-        migrations.AlterField(
-            model_name='contributioncollection',
-            name='cursor',
-            field=models.BigIntegerField(default=0, help_text='Last row id processed (for resuming).', verbose_name='cursor'),
-        ),
-        migrations.AlterField(
-            model_name='contributioncollection',
-            name='error',
-            field=models.TextField(blank=True, verbose_name='error'),
-        ),
-        migrations.AlterField(
-            model_name='contributioncollection',
-            name='executions',
-            field=models.PositiveIntegerField(default=0, verbose_name='executions'),
-        ),
-        migrations.AlterField(
-            model_name='contributioncollection',
-            name='finished_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='finished at'),
-        ),
-        migrations.AlterField(
-            model_name='contributioncollection',
-            name='heartbeat_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='heartbeat at'),
-        ),
-        migrations.AlterField(
-            model_name='contributioncollection',
-            name='items_done',
-            field=models.PositiveIntegerField(default=0, verbose_name='items done'),
-        ),
-        migrations.AlterField(
-            model_name='contributioncollection',
-            name='items_total',
-            field=models.PositiveIntegerField(default=0, verbose_name='items total'),
-        ),
-        migrations.AlterField(
-            model_name='contributioncollection',
-            name='period',
-            field=models.DateField(help_text='First day of the month collected.', verbose_name='period'),
-        ),
-        migrations.AlterField(
-            model_name='contributioncollection',
-            name='queued_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='queued at'),
-        ),
-        migrations.AlterField(
-            model_name='contributioncollection',
-            name='request_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
-        ),
-        migrations.AlterField(
-            model_name='contributioncollection',
-            name='started_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='started at'),
-        ),
-        migrations.AlterField(
-            model_name='contributioncollection',
-            name='status',
-            field=models.CharField(choices=[('PENDING', 'Pending'), ('RUNNING', 'Running'), ('SUCCEEDED', 'Succeeded'), ('FAILED', 'Failed')], default='PENDING', max_length=10, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='contributioncollection',
-            name='unpaid_count',
-            field=models.PositiveIntegerField(default=0, help_text='Employees whose employer did not pay the month (recorded as arrears).', verbose_name='unpaid count'),
-        ),
-        migrations.AlterField(
-            model_name='crediting',
-            name='account',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='creditings', to='accounts.account', verbose_name='account'),
-        ),
-        migrations.AlterField(
-            model_name='crediting',
-            name='amount',
-            field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='amount'),
-        ),
-        migrations.AlterField(
-            model_name='crediting',
-            name='period',
-            field=models.DateField(help_text='The month this credit is for.', verbose_name='period'),
-        ),
-        migrations.AlterField(
-            model_name='crediting',
-            name='run',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='creditings', to='accounts.creditingrun', verbose_name='run'),
-        ),
-        migrations.AlterField(
-            model_name='crediting',
-            name='source',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.account', verbose_name='source'),
-        ),
-        migrations.AlterField(
-            model_name='crediting',
-            name='transfer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='creditings', to='accounts.transfer', verbose_name='transfer'),
-        ),
-        migrations.AlterField(
-            model_name='creditingrun',
-            name='city',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='crediting_runs', to='cities.city', verbose_name='city'),
-        ),
-        migrations.AlterField(
-            model_name='creditingrun',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
-        ),
-        migrations.AlterField(
-            model_name='creditingrun',
-            name='credited_amount',
-            field=models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='credited amount'),
-        ),
-        migrations.AlterField(
-            model_name='creditingrun',
-            name='credited_count',
-            field=models.PositiveIntegerField(default=0, verbose_name='credited count'),
-        ),
-        migrations.AlterField(
-            model_name='creditingrun',
-            name='cursor',
-            field=models.BigIntegerField(default=0, help_text='Last row id processed (for resuming).', verbose_name='cursor'),
-        ),
-        migrations.AlterField(
-            model_name='creditingrun',
-            name='error',
-            field=models.TextField(blank=True, verbose_name='error'),
-        ),
-        migrations.AlterField(
-            model_name='creditingrun',
-            name='executions',
-            field=models.PositiveIntegerField(default=0, verbose_name='executions'),
-        ),
-        migrations.AlterField(
-            model_name='creditingrun',
-            name='finished_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='finished at'),
-        ),
-        migrations.AlterField(
-            model_name='creditingrun',
-            name='heartbeat_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='heartbeat at'),
-        ),
-        migrations.AlterField(
-            model_name='creditingrun',
-            name='items_done',
-            field=models.PositiveIntegerField(default=0, verbose_name='items done'),
-        ),
-        migrations.AlterField(
-            model_name='creditingrun',
-            name='items_total',
-            field=models.PositiveIntegerField(default=0, verbose_name='items total'),
-        ),
-        migrations.AlterField(
-            model_name='creditingrun',
-            name='period',
-            field=models.DateField(help_text='First day of the month being credited.', verbose_name='period'),
-        ),
-        migrations.AlterField(
-            model_name='creditingrun',
-            name='queued_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='queued at'),
-        ),
-        migrations.AlterField(
-            model_name='creditingrun',
-            name='request_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
-        ),
-        migrations.AlterField(
-            model_name='creditingrun',
-            name='started_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='started at'),
-        ),
-        migrations.AlterField(
-            model_name='creditingrun',
-            name='status',
-            field=models.CharField(choices=[('PENDING', 'Pending'), ('RUNNING', 'Running'), ('SUCCEEDED', 'Succeeded'), ('FAILED', 'Failed')], default='PENDING', max_length=10, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='entry',
-            name='account',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='accounts.account', verbose_name='account'),
-        ),
-        migrations.AlterField(
-            model_name='entry',
-            name='amount',
-            field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='amount'),
-        ),
-        migrations.AlterField(
-            model_name='entry',
-            name='transfer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='accounts.transfer', verbose_name='transfer'),
-        ),
-        migrations.AlterField(
-            model_name='transfer',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='transfer',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
-        ),
-        migrations.AlterField(
-            model_name='transfer',
-            name='key',
-            field=models.CharField(help_text='Idempotency key: the same movement is never posted twice.', max_length=128, unique=True, verbose_name='key'),
-        ),
-        migrations.AlterField(
-            model_name='transfer',
-            name='kind',
-            field=models.CharField(choices=[('OPENING', 'Opening balance'), ('CONTRIBUTION', 'Contribution received'), ('CREDITING', 'Monthly crediting'), ('SETTLEMENT', 'Settlement'), ('REVERSAL', 'Settlement reversal'), ('ADJUSTMENT', 'Adjustment'), ('CLAIM_PAYOUT', 'Reimbursement claim payout'), ('CLEARING', 'Cross-city clearing')], max_length=12, verbose_name='kind'),
-        ),
-        migrations.AlterField(
-            model_name='transfer',
-            name='memo',
-            field=models.CharField(help_text='Why the money moved.', max_length=255, verbose_name='memo'),
-        ),
-        migrations.AlterField(
-            model_name='transfer',
-            name='posted_at',
-            field=models.DateTimeField(help_text='Business time (the simulated clock in sandbox mode).', verbose_name='posted at'),
-        ),
-        migrations.AlterField(
-            model_name='transfer',
-            name='request_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
+        AlterLabels(
+            [
+                migrations.AlterField(
+                    model_name='account',
+                    name='city',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='accounts', to='cities.city', verbose_name='city'),
+                ),
+                migrations.AlterField(
+                    model_name='account',
+                    name='created_at',
+                    field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+                ),
+                migrations.AlterField(
+                    model_name='account',
+                    name='institution',
+                    field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='account', to='institutions.institution', verbose_name='institution'),
+                ),
+                migrations.AlterField(
+                    model_name='account',
+                    name='kind',
+                    field=models.CharField(choices=[('PERSONAL', 'Personal account'), ('EMPLOYEE_POOL', 'Employee pooled fund'), ('RESIDENT_POOL', 'Resident pooled fund'), ('OUTPATIENT_POOL', 'Resident outpatient pooling'), ('PA_CLEARING', 'Personal-account clearing (awaiting crediting)'), ('SOURCE', 'Contributions received (employers, individuals, government)'), ('INSTITUTION', 'Owed to a designated institution'), ('BANK_PAYOUT', 'Reimbursements paid to bank accounts (bank clearing)'), ('XC_PAYABLE', 'Cross-city clearing payable (owed to other cities for care there)'), ('XC_RECEIVABLE', 'Cross-city clearing receivable (paid to institutions for persons insured elsewhere)'), ('XC_SETTLED', 'Cross-city settlement account (clearing paid to and received from other cities)')], max_length=16, verbose_name='kind'),
+                ),
+                migrations.AlterField(
+                    model_name='account',
+                    name='person',
+                    field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='personal_account', to='persons.insuredperson', verbose_name='person'),
+                ),
+                migrations.AlterField(
+                    model_name='account',
+                    name='row_balance',
+                    field=models.DecimalField(db_column='balance', decimal_places=2, default=0, editable=False, help_text='The part of the balance held on this row, maintained by the database from entries; a striped account holds the rest on its stripes (see balance).', max_digits=14, verbose_name='row balance'),
+                ),
+                migrations.AlterField(
+                    model_name='account',
+                    name='stripes',
+                    field=models.PositiveSmallIntegerField(db_default=1, default=1, editable=False, help_text='Balance rows: 1, this row only; more, this row and stripes 1 to stripes - 1. Fixed when the account opens.', verbose_name='stripes'),
+                ),
+                migrations.AlterField(
+                    model_name='accountstripe',
+                    name='account',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stripe_rows', to='accounts.account', verbose_name='account'),
+                ),
+                migrations.AlterField(
+                    model_name='accountstripe',
+                    name='balance',
+                    field=models.DecimalField(decimal_places=2, default=0, editable=False, max_digits=14, verbose_name='balance'),
+                ),
+                migrations.AlterField(
+                    model_name='accountstripe',
+                    name='stripe',
+                    field=models.PositiveSmallIntegerField(verbose_name='stripe'),
+                ),
+                migrations.AlterField(
+                    model_name='contribution',
+                    name='account_share',
+                    field=models.DecimalField(decimal_places=2, default=0, help_text='The part due to the personal account at crediting.', max_digits=14, verbose_name='account share'),
+                ),
+                migrations.AlterField(
+                    model_name='contribution',
+                    name='base_due',
+                    field=models.DecimalField(blank=True, decimal_places=2, help_text="Employees: the base due, the declared wage clamped to the city's bounds. A payment base below it is an underpayment.", max_digits=14, null=True, verbose_name='base due'),
+                ),
+                migrations.AlterField(
+                    model_name='contribution',
+                    name='created_by',
+                    field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
+                ),
+                migrations.AlterField(
+                    model_name='contribution',
+                    name='employer',
+                    field=models.ForeignKey(blank=True, help_text='Employees: the employer whose payment this is.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='contributions', to='employers.employer', verbose_name='employer'),
+                ),
+                migrations.AlterField(
+                    model_name='contribution',
+                    name='employer_amount',
+                    field=models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='employer amount'),
+                ),
+                migrations.AlterField(
+                    model_name='contribution',
+                    name='individual_amount',
+                    field=models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='individual amount'),
+                ),
+                migrations.AlterField(
+                    model_name='contribution',
+                    name='kind',
+                    field=models.CharField(choices=[('EMPLOYEE_MONTHLY', 'Employee, monthly'), ('RESIDENT_YEARLY', 'Resident, yearly')], max_length=16, verbose_name='kind'),
+                ),
+                migrations.AlterField(
+                    model_name='contribution',
+                    name='payment_base',
+                    field=models.DecimalField(blank=True, decimal_places=2, help_text='Employees: the base after clamping.', max_digits=14, null=True, verbose_name='payment base'),
+                ),
+                migrations.AlterField(
+                    model_name='contribution',
+                    name='period',
+                    field=models.DateField(help_text='First day of the month (employees) or of the year (residents).', verbose_name='period'),
+                ),
+                migrations.AlterField(
+                    model_name='contribution',
+                    name='person',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contributions', to='persons.insuredperson', verbose_name='person'),
+                ),
+                migrations.AlterField(
+                    model_name='contribution',
+                    name='received_at',
+                    field=models.DateTimeField(verbose_name='received at'),
+                ),
+                migrations.AlterField(
+                    model_name='contribution',
+                    name='subsidy_amount',
+                    field=models.DecimalField(decimal_places=2, default=0, help_text='Residents: the government subsidy.', max_digits=14, verbose_name='subsidy amount'),
+                ),
+                migrations.AlterField(
+                    model_name='contribution',
+                    name='transfer',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contributions', to='accounts.transfer', verbose_name='transfer'),
+                ),
+                migrations.AlterField(
+                    model_name='contributionarrear',
+                    name='account_share',
+                    field=models.DecimalField(decimal_places=2, help_text='The part the personal account misses until it is paid.', max_digits=14, verbose_name='account share'),
+                ),
+                migrations.AlterField(
+                    model_name='contributionarrear',
+                    name='base_due',
+                    field=models.DecimalField(decimal_places=2, help_text="The declared wage clamped to the city's bounds.", max_digits=14, verbose_name='base due'),
+                ),
+                migrations.AlterField(
+                    model_name='contributionarrear',
+                    name='contribution',
+                    field=models.OneToOneField(blank=True, help_text='The contribution that paid it, once the employer paid its arrears.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='arrear', to='accounts.contribution', verbose_name='contribution'),
+                ),
+                migrations.AlterField(
+                    model_name='contributionarrear',
+                    name='employer',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='arrears', to='employers.employer', verbose_name='employer'),
+                ),
+                migrations.AlterField(
+                    model_name='contributionarrear',
+                    name='employer_amount',
+                    field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='employer amount'),
+                ),
+                migrations.AlterField(
+                    model_name='contributionarrear',
+                    name='individual_amount',
+                    field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='individual amount'),
+                ),
+                migrations.AlterField(
+                    model_name='contributionarrear',
+                    name='paid_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='paid at'),
+                ),
+                migrations.AlterField(
+                    model_name='contributionarrear',
+                    name='period',
+                    field=models.DateField(help_text='First day of the unpaid month.', verbose_name='period'),
+                ),
+                migrations.AlterField(
+                    model_name='contributionarrear',
+                    name='person',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contribution_arrears', to='persons.insuredperson', verbose_name='person'),
+                ),
+                migrations.AlterField(
+                    model_name='contributionarrear',
+                    name='recorded_at',
+                    field=models.DateTimeField(verbose_name='recorded at'),
+                ),
+                migrations.AlterField(
+                    model_name='contributioncollection',
+                    name='city',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='contribution_collections', to='cities.city', verbose_name='city'),
+                ),
+                migrations.AlterField(
+                    model_name='contributioncollection',
+                    name='collected_amount',
+                    field=models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='collected amount'),
+                ),
+                migrations.AlterField(
+                    model_name='contributioncollection',
+                    name='collected_count',
+                    field=models.PositiveIntegerField(default=0, verbose_name='collected count'),
+                ),
+                migrations.AlterField(
+                    model_name='contributioncollection',
+                    name='created_by',
+                    field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
+                ),
+                migrations.AlterField(
+                    model_name='contributioncollection',
+                    name='cursor',
+                    field=models.BigIntegerField(default=0, help_text='Last row id processed (for resuming).', verbose_name='cursor'),
+                ),
+                migrations.AlterField(
+                    model_name='contributioncollection',
+                    name='error',
+                    field=models.TextField(blank=True, verbose_name='error'),
+                ),
+                migrations.AlterField(
+                    model_name='contributioncollection',
+                    name='executions',
+                    field=models.PositiveIntegerField(default=0, verbose_name='executions'),
+                ),
+                migrations.AlterField(
+                    model_name='contributioncollection',
+                    name='finished_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='finished at'),
+                ),
+                migrations.AlterField(
+                    model_name='contributioncollection',
+                    name='heartbeat_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='heartbeat at'),
+                ),
+                migrations.AlterField(
+                    model_name='contributioncollection',
+                    name='items_done',
+                    field=models.PositiveIntegerField(default=0, verbose_name='items done'),
+                ),
+                migrations.AlterField(
+                    model_name='contributioncollection',
+                    name='items_total',
+                    field=models.PositiveIntegerField(default=0, verbose_name='items total'),
+                ),
+                migrations.AlterField(
+                    model_name='contributioncollection',
+                    name='period',
+                    field=models.DateField(help_text='First day of the month collected.', verbose_name='period'),
+                ),
+                migrations.AlterField(
+                    model_name='contributioncollection',
+                    name='queued_at',
+                    field=models.DateTimeField(auto_now_add=True, verbose_name='queued at'),
+                ),
+                migrations.AlterField(
+                    model_name='contributioncollection',
+                    name='request_id',
+                    field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
+                ),
+                migrations.AlterField(
+                    model_name='contributioncollection',
+                    name='started_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='started at'),
+                ),
+                migrations.AlterField(
+                    model_name='contributioncollection',
+                    name='status',
+                    field=models.CharField(choices=[('PENDING', 'Pending'), ('RUNNING', 'Running'), ('SUCCEEDED', 'Succeeded'), ('FAILED', 'Failed')], default='PENDING', max_length=10, verbose_name='status'),
+                ),
+                migrations.AlterField(
+                    model_name='contributioncollection',
+                    name='unpaid_count',
+                    field=models.PositiveIntegerField(default=0, help_text='Employees whose employer did not pay the month (recorded as arrears).', verbose_name='unpaid count'),
+                ),
+                migrations.AlterField(
+                    model_name='crediting',
+                    name='account',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='creditings', to='accounts.account', verbose_name='account'),
+                ),
+                migrations.AlterField(
+                    model_name='crediting',
+                    name='amount',
+                    field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='amount'),
+                ),
+                migrations.AlterField(
+                    model_name='crediting',
+                    name='period',
+                    field=models.DateField(help_text='The month this credit is for.', verbose_name='period'),
+                ),
+                migrations.AlterField(
+                    model_name='crediting',
+                    name='run',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='creditings', to='accounts.creditingrun', verbose_name='run'),
+                ),
+                migrations.AlterField(
+                    model_name='crediting',
+                    name='source',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.account', verbose_name='source'),
+                ),
+                migrations.AlterField(
+                    model_name='crediting',
+                    name='transfer',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='creditings', to='accounts.transfer', verbose_name='transfer'),
+                ),
+                migrations.AlterField(
+                    model_name='creditingrun',
+                    name='city',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='crediting_runs', to='cities.city', verbose_name='city'),
+                ),
+                migrations.AlterField(
+                    model_name='creditingrun',
+                    name='created_by',
+                    field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
+                ),
+                migrations.AlterField(
+                    model_name='creditingrun',
+                    name='credited_amount',
+                    field=models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='credited amount'),
+                ),
+                migrations.AlterField(
+                    model_name='creditingrun',
+                    name='credited_count',
+                    field=models.PositiveIntegerField(default=0, verbose_name='credited count'),
+                ),
+                migrations.AlterField(
+                    model_name='creditingrun',
+                    name='cursor',
+                    field=models.BigIntegerField(default=0, help_text='Last row id processed (for resuming).', verbose_name='cursor'),
+                ),
+                migrations.AlterField(
+                    model_name='creditingrun',
+                    name='error',
+                    field=models.TextField(blank=True, verbose_name='error'),
+                ),
+                migrations.AlterField(
+                    model_name='creditingrun',
+                    name='executions',
+                    field=models.PositiveIntegerField(default=0, verbose_name='executions'),
+                ),
+                migrations.AlterField(
+                    model_name='creditingrun',
+                    name='finished_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='finished at'),
+                ),
+                migrations.AlterField(
+                    model_name='creditingrun',
+                    name='heartbeat_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='heartbeat at'),
+                ),
+                migrations.AlterField(
+                    model_name='creditingrun',
+                    name='items_done',
+                    field=models.PositiveIntegerField(default=0, verbose_name='items done'),
+                ),
+                migrations.AlterField(
+                    model_name='creditingrun',
+                    name='items_total',
+                    field=models.PositiveIntegerField(default=0, verbose_name='items total'),
+                ),
+                migrations.AlterField(
+                    model_name='creditingrun',
+                    name='period',
+                    field=models.DateField(help_text='First day of the month being credited.', verbose_name='period'),
+                ),
+                migrations.AlterField(
+                    model_name='creditingrun',
+                    name='queued_at',
+                    field=models.DateTimeField(auto_now_add=True, verbose_name='queued at'),
+                ),
+                migrations.AlterField(
+                    model_name='creditingrun',
+                    name='request_id',
+                    field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
+                ),
+                migrations.AlterField(
+                    model_name='creditingrun',
+                    name='started_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='started at'),
+                ),
+                migrations.AlterField(
+                    model_name='creditingrun',
+                    name='status',
+                    field=models.CharField(choices=[('PENDING', 'Pending'), ('RUNNING', 'Running'), ('SUCCEEDED', 'Succeeded'), ('FAILED', 'Failed')], default='PENDING', max_length=10, verbose_name='status'),
+                ),
+                migrations.AlterField(
+                    model_name='entry',
+                    name='account',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='accounts.account', verbose_name='account'),
+                ),
+                migrations.AlterField(
+                    model_name='entry',
+                    name='amount',
+                    field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='amount'),
+                ),
+                migrations.AlterField(
+                    model_name='entry',
+                    name='transfer',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='accounts.transfer', verbose_name='transfer'),
+                ),
+                migrations.AlterField(
+                    model_name='transfer',
+                    name='created_at',
+                    field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+                ),
+                migrations.AlterField(
+                    model_name='transfer',
+                    name='created_by',
+                    field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
+                ),
+                migrations.AlterField(
+                    model_name='transfer',
+                    name='key',
+                    field=models.CharField(help_text='Idempotency key: the same movement is never posted twice.', max_length=128, unique=True, verbose_name='key'),
+                ),
+                migrations.AlterField(
+                    model_name='transfer',
+                    name='kind',
+                    field=models.CharField(choices=[('OPENING', 'Opening balance'), ('CONTRIBUTION', 'Contribution received'), ('CREDITING', 'Monthly crediting'), ('SETTLEMENT', 'Settlement'), ('REVERSAL', 'Settlement reversal'), ('ADJUSTMENT', 'Adjustment'), ('CLAIM_PAYOUT', 'Reimbursement claim payout'), ('CLEARING', 'Cross-city clearing')], max_length=12, verbose_name='kind'),
+                ),
+                migrations.AlterField(
+                    model_name='transfer',
+                    name='memo',
+                    field=models.CharField(help_text='Why the money moved.', max_length=255, verbose_name='memo'),
+                ),
+                migrations.AlterField(
+                    model_name='transfer',
+                    name='posted_at',
+                    field=models.DateTimeField(help_text='Business time (the simulated clock in sandbox mode).', verbose_name='posted at'),
+                ),
+                migrations.AlterField(
+                    model_name='transfer',
+                    name='request_id',
+                    field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
+                ),
+            ],
         ),
     ]

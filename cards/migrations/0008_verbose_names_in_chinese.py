@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -10,24 +12,28 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterModelOptions(
-            name='evoucher',
-            options={'verbose_name': 'e-voucher', 'verbose_name_plural': 'e-vouchers'},
-        ),
-        migrations.AlterModelOptions(
-            name='evoucheragreement',
-            options={'ordering': ['-effective_from', '-id'], 'verbose_name': 'e-voucher user agreement', 'verbose_name_plural': 'e-voucher user agreements'},
-        ),
-        migrations.AlterModelOptions(
-            name='evoucherpresentationcode',
-            options={'ordering': ['-id'], 'verbose_name': 'e-voucher code', 'verbose_name_plural': 'e-voucher codes'},
-        ),
-        migrations.AlterModelOptions(
-            name='faceauthattempt',
-            options={'ordering': ['-id'], 'verbose_name': 'face authentication attempt', 'verbose_name_plural': 'face authentication attempts'},
-        ),
-        migrations.AlterModelOptions(
-            name='socialsecuritycard',
-            options={'ordering': ['-id'], 'verbose_name': 'social security card', 'verbose_name_plural': 'social security cards'},
+        AlterLabels(
+            [
+                migrations.AlterModelOptions(
+                    name='evoucher',
+                    options={'verbose_name': 'e-voucher', 'verbose_name_plural': 'e-vouchers'},
+                ),
+                migrations.AlterModelOptions(
+                    name='evoucheragreement',
+                    options={'ordering': ['-effective_from', '-id'], 'verbose_name': 'e-voucher user agreement', 'verbose_name_plural': 'e-voucher user agreements'},
+                ),
+                migrations.AlterModelOptions(
+                    name='evoucherpresentationcode',
+                    options={'ordering': ['-id'], 'verbose_name': 'e-voucher code', 'verbose_name_plural': 'e-voucher codes'},
+                ),
+                migrations.AlterModelOptions(
+                    name='faceauthattempt',
+                    options={'ordering': ['-id'], 'verbose_name': 'face authentication attempt', 'verbose_name_plural': 'face authentication attempts'},
+                ),
+                migrations.AlterModelOptions(
+                    name='socialsecuritycard',
+                    options={'ordering': ['-id'], 'verbose_name': 'social security card', 'verbose_name_plural': 'social security cards'},
+                ),
+            ],
         ),
     ]

@@ -5,6 +5,8 @@ import django_fsm
 from django.conf import settings
 from django.db import migrations, models
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -16,314 +18,318 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='evoucher',
-            name='activated_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='activated at'),
-        ),
-        migrations.AlterField(
-            model_name='evoucher',
-            name='activated_at_institution',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='institutions.institution', verbose_name='activated at institution'),
-        ),
-        migrations.AlterField(
-            model_name='evoucher',
-            name='agreement',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='cards.evoucheragreement', verbose_name='agreement'),
-        ),
-        migrations.AlterField(
-            model_name='evoucher',
-            name='agreement_accepted_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='agreement accepted at'),
-        ),
-        migrations.AlterField(
-            model_name='evoucher',
-            name='consecutive_failures',
-            field=models.PositiveSmallIntegerField(default=0, verbose_name='consecutive failures'),
-        ),
-        migrations.AlterField(
-            model_name='evoucher',
-            name='locked_until',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='locked until'),
-        ),
-        migrations.AlterField(
-            model_name='evoucher',
-            name='person',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='evoucher', to='persons.insuredperson', verbose_name='person'),
-        ),
-        migrations.AlterField(
-            model_name='evoucher',
-            name='platform',
-            field=models.CharField(blank=True, choices=[('WECHAT', 'WeChat'), ('ALIPAY', 'Alipay'), ('NHSA_APP', 'National medical-insurance app'), ('PHARMACY', 'Designated pharmacy (offline)')], max_length=8, verbose_name='platform'),
-        ),
-        migrations.AlterField(
-            model_name='evoucher',
-            name='status',
-            field=django_fsm.FSMField(choices=[('NOT_ACTIVATED', 'Not activated'), ('AGREEMENT_ACCEPTED', 'Agreement accepted, face authentication pending'), ('ACTIVATED', 'Activated')], default='NOT_ACTIVATED', max_length=20, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='evoucheragreement',
-            name='effective_from',
-            field=models.DateField(verbose_name='effective from'),
-        ),
-        migrations.AlterField(
-            model_name='evoucheragreement',
-            name='text',
-            field=models.TextField(verbose_name='text'),
-        ),
-        migrations.AlterField(
-            model_name='evoucheragreement',
-            name='title',
-            field=models.CharField(max_length=128, verbose_name='title'),
-        ),
-        migrations.AlterField(
-            model_name='evoucheragreement',
-            name='version',
-            field=models.CharField(max_length=16, unique=True, verbose_name='version'),
-        ),
-        migrations.AlterField(
-            model_name='evoucherpresentationcode',
-            name='digest',
-            field=models.CharField(editable=False, max_length=64, unique=True, verbose_name='digest'),
-        ),
-        migrations.AlterField(
-            model_name='evoucherpresentationcode',
-            name='evoucher',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='presentation_codes', to='cards.evoucher', verbose_name='evoucher'),
-        ),
-        migrations.AlterField(
-            model_name='evoucherpresentationcode',
-            name='expires_at',
-            field=models.DateTimeField(verbose_name='expires at'),
-        ),
-        migrations.AlterField(
-            model_name='evoucherpresentationcode',
-            name='issued_at',
-            field=models.DateTimeField(verbose_name='issued at'),
-        ),
-        migrations.AlterField(
-            model_name='evoucherpresentationcode',
-            name='request_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
-        ),
-        migrations.AlterField(
-            model_name='evoucherpresentationcode',
-            name='retired_at',
-            field=models.DateTimeField(blank=True, help_text='When a newer code replaced this one.', null=True, verbose_name='retired at'),
-        ),
-        migrations.AlterField(
-            model_name='faceauthattempt',
-            name='attempted_at',
-            field=models.DateTimeField(verbose_name='attempted at'),
-        ),
-        migrations.AlterField(
-            model_name='faceauthattempt',
-            name='evoucher',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='face_attempts', to='cards.evoucher', verbose_name='evoucher'),
-        ),
-        migrations.AlterField(
-            model_name='faceauthattempt',
-            name='outcome',
-            field=models.CharField(choices=[('PASS', 'Passed'), ('FACE_MISMATCH', 'Face does not match the ID photo'), ('LIVENESS_FAILED', 'Liveness check failed'), ('PROVIDER_UNAVAILABLE', 'Face-authentication provider unavailable')], max_length=20, verbose_name='outcome'),
-        ),
-        migrations.AlterField(
-            model_name='faceauthattempt',
-            name='platform',
-            field=models.CharField(choices=[('WECHAT', 'WeChat'), ('ALIPAY', 'Alipay'), ('NHSA_APP', 'National medical-insurance app'), ('PHARMACY', 'Designated pharmacy (offline)')], max_length=8, verbose_name='platform'),
-        ),
-        migrations.AlterField(
-            model_name='faceauthattempt',
-            name='request_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
-        ),
-        migrations.AlterField(
-            model_name='historicalevoucher',
-            name='activated_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='activated at'),
-        ),
-        migrations.AlterField(
-            model_name='historicalevoucher',
-            name='activated_at_institution',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='institutions.institution', verbose_name='activated at institution'),
-        ),
-        migrations.AlterField(
-            model_name='historicalevoucher',
-            name='agreement',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cards.evoucheragreement', verbose_name='agreement'),
-        ),
-        migrations.AlterField(
-            model_name='historicalevoucher',
-            name='agreement_accepted_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='agreement accepted at'),
-        ),
-        migrations.AlterField(
-            model_name='historicalevoucher',
-            name='consecutive_failures',
-            field=models.PositiveSmallIntegerField(default=0, verbose_name='consecutive failures'),
-        ),
-        migrations.AlterField(
-            model_name='historicalevoucher',
-            name='locked_until',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='locked until'),
-        ),
-        migrations.AlterField(
-            model_name='historicalevoucher',
-            name='person',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='persons.insuredperson', verbose_name='person'),
-        ),
-        migrations.AlterField(
-            model_name='historicalevoucher',
-            name='platform',
-            field=models.CharField(blank=True, choices=[('WECHAT', 'WeChat'), ('ALIPAY', 'Alipay'), ('NHSA_APP', 'National medical-insurance app'), ('PHARMACY', 'Designated pharmacy (offline)')], max_length=8, verbose_name='platform'),
-        ),
-        migrations.AlterField(
-            model_name='historicalevoucher',
-            name='status',
-            field=django_fsm.FSMField(choices=[('NOT_ACTIVATED', 'Not activated'), ('AGREEMENT_ACCEPTED', 'Agreement accepted, face authentication pending'), ('ACTIVATED', 'Activated')], default='NOT_ACTIVATED', max_length=20, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='historicalsocialsecuritycard',
-            name='activated_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='activated at'),
-        ),
-        migrations.AlterField(
-            model_name='historicalsocialsecuritycard',
-            name='agent_name',
-            field=models.CharField(blank=True, help_text='Entrusted agent, if any.', max_length=64, verbose_name='agent name'),
-        ),
-        migrations.AlterField(
-            model_name='historicalsocialsecuritycard',
-            name='agent_resident_id',
-            field=models.CharField(blank=True, max_length=18, verbose_name='agent resident id'),
-        ),
-        migrations.AlterField(
-            model_name='historicalsocialsecuritycard',
-            name='applied_at',
-            field=models.DateTimeField(verbose_name='applied at'),
-        ),
-        migrations.AlterField(
-            model_name='historicalsocialsecuritycard',
-            name='created_by',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
-        ),
-        migrations.AlterField(
-            model_name='historicalsocialsecuritycard',
-            name='issued_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='issued at'),
-        ),
-        migrations.AlterField(
-            model_name='historicalsocialsecuritycard',
-            name='lost_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='lost at'),
-        ),
-        migrations.AlterField(
-            model_name='historicalsocialsecuritycard',
-            name='number',
-            field=models.CharField(db_index=True, max_length=12, verbose_name='number'),
-        ),
-        migrations.AlterField(
-            model_name='historicalsocialsecuritycard',
-            name='person',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='persons.insuredperson', verbose_name='person'),
-        ),
-        migrations.AlterField(
-            model_name='historicalsocialsecuritycard',
-            name='ready_on',
-            field=models.DateField(help_text='The working day the card is (or was) ready.', verbose_name='ready on'),
-        ),
-        migrations.AlterField(
-            model_name='historicalsocialsecuritycard',
-            name='replaces',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cards.socialsecuritycard', verbose_name='replaces'),
-        ),
-        migrations.AlterField(
-            model_name='historicalsocialsecuritycard',
-            name='site',
-            field=models.CharField(choices=[('COUNTY_CENTER', 'County medical-insurance centre (issued on the spot)'), ('STREET_POINT', 'Street service point (ready within 3 working days)')], max_length=16, verbose_name='site'),
-        ),
-        migrations.AlterField(
-            model_name='historicalsocialsecuritycard',
-            name='status',
-            field=django_fsm.FSMField(choices=[('PENDING', 'Being made'), ('READY', 'Ready for pick-up'), ('ISSUED', 'Issued, not activated'), ('ACTIVE', 'Active'), ('LOST', 'Reported lost')], default='PENDING', max_length=8, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='socialsecuritycard',
-            name='activated_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='activated at'),
-        ),
-        migrations.AlterField(
-            model_name='socialsecuritycard',
-            name='agent_name',
-            field=models.CharField(blank=True, help_text='Entrusted agent, if any.', max_length=64, verbose_name='agent name'),
-        ),
-        migrations.AlterField(
-            model_name='socialsecuritycard',
-            name='agent_resident_id',
-            field=models.CharField(blank=True, max_length=18, verbose_name='agent resident id'),
-        ),
-        migrations.AlterField(
-            model_name='socialsecuritycard',
-            name='applied_at',
-            field=models.DateTimeField(verbose_name='applied at'),
-        ),
-        migrations.AlterField(
-            model_name='socialsecuritycard',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
-        ),
-        migrations.AlterField(
-            model_name='socialsecuritycard',
-            name='issued_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='issued at'),
-        ),
-        migrations.AlterField(
-            model_name='socialsecuritycard',
-            name='lost_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='lost at'),
-        ),
-        migrations.AlterField(
-            model_name='socialsecuritycard',
-            name='number',
-            field=models.CharField(max_length=12, unique=True, verbose_name='number'),
-        ),
-        migrations.AlterField(
-            model_name='socialsecuritycard',
-            name='person',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cards', to='persons.insuredperson', verbose_name='person'),
-        ),
-        migrations.AlterField(
-            model_name='socialsecuritycard',
-            name='pin_failures',
-            field=models.PositiveSmallIntegerField(default=0, editable=False, help_text='Wrong PINs entered in a row at a terminal.', verbose_name='pin failures'),
-        ),
-        migrations.AlterField(
-            model_name='socialsecuritycard',
-            name='pin_hash',
-            field=models.CharField(blank=True, editable=False, max_length=128, verbose_name='pin hash'),
-        ),
-        migrations.AlterField(
-            model_name='socialsecuritycard',
-            name='pin_locked_until',
-            field=models.DateTimeField(blank=True, editable=False, help_text='After too many wrong PINs the card pays from no account until then.', null=True, verbose_name='pin locked until'),
-        ),
-        migrations.AlterField(
-            model_name='socialsecuritycard',
-            name='ready_on',
-            field=models.DateField(help_text='The working day the card is (or was) ready.', verbose_name='ready on'),
-        ),
-        migrations.AlterField(
-            model_name='socialsecuritycard',
-            name='replaces',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='replaced_by', to='cards.socialsecuritycard', verbose_name='replaces'),
-        ),
-        migrations.AlterField(
-            model_name='socialsecuritycard',
-            name='site',
-            field=models.CharField(choices=[('COUNTY_CENTER', 'County medical-insurance centre (issued on the spot)'), ('STREET_POINT', 'Street service point (ready within 3 working days)')], max_length=16, verbose_name='site'),
-        ),
-        migrations.AlterField(
-            model_name='socialsecuritycard',
-            name='status',
-            field=django_fsm.FSMField(choices=[('PENDING', 'Being made'), ('READY', 'Ready for pick-up'), ('ISSUED', 'Issued, not activated'), ('ACTIVE', 'Active'), ('LOST', 'Reported lost')], default='PENDING', max_length=8, verbose_name='status'),
+        AlterLabels(
+            [
+                migrations.AlterField(
+                    model_name='evoucher',
+                    name='activated_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='activated at'),
+                ),
+                migrations.AlterField(
+                    model_name='evoucher',
+                    name='activated_at_institution',
+                    field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='institutions.institution', verbose_name='activated at institution'),
+                ),
+                migrations.AlterField(
+                    model_name='evoucher',
+                    name='agreement',
+                    field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='cards.evoucheragreement', verbose_name='agreement'),
+                ),
+                migrations.AlterField(
+                    model_name='evoucher',
+                    name='agreement_accepted_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='agreement accepted at'),
+                ),
+                migrations.AlterField(
+                    model_name='evoucher',
+                    name='consecutive_failures',
+                    field=models.PositiveSmallIntegerField(default=0, verbose_name='consecutive failures'),
+                ),
+                migrations.AlterField(
+                    model_name='evoucher',
+                    name='locked_until',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='locked until'),
+                ),
+                migrations.AlterField(
+                    model_name='evoucher',
+                    name='person',
+                    field=models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='evoucher', to='persons.insuredperson', verbose_name='person'),
+                ),
+                migrations.AlterField(
+                    model_name='evoucher',
+                    name='platform',
+                    field=models.CharField(blank=True, choices=[('WECHAT', 'WeChat'), ('ALIPAY', 'Alipay'), ('NHSA_APP', 'National medical-insurance app'), ('PHARMACY', 'Designated pharmacy (offline)')], max_length=8, verbose_name='platform'),
+                ),
+                migrations.AlterField(
+                    model_name='evoucher',
+                    name='status',
+                    field=django_fsm.FSMField(choices=[('NOT_ACTIVATED', 'Not activated'), ('AGREEMENT_ACCEPTED', 'Agreement accepted, face authentication pending'), ('ACTIVATED', 'Activated')], default='NOT_ACTIVATED', max_length=20, verbose_name='status'),
+                ),
+                migrations.AlterField(
+                    model_name='evoucheragreement',
+                    name='effective_from',
+                    field=models.DateField(verbose_name='effective from'),
+                ),
+                migrations.AlterField(
+                    model_name='evoucheragreement',
+                    name='text',
+                    field=models.TextField(verbose_name='text'),
+                ),
+                migrations.AlterField(
+                    model_name='evoucheragreement',
+                    name='title',
+                    field=models.CharField(max_length=128, verbose_name='title'),
+                ),
+                migrations.AlterField(
+                    model_name='evoucheragreement',
+                    name='version',
+                    field=models.CharField(max_length=16, unique=True, verbose_name='version'),
+                ),
+                migrations.AlterField(
+                    model_name='evoucherpresentationcode',
+                    name='digest',
+                    field=models.CharField(editable=False, max_length=64, unique=True, verbose_name='digest'),
+                ),
+                migrations.AlterField(
+                    model_name='evoucherpresentationcode',
+                    name='evoucher',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='presentation_codes', to='cards.evoucher', verbose_name='evoucher'),
+                ),
+                migrations.AlterField(
+                    model_name='evoucherpresentationcode',
+                    name='expires_at',
+                    field=models.DateTimeField(verbose_name='expires at'),
+                ),
+                migrations.AlterField(
+                    model_name='evoucherpresentationcode',
+                    name='issued_at',
+                    field=models.DateTimeField(verbose_name='issued at'),
+                ),
+                migrations.AlterField(
+                    model_name='evoucherpresentationcode',
+                    name='request_id',
+                    field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
+                ),
+                migrations.AlterField(
+                    model_name='evoucherpresentationcode',
+                    name='retired_at',
+                    field=models.DateTimeField(blank=True, help_text='When a newer code replaced this one.', null=True, verbose_name='retired at'),
+                ),
+                migrations.AlterField(
+                    model_name='faceauthattempt',
+                    name='attempted_at',
+                    field=models.DateTimeField(verbose_name='attempted at'),
+                ),
+                migrations.AlterField(
+                    model_name='faceauthattempt',
+                    name='evoucher',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='face_attempts', to='cards.evoucher', verbose_name='evoucher'),
+                ),
+                migrations.AlterField(
+                    model_name='faceauthattempt',
+                    name='outcome',
+                    field=models.CharField(choices=[('PASS', 'Passed'), ('FACE_MISMATCH', 'Face does not match the ID photo'), ('LIVENESS_FAILED', 'Liveness check failed'), ('PROVIDER_UNAVAILABLE', 'Face-authentication provider unavailable')], max_length=20, verbose_name='outcome'),
+                ),
+                migrations.AlterField(
+                    model_name='faceauthattempt',
+                    name='platform',
+                    field=models.CharField(choices=[('WECHAT', 'WeChat'), ('ALIPAY', 'Alipay'), ('NHSA_APP', 'National medical-insurance app'), ('PHARMACY', 'Designated pharmacy (offline)')], max_length=8, verbose_name='platform'),
+                ),
+                migrations.AlterField(
+                    model_name='faceauthattempt',
+                    name='request_id',
+                    field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalevoucher',
+                    name='activated_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='activated at'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalevoucher',
+                    name='activated_at_institution',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='institutions.institution', verbose_name='activated at institution'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalevoucher',
+                    name='agreement',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cards.evoucheragreement', verbose_name='agreement'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalevoucher',
+                    name='agreement_accepted_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='agreement accepted at'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalevoucher',
+                    name='consecutive_failures',
+                    field=models.PositiveSmallIntegerField(default=0, verbose_name='consecutive failures'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalevoucher',
+                    name='locked_until',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='locked until'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalevoucher',
+                    name='person',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='persons.insuredperson', verbose_name='person'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalevoucher',
+                    name='platform',
+                    field=models.CharField(blank=True, choices=[('WECHAT', 'WeChat'), ('ALIPAY', 'Alipay'), ('NHSA_APP', 'National medical-insurance app'), ('PHARMACY', 'Designated pharmacy (offline)')], max_length=8, verbose_name='platform'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalevoucher',
+                    name='status',
+                    field=django_fsm.FSMField(choices=[('NOT_ACTIVATED', 'Not activated'), ('AGREEMENT_ACCEPTED', 'Agreement accepted, face authentication pending'), ('ACTIVATED', 'Activated')], default='NOT_ACTIVATED', max_length=20, verbose_name='status'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalsocialsecuritycard',
+                    name='activated_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='activated at'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalsocialsecuritycard',
+                    name='agent_name',
+                    field=models.CharField(blank=True, help_text='Entrusted agent, if any.', max_length=64, verbose_name='agent name'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalsocialsecuritycard',
+                    name='agent_resident_id',
+                    field=models.CharField(blank=True, max_length=18, verbose_name='agent resident id'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalsocialsecuritycard',
+                    name='applied_at',
+                    field=models.DateTimeField(verbose_name='applied at'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalsocialsecuritycard',
+                    name='created_by',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalsocialsecuritycard',
+                    name='issued_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='issued at'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalsocialsecuritycard',
+                    name='lost_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='lost at'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalsocialsecuritycard',
+                    name='number',
+                    field=models.CharField(db_index=True, max_length=12, verbose_name='number'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalsocialsecuritycard',
+                    name='person',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='persons.insuredperson', verbose_name='person'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalsocialsecuritycard',
+                    name='ready_on',
+                    field=models.DateField(help_text='The working day the card is (or was) ready.', verbose_name='ready on'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalsocialsecuritycard',
+                    name='replaces',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cards.socialsecuritycard', verbose_name='replaces'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalsocialsecuritycard',
+                    name='site',
+                    field=models.CharField(choices=[('COUNTY_CENTER', 'County medical-insurance centre (issued on the spot)'), ('STREET_POINT', 'Street service point (ready within 3 working days)')], max_length=16, verbose_name='site'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalsocialsecuritycard',
+                    name='status',
+                    field=django_fsm.FSMField(choices=[('PENDING', 'Being made'), ('READY', 'Ready for pick-up'), ('ISSUED', 'Issued, not activated'), ('ACTIVE', 'Active'), ('LOST', 'Reported lost')], default='PENDING', max_length=8, verbose_name='status'),
+                ),
+                migrations.AlterField(
+                    model_name='socialsecuritycard',
+                    name='activated_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='activated at'),
+                ),
+                migrations.AlterField(
+                    model_name='socialsecuritycard',
+                    name='agent_name',
+                    field=models.CharField(blank=True, help_text='Entrusted agent, if any.', max_length=64, verbose_name='agent name'),
+                ),
+                migrations.AlterField(
+                    model_name='socialsecuritycard',
+                    name='agent_resident_id',
+                    field=models.CharField(blank=True, max_length=18, verbose_name='agent resident id'),
+                ),
+                migrations.AlterField(
+                    model_name='socialsecuritycard',
+                    name='applied_at',
+                    field=models.DateTimeField(verbose_name='applied at'),
+                ),
+                migrations.AlterField(
+                    model_name='socialsecuritycard',
+                    name='created_by',
+                    field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
+                ),
+                migrations.AlterField(
+                    model_name='socialsecuritycard',
+                    name='issued_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='issued at'),
+                ),
+                migrations.AlterField(
+                    model_name='socialsecuritycard',
+                    name='lost_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='lost at'),
+                ),
+                migrations.AlterField(
+                    model_name='socialsecuritycard',
+                    name='number',
+                    field=models.CharField(max_length=12, unique=True, verbose_name='number'),
+                ),
+                migrations.AlterField(
+                    model_name='socialsecuritycard',
+                    name='person',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cards', to='persons.insuredperson', verbose_name='person'),
+                ),
+                migrations.AlterField(
+                    model_name='socialsecuritycard',
+                    name='pin_failures',
+                    field=models.PositiveSmallIntegerField(default=0, editable=False, help_text='Wrong PINs entered in a row at a terminal.', verbose_name='pin failures'),
+                ),
+                migrations.AlterField(
+                    model_name='socialsecuritycard',
+                    name='pin_hash',
+                    field=models.CharField(blank=True, editable=False, max_length=128, verbose_name='pin hash'),
+                ),
+                migrations.AlterField(
+                    model_name='socialsecuritycard',
+                    name='pin_locked_until',
+                    field=models.DateTimeField(blank=True, editable=False, help_text='After too many wrong PINs the card pays from no account until then.', null=True, verbose_name='pin locked until'),
+                ),
+                migrations.AlterField(
+                    model_name='socialsecuritycard',
+                    name='ready_on',
+                    field=models.DateField(help_text='The working day the card is (or was) ready.', verbose_name='ready on'),
+                ),
+                migrations.AlterField(
+                    model_name='socialsecuritycard',
+                    name='replaces',
+                    field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='replaced_by', to='cards.socialsecuritycard', verbose_name='replaces'),
+                ),
+                migrations.AlterField(
+                    model_name='socialsecuritycard',
+                    name='site',
+                    field=models.CharField(choices=[('COUNTY_CENTER', 'County medical-insurance centre (issued on the spot)'), ('STREET_POINT', 'Street service point (ready within 3 working days)')], max_length=16, verbose_name='site'),
+                ),
+                migrations.AlterField(
+                    model_name='socialsecuritycard',
+                    name='status',
+                    field=django_fsm.FSMField(choices=[('PENDING', 'Being made'), ('READY', 'Ready for pick-up'), ('ISSUED', 'Issued, not activated'), ('ACTIVE', 'Active'), ('LOST', 'Reported lost')], default='PENDING', max_length=8, verbose_name='status'),
+                ),
+            ],
         ),
     ]

@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -10,8 +12,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterModelOptions(
-            name='city',
-            options={'ordering': ['code'], 'verbose_name': 'city', 'verbose_name_plural': 'cities'},
+        AlterLabels(
+            [
+                migrations.AlterModelOptions(
+                    name='city',
+                    options={'ordering': ['code'], 'verbose_name': 'city', 'verbose_name_plural': 'cities'},
+                ),
+            ],
         ),
     ]

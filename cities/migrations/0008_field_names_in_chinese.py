@@ -5,6 +5,8 @@ import django.db.models.deletion
 from decimal import Decimal
 from django.db import migrations, models
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -15,329 +17,333 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='city',
-            name='agency_address',
-            field=models.CharField(blank=True, help_text='Where its service counter is.', max_length=255, verbose_name='agency address'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='agency_name',
-            field=models.CharField(blank=True, help_text="The city's medical-insurance agency.", max_length=128, verbose_name='agency name'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='agency_phone',
-            field=models.CharField(blank=True, help_text='Its service phone (e.g. the area code and 12393). Empty: the national hotline answers.', max_length=20, validators=[django.core.validators.RegexValidator('^[0-9][0-9-]{2,19}$', 'Digits, with hyphens if any.')], verbose_name='agency phone'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='average_wage',
-            field=models.DecimalField(decimal_places=2, default=Decimal('9000.00'), help_text='Local average monthly wage.', max_digits=14, verbose_name='average wage'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='clock',
-            field=models.ForeignKey(blank=True, editable=False, help_text="The sandbox world's clock this city runs on; empty: the shared clock.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='cities', to='common.simulatedclock', verbose_name='clock'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='code',
-            field=models.CharField(help_text='6-digit administrative division code (GB/T 2260).', max_length=6, unique=True, validators=[django.core.validators.RegexValidator('^[1-8]\\d{5}$', 'A 6-digit administrative division code.')], verbose_name='code'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='contribution_day',
-            field=models.PositiveSmallIntegerField(default=10, help_text="Day of the month employers' contributions are collected.", validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(28)], verbose_name='contribution day'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='crediting_day',
-            field=models.PositiveSmallIntegerField(default=25, help_text='Day of the month personal accounts are credited.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(28)], verbose_name='crediting day'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='employer_rate',
-            field=models.DecimalField(decimal_places=4, default=Decimal('0.0750'), max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='employer rate'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='has_public_upload_channel',
-            field=models.BooleanField(default=True, help_text='Whether the city uploads account data to the national platform at all.', verbose_name='has public upload channel'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='individual_rate',
-            field=models.DecimalField(decimal_places=4, default=Decimal('0.0200'), max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='individual rate'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='interface_busy_forced',
-            field=models.BooleanField(default=False, help_text="Sandbox switch: the national platform interface answers every message of the city's institutions as busy (infcode -1, PLATFORM_BUSY; nothing is carried out, so the same message may be sent again).", verbose_name='interface busy forced'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='latest_upload',
-            field=models.ForeignKey(blank=True, editable=False, help_text='The last upload that finished; the online channel shows its snapshot.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='uploads.cityupload', verbose_name='latest upload'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='name',
-            field=models.CharField(max_length=64, verbose_name='name'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='online_inquiry_launched',
-            field=models.BooleanField(default=True, help_text='Whether the city has launched online e-insurance inquiry.', verbose_name='online inquiry launched'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='outpatient_pooling_annual_quota',
-            field=models.DecimalField(decimal_places=2, default=Decimal('600.00'), help_text='What outpatient pooling pays a resident per year at most.', max_digits=14, verbose_name='outpatient pooling annual quota'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='outpatient_pooling_ratio',
-            field=models.DecimalField(decimal_places=4, default=Decimal('0.5000'), max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='outpatient pooling ratio'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='payment_base_max',
-            field=models.DecimalField(decimal_places=2, default=Decimal('27000.00'), help_text='Highest monthly payment base.', max_digits=14, verbose_name='payment base max'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='payment_base_min',
-            field=models.DecimalField(decimal_places=2, default=Decimal('5400.00'), help_text='Lowest monthly payment base.', max_digits=14, verbose_name='payment base min'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='personal_account_shown_online',
-            field=models.BooleanField(default=True, help_text='Whether the online channel may show the personal account; if not, only designated institutions and agency counters can.', verbose_name='personal account shown online'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='platform_busy_forced',
-            field=models.BooleanField(default=False, help_text='Operator switch: answer every online query as if over capacity.', verbose_name='platform busy forced'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='query_capacity',
-            field=models.PositiveIntegerField(default=1000, help_text="Balance queries the city's platform serves per window.", verbose_name='query capacity'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='query_window_seconds',
-            field=models.PositiveSmallIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3600)], verbose_name='query window seconds'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='resident_accounts_abolished_on',
-            field=models.DateField(blank=True, help_text='From this date residents have no personal account (outpatient pooling instead). Empty: not abolished.', null=True, verbose_name='resident accounts abolished on'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='resident_government_subsidy',
-            field=models.DecimalField(decimal_places=2, default=Decimal('700.00'), max_digits=14, verbose_name='resident government subsidy'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='resident_individual_contribution',
-            field=models.DecimalField(decimal_places=2, default=Decimal('400.00'), max_digits=14, verbose_name='resident individual contribution'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='resident_monthly_account_credit',
-            field=models.DecimalField(decimal_places=2, default=Decimal('10.00'), help_text='Where resident accounts still exist: monthly credit once the year is paid.', max_digits=14, verbose_name='resident monthly account credit'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='resident_outpatient_pool_share',
-            field=models.DecimalField(decimal_places=4, default=Decimal('0.2000'), help_text='Share of each resident contribution that funds outpatient pooling.', max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='resident outpatient pool share'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='retiree_monthly_credit',
-            field=models.DecimalField(decimal_places=2, default=Decimal('85.00'), help_text="Fixed amount the pool credits each retiree's personal account every month.", max_digits=14, verbose_name='retiree monthly credit'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='subsidized_individual_contribution',
-            field=models.DecimalField(decimal_places=2, default=Decimal('0.00'), help_text='What a resident in a subsidised group pays per year; the government pays the rest.', max_digits=14, verbose_name='subsidized individual contribution'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='upload_day',
-            field=models.PositiveSmallIntegerField(default=1, help_text='Weekly: ISO weekday (1 = Monday ... 7 = Sunday). Monthly: day of the month (1-28).', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(28)], verbose_name='upload day'),
-        ),
-        migrations.AlterField(
-            model_name='city',
-            name='upload_frequency',
-            field=models.CharField(choices=[('DAILY', 'Daily'), ('WEEKLY', 'Weekly'), ('MONTHLY', 'Monthly')], default='MONTHLY', max_length=8, verbose_name='upload frequency'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='agency_address',
-            field=models.CharField(blank=True, help_text='Where its service counter is.', max_length=255, verbose_name='agency address'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='agency_name',
-            field=models.CharField(blank=True, help_text="The city's medical-insurance agency.", max_length=128, verbose_name='agency name'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='agency_phone',
-            field=models.CharField(blank=True, help_text='Its service phone (e.g. the area code and 12393). Empty: the national hotline answers.', max_length=20, validators=[django.core.validators.RegexValidator('^[0-9][0-9-]{2,19}$', 'Digits, with hyphens if any.')], verbose_name='agency phone'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='average_wage',
-            field=models.DecimalField(decimal_places=2, default=Decimal('9000.00'), help_text='Local average monthly wage.', max_digits=14, verbose_name='average wage'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='clock',
-            field=models.ForeignKey(blank=True, db_constraint=False, editable=False, help_text="The sandbox world's clock this city runs on; empty: the shared clock.", null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='common.simulatedclock', verbose_name='clock'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='code',
-            field=models.CharField(db_index=True, help_text='6-digit administrative division code (GB/T 2260).', max_length=6, validators=[django.core.validators.RegexValidator('^[1-8]\\d{5}$', 'A 6-digit administrative division code.')], verbose_name='code'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='contribution_day',
-            field=models.PositiveSmallIntegerField(default=10, help_text="Day of the month employers' contributions are collected.", validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(28)], verbose_name='contribution day'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='created_at',
-            field=models.DateTimeField(blank=True, editable=False, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='crediting_day',
-            field=models.PositiveSmallIntegerField(default=25, help_text='Day of the month personal accounts are credited.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(28)], verbose_name='crediting day'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='employer_rate',
-            field=models.DecimalField(decimal_places=4, default=Decimal('0.0750'), max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='employer rate'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='has_public_upload_channel',
-            field=models.BooleanField(default=True, help_text='Whether the city uploads account data to the national platform at all.', verbose_name='has public upload channel'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='individual_rate',
-            field=models.DecimalField(decimal_places=4, default=Decimal('0.0200'), max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='individual rate'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='interface_busy_forced',
-            field=models.BooleanField(default=False, help_text="Sandbox switch: the national platform interface answers every message of the city's institutions as busy (infcode -1, PLATFORM_BUSY; nothing is carried out, so the same message may be sent again).", verbose_name='interface busy forced'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='name',
-            field=models.CharField(max_length=64, verbose_name='name'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='online_inquiry_launched',
-            field=models.BooleanField(default=True, help_text='Whether the city has launched online e-insurance inquiry.', verbose_name='online inquiry launched'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='outpatient_pooling_annual_quota',
-            field=models.DecimalField(decimal_places=2, default=Decimal('600.00'), help_text='What outpatient pooling pays a resident per year at most.', max_digits=14, verbose_name='outpatient pooling annual quota'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='outpatient_pooling_ratio',
-            field=models.DecimalField(decimal_places=4, default=Decimal('0.5000'), max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='outpatient pooling ratio'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='payment_base_max',
-            field=models.DecimalField(decimal_places=2, default=Decimal('27000.00'), help_text='Highest monthly payment base.', max_digits=14, verbose_name='payment base max'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='payment_base_min',
-            field=models.DecimalField(decimal_places=2, default=Decimal('5400.00'), help_text='Lowest monthly payment base.', max_digits=14, verbose_name='payment base min'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='personal_account_shown_online',
-            field=models.BooleanField(default=True, help_text='Whether the online channel may show the personal account; if not, only designated institutions and agency counters can.', verbose_name='personal account shown online'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='platform_busy_forced',
-            field=models.BooleanField(default=False, help_text='Operator switch: answer every online query as if over capacity.', verbose_name='platform busy forced'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='query_capacity',
-            field=models.PositiveIntegerField(default=1000, help_text="Balance queries the city's platform serves per window.", verbose_name='query capacity'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='query_window_seconds',
-            field=models.PositiveSmallIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3600)], verbose_name='query window seconds'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='resident_accounts_abolished_on',
-            field=models.DateField(blank=True, help_text='From this date residents have no personal account (outpatient pooling instead). Empty: not abolished.', null=True, verbose_name='resident accounts abolished on'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='resident_government_subsidy',
-            field=models.DecimalField(decimal_places=2, default=Decimal('700.00'), max_digits=14, verbose_name='resident government subsidy'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='resident_individual_contribution',
-            field=models.DecimalField(decimal_places=2, default=Decimal('400.00'), max_digits=14, verbose_name='resident individual contribution'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='resident_monthly_account_credit',
-            field=models.DecimalField(decimal_places=2, default=Decimal('10.00'), help_text='Where resident accounts still exist: monthly credit once the year is paid.', max_digits=14, verbose_name='resident monthly account credit'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='resident_outpatient_pool_share',
-            field=models.DecimalField(decimal_places=4, default=Decimal('0.2000'), help_text='Share of each resident contribution that funds outpatient pooling.', max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='resident outpatient pool share'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='retiree_monthly_credit',
-            field=models.DecimalField(decimal_places=2, default=Decimal('85.00'), help_text="Fixed amount the pool credits each retiree's personal account every month.", max_digits=14, verbose_name='retiree monthly credit'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='subsidized_individual_contribution',
-            field=models.DecimalField(decimal_places=2, default=Decimal('0.00'), help_text='What a resident in a subsidised group pays per year; the government pays the rest.', max_digits=14, verbose_name='subsidized individual contribution'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='upload_day',
-            field=models.PositiveSmallIntegerField(default=1, help_text='Weekly: ISO weekday (1 = Monday ... 7 = Sunday). Monthly: day of the month (1-28).', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(28)], verbose_name='upload day'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcity',
-            name='upload_frequency',
-            field=models.CharField(choices=[('DAILY', 'Daily'), ('WEEKLY', 'Weekly'), ('MONTHLY', 'Monthly')], default='MONTHLY', max_length=8, verbose_name='upload frequency'),
+        AlterLabels(
+            [
+                migrations.AlterField(
+                    model_name='city',
+                    name='agency_address',
+                    field=models.CharField(blank=True, help_text='Where its service counter is.', max_length=255, verbose_name='agency address'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='agency_name',
+                    field=models.CharField(blank=True, help_text="The city's medical-insurance agency.", max_length=128, verbose_name='agency name'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='agency_phone',
+                    field=models.CharField(blank=True, help_text='Its service phone (e.g. the area code and 12393). Empty: the national hotline answers.', max_length=20, validators=[django.core.validators.RegexValidator('^[0-9][0-9-]{2,19}$', 'Digits, with hyphens if any.')], verbose_name='agency phone'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='average_wage',
+                    field=models.DecimalField(decimal_places=2, default=Decimal('9000.00'), help_text='Local average monthly wage.', max_digits=14, verbose_name='average wage'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='clock',
+                    field=models.ForeignKey(blank=True, editable=False, help_text="The sandbox world's clock this city runs on; empty: the shared clock.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='cities', to='common.simulatedclock', verbose_name='clock'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='code',
+                    field=models.CharField(help_text='6-digit administrative division code (GB/T 2260).', max_length=6, unique=True, validators=[django.core.validators.RegexValidator('^[1-8]\\d{5}$', 'A 6-digit administrative division code.')], verbose_name='code'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='contribution_day',
+                    field=models.PositiveSmallIntegerField(default=10, help_text="Day of the month employers' contributions are collected.", validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(28)], verbose_name='contribution day'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='created_at',
+                    field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='crediting_day',
+                    field=models.PositiveSmallIntegerField(default=25, help_text='Day of the month personal accounts are credited.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(28)], verbose_name='crediting day'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='employer_rate',
+                    field=models.DecimalField(decimal_places=4, default=Decimal('0.0750'), max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='employer rate'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='has_public_upload_channel',
+                    field=models.BooleanField(default=True, help_text='Whether the city uploads account data to the national platform at all.', verbose_name='has public upload channel'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='individual_rate',
+                    field=models.DecimalField(decimal_places=4, default=Decimal('0.0200'), max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='individual rate'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='interface_busy_forced',
+                    field=models.BooleanField(default=False, help_text="Sandbox switch: the national platform interface answers every message of the city's institutions as busy (infcode -1, PLATFORM_BUSY; nothing is carried out, so the same message may be sent again).", verbose_name='interface busy forced'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='latest_upload',
+                    field=models.ForeignKey(blank=True, editable=False, help_text='The last upload that finished; the online channel shows its snapshot.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='uploads.cityupload', verbose_name='latest upload'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='name',
+                    field=models.CharField(max_length=64, verbose_name='name'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='online_inquiry_launched',
+                    field=models.BooleanField(default=True, help_text='Whether the city has launched online e-insurance inquiry.', verbose_name='online inquiry launched'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='outpatient_pooling_annual_quota',
+                    field=models.DecimalField(decimal_places=2, default=Decimal('600.00'), help_text='What outpatient pooling pays a resident per year at most.', max_digits=14, verbose_name='outpatient pooling annual quota'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='outpatient_pooling_ratio',
+                    field=models.DecimalField(decimal_places=4, default=Decimal('0.5000'), max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='outpatient pooling ratio'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='payment_base_max',
+                    field=models.DecimalField(decimal_places=2, default=Decimal('27000.00'), help_text='Highest monthly payment base.', max_digits=14, verbose_name='payment base max'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='payment_base_min',
+                    field=models.DecimalField(decimal_places=2, default=Decimal('5400.00'), help_text='Lowest monthly payment base.', max_digits=14, verbose_name='payment base min'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='personal_account_shown_online',
+                    field=models.BooleanField(default=True, help_text='Whether the online channel may show the personal account; if not, only designated institutions and agency counters can.', verbose_name='personal account shown online'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='platform_busy_forced',
+                    field=models.BooleanField(default=False, help_text='Operator switch: answer every online query as if over capacity.', verbose_name='platform busy forced'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='query_capacity',
+                    field=models.PositiveIntegerField(default=1000, help_text="Balance queries the city's platform serves per window.", verbose_name='query capacity'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='query_window_seconds',
+                    field=models.PositiveSmallIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3600)], verbose_name='query window seconds'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='resident_accounts_abolished_on',
+                    field=models.DateField(blank=True, help_text='From this date residents have no personal account (outpatient pooling instead). Empty: not abolished.', null=True, verbose_name='resident accounts abolished on'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='resident_government_subsidy',
+                    field=models.DecimalField(decimal_places=2, default=Decimal('700.00'), max_digits=14, verbose_name='resident government subsidy'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='resident_individual_contribution',
+                    field=models.DecimalField(decimal_places=2, default=Decimal('400.00'), max_digits=14, verbose_name='resident individual contribution'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='resident_monthly_account_credit',
+                    field=models.DecimalField(decimal_places=2, default=Decimal('10.00'), help_text='Where resident accounts still exist: monthly credit once the year is paid.', max_digits=14, verbose_name='resident monthly account credit'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='resident_outpatient_pool_share',
+                    field=models.DecimalField(decimal_places=4, default=Decimal('0.2000'), help_text='Share of each resident contribution that funds outpatient pooling.', max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='resident outpatient pool share'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='retiree_monthly_credit',
+                    field=models.DecimalField(decimal_places=2, default=Decimal('85.00'), help_text="Fixed amount the pool credits each retiree's personal account every month.", max_digits=14, verbose_name='retiree monthly credit'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='subsidized_individual_contribution',
+                    field=models.DecimalField(decimal_places=2, default=Decimal('0.00'), help_text='What a resident in a subsidised group pays per year; the government pays the rest.', max_digits=14, verbose_name='subsidized individual contribution'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='upload_day',
+                    field=models.PositiveSmallIntegerField(default=1, help_text='Weekly: ISO weekday (1 = Monday ... 7 = Sunday). Monthly: day of the month (1-28).', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(28)], verbose_name='upload day'),
+                ),
+                migrations.AlterField(
+                    model_name='city',
+                    name='upload_frequency',
+                    field=models.CharField(choices=[('DAILY', 'Daily'), ('WEEKLY', 'Weekly'), ('MONTHLY', 'Monthly')], default='MONTHLY', max_length=8, verbose_name='upload frequency'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='agency_address',
+                    field=models.CharField(blank=True, help_text='Where its service counter is.', max_length=255, verbose_name='agency address'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='agency_name',
+                    field=models.CharField(blank=True, help_text="The city's medical-insurance agency.", max_length=128, verbose_name='agency name'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='agency_phone',
+                    field=models.CharField(blank=True, help_text='Its service phone (e.g. the area code and 12393). Empty: the national hotline answers.', max_length=20, validators=[django.core.validators.RegexValidator('^[0-9][0-9-]{2,19}$', 'Digits, with hyphens if any.')], verbose_name='agency phone'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='average_wage',
+                    field=models.DecimalField(decimal_places=2, default=Decimal('9000.00'), help_text='Local average monthly wage.', max_digits=14, verbose_name='average wage'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='clock',
+                    field=models.ForeignKey(blank=True, db_constraint=False, editable=False, help_text="The sandbox world's clock this city runs on; empty: the shared clock.", null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='common.simulatedclock', verbose_name='clock'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='code',
+                    field=models.CharField(db_index=True, help_text='6-digit administrative division code (GB/T 2260).', max_length=6, validators=[django.core.validators.RegexValidator('^[1-8]\\d{5}$', 'A 6-digit administrative division code.')], verbose_name='code'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='contribution_day',
+                    field=models.PositiveSmallIntegerField(default=10, help_text="Day of the month employers' contributions are collected.", validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(28)], verbose_name='contribution day'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='created_at',
+                    field=models.DateTimeField(blank=True, editable=False, verbose_name='created at'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='crediting_day',
+                    field=models.PositiveSmallIntegerField(default=25, help_text='Day of the month personal accounts are credited.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(28)], verbose_name='crediting day'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='employer_rate',
+                    field=models.DecimalField(decimal_places=4, default=Decimal('0.0750'), max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='employer rate'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='has_public_upload_channel',
+                    field=models.BooleanField(default=True, help_text='Whether the city uploads account data to the national platform at all.', verbose_name='has public upload channel'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='individual_rate',
+                    field=models.DecimalField(decimal_places=4, default=Decimal('0.0200'), max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='individual rate'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='interface_busy_forced',
+                    field=models.BooleanField(default=False, help_text="Sandbox switch: the national platform interface answers every message of the city's institutions as busy (infcode -1, PLATFORM_BUSY; nothing is carried out, so the same message may be sent again).", verbose_name='interface busy forced'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='name',
+                    field=models.CharField(max_length=64, verbose_name='name'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='online_inquiry_launched',
+                    field=models.BooleanField(default=True, help_text='Whether the city has launched online e-insurance inquiry.', verbose_name='online inquiry launched'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='outpatient_pooling_annual_quota',
+                    field=models.DecimalField(decimal_places=2, default=Decimal('600.00'), help_text='What outpatient pooling pays a resident per year at most.', max_digits=14, verbose_name='outpatient pooling annual quota'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='outpatient_pooling_ratio',
+                    field=models.DecimalField(decimal_places=4, default=Decimal('0.5000'), max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='outpatient pooling ratio'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='payment_base_max',
+                    field=models.DecimalField(decimal_places=2, default=Decimal('27000.00'), help_text='Highest monthly payment base.', max_digits=14, verbose_name='payment base max'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='payment_base_min',
+                    field=models.DecimalField(decimal_places=2, default=Decimal('5400.00'), help_text='Lowest monthly payment base.', max_digits=14, verbose_name='payment base min'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='personal_account_shown_online',
+                    field=models.BooleanField(default=True, help_text='Whether the online channel may show the personal account; if not, only designated institutions and agency counters can.', verbose_name='personal account shown online'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='platform_busy_forced',
+                    field=models.BooleanField(default=False, help_text='Operator switch: answer every online query as if over capacity.', verbose_name='platform busy forced'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='query_capacity',
+                    field=models.PositiveIntegerField(default=1000, help_text="Balance queries the city's platform serves per window.", verbose_name='query capacity'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='query_window_seconds',
+                    field=models.PositiveSmallIntegerField(default=1, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3600)], verbose_name='query window seconds'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='resident_accounts_abolished_on',
+                    field=models.DateField(blank=True, help_text='From this date residents have no personal account (outpatient pooling instead). Empty: not abolished.', null=True, verbose_name='resident accounts abolished on'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='resident_government_subsidy',
+                    field=models.DecimalField(decimal_places=2, default=Decimal('700.00'), max_digits=14, verbose_name='resident government subsidy'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='resident_individual_contribution',
+                    field=models.DecimalField(decimal_places=2, default=Decimal('400.00'), max_digits=14, verbose_name='resident individual contribution'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='resident_monthly_account_credit',
+                    field=models.DecimalField(decimal_places=2, default=Decimal('10.00'), help_text='Where resident accounts still exist: monthly credit once the year is paid.', max_digits=14, verbose_name='resident monthly account credit'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='resident_outpatient_pool_share',
+                    field=models.DecimalField(decimal_places=4, default=Decimal('0.2000'), help_text='Share of each resident contribution that funds outpatient pooling.', max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='resident outpatient pool share'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='retiree_monthly_credit',
+                    field=models.DecimalField(decimal_places=2, default=Decimal('85.00'), help_text="Fixed amount the pool credits each retiree's personal account every month.", max_digits=14, verbose_name='retiree monthly credit'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='subsidized_individual_contribution',
+                    field=models.DecimalField(decimal_places=2, default=Decimal('0.00'), help_text='What a resident in a subsidised group pays per year; the government pays the rest.', max_digits=14, verbose_name='subsidized individual contribution'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='upload_day',
+                    field=models.PositiveSmallIntegerField(default=1, help_text='Weekly: ISO weekday (1 = Monday ... 7 = Sunday). Monthly: day of the month (1-28).', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(28)], verbose_name='upload day'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcity',
+                    name='upload_frequency',
+                    field=models.CharField(choices=[('DAILY', 'Daily'), ('WEEKLY', 'Weekly'), ('MONTHLY', 'Monthly')], default='MONTHLY', max_length=8, verbose_name='upload frequency'),
+                ),
+            ],
         ),
     ]

@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -10,12 +12,16 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterModelOptions(
-            name='idempotencyrecord',
-            options={'verbose_name': 'idempotency record', 'verbose_name_plural': 'idempotency records'},
-        ),
-        migrations.AlterModelOptions(
-            name='simulatedclock',
-            options={'verbose_name': 'simulated clock', 'verbose_name_plural': 'simulated clocks'},
+        AlterLabels(
+            [
+                migrations.AlterModelOptions(
+                    name='idempotencyrecord',
+                    options={'verbose_name': 'idempotency record', 'verbose_name_plural': 'idempotency records'},
+                ),
+                migrations.AlterModelOptions(
+                    name='simulatedclock',
+                    options={'verbose_name': 'simulated clock', 'verbose_name_plural': 'simulated clocks'},
+                ),
+            ],
         ),
     ]

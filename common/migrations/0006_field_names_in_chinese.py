@@ -4,6 +4,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -13,69 +15,73 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='idempotencyrecord',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='idempotencyrecord',
-            name='fingerprint',
-            field=models.CharField(help_text='SHA-256 of the caller, the presented credential, method, path, query and body.', max_length=64, verbose_name='fingerprint'),
-        ),
-        migrations.AlterField(
-            model_name='idempotencyrecord',
-            name='key',
-            field=models.CharField(max_length=255, verbose_name='key'),
-        ),
-        migrations.AlterField(
-            model_name='idempotencyrecord',
-            name='method',
-            field=models.CharField(max_length=8, verbose_name='method'),
-        ),
-        migrations.AlterField(
-            model_name='idempotencyrecord',
-            name='owner',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='idempotency_records', to=settings.AUTH_USER_MODEL, verbose_name='owner'),
-        ),
-        migrations.AlterField(
-            model_name='idempotencyrecord',
-            name='path',
-            field=models.CharField(max_length=512, verbose_name='path'),
-        ),
-        migrations.AlterField(
-            model_name='idempotencyrecord',
-            name='request_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
-        ),
-        migrations.AlterField(
-            model_name='idempotencyrecord',
-            name='response_body',
-            field=models.JSONField(null=True, verbose_name='response body'),
-        ),
-        migrations.AlterField(
-            model_name='idempotencyrecord',
-            name='response_headers',
-            field=models.JSONField(default=dict, verbose_name='response headers'),
-        ),
-        migrations.AlterField(
-            model_name='idempotencyrecord',
-            name='response_status',
-            field=models.PositiveSmallIntegerField(verbose_name='response status'),
-        ),
-        migrations.AlterField(
-            model_name='simulatedclock',
-            name='id',
-            field=models.PositiveSmallIntegerField(default=1, editable=False, primary_key=True, serialize=False, verbose_name='id'),
-        ),
-        migrations.AlterField(
-            model_name='simulatedclock',
-            name='now',
-            field=models.DateTimeField(help_text='The simulated current time.', verbose_name='now'),
-        ),
-        migrations.AlterField(
-            model_name='simulatedclock',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
+        AlterLabels(
+            [
+                migrations.AlterField(
+                    model_name='idempotencyrecord',
+                    name='created_at',
+                    field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+                ),
+                migrations.AlterField(
+                    model_name='idempotencyrecord',
+                    name='fingerprint',
+                    field=models.CharField(help_text='SHA-256 of the caller, the presented credential, method, path, query and body.', max_length=64, verbose_name='fingerprint'),
+                ),
+                migrations.AlterField(
+                    model_name='idempotencyrecord',
+                    name='key',
+                    field=models.CharField(max_length=255, verbose_name='key'),
+                ),
+                migrations.AlterField(
+                    model_name='idempotencyrecord',
+                    name='method',
+                    field=models.CharField(max_length=8, verbose_name='method'),
+                ),
+                migrations.AlterField(
+                    model_name='idempotencyrecord',
+                    name='owner',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='idempotency_records', to=settings.AUTH_USER_MODEL, verbose_name='owner'),
+                ),
+                migrations.AlterField(
+                    model_name='idempotencyrecord',
+                    name='path',
+                    field=models.CharField(max_length=512, verbose_name='path'),
+                ),
+                migrations.AlterField(
+                    model_name='idempotencyrecord',
+                    name='request_id',
+                    field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
+                ),
+                migrations.AlterField(
+                    model_name='idempotencyrecord',
+                    name='response_body',
+                    field=models.JSONField(null=True, verbose_name='response body'),
+                ),
+                migrations.AlterField(
+                    model_name='idempotencyrecord',
+                    name='response_headers',
+                    field=models.JSONField(default=dict, verbose_name='response headers'),
+                ),
+                migrations.AlterField(
+                    model_name='idempotencyrecord',
+                    name='response_status',
+                    field=models.PositiveSmallIntegerField(verbose_name='response status'),
+                ),
+                migrations.AlterField(
+                    model_name='simulatedclock',
+                    name='id',
+                    field=models.PositiveSmallIntegerField(default=1, editable=False, primary_key=True, serialize=False, verbose_name='id'),
+                ),
+                migrations.AlterField(
+                    model_name='simulatedclock',
+                    name='now',
+                    field=models.DateTimeField(help_text='The simulated current time.', verbose_name='now'),
+                ),
+                migrations.AlterField(
+                    model_name='simulatedclock',
+                    name='updated_at',
+                    field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
+                ),
+            ],
         ),
     ]

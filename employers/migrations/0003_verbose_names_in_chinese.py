@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -10,12 +12,16 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterModelOptions(
-            name='employer',
-            options={'ordering': ['id'], 'verbose_name': 'employer', 'verbose_name_plural': 'employers'},
-        ),
-        migrations.AlterModelOptions(
-            name='employment',
-            options={'ordering': ['id'], 'verbose_name': 'employment', 'verbose_name_plural': 'employments'},
+        AlterLabels(
+            [
+                migrations.AlterModelOptions(
+                    name='employer',
+                    options={'ordering': ['id'], 'verbose_name': 'employer', 'verbose_name_plural': 'employers'},
+                ),
+                migrations.AlterModelOptions(
+                    name='employment',
+                    options={'ordering': ['id'], 'verbose_name': 'employment', 'verbose_name_plural': 'employments'},
+                ),
+            ],
         ),
     ]

@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -13,69 +15,73 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='employer',
-            name='city',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='employers', to='cities.city', verbose_name='city'),
-        ),
-        migrations.AlterField(
-            model_name='employer',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='employer',
-            name='name',
-            field=models.CharField(max_length=128, verbose_name='name'),
-        ),
-        migrations.AlterField(
-            model_name='employer',
-            name='paid_base_ratio',
-            field=models.DecimalField(blank=True, decimal_places=2, help_text='When underpaying: the share of each declared wage it pays on (0.01 to 0.99).', max_digits=3, null=True, verbose_name='paid base ratio'),
-        ),
-        migrations.AlterField(
-            model_name='employer',
-            name='payment_mode',
-            field=models.CharField(choices=[('PAYING', 'Pays on the declared wages'), ('NOT_PAYING', 'Does not pay (arrears accrue)'), ('UNDERPAYING', 'Pays on a base below the declared wages')], default='PAYING', help_text="What the employer does at each month's contribution collection.", max_length=12, verbose_name='payment mode'),
-        ),
-        migrations.AlterField(
-            model_name='employment',
-            name='employer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='employments', to='employers.employer', verbose_name='employer'),
-        ),
-        migrations.AlterField(
-            model_name='employment',
-            name='person',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='employment', to='persons.insuredperson', verbose_name='person'),
-        ),
-        migrations.AlterField(
-            model_name='employment',
-            name='started_on',
-            field=models.DateField(verbose_name='started on'),
-        ),
-        migrations.AlterField(
-            model_name='historicalemployer',
-            name='city',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cities.city', verbose_name='city'),
-        ),
-        migrations.AlterField(
-            model_name='historicalemployer',
-            name='created_at',
-            field=models.DateTimeField(blank=True, editable=False, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='historicalemployer',
-            name='name',
-            field=models.CharField(max_length=128, verbose_name='name'),
-        ),
-        migrations.AlterField(
-            model_name='historicalemployer',
-            name='paid_base_ratio',
-            field=models.DecimalField(blank=True, decimal_places=2, help_text='When underpaying: the share of each declared wage it pays on (0.01 to 0.99).', max_digits=3, null=True, verbose_name='paid base ratio'),
-        ),
-        migrations.AlterField(
-            model_name='historicalemployer',
-            name='payment_mode',
-            field=models.CharField(choices=[('PAYING', 'Pays on the declared wages'), ('NOT_PAYING', 'Does not pay (arrears accrue)'), ('UNDERPAYING', 'Pays on a base below the declared wages')], default='PAYING', help_text="What the employer does at each month's contribution collection.", max_length=12, verbose_name='payment mode'),
+        AlterLabels(
+            [
+                migrations.AlterField(
+                    model_name='employer',
+                    name='city',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='employers', to='cities.city', verbose_name='city'),
+                ),
+                migrations.AlterField(
+                    model_name='employer',
+                    name='created_at',
+                    field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+                ),
+                migrations.AlterField(
+                    model_name='employer',
+                    name='name',
+                    field=models.CharField(max_length=128, verbose_name='name'),
+                ),
+                migrations.AlterField(
+                    model_name='employer',
+                    name='paid_base_ratio',
+                    field=models.DecimalField(blank=True, decimal_places=2, help_text='When underpaying: the share of each declared wage it pays on (0.01 to 0.99).', max_digits=3, null=True, verbose_name='paid base ratio'),
+                ),
+                migrations.AlterField(
+                    model_name='employer',
+                    name='payment_mode',
+                    field=models.CharField(choices=[('PAYING', 'Pays on the declared wages'), ('NOT_PAYING', 'Does not pay (arrears accrue)'), ('UNDERPAYING', 'Pays on a base below the declared wages')], default='PAYING', help_text="What the employer does at each month's contribution collection.", max_length=12, verbose_name='payment mode'),
+                ),
+                migrations.AlterField(
+                    model_name='employment',
+                    name='employer',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='employments', to='employers.employer', verbose_name='employer'),
+                ),
+                migrations.AlterField(
+                    model_name='employment',
+                    name='person',
+                    field=models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='employment', to='persons.insuredperson', verbose_name='person'),
+                ),
+                migrations.AlterField(
+                    model_name='employment',
+                    name='started_on',
+                    field=models.DateField(verbose_name='started on'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalemployer',
+                    name='city',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cities.city', verbose_name='city'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalemployer',
+                    name='created_at',
+                    field=models.DateTimeField(blank=True, editable=False, verbose_name='created at'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalemployer',
+                    name='name',
+                    field=models.CharField(max_length=128, verbose_name='name'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalemployer',
+                    name='paid_base_ratio',
+                    field=models.DecimalField(blank=True, decimal_places=2, help_text='When underpaying: the share of each declared wage it pays on (0.01 to 0.99).', max_digits=3, null=True, verbose_name='paid base ratio'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalemployer',
+                    name='payment_mode',
+                    field=models.CharField(choices=[('PAYING', 'Pays on the declared wages'), ('NOT_PAYING', 'Does not pay (arrears accrue)'), ('UNDERPAYING', 'Pays on a base below the declared wages')], default='PAYING', help_text="What the employer does at each month's contribution collection.", max_length=12, verbose_name='payment mode'),
+                ),
+            ],
         ),
     ]

@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -10,12 +12,16 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterModelOptions(
-            name='message',
-            options={'ordering': ['-id'], 'verbose_name': 'message', 'verbose_name_plural': 'messages'},
-        ),
-        migrations.AlterModelOptions(
-            name='signin',
-            options={'ordering': ['-id'], 'verbose_name': 'sign-in', 'verbose_name_plural': 'sign-ins'},
+        AlterLabels(
+            [
+                migrations.AlterModelOptions(
+                    name='message',
+                    options={'ordering': ['-id'], 'verbose_name': 'message', 'verbose_name_plural': 'messages'},
+                ),
+                migrations.AlterModelOptions(
+                    name='signin',
+                    options={'ordering': ['-id'], 'verbose_name': 'sign-in', 'verbose_name_plural': 'sign-ins'},
+                ),
+            ],
         ),
     ]

@@ -4,6 +4,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -14,144 +16,148 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='message',
-            name='business_time',
-            field=models.DateTimeField(help_text="The domain's clock when it arrived.", verbose_name='business time'),
-        ),
-        migrations.AlterField(
-            model_name='message',
-            name='claims_msgid',
-            field=models.BooleanField(default=False, help_text='The message that carried this msgid out (one per msgid).', verbose_name='claims msgid'),
-        ),
-        migrations.AlterField(
-            model_name='message',
-            name='corrected_at',
-            field=models.DateTimeField(blank=True, help_text='Business time.', null=True, verbose_name='corrected at'),
-        ),
-        migrations.AlterField(
-            model_name='message',
-            name='corrected_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='corrections', to='fsi.message', verbose_name='corrected by'),
-        ),
-        migrations.AlterField(
-            model_name='message',
-            name='duration_ms',
-            field=models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True, verbose_name='duration ms'),
-        ),
-        migrations.AlterField(
-            model_name='message',
-            name='error_code',
-            field=models.CharField(blank=True, max_length=64, verbose_name='error code'),
-        ),
-        migrations.AlterField(
-            model_name='message',
-            name='fingerprint',
-            field=models.CharField(blank=True, max_length=64, verbose_name='fingerprint'),
-        ),
-        migrations.AlterField(
-            model_name='message',
-            name='inf_refmsgid',
-            field=models.CharField(blank=True, max_length=40, verbose_name='inf refmsgid'),
-        ),
-        migrations.AlterField(
-            model_name='message',
-            name='infcode',
-            field=models.SmallIntegerField(blank=True, null=True, verbose_name='infcode'),
-        ),
-        migrations.AlterField(
-            model_name='message',
-            name='infno',
-            field=models.CharField(blank=True, max_length=8, verbose_name='infno'),
-        ),
-        migrations.AlterField(
-            model_name='message',
-            name='institution',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='fsi_messages', to='institutions.institution', verbose_name='institution'),
-        ),
-        migrations.AlterField(
-            model_name='message',
-            name='msgid',
-            field=models.CharField(blank=True, max_length=64, verbose_name='msgid'),
-        ),
-        migrations.AlterField(
-            model_name='message',
-            name='outcome',
-            field=models.CharField(choices=[('DONE', 'Carried out'), ('REFUSED', 'Refused (nothing done)'), ('REPLAYED', 'Repeat answered with the stored response'), ('VOIDED', 'Corrected before it arrived (2601)')], max_length=8, verbose_name='outcome'),
-        ),
-        migrations.AlterField(
-            model_name='message',
-            name='received_at',
-            field=models.DateTimeField(help_text='Real time.', verbose_name='received at'),
-        ),
-        migrations.AlterField(
-            model_name='message',
-            name='request',
-            field=models.JSONField(blank=True, default=dict, help_text='The envelope as received.', verbose_name='request'),
-        ),
-        migrations.AlterField(
-            model_name='message',
-            name='request_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
-        ),
-        migrations.AlterField(
-            model_name='message',
-            name='response',
-            field=models.JSONField(blank=True, default=dict, help_text='The envelope answered.', verbose_name='response'),
-        ),
-        migrations.AlterField(
-            model_name='message',
-            name='sign_no',
-            field=models.CharField(blank=True, max_length=30, verbose_name='sign no'),
-        ),
-        migrations.AlterField(
-            model_name='message',
-            name='user',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user'),
-        ),
-        migrations.AlterField(
-            model_name='signin',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='signin',
-            name='institution',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='fsi_sign_ins', to='institutions.institution', verbose_name='institution'),
-        ),
-        migrations.AlterField(
-            model_name='signin',
-            name='request_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
-        ),
-        migrations.AlterField(
-            model_name='signin',
-            name='sign_in_msgid',
-            field=models.CharField(max_length=64, verbose_name='sign in msgid'),
-        ),
-        migrations.AlterField(
-            model_name='signin',
-            name='sign_no',
-            field=models.CharField(max_length=30, unique=True, verbose_name='sign no'),
-        ),
-        migrations.AlterField(
-            model_name='signin',
-            name='sign_out_msgid',
-            field=models.CharField(blank=True, max_length=64, verbose_name='sign out msgid'),
-        ),
-        migrations.AlterField(
-            model_name='signin',
-            name='signed_in_at',
-            field=models.DateTimeField(help_text='Business time.', verbose_name='signed in at'),
-        ),
-        migrations.AlterField(
-            model_name='signin',
-            name='signed_out_at',
-            field=models.DateTimeField(blank=True, help_text='Business time.', null=True, verbose_name='signed out at'),
-        ),
-        migrations.AlterField(
-            model_name='signin',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+        AlterLabels(
+            [
+                migrations.AlterField(
+                    model_name='message',
+                    name='business_time',
+                    field=models.DateTimeField(help_text="The domain's clock when it arrived.", verbose_name='business time'),
+                ),
+                migrations.AlterField(
+                    model_name='message',
+                    name='claims_msgid',
+                    field=models.BooleanField(default=False, help_text='The message that carried this msgid out (one per msgid).', verbose_name='claims msgid'),
+                ),
+                migrations.AlterField(
+                    model_name='message',
+                    name='corrected_at',
+                    field=models.DateTimeField(blank=True, help_text='Business time.', null=True, verbose_name='corrected at'),
+                ),
+                migrations.AlterField(
+                    model_name='message',
+                    name='corrected_by',
+                    field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='corrections', to='fsi.message', verbose_name='corrected by'),
+                ),
+                migrations.AlterField(
+                    model_name='message',
+                    name='duration_ms',
+                    field=models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True, verbose_name='duration ms'),
+                ),
+                migrations.AlterField(
+                    model_name='message',
+                    name='error_code',
+                    field=models.CharField(blank=True, max_length=64, verbose_name='error code'),
+                ),
+                migrations.AlterField(
+                    model_name='message',
+                    name='fingerprint',
+                    field=models.CharField(blank=True, max_length=64, verbose_name='fingerprint'),
+                ),
+                migrations.AlterField(
+                    model_name='message',
+                    name='inf_refmsgid',
+                    field=models.CharField(blank=True, max_length=40, verbose_name='inf refmsgid'),
+                ),
+                migrations.AlterField(
+                    model_name='message',
+                    name='infcode',
+                    field=models.SmallIntegerField(blank=True, null=True, verbose_name='infcode'),
+                ),
+                migrations.AlterField(
+                    model_name='message',
+                    name='infno',
+                    field=models.CharField(blank=True, max_length=8, verbose_name='infno'),
+                ),
+                migrations.AlterField(
+                    model_name='message',
+                    name='institution',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='fsi_messages', to='institutions.institution', verbose_name='institution'),
+                ),
+                migrations.AlterField(
+                    model_name='message',
+                    name='msgid',
+                    field=models.CharField(blank=True, max_length=64, verbose_name='msgid'),
+                ),
+                migrations.AlterField(
+                    model_name='message',
+                    name='outcome',
+                    field=models.CharField(choices=[('DONE', 'Carried out'), ('REFUSED', 'Refused (nothing done)'), ('REPLAYED', 'Repeat answered with the stored response'), ('VOIDED', 'Corrected before it arrived (2601)')], max_length=8, verbose_name='outcome'),
+                ),
+                migrations.AlterField(
+                    model_name='message',
+                    name='received_at',
+                    field=models.DateTimeField(help_text='Real time.', verbose_name='received at'),
+                ),
+                migrations.AlterField(
+                    model_name='message',
+                    name='request',
+                    field=models.JSONField(blank=True, default=dict, help_text='The envelope as received.', verbose_name='request'),
+                ),
+                migrations.AlterField(
+                    model_name='message',
+                    name='request_id',
+                    field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
+                ),
+                migrations.AlterField(
+                    model_name='message',
+                    name='response',
+                    field=models.JSONField(blank=True, default=dict, help_text='The envelope answered.', verbose_name='response'),
+                ),
+                migrations.AlterField(
+                    model_name='message',
+                    name='sign_no',
+                    field=models.CharField(blank=True, max_length=30, verbose_name='sign no'),
+                ),
+                migrations.AlterField(
+                    model_name='message',
+                    name='user',
+                    field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+                ),
+                migrations.AlterField(
+                    model_name='signin',
+                    name='created_at',
+                    field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+                ),
+                migrations.AlterField(
+                    model_name='signin',
+                    name='institution',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='fsi_sign_ins', to='institutions.institution', verbose_name='institution'),
+                ),
+                migrations.AlterField(
+                    model_name='signin',
+                    name='request_id',
+                    field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
+                ),
+                migrations.AlterField(
+                    model_name='signin',
+                    name='sign_in_msgid',
+                    field=models.CharField(max_length=64, verbose_name='sign in msgid'),
+                ),
+                migrations.AlterField(
+                    model_name='signin',
+                    name='sign_no',
+                    field=models.CharField(max_length=30, unique=True, verbose_name='sign no'),
+                ),
+                migrations.AlterField(
+                    model_name='signin',
+                    name='sign_out_msgid',
+                    field=models.CharField(blank=True, max_length=64, verbose_name='sign out msgid'),
+                ),
+                migrations.AlterField(
+                    model_name='signin',
+                    name='signed_in_at',
+                    field=models.DateTimeField(help_text='Business time.', verbose_name='signed in at'),
+                ),
+                migrations.AlterField(
+                    model_name='signin',
+                    name='signed_out_at',
+                    field=models.DateTimeField(blank=True, help_text='Business time.', null=True, verbose_name='signed out at'),
+                ),
+                migrations.AlterField(
+                    model_name='signin',
+                    name='user',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+                ),
+            ],
         ),
     ]

@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -10,8 +12,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterModelOptions(
-            name='institution',
-            options={'ordering': ['city', 'code'], 'verbose_name': 'institution', 'verbose_name_plural': 'institutions'},
+        AlterLabels(
+            [
+                migrations.AlterModelOptions(
+                    name='institution',
+                    options={'ordering': ['city', 'code'], 'verbose_name': 'institution', 'verbose_name_plural': 'institutions'},
+                ),
+            ],
         ),
     ]

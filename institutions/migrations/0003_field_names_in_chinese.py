@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -12,74 +14,78 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='historicalinstitution',
-            name='city',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cities.city', verbose_name='city'),
-        ),
-        migrations.AlterField(
-            model_name='historicalinstitution',
-            name='code',
-            field=models.CharField(db_index=True, max_length=16, verbose_name='code'),
-        ),
-        migrations.AlterField(
-            model_name='historicalinstitution',
-            name='created_at',
-            field=models.DateTimeField(blank=True, editable=False, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='historicalinstitution',
-            name='is_designated',
-            field=models.BooleanField(default=True, help_text='Designated for direct settlement.', verbose_name='is designated'),
-        ),
-        migrations.AlterField(
-            model_name='historicalinstitution',
-            name='kind',
-            field=models.CharField(choices=[('HOSPITAL', 'Hospital'), ('PHARMACY', 'Pharmacy')], max_length=8, verbose_name='kind'),
-        ),
-        migrations.AlterField(
-            model_name='historicalinstitution',
-            name='level',
-            field=models.PositiveSmallIntegerField(blank=True, choices=[(1, 'Level 1'), (2, 'Level 2'), (3, 'Level 3')], help_text='Hospitals only.', null=True, verbose_name='level'),
-        ),
-        migrations.AlterField(
-            model_name='historicalinstitution',
-            name='name',
-            field=models.CharField(max_length=128, verbose_name='name'),
-        ),
-        migrations.AlterField(
-            model_name='institution',
-            name='city',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='institutions', to='cities.city', verbose_name='city'),
-        ),
-        migrations.AlterField(
-            model_name='institution',
-            name='code',
-            field=models.CharField(max_length=16, unique=True, verbose_name='code'),
-        ),
-        migrations.AlterField(
-            model_name='institution',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='institution',
-            name='is_designated',
-            field=models.BooleanField(default=True, help_text='Designated for direct settlement.', verbose_name='is designated'),
-        ),
-        migrations.AlterField(
-            model_name='institution',
-            name='kind',
-            field=models.CharField(choices=[('HOSPITAL', 'Hospital'), ('PHARMACY', 'Pharmacy')], max_length=8, verbose_name='kind'),
-        ),
-        migrations.AlterField(
-            model_name='institution',
-            name='level',
-            field=models.PositiveSmallIntegerField(blank=True, choices=[(1, 'Level 1'), (2, 'Level 2'), (3, 'Level 3')], help_text='Hospitals only.', null=True, verbose_name='level'),
-        ),
-        migrations.AlterField(
-            model_name='institution',
-            name='name',
-            field=models.CharField(max_length=128, verbose_name='name'),
+        AlterLabels(
+            [
+                migrations.AlterField(
+                    model_name='historicalinstitution',
+                    name='city',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cities.city', verbose_name='city'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalinstitution',
+                    name='code',
+                    field=models.CharField(db_index=True, max_length=16, verbose_name='code'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalinstitution',
+                    name='created_at',
+                    field=models.DateTimeField(blank=True, editable=False, verbose_name='created at'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalinstitution',
+                    name='is_designated',
+                    field=models.BooleanField(default=True, help_text='Designated for direct settlement.', verbose_name='is designated'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalinstitution',
+                    name='kind',
+                    field=models.CharField(choices=[('HOSPITAL', 'Hospital'), ('PHARMACY', 'Pharmacy')], max_length=8, verbose_name='kind'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalinstitution',
+                    name='level',
+                    field=models.PositiveSmallIntegerField(blank=True, choices=[(1, 'Level 1'), (2, 'Level 2'), (3, 'Level 3')], help_text='Hospitals only.', null=True, verbose_name='level'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalinstitution',
+                    name='name',
+                    field=models.CharField(max_length=128, verbose_name='name'),
+                ),
+                migrations.AlterField(
+                    model_name='institution',
+                    name='city',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='institutions', to='cities.city', verbose_name='city'),
+                ),
+                migrations.AlterField(
+                    model_name='institution',
+                    name='code',
+                    field=models.CharField(max_length=16, unique=True, verbose_name='code'),
+                ),
+                migrations.AlterField(
+                    model_name='institution',
+                    name='created_at',
+                    field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+                ),
+                migrations.AlterField(
+                    model_name='institution',
+                    name='is_designated',
+                    field=models.BooleanField(default=True, help_text='Designated for direct settlement.', verbose_name='is designated'),
+                ),
+                migrations.AlterField(
+                    model_name='institution',
+                    name='kind',
+                    field=models.CharField(choices=[('HOSPITAL', 'Hospital'), ('PHARMACY', 'Pharmacy')], max_length=8, verbose_name='kind'),
+                ),
+                migrations.AlterField(
+                    model_name='institution',
+                    name='level',
+                    field=models.PositiveSmallIntegerField(blank=True, choices=[(1, 'Level 1'), (2, 'Level 2'), (3, 'Level 3')], help_text='Hospitals only.', null=True, verbose_name='level'),
+                ),
+                migrations.AlterField(
+                    model_name='institution',
+                    name='name',
+                    field=models.CharField(max_length=128, verbose_name='name'),
+                ),
+            ],
         ),
     ]

@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -10,8 +12,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterModelOptions(
-            name='jobday',
-            options={'ordering': ['-day'], 'verbose_name': 'job day', 'verbose_name_plural': 'job days'},
+        AlterLabels(
+            [
+                migrations.AlterModelOptions(
+                    name='jobday',
+                    options={'ordering': ['-day'], 'verbose_name': 'job day', 'verbose_name_plural': 'job days'},
+                ),
+            ],
         ),
     ]

@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -10,24 +12,28 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='jobday',
-            name='clock',
-            field=models.PositiveSmallIntegerField(default=1, help_text="The simulated clock whose cities this day's work is for.", verbose_name='clock'),
-        ),
-        migrations.AlterField(
-            model_name='jobday',
-            name='day',
-            field=models.DateField(verbose_name='day'),
-        ),
-        migrations.AlterField(
-            model_name='jobday',
-            name='scheduled_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='scheduled at'),
-        ),
-        migrations.AlterField(
-            model_name='jobday',
-            name='summary',
-            field=models.JSONField(default=dict, help_text='What was found due that day.', verbose_name='summary'),
+        AlterLabels(
+            [
+                migrations.AlterField(
+                    model_name='jobday',
+                    name='clock',
+                    field=models.PositiveSmallIntegerField(default=1, help_text="The simulated clock whose cities this day's work is for.", verbose_name='clock'),
+                ),
+                migrations.AlterField(
+                    model_name='jobday',
+                    name='day',
+                    field=models.DateField(verbose_name='day'),
+                ),
+                migrations.AlterField(
+                    model_name='jobday',
+                    name='scheduled_at',
+                    field=models.DateTimeField(auto_now_add=True, verbose_name='scheduled at'),
+                ),
+                migrations.AlterField(
+                    model_name='jobday',
+                    name='summary',
+                    field=models.JSONField(default=dict, help_text='What was found due that day.', verbose_name='summary'),
+                ),
+            ],
         ),
     ]

@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -10,8 +12,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterModelOptions(
-            name='insuredperson',
-            options={'ordering': ['id'], 'verbose_name': 'insured person', 'verbose_name_plural': 'insured persons'},
+        AlterLabels(
+            [
+                migrations.AlterModelOptions(
+                    name='insuredperson',
+                    options={'ordering': ['id'], 'verbose_name': 'insured person', 'verbose_name_plural': 'insured persons'},
+                ),
+            ],
         ),
     ]

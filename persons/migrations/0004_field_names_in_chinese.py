@@ -4,6 +4,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -14,114 +16,118 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='historicalinsuredperson',
-            name='birth_date',
-            field=models.DateField(editable=False, verbose_name='birth date'),
-        ),
-        migrations.AlterField(
-            model_name='historicalinsuredperson',
-            name='city',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cities.city', verbose_name='city'),
-        ),
-        migrations.AlterField(
-            model_name='historicalinsuredperson',
-            name='created_at',
-            field=models.DateTimeField(blank=True, editable=False, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='historicalinsuredperson',
-            name='declared_wage',
-            field=models.DecimalField(blank=True, decimal_places=2, help_text='Employees: monthly wage declared by the employer (payment base before clamping).', max_digits=14, null=True, verbose_name='declared wage'),
-        ),
-        migrations.AlterField(
-            model_name='historicalinsuredperson',
-            name='employment_status',
-            field=models.CharField(blank=True, choices=[('ACTIVE', 'Active (working)'), ('RETIRED', 'Retired')], default='', help_text='Employees only.', max_length=8, verbose_name='employment status'),
-        ),
-        migrations.AlterField(
-            model_name='historicalinsuredperson',
-            name='enrolled_on',
-            field=models.DateField(verbose_name='enrolled on'),
-        ),
-        migrations.AlterField(
-            model_name='historicalinsuredperson',
-            name='name',
-            field=models.CharField(max_length=64, verbose_name='name'),
-        ),
-        migrations.AlterField(
-            model_name='historicalinsuredperson',
-            name='scheme',
-            field=models.CharField(choices=[('EMPLOYEE', 'Employee basic medical insurance'), ('RESIDENT', 'Urban-rural resident basic medical insurance')], max_length=8, verbose_name='scheme'),
-        ),
-        migrations.AlterField(
-            model_name='historicalinsuredperson',
-            name='sex',
-            field=models.CharField(choices=[('M', 'Male'), ('F', 'Female')], editable=False, max_length=1, verbose_name='sex'),
-        ),
-        migrations.AlterField(
-            model_name='historicalinsuredperson',
-            name='subsidy_category',
-            field=models.CharField(choices=[('NONE', 'None'), ('MINIMUM_LIVING', 'Minimum living guarantee'), ('DISABLED', 'Disabled, lost the ability to work'), ('LOW_INCOME_ELDERLY', 'Over 60 in a low-income family'), ('LOW_INCOME_MINOR', 'Minor in a low-income family')], default='NONE', help_text='Residents only: the government-subsidised group, if any.', max_length=20, verbose_name='subsidy category'),
-        ),
-        migrations.AlterField(
-            model_name='historicalinsuredperson',
-            name='user',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user'),
-        ),
-        migrations.AlterField(
-            model_name='insuredperson',
-            name='birth_date',
-            field=models.DateField(editable=False, verbose_name='birth date'),
-        ),
-        migrations.AlterField(
-            model_name='insuredperson',
-            name='city',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='persons', to='cities.city', verbose_name='city'),
-        ),
-        migrations.AlterField(
-            model_name='insuredperson',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='insuredperson',
-            name='declared_wage',
-            field=models.DecimalField(blank=True, decimal_places=2, help_text='Employees: monthly wage declared by the employer (payment base before clamping).', max_digits=14, null=True, verbose_name='declared wage'),
-        ),
-        migrations.AlterField(
-            model_name='insuredperson',
-            name='employment_status',
-            field=models.CharField(blank=True, choices=[('ACTIVE', 'Active (working)'), ('RETIRED', 'Retired')], default='', help_text='Employees only.', max_length=8, verbose_name='employment status'),
-        ),
-        migrations.AlterField(
-            model_name='insuredperson',
-            name='enrolled_on',
-            field=models.DateField(verbose_name='enrolled on'),
-        ),
-        migrations.AlterField(
-            model_name='insuredperson',
-            name='name',
-            field=models.CharField(max_length=64, verbose_name='name'),
-        ),
-        migrations.AlterField(
-            model_name='insuredperson',
-            name='scheme',
-            field=models.CharField(choices=[('EMPLOYEE', 'Employee basic medical insurance'), ('RESIDENT', 'Urban-rural resident basic medical insurance')], max_length=8, verbose_name='scheme'),
-        ),
-        migrations.AlterField(
-            model_name='insuredperson',
-            name='sex',
-            field=models.CharField(choices=[('M', 'Male'), ('F', 'Female')], editable=False, max_length=1, verbose_name='sex'),
-        ),
-        migrations.AlterField(
-            model_name='insuredperson',
-            name='subsidy_category',
-            field=models.CharField(choices=[('NONE', 'None'), ('MINIMUM_LIVING', 'Minimum living guarantee'), ('DISABLED', 'Disabled, lost the ability to work'), ('LOW_INCOME_ELDERLY', 'Over 60 in a low-income family'), ('LOW_INCOME_MINOR', 'Minor in a low-income family')], default='NONE', help_text='Residents only: the government-subsidised group, if any.', max_length=20, verbose_name='subsidy category'),
-        ),
-        migrations.AlterField(
-            model_name='insuredperson',
-            name='user',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='person', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+        AlterLabels(
+            [
+                migrations.AlterField(
+                    model_name='historicalinsuredperson',
+                    name='birth_date',
+                    field=models.DateField(editable=False, verbose_name='birth date'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalinsuredperson',
+                    name='city',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cities.city', verbose_name='city'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalinsuredperson',
+                    name='created_at',
+                    field=models.DateTimeField(blank=True, editable=False, verbose_name='created at'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalinsuredperson',
+                    name='declared_wage',
+                    field=models.DecimalField(blank=True, decimal_places=2, help_text='Employees: monthly wage declared by the employer (payment base before clamping).', max_digits=14, null=True, verbose_name='declared wage'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalinsuredperson',
+                    name='employment_status',
+                    field=models.CharField(blank=True, choices=[('ACTIVE', 'Active (working)'), ('RETIRED', 'Retired')], default='', help_text='Employees only.', max_length=8, verbose_name='employment status'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalinsuredperson',
+                    name='enrolled_on',
+                    field=models.DateField(verbose_name='enrolled on'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalinsuredperson',
+                    name='name',
+                    field=models.CharField(max_length=64, verbose_name='name'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalinsuredperson',
+                    name='scheme',
+                    field=models.CharField(choices=[('EMPLOYEE', 'Employee basic medical insurance'), ('RESIDENT', 'Urban-rural resident basic medical insurance')], max_length=8, verbose_name='scheme'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalinsuredperson',
+                    name='sex',
+                    field=models.CharField(choices=[('M', 'Male'), ('F', 'Female')], editable=False, max_length=1, verbose_name='sex'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalinsuredperson',
+                    name='subsidy_category',
+                    field=models.CharField(choices=[('NONE', 'None'), ('MINIMUM_LIVING', 'Minimum living guarantee'), ('DISABLED', 'Disabled, lost the ability to work'), ('LOW_INCOME_ELDERLY', 'Over 60 in a low-income family'), ('LOW_INCOME_MINOR', 'Minor in a low-income family')], default='NONE', help_text='Residents only: the government-subsidised group, if any.', max_length=20, verbose_name='subsidy category'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalinsuredperson',
+                    name='user',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+                ),
+                migrations.AlterField(
+                    model_name='insuredperson',
+                    name='birth_date',
+                    field=models.DateField(editable=False, verbose_name='birth date'),
+                ),
+                migrations.AlterField(
+                    model_name='insuredperson',
+                    name='city',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='persons', to='cities.city', verbose_name='city'),
+                ),
+                migrations.AlterField(
+                    model_name='insuredperson',
+                    name='created_at',
+                    field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+                ),
+                migrations.AlterField(
+                    model_name='insuredperson',
+                    name='declared_wage',
+                    field=models.DecimalField(blank=True, decimal_places=2, help_text='Employees: monthly wage declared by the employer (payment base before clamping).', max_digits=14, null=True, verbose_name='declared wage'),
+                ),
+                migrations.AlterField(
+                    model_name='insuredperson',
+                    name='employment_status',
+                    field=models.CharField(blank=True, choices=[('ACTIVE', 'Active (working)'), ('RETIRED', 'Retired')], default='', help_text='Employees only.', max_length=8, verbose_name='employment status'),
+                ),
+                migrations.AlterField(
+                    model_name='insuredperson',
+                    name='enrolled_on',
+                    field=models.DateField(verbose_name='enrolled on'),
+                ),
+                migrations.AlterField(
+                    model_name='insuredperson',
+                    name='name',
+                    field=models.CharField(max_length=64, verbose_name='name'),
+                ),
+                migrations.AlterField(
+                    model_name='insuredperson',
+                    name='scheme',
+                    field=models.CharField(choices=[('EMPLOYEE', 'Employee basic medical insurance'), ('RESIDENT', 'Urban-rural resident basic medical insurance')], max_length=8, verbose_name='scheme'),
+                ),
+                migrations.AlterField(
+                    model_name='insuredperson',
+                    name='sex',
+                    field=models.CharField(choices=[('M', 'Male'), ('F', 'Female')], editable=False, max_length=1, verbose_name='sex'),
+                ),
+                migrations.AlterField(
+                    model_name='insuredperson',
+                    name='subsidy_category',
+                    field=models.CharField(choices=[('NONE', 'None'), ('MINIMUM_LIVING', 'Minimum living guarantee'), ('DISABLED', 'Disabled, lost the ability to work'), ('LOW_INCOME_ELDERLY', 'Over 60 in a low-income family'), ('LOW_INCOME_MINOR', 'Minor in a low-income family')], default='NONE', help_text='Residents only: the government-subsidised group, if any.', max_length=20, verbose_name='subsidy category'),
+                ),
+                migrations.AlterField(
+                    model_name='insuredperson',
+                    name='user',
+                    field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='person', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+                ),
+            ],
         ),
     ]

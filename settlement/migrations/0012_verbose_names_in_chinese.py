@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -10,56 +12,60 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterModelOptions(
-            name='annualusage',
-            options={'verbose_name': 'annual usage', 'verbose_name_plural': 'annual usage'},
-        ),
-        migrations.AlterModelOptions(
-            name='benefitpolicy',
-            options={'verbose_name': 'benefit policy', 'verbose_name_plural': 'benefit policies'},
-        ),
-        migrations.AlterModelOptions(
-            name='benefitrule',
-            options={'ordering': ['policy', 'scheme', 'visit_type', 'tier'], 'verbose_name': 'benefit rule', 'verbose_name_plural': 'benefit rules'},
-        ),
-        migrations.AlterModelOptions(
-            name='catalogitem',
-            options={'ordering': ['code'], 'verbose_name': 'catalog item', 'verbose_name_plural': 'catalog items'},
-        ),
-        migrations.AlterModelOptions(
-            name='clearingitem',
-            options={'verbose_name': 'cross-city clearing item', 'verbose_name_plural': 'cross-city clearing items'},
-        ),
-        migrations.AlterModelOptions(
-            name='clearingrun',
-            options={'ordering': ['-period'], 'verbose_name': 'cross-city clearing run', 'verbose_name_plural': 'cross-city clearing runs'},
-        ),
-        migrations.AlterModelOptions(
-            name='clearingstatement',
-            options={'ordering': ['-period', 'city_a', 'city_b'], 'verbose_name': 'cross-city clearing statement', 'verbose_name_plural': 'cross-city clearing statements'},
-        ),
-        migrations.AlterModelOptions(
-            name='crosscityfiling',
-            options={'ordering': ['-id'], 'verbose_name': 'cross-city filing', 'verbose_name_plural': 'cross-city filings'},
-        ),
-        migrations.AlterModelOptions(
-            name='familyauthorization',
-            options={'ordering': ['-id'], 'verbose_name': 'family authorization', 'verbose_name_plural': 'family authorizations'},
-        ),
-        migrations.AlterModelOptions(
-            name='settlement',
-            options={'ordering': ['-id'], 'permissions': [('reverse_settlement', 'Can reverse (refund) a settlement')], 'verbose_name': 'settlement', 'verbose_name_plural': 'settlements'},
-        ),
-        migrations.AlterModelOptions(
-            name='settlementline',
-            options={'ordering': ['settlement', 'line_no'], 'verbose_name': 'settlement line', 'verbose_name_plural': 'settlement lines'},
-        ),
-        migrations.AlterModelOptions(
-            name='visit',
-            options={'ordering': ['-id'], 'verbose_name': 'visit', 'verbose_name_plural': 'visits'},
-        ),
-        migrations.AlterModelOptions(
-            name='visitfeeline',
-            options={'ordering': ['visit', 'id'], 'verbose_name': 'visit fee line', 'verbose_name_plural': 'visit fee lines'},
+        AlterLabels(
+            [
+                migrations.AlterModelOptions(
+                    name='annualusage',
+                    options={'verbose_name': 'annual usage', 'verbose_name_plural': 'annual usage'},
+                ),
+                migrations.AlterModelOptions(
+                    name='benefitpolicy',
+                    options={'verbose_name': 'benefit policy', 'verbose_name_plural': 'benefit policies'},
+                ),
+                migrations.AlterModelOptions(
+                    name='benefitrule',
+                    options={'ordering': ['policy', 'scheme', 'visit_type', 'tier'], 'verbose_name': 'benefit rule', 'verbose_name_plural': 'benefit rules'},
+                ),
+                migrations.AlterModelOptions(
+                    name='catalogitem',
+                    options={'ordering': ['code'], 'verbose_name': 'catalog item', 'verbose_name_plural': 'catalog items'},
+                ),
+                migrations.AlterModelOptions(
+                    name='clearingitem',
+                    options={'verbose_name': 'cross-city clearing item', 'verbose_name_plural': 'cross-city clearing items'},
+                ),
+                migrations.AlterModelOptions(
+                    name='clearingrun',
+                    options={'ordering': ['-period'], 'verbose_name': 'cross-city clearing run', 'verbose_name_plural': 'cross-city clearing runs'},
+                ),
+                migrations.AlterModelOptions(
+                    name='clearingstatement',
+                    options={'ordering': ['-period', 'city_a', 'city_b'], 'verbose_name': 'cross-city clearing statement', 'verbose_name_plural': 'cross-city clearing statements'},
+                ),
+                migrations.AlterModelOptions(
+                    name='crosscityfiling',
+                    options={'ordering': ['-id'], 'verbose_name': 'cross-city filing', 'verbose_name_plural': 'cross-city filings'},
+                ),
+                migrations.AlterModelOptions(
+                    name='familyauthorization',
+                    options={'ordering': ['-id'], 'verbose_name': 'family authorization', 'verbose_name_plural': 'family authorizations'},
+                ),
+                migrations.AlterModelOptions(
+                    name='settlement',
+                    options={'ordering': ['-id'], 'permissions': [('reverse_settlement', 'Can reverse (refund) a settlement')], 'verbose_name': 'settlement', 'verbose_name_plural': 'settlements'},
+                ),
+                migrations.AlterModelOptions(
+                    name='settlementline',
+                    options={'ordering': ['settlement', 'line_no'], 'verbose_name': 'settlement line', 'verbose_name_plural': 'settlement lines'},
+                ),
+                migrations.AlterModelOptions(
+                    name='visit',
+                    options={'ordering': ['-id'], 'verbose_name': 'visit', 'verbose_name_plural': 'visits'},
+                ),
+                migrations.AlterModelOptions(
+                    name='visitfeeline',
+                    options={'ordering': ['visit', 'id'], 'verbose_name': 'visit fee line', 'verbose_name_plural': 'visit fee lines'},
+                ),
+            ],
         ),
     ]

@@ -6,6 +6,8 @@ import django_fsm
 from django.conf import settings
 from django.db import migrations, models
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -19,989 +21,993 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='annualusage',
-            name='deductible_inpatient',
-            field=models.DecimalField(decimal_places=2, default=0, help_text='Deductible paid this year, inpatient.', max_digits=14, verbose_name='deductible inpatient'),
-        ),
-        migrations.AlterField(
-            model_name='annualusage',
-            name='deductible_outpatient',
-            field=models.DecimalField(decimal_places=2, default=0, help_text='Deductible paid this year, outpatient.', max_digits=14, verbose_name='deductible outpatient'),
-        ),
-        migrations.AlterField(
-            model_name='annualusage',
-            name='outpatient_pool_paid',
-            field=models.DecimalField(decimal_places=2, default=0, help_text='Of that, paid for outpatient care (counts toward the outpatient quota; for residents this is outpatient pooling).', max_digits=14, verbose_name='outpatient pool paid'),
-        ),
-        migrations.AlterField(
-            model_name='annualusage',
-            name='person',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='annual_usage', to='persons.insuredperson', verbose_name='person'),
-        ),
-        migrations.AlterField(
-            model_name='annualusage',
-            name='pool_paid',
-            field=models.DecimalField(decimal_places=2, default=0, help_text='Paid by the pooled funds this year, all visits (counts toward the annual cap).', max_digits=14, verbose_name='pool paid'),
-        ),
-        migrations.AlterField(
-            model_name='annualusage',
-            name='year',
-            field=models.PositiveSmallIntegerField(verbose_name='year'),
-        ),
-        migrations.AlterField(
-            model_name='benefitpolicy',
-            name='city',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='benefit_policy', to='cities.city', verbose_name='city'),
-        ),
-        migrations.AlterField(
-            model_name='benefitpolicy',
-            name='class_b_self_pay_ratio',
-            field=models.DecimalField(decimal_places=4, help_text='Share of each class-B item the person pays first, before anything is eligible.', max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='class b self pay ratio'),
-        ),
-        migrations.AlterField(
-            model_name='benefitpolicy',
-            name='employee_annual_cap',
-            field=models.DecimalField(decimal_places=2, help_text='Most the pooled fund pays an employee per year (all visits).', max_digits=14, verbose_name='employee annual cap'),
-        ),
-        migrations.AlterField(
-            model_name='benefitpolicy',
-            name='employee_outpatient_annual_quota',
-            field=models.DecimalField(decimal_places=2, help_text="Most the pool pays for an employee's outpatient care per year (outpatient mutual aid). Residents' outpatient quota is the city's outpatient-pooling quota.", max_digits=14, verbose_name='employee outpatient annual quota'),
-        ),
-        migrations.AlterField(
-            model_name='benefitpolicy',
-            name='family_aid_across_cities',
-            field=models.BooleanField(default=False, help_text='Whether family mutual aid may name relatives insured in another city.', verbose_name='family aid across cities'),
-        ),
-        migrations.AlterField(
-            model_name='benefitpolicy',
-            name='filing_validity_days',
-            field=models.PositiveSmallIntegerField(default=180, help_text='Validity of a cross-city filing when none is given.', validators=[django.core.validators.MinValueValidator(1)], verbose_name='filing validity days'),
-        ),
-        migrations.AlterField(
-            model_name='benefitpolicy',
-            name='personal_account_pays_class_c',
-            field=models.BooleanField(default=True, help_text='Whether the personal account may pay class-C (fully self-paid) items.', verbose_name='personal account pays class c'),
-        ),
-        migrations.AlterField(
-            model_name='benefitpolicy',
-            name='resident_annual_cap',
-            field=models.DecimalField(decimal_places=2, help_text='Most the pooled funds pay a resident per year (all visits).', max_digits=14, verbose_name='resident annual cap'),
-        ),
-        migrations.AlterField(
-            model_name='benefitpolicy',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
-        ),
-        migrations.AlterField(
-            model_name='benefitrule',
-            name='annual_deductible',
-            field=models.DecimalField(decimal_places=2, help_text='Eligible expenses the person pays in a year, per visit type, before the fund pays anything.', max_digits=14, verbose_name='annual deductible'),
-        ),
-        migrations.AlterField(
-            model_name='benefitrule',
-            name='policy',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rules', to='settlement.benefitpolicy', verbose_name='policy'),
-        ),
-        migrations.AlterField(
-            model_name='benefitrule',
-            name='reimbursement_ratio',
-            field=models.DecimalField(blank=True, decimal_places=4, help_text="Share of eligible expenses above the deductible the fund pays. Empty (residents' outpatient care only): the city's outpatient-pooling ratio.", max_digits=5, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='reimbursement ratio'),
-        ),
-        migrations.AlterField(
-            model_name='benefitrule',
-            name='scheme',
-            field=models.CharField(choices=[('EMPLOYEE', 'Employee'), ('RESIDENT', 'Resident')], max_length=8, verbose_name='scheme'),
-        ),
-        migrations.AlterField(
-            model_name='benefitrule',
-            name='tier',
-            field=models.CharField(choices=[('LEVEL_1', 'Level-1 hospital'), ('LEVEL_2', 'Level-2 hospital'), ('LEVEL_3', 'Level-3 hospital'), ('PHARMACY', 'Pharmacy')], max_length=8, verbose_name='tier'),
-        ),
-        migrations.AlterField(
-            model_name='benefitrule',
-            name='visit_type',
-            field=models.CharField(choices=[('OUTPATIENT', 'Outpatient'), ('INPATIENT', 'Inpatient')], max_length=10, verbose_name='visit type'),
-        ),
-        migrations.AlterField(
-            model_name='catalogitem',
-            name='catalog_class',
-            field=models.CharField(choices=[('A', 'Class A (fully eligible)'), ('B', 'Class B (eligible after a self-paid first share)'), ('C', 'Class C (fully self-paid)')], max_length=1, verbose_name='catalog class'),
-        ),
-        migrations.AlterField(
-            model_name='catalogitem',
-            name='code',
-            field=models.CharField(max_length=32, unique=True, verbose_name='code'),
-        ),
-        migrations.AlterField(
-            model_name='catalogitem',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='catalogitem',
-            name='is_active',
-            field=models.BooleanField(default=True, help_text='Inactive items can no longer be settled.', verbose_name='is active'),
-        ),
-        migrations.AlterField(
-            model_name='catalogitem',
-            name='kind',
-            field=models.CharField(choices=[('DRUG', 'Drug'), ('SERVICE', 'Medical service')], max_length=8, verbose_name='kind'),
-        ),
-        migrations.AlterField(
-            model_name='catalogitem',
-            name='name',
-            field=models.CharField(max_length=128, verbose_name='name'),
-        ),
-        migrations.AlterField(
-            model_name='catalogitem',
-            name='unit',
-            field=models.CharField(blank=True, help_text='Box, tablet, session...', max_length=32, verbose_name='unit'),
-        ),
-        migrations.AlterField(
-            model_name='clearingitem',
-            name='amount',
-            field=models.DecimalField(decimal_places=2, help_text="The funds' part; negative for a reversal.", max_digits=14, verbose_name='amount'),
-        ),
-        migrations.AlterField(
-            model_name='clearingitem',
-            name='is_reversal',
-            field=models.BooleanField(verbose_name='is reversal'),
-        ),
-        migrations.AlterField(
-            model_name='clearingitem',
-            name='settlement',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='settlement.settlement', verbose_name='settlement'),
-        ),
-        migrations.AlterField(
-            model_name='clearingitem',
-            name='statement',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='items', to='settlement.clearingstatement', verbose_name='statement'),
-        ),
-        migrations.AlterField(
-            model_name='clearingrun',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
-        ),
-        migrations.AlterField(
-            model_name='clearingrun',
-            name='cursor',
-            field=models.BigIntegerField(default=0, help_text='Last row id processed (for resuming).', verbose_name='cursor'),
-        ),
-        migrations.AlterField(
-            model_name='clearingrun',
-            name='error',
-            field=models.TextField(blank=True, verbose_name='error'),
-        ),
-        migrations.AlterField(
-            model_name='clearingrun',
-            name='executions',
-            field=models.PositiveIntegerField(default=0, verbose_name='executions'),
-        ),
-        migrations.AlterField(
-            model_name='clearingrun',
-            name='finished_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='finished at'),
-        ),
-        migrations.AlterField(
-            model_name='clearingrun',
-            name='heartbeat_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='heartbeat at'),
-        ),
-        migrations.AlterField(
-            model_name='clearingrun',
-            name='items_done',
-            field=models.PositiveIntegerField(default=0, verbose_name='items done'),
-        ),
-        migrations.AlterField(
-            model_name='clearingrun',
-            name='items_total',
-            field=models.PositiveIntegerField(default=0, verbose_name='items total'),
-        ),
-        migrations.AlterField(
-            model_name='clearingrun',
-            name='period',
-            field=models.DateField(help_text='First day of the month cleared.', unique=True, verbose_name='period'),
-        ),
-        migrations.AlterField(
-            model_name='clearingrun',
-            name='queued_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='queued at'),
-        ),
-        migrations.AlterField(
-            model_name='clearingrun',
-            name='request_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
-        ),
-        migrations.AlterField(
-            model_name='clearingrun',
-            name='reversals_count',
-            field=models.PositiveIntegerField(default=0, verbose_name='reversals count'),
-        ),
-        migrations.AlterField(
-            model_name='clearingrun',
-            name='settlements_count',
-            field=models.PositiveIntegerField(default=0, verbose_name='settlements count'),
-        ),
-        migrations.AlterField(
-            model_name='clearingrun',
-            name='started_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='started at'),
-        ),
-        migrations.AlterField(
-            model_name='clearingrun',
-            name='statements_count',
-            field=models.PositiveIntegerField(default=0, verbose_name='statements count'),
-        ),
-        migrations.AlterField(
-            model_name='clearingrun',
-            name='status',
-            field=models.CharField(choices=[('PENDING', 'Pending'), ('RUNNING', 'Running'), ('SUCCEEDED', 'Succeeded'), ('FAILED', 'Failed')], default='PENDING', max_length=10, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='clearingstatement',
-            name='a_to_b_reversed_amount',
-            field=models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='a to b reversed amount'),
-        ),
-        migrations.AlterField(
-            model_name='clearingstatement',
-            name='a_to_b_reversed_count',
-            field=models.PositiveIntegerField(default=0, verbose_name='a to b reversed count'),
-        ),
-        migrations.AlterField(
-            model_name='clearingstatement',
-            name='a_to_b_settled_amount',
-            field=models.DecimalField(decimal_places=2, default=0, help_text="Care in B of persons insured in A: the funds' part.", max_digits=14, verbose_name='a to b settled amount'),
-        ),
-        migrations.AlterField(
-            model_name='clearingstatement',
-            name='a_to_b_settled_count',
-            field=models.PositiveIntegerField(default=0, verbose_name='a to b settled count'),
-        ),
-        migrations.AlterField(
-            model_name='clearingstatement',
-            name='b_to_a_reversed_amount',
-            field=models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='b to a reversed amount'),
-        ),
-        migrations.AlterField(
-            model_name='clearingstatement',
-            name='b_to_a_reversed_count',
-            field=models.PositiveIntegerField(default=0, verbose_name='b to a reversed count'),
-        ),
-        migrations.AlterField(
-            model_name='clearingstatement',
-            name='b_to_a_settled_amount',
-            field=models.DecimalField(decimal_places=2, default=0, help_text="Care in A of persons insured in B: the funds' part.", max_digits=14, verbose_name='b to a settled amount'),
-        ),
-        migrations.AlterField(
-            model_name='clearingstatement',
-            name='b_to_a_settled_count',
-            field=models.PositiveIntegerField(default=0, verbose_name='b to a settled count'),
-        ),
-        migrations.AlterField(
-            model_name='clearingstatement',
-            name='city_a',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='cities.city', verbose_name='city a'),
-        ),
-        migrations.AlterField(
-            model_name='clearingstatement',
-            name='city_b',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='cities.city', verbose_name='city b'),
-        ),
-        migrations.AlterField(
-            model_name='clearingstatement',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='clearingstatement',
-            name='net_amount',
-            field=models.DecimalField(decimal_places=2, default=0, help_text='What A pays B (negative: B pays A), once the statement is netted.', max_digits=14, verbose_name='net amount'),
-        ),
-        migrations.AlterField(
-            model_name='clearingstatement',
-            name='netted_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='netted at'),
-        ),
-        migrations.AlterField(
-            model_name='clearingstatement',
-            name='period',
-            field=models.DateField(help_text='First day of the month cleared.', verbose_name='period'),
-        ),
-        migrations.AlterField(
-            model_name='clearingstatement',
-            name='run',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='statements', to='settlement.clearingrun', verbose_name='run'),
-        ),
-        migrations.AlterField(
-            model_name='clearingstatement',
-            name='transfer_a',
-            field=models.OneToOneField(blank=True, help_text="A's netting transfer, inside A.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.transfer', verbose_name='transfer a'),
-        ),
-        migrations.AlterField(
-            model_name='clearingstatement',
-            name='transfer_b',
-            field=models.OneToOneField(blank=True, help_text="B's netting transfer, inside B.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.transfer', verbose_name='transfer b'),
-        ),
-        migrations.AlterField(
-            model_name='crosscityfiling',
-            name='category',
-            field=models.CharField(choices=[('RELOCATED_RETIREE', 'Retiree living in the other city'), ('LONG_TERM_RESIDENT', 'Living in the other city long-term'), ('POSTED_WORKER', 'Working in the other city'), ('REFERRAL', 'Referred for treatment'), ('TEMPORARY', 'Temporary stay (emergency or short visit)')], max_length=20, verbose_name='category'),
-        ),
-        migrations.AlterField(
-            model_name='crosscityfiling',
-            name='city',
-            field=models.ForeignKey(help_text='The city where the person will be treated.', on_delete=django.db.models.deletion.PROTECT, related_name='filings_received', to='cities.city', verbose_name='city'),
-        ),
-        migrations.AlterField(
-            model_name='crosscityfiling',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='crosscityfiling',
-            name='created_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
-        ),
-        migrations.AlterField(
-            model_name='crosscityfiling',
-            name='note',
-            field=models.CharField(blank=True, max_length=255, verbose_name='note'),
-        ),
-        migrations.AlterField(
-            model_name='crosscityfiling',
-            name='person',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='filings', to='persons.insuredperson', verbose_name='person'),
-        ),
-        migrations.AlterField(
-            model_name='crosscityfiling',
-            name='recorded_at',
-            field=models.DateTimeField(help_text='Business time.', verbose_name='recorded at'),
-        ),
-        migrations.AlterField(
-            model_name='crosscityfiling',
-            name='request_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
-        ),
-        migrations.AlterField(
-            model_name='crosscityfiling',
-            name='revocation_request_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='revocation request id'),
-        ),
-        migrations.AlterField(
-            model_name='crosscityfiling',
-            name='revoked_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='revoked at'),
-        ),
-        migrations.AlterField(
-            model_name='crosscityfiling',
-            name='revoked_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='revoked by'),
-        ),
-        migrations.AlterField(
-            model_name='crosscityfiling',
-            name='valid_from',
-            field=models.DateField(verbose_name='valid from'),
-        ),
-        migrations.AlterField(
-            model_name='crosscityfiling',
-            name='valid_until',
-            field=models.DateField(help_text='Last day the filing is valid (inclusive).', verbose_name='valid until'),
-        ),
-        migrations.AlterField(
-            model_name='familyauthorization',
-            name='account_holder',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='family_grants', to='persons.insuredperson', verbose_name='account holder'),
-        ),
-        migrations.AlterField(
-            model_name='familyauthorization',
-            name='beneficiary',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='family_benefactors', to='persons.insuredperson', verbose_name='beneficiary'),
-        ),
-        migrations.AlterField(
-            model_name='familyauthorization',
-            name='created_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
-        ),
-        migrations.AlterField(
-            model_name='familyauthorization',
-            name='granted_at',
-            field=models.DateTimeField(verbose_name='granted at'),
-        ),
-        migrations.AlterField(
-            model_name='familyauthorization',
-            name='relation',
-            field=models.CharField(choices=[('SPOUSE', 'Spouse'), ('PARENT', 'Parent'), ('CHILD', 'Child')], max_length=8, verbose_name='relation'),
-        ),
-        migrations.AlterField(
-            model_name='familyauthorization',
-            name='request_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
-        ),
-        migrations.AlterField(
-            model_name='familyauthorization',
-            name='revocation_request_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='revocation request id'),
-        ),
-        migrations.AlterField(
-            model_name='familyauthorization',
-            name='revoked_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='revoked at'),
-        ),
-        migrations.AlterField(
-            model_name='familyauthorization',
-            name='revoked_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='revoked by'),
-        ),
-        migrations.AlterField(
-            model_name='historicalbenefitpolicy',
-            name='city',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cities.city', verbose_name='city'),
-        ),
-        migrations.AlterField(
-            model_name='historicalbenefitpolicy',
-            name='class_b_self_pay_ratio',
-            field=models.DecimalField(decimal_places=4, help_text='Share of each class-B item the person pays first, before anything is eligible.', max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='class b self pay ratio'),
-        ),
-        migrations.AlterField(
-            model_name='historicalbenefitpolicy',
-            name='employee_annual_cap',
-            field=models.DecimalField(decimal_places=2, help_text='Most the pooled fund pays an employee per year (all visits).', max_digits=14, verbose_name='employee annual cap'),
-        ),
-        migrations.AlterField(
-            model_name='historicalbenefitpolicy',
-            name='employee_outpatient_annual_quota',
-            field=models.DecimalField(decimal_places=2, help_text="Most the pool pays for an employee's outpatient care per year (outpatient mutual aid). Residents' outpatient quota is the city's outpatient-pooling quota.", max_digits=14, verbose_name='employee outpatient annual quota'),
-        ),
-        migrations.AlterField(
-            model_name='historicalbenefitpolicy',
-            name='family_aid_across_cities',
-            field=models.BooleanField(default=False, help_text='Whether family mutual aid may name relatives insured in another city.', verbose_name='family aid across cities'),
-        ),
-        migrations.AlterField(
-            model_name='historicalbenefitpolicy',
-            name='filing_validity_days',
-            field=models.PositiveSmallIntegerField(default=180, help_text='Validity of a cross-city filing when none is given.', validators=[django.core.validators.MinValueValidator(1)], verbose_name='filing validity days'),
-        ),
-        migrations.AlterField(
-            model_name='historicalbenefitpolicy',
-            name='personal_account_pays_class_c',
-            field=models.BooleanField(default=True, help_text='Whether the personal account may pay class-C (fully self-paid) items.', verbose_name='personal account pays class c'),
-        ),
-        migrations.AlterField(
-            model_name='historicalbenefitpolicy',
-            name='resident_annual_cap',
-            field=models.DecimalField(decimal_places=2, help_text='Most the pooled funds pay a resident per year (all visits).', max_digits=14, verbose_name='resident annual cap'),
-        ),
-        migrations.AlterField(
-            model_name='historicalbenefitpolicy',
-            name='updated_at',
-            field=models.DateTimeField(blank=True, editable=False, verbose_name='updated at'),
-        ),
-        migrations.AlterField(
-            model_name='historicalbenefitrule',
-            name='annual_deductible',
-            field=models.DecimalField(decimal_places=2, help_text='Eligible expenses the person pays in a year, per visit type, before the fund pays anything.', max_digits=14, verbose_name='annual deductible'),
-        ),
-        migrations.AlterField(
-            model_name='historicalbenefitrule',
-            name='policy',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='settlement.benefitpolicy', verbose_name='policy'),
-        ),
-        migrations.AlterField(
-            model_name='historicalbenefitrule',
-            name='reimbursement_ratio',
-            field=models.DecimalField(blank=True, decimal_places=4, help_text="Share of eligible expenses above the deductible the fund pays. Empty (residents' outpatient care only): the city's outpatient-pooling ratio.", max_digits=5, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='reimbursement ratio'),
-        ),
-        migrations.AlterField(
-            model_name='historicalbenefitrule',
-            name='scheme',
-            field=models.CharField(choices=[('EMPLOYEE', 'Employee'), ('RESIDENT', 'Resident')], max_length=8, verbose_name='scheme'),
-        ),
-        migrations.AlterField(
-            model_name='historicalbenefitrule',
-            name='tier',
-            field=models.CharField(choices=[('LEVEL_1', 'Level-1 hospital'), ('LEVEL_2', 'Level-2 hospital'), ('LEVEL_3', 'Level-3 hospital'), ('PHARMACY', 'Pharmacy')], max_length=8, verbose_name='tier'),
-        ),
-        migrations.AlterField(
-            model_name='historicalbenefitrule',
-            name='visit_type',
-            field=models.CharField(choices=[('OUTPATIENT', 'Outpatient'), ('INPATIENT', 'Inpatient')], max_length=10, verbose_name='visit type'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcatalogitem',
-            name='catalog_class',
-            field=models.CharField(choices=[('A', 'Class A (fully eligible)'), ('B', 'Class B (eligible after a self-paid first share)'), ('C', 'Class C (fully self-paid)')], max_length=1, verbose_name='catalog class'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcatalogitem',
-            name='code',
-            field=models.CharField(db_index=True, max_length=32, verbose_name='code'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcatalogitem',
-            name='created_at',
-            field=models.DateTimeField(blank=True, editable=False, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcatalogitem',
-            name='is_active',
-            field=models.BooleanField(default=True, help_text='Inactive items can no longer be settled.', verbose_name='is active'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcatalogitem',
-            name='kind',
-            field=models.CharField(choices=[('DRUG', 'Drug'), ('SERVICE', 'Medical service')], max_length=8, verbose_name='kind'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcatalogitem',
-            name='name',
-            field=models.CharField(max_length=128, verbose_name='name'),
-        ),
-        migrations.AlterField(
-            model_name='historicalcatalogitem',
-            name='unit',
-            field=models.CharField(blank=True, help_text='Box, tablet, session...', max_length=32, verbose_name='unit'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='annual_cap',
-            field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='annual cap'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='annual_deductible',
-            field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='annual deductible'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='care_reversal_transfer',
-            field=models.OneToOneField(blank=True, help_text="Care in another city: the care city's side of the reversal.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='care_city_reversed_settlement', to='accounts.transfer', verbose_name='care reversal transfer'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='care_transfer',
-            field=models.OneToOneField(blank=True, help_text="Care in another city: the care city's clearing receivable pays its institution.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='care_city_settlement', to='accounts.transfer', verbose_name='care transfer'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='cash_amount',
-            field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='cash amount'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='class_b_self_pay_amount',
-            field=models.DecimalField(decimal_places=2, help_text='The self-paid first share of class-B items.', max_digits=14, verbose_name='class b self pay amount'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='class_b_self_pay_ratio',
-            field=models.DecimalField(decimal_places=4, max_digits=5, verbose_name='class b self pay ratio'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='class_c_amount',
-            field=models.DecimalField(decimal_places=2, help_text='Class-C items: fully self-paid.', max_digits=14, verbose_name='class c amount'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='copay_amount',
-            field=models.DecimalField(decimal_places=2, help_text="The person's share above the deductible (1 - ratio).", max_digits=14, verbose_name='copay amount'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='created_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='credential_kind',
-            field=models.CharField(help_text='What the person presented: CARD or EVOUCHER.', max_length=8, verbose_name='credential kind'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='deductible_amount',
-            field=models.DecimalField(decimal_places=2, help_text='Eligible expenses that went to the deductible.', max_digits=14, verbose_name='deductible amount'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='deductible_paid_before',
-            field=models.DecimalField(decimal_places=2, help_text='Deductible already paid this year, this visit type.', max_digits=14, verbose_name='deductible paid before'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='eligible_amount',
-            field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='eligible amount'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='family_authorization',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='settlements', to='settlement.familyauthorization', verbose_name='family authorization'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='filing',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='settlements', to='settlement.crosscityfiling', verbose_name='filing'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='institution',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='settlements', to='institutions.institution', verbose_name='institution'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='insured_city',
-            field=models.ForeignKey(help_text="The city whose policy and pooled fund applied (the person's).", on_delete=django.db.models.deletion.PROTECT, related_name='+', to='cities.city', verbose_name='insured city'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='outpatient_pool_paid_before',
-            field=models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name='outpatient pool paid before'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='outpatient_quota',
-            field=models.DecimalField(blank=True, decimal_places=2, help_text='Outpatient visits only.', max_digits=14, null=True, verbose_name='outpatient quota'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='over_cap_amount',
-            field=models.DecimalField(decimal_places=2, help_text='What the fund would pay beyond its annual cap or quota.', max_digits=14, verbose_name='over cap amount'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='paying_account',
-            field=models.ForeignKey(blank=True, help_text="The personal account that paid (the person's own, or a family member's).", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.account', verbose_name='paying account'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='person',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='settlements', to='persons.insuredperson', verbose_name='person'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='personal_account_amount',
-            field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='personal account amount'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='personal_account_balance_after',
-            field=models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name='personal account balance after'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='pool_account',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.account', verbose_name='pool account'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='pool_amount',
-            field=models.DecimalField(decimal_places=2, help_text='Paid by the pooled fund.', max_digits=14, verbose_name='pool amount'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='pool_paid_before',
-            field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='pool paid before'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='reimbursement_ratio',
-            field=models.DecimalField(decimal_places=4, max_digits=5, verbose_name='reimbursement ratio'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='request_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='reversal_reason',
-            field=models.CharField(blank=True, max_length=255, verbose_name='reversal reason'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='reversal_request_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='reversal request id'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='reversal_transfer',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reversed_settlement', to='accounts.transfer', verbose_name='reversal transfer'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='reversed_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='reversed at'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='reversed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='reversed by'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='scheme',
-            field=models.CharField(max_length=8, verbose_name='scheme'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='settled_at',
-            field=models.DateTimeField(help_text='Business time.', verbose_name='settled at'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='status',
-            field=django_fsm.FSMField(choices=[('SETTLED', 'Settled'), ('REVERSED', 'Reversed (refunded)')], default='SETTLED', max_length=8, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='through_clearing',
-            field=models.BooleanField(default=False, help_text="Care in another city whose money moved through both cities' clearing accounts: settled between the cities by the monthly clearing.", verbose_name='through clearing'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='total_amount',
-            field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='total amount'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='transfer',
-            field=models.OneToOneField(blank=True, help_text='Empty when everything was paid in cash.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='settlement', to='accounts.transfer', verbose_name='transfer'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='use_personal_account',
-            field=models.BooleanField(verbose_name='use personal account'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='visit_reference',
-            field=models.CharField(blank=True, help_text="The institution's own visit or invoice number.", max_length=64, verbose_name='visit reference'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='visit_type',
-            field=models.CharField(choices=[('OUTPATIENT', 'Outpatient'), ('INPATIENT', 'Inpatient')], max_length=10, verbose_name='visit type'),
-        ),
-        migrations.AlterField(
-            model_name='settlement',
-            name='year',
-            field=models.PositiveSmallIntegerField(help_text='The policy year whose usage it counts in.', verbose_name='year'),
-        ),
-        migrations.AlterField(
-            model_name='settlementline',
-            name='amount',
-            field=models.DecimalField(decimal_places=2, help_text='quantity x unit price, to the cent.', max_digits=14, verbose_name='amount'),
-        ),
-        migrations.AlterField(
-            model_name='settlementline',
-            name='catalog_class',
-            field=models.CharField(choices=[('A', 'Class A (fully eligible)'), ('B', 'Class B (eligible after a self-paid first share)'), ('C', 'Class C (fully self-paid)')], max_length=1, verbose_name='catalog class'),
-        ),
-        migrations.AlterField(
-            model_name='settlementline',
-            name='code',
-            field=models.CharField(max_length=32, verbose_name='code'),
-        ),
-        migrations.AlterField(
-            model_name='settlementline',
-            name='eligible_amount',
-            field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='eligible amount'),
-        ),
-        migrations.AlterField(
-            model_name='settlementline',
-            name='item',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='settlement.catalogitem', verbose_name='item'),
-        ),
-        migrations.AlterField(
-            model_name='settlementline',
-            name='line_no',
-            field=models.PositiveSmallIntegerField(verbose_name='line no'),
-        ),
-        migrations.AlterField(
-            model_name='settlementline',
-            name='name',
-            field=models.CharField(max_length=128, verbose_name='name'),
-        ),
-        migrations.AlterField(
-            model_name='settlementline',
-            name='quantity',
-            field=models.DecimalField(decimal_places=3, max_digits=10, verbose_name='quantity'),
-        ),
-        migrations.AlterField(
-            model_name='settlementline',
-            name='self_pay_amount',
-            field=models.DecimalField(decimal_places=2, help_text='Class C: all of it; class B: the first share.', max_digits=14, verbose_name='self pay amount'),
-        ),
-        migrations.AlterField(
-            model_name='settlementline',
-            name='settlement',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='settlement.settlement', verbose_name='settlement'),
-        ),
-        migrations.AlterField(
-            model_name='settlementline',
-            name='unit_price',
-            field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='unit price'),
-        ),
-        migrations.AlterField(
-            model_name='visit',
-            name='begun_at',
-            field=models.DateTimeField(help_text='When the visit (or the admission) began.', verbose_name='begun at'),
-        ),
-        migrations.AlterField(
-            model_name='visit',
-            name='cancelled_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='cancelled at'),
-        ),
-        migrations.AlterField(
-            model_name='visit',
-            name='created_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
-        ),
-        migrations.AlterField(
-            model_name='visit',
-            name='credential_kind',
-            field=models.CharField(help_text='CARD or EVOUCHER at registration.', max_length=8, verbose_name='credential kind'),
-        ),
-        migrations.AlterField(
-            model_name='visit',
-            name='described_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='described at'),
-        ),
-        migrations.AlterField(
-            model_name='visit',
-            name='diagnosis_code',
-            field=models.CharField(blank=True, max_length=30, verbose_name='diagnosis code'),
-        ),
-        migrations.AlterField(
-            model_name='visit',
-            name='diagnosis_name',
-            field=models.CharField(blank=True, max_length=255, verbose_name='diagnosis name'),
-        ),
-        migrations.AlterField(
-            model_name='visit',
-            name='discharged_at',
-            field=models.DateTimeField(blank=True, help_text='Inpatient visits.', null=True, verbose_name='discharged at'),
-        ),
-        migrations.AlterField(
-            model_name='visit',
-            name='institution',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='visits', to='institutions.institution', verbose_name='institution'),
-        ),
-        migrations.AlterField(
-            model_name='visit',
-            name='institution_visit_no',
-            field=models.CharField(blank=True, help_text="The institution's own outpatient or admission number (ipt_otp_no).", max_length=64, verbose_name='institution visit no'),
-        ),
-        migrations.AlterField(
-            model_name='visit',
-            name='mdtrt_id',
-            field=models.CharField(help_text="The visit's id, given at registration.", max_length=30, unique=True, verbose_name='mdtrt id'),
-        ),
-        migrations.AlterField(
-            model_name='visit',
-            name='med_type',
-            field=models.CharField(blank=True, help_text='Medical category code.', max_length=6, verbose_name='med type'),
-        ),
-        migrations.AlterField(
-            model_name='visit',
-            name='person',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='visits', to='persons.insuredperson', verbose_name='person'),
-        ),
-        migrations.AlterField(
-            model_name='visit',
-            name='registered_at',
-            field=models.DateTimeField(help_text='Business time.', verbose_name='registered at'),
-        ),
-        migrations.AlterField(
-            model_name='visit',
-            name='request_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
-        ),
-        migrations.AlterField(
-            model_name='visit',
-            name='settlement',
-            field=models.ForeignKey(blank=True, help_text="The visit's latest settlement (live unless reversed).", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='visits', to='settlement.settlement', verbose_name='settlement'),
-        ),
-        migrations.AlterField(
-            model_name='visit',
-            name='status',
-            field=models.CharField(choices=[('OPEN', 'Open'), ('CANCELLED', 'Cancelled')], default='OPEN', max_length=10, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='visit',
-            name='visit_type',
-            field=models.CharField(choices=[('OUTPATIENT', 'Outpatient'), ('INPATIENT', 'Inpatient')], max_length=10, verbose_name='visit type'),
-        ),
-        migrations.AlterField(
-            model_name='visitfeeline',
-            name='amount',
-            field=models.DecimalField(decimal_places=2, help_text='quantity x unit price, to the cent.', max_digits=14, verbose_name='amount'),
-        ),
-        migrations.AlterField(
-            model_name='visitfeeline',
-            name='cancelled_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='cancelled at'),
-        ),
-        migrations.AlterField(
-            model_name='visitfeeline',
-            name='charge_batch_no',
-            field=models.CharField(blank=True, help_text="The institution's charge batch (chrg_bchno).", max_length=30, verbose_name='charge batch no'),
-        ),
-        migrations.AlterField(
-            model_name='visitfeeline',
-            name='code',
-            field=models.CharField(help_text='Catalog code (med_list_codg).', max_length=32, verbose_name='code'),
-        ),
-        migrations.AlterField(
-            model_name='visitfeeline',
-            name='created_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
-        ),
-        migrations.AlterField(
-            model_name='visitfeeline',
-            name='feedetl_sn',
-            field=models.CharField(help_text="The institution's line number.", max_length=30, verbose_name='feedetl sn'),
-        ),
-        migrations.AlterField(
-            model_name='visitfeeline',
-            name='institution_item_code',
-            field=models.CharField(blank=True, help_text="The institution's own item code (medins_list_codg).", max_length=50, verbose_name='institution item code'),
-        ),
-        migrations.AlterField(
-            model_name='visitfeeline',
-            name='item',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='settlement.catalogitem', verbose_name='item'),
-        ),
-        migrations.AlterField(
-            model_name='visitfeeline',
-            name='quantity',
-            field=models.DecimalField(decimal_places=3, max_digits=10, verbose_name='quantity'),
-        ),
-        migrations.AlterField(
-            model_name='visitfeeline',
-            name='request_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
-        ),
-        migrations.AlterField(
-            model_name='visitfeeline',
-            name='unit_price',
-            field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='unit price'),
-        ),
-        migrations.AlterField(
-            model_name='visitfeeline',
-            name='uploaded_at',
-            field=models.DateTimeField(verbose_name='uploaded at'),
-        ),
-        migrations.AlterField(
-            model_name='visitfeeline',
-            name='visit',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fee_lines', to='settlement.visit', verbose_name='visit'),
+        AlterLabels(
+            [
+                migrations.AlterField(
+                    model_name='annualusage',
+                    name='deductible_inpatient',
+                    field=models.DecimalField(decimal_places=2, default=0, help_text='Deductible paid this year, inpatient.', max_digits=14, verbose_name='deductible inpatient'),
+                ),
+                migrations.AlterField(
+                    model_name='annualusage',
+                    name='deductible_outpatient',
+                    field=models.DecimalField(decimal_places=2, default=0, help_text='Deductible paid this year, outpatient.', max_digits=14, verbose_name='deductible outpatient'),
+                ),
+                migrations.AlterField(
+                    model_name='annualusage',
+                    name='outpatient_pool_paid',
+                    field=models.DecimalField(decimal_places=2, default=0, help_text='Of that, paid for outpatient care (counts toward the outpatient quota; for residents this is outpatient pooling).', max_digits=14, verbose_name='outpatient pool paid'),
+                ),
+                migrations.AlterField(
+                    model_name='annualusage',
+                    name='person',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='annual_usage', to='persons.insuredperson', verbose_name='person'),
+                ),
+                migrations.AlterField(
+                    model_name='annualusage',
+                    name='pool_paid',
+                    field=models.DecimalField(decimal_places=2, default=0, help_text='Paid by the pooled funds this year, all visits (counts toward the annual cap).', max_digits=14, verbose_name='pool paid'),
+                ),
+                migrations.AlterField(
+                    model_name='annualusage',
+                    name='year',
+                    field=models.PositiveSmallIntegerField(verbose_name='year'),
+                ),
+                migrations.AlterField(
+                    model_name='benefitpolicy',
+                    name='city',
+                    field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='benefit_policy', to='cities.city', verbose_name='city'),
+                ),
+                migrations.AlterField(
+                    model_name='benefitpolicy',
+                    name='class_b_self_pay_ratio',
+                    field=models.DecimalField(decimal_places=4, help_text='Share of each class-B item the person pays first, before anything is eligible.', max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='class b self pay ratio'),
+                ),
+                migrations.AlterField(
+                    model_name='benefitpolicy',
+                    name='employee_annual_cap',
+                    field=models.DecimalField(decimal_places=2, help_text='Most the pooled fund pays an employee per year (all visits).', max_digits=14, verbose_name='employee annual cap'),
+                ),
+                migrations.AlterField(
+                    model_name='benefitpolicy',
+                    name='employee_outpatient_annual_quota',
+                    field=models.DecimalField(decimal_places=2, help_text="Most the pool pays for an employee's outpatient care per year (outpatient mutual aid). Residents' outpatient quota is the city's outpatient-pooling quota.", max_digits=14, verbose_name='employee outpatient annual quota'),
+                ),
+                migrations.AlterField(
+                    model_name='benefitpolicy',
+                    name='family_aid_across_cities',
+                    field=models.BooleanField(default=False, help_text='Whether family mutual aid may name relatives insured in another city.', verbose_name='family aid across cities'),
+                ),
+                migrations.AlterField(
+                    model_name='benefitpolicy',
+                    name='filing_validity_days',
+                    field=models.PositiveSmallIntegerField(default=180, help_text='Validity of a cross-city filing when none is given.', validators=[django.core.validators.MinValueValidator(1)], verbose_name='filing validity days'),
+                ),
+                migrations.AlterField(
+                    model_name='benefitpolicy',
+                    name='personal_account_pays_class_c',
+                    field=models.BooleanField(default=True, help_text='Whether the personal account may pay class-C (fully self-paid) items.', verbose_name='personal account pays class c'),
+                ),
+                migrations.AlterField(
+                    model_name='benefitpolicy',
+                    name='resident_annual_cap',
+                    field=models.DecimalField(decimal_places=2, help_text='Most the pooled funds pay a resident per year (all visits).', max_digits=14, verbose_name='resident annual cap'),
+                ),
+                migrations.AlterField(
+                    model_name='benefitpolicy',
+                    name='updated_at',
+                    field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
+                ),
+                migrations.AlterField(
+                    model_name='benefitrule',
+                    name='annual_deductible',
+                    field=models.DecimalField(decimal_places=2, help_text='Eligible expenses the person pays in a year, per visit type, before the fund pays anything.', max_digits=14, verbose_name='annual deductible'),
+                ),
+                migrations.AlterField(
+                    model_name='benefitrule',
+                    name='policy',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rules', to='settlement.benefitpolicy', verbose_name='policy'),
+                ),
+                migrations.AlterField(
+                    model_name='benefitrule',
+                    name='reimbursement_ratio',
+                    field=models.DecimalField(blank=True, decimal_places=4, help_text="Share of eligible expenses above the deductible the fund pays. Empty (residents' outpatient care only): the city's outpatient-pooling ratio.", max_digits=5, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='reimbursement ratio'),
+                ),
+                migrations.AlterField(
+                    model_name='benefitrule',
+                    name='scheme',
+                    field=models.CharField(choices=[('EMPLOYEE', 'Employee'), ('RESIDENT', 'Resident')], max_length=8, verbose_name='scheme'),
+                ),
+                migrations.AlterField(
+                    model_name='benefitrule',
+                    name='tier',
+                    field=models.CharField(choices=[('LEVEL_1', 'Level-1 hospital'), ('LEVEL_2', 'Level-2 hospital'), ('LEVEL_3', 'Level-3 hospital'), ('PHARMACY', 'Pharmacy')], max_length=8, verbose_name='tier'),
+                ),
+                migrations.AlterField(
+                    model_name='benefitrule',
+                    name='visit_type',
+                    field=models.CharField(choices=[('OUTPATIENT', 'Outpatient'), ('INPATIENT', 'Inpatient')], max_length=10, verbose_name='visit type'),
+                ),
+                migrations.AlterField(
+                    model_name='catalogitem',
+                    name='catalog_class',
+                    field=models.CharField(choices=[('A', 'Class A (fully eligible)'), ('B', 'Class B (eligible after a self-paid first share)'), ('C', 'Class C (fully self-paid)')], max_length=1, verbose_name='catalog class'),
+                ),
+                migrations.AlterField(
+                    model_name='catalogitem',
+                    name='code',
+                    field=models.CharField(max_length=32, unique=True, verbose_name='code'),
+                ),
+                migrations.AlterField(
+                    model_name='catalogitem',
+                    name='created_at',
+                    field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+                ),
+                migrations.AlterField(
+                    model_name='catalogitem',
+                    name='is_active',
+                    field=models.BooleanField(default=True, help_text='Inactive items can no longer be settled.', verbose_name='is active'),
+                ),
+                migrations.AlterField(
+                    model_name='catalogitem',
+                    name='kind',
+                    field=models.CharField(choices=[('DRUG', 'Drug'), ('SERVICE', 'Medical service')], max_length=8, verbose_name='kind'),
+                ),
+                migrations.AlterField(
+                    model_name='catalogitem',
+                    name='name',
+                    field=models.CharField(max_length=128, verbose_name='name'),
+                ),
+                migrations.AlterField(
+                    model_name='catalogitem',
+                    name='unit',
+                    field=models.CharField(blank=True, help_text='Box, tablet, session...', max_length=32, verbose_name='unit'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingitem',
+                    name='amount',
+                    field=models.DecimalField(decimal_places=2, help_text="The funds' part; negative for a reversal.", max_digits=14, verbose_name='amount'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingitem',
+                    name='is_reversal',
+                    field=models.BooleanField(verbose_name='is reversal'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingitem',
+                    name='settlement',
+                    field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='settlement.settlement', verbose_name='settlement'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingitem',
+                    name='statement',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='items', to='settlement.clearingstatement', verbose_name='statement'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingrun',
+                    name='created_by',
+                    field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingrun',
+                    name='cursor',
+                    field=models.BigIntegerField(default=0, help_text='Last row id processed (for resuming).', verbose_name='cursor'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingrun',
+                    name='error',
+                    field=models.TextField(blank=True, verbose_name='error'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingrun',
+                    name='executions',
+                    field=models.PositiveIntegerField(default=0, verbose_name='executions'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingrun',
+                    name='finished_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='finished at'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingrun',
+                    name='heartbeat_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='heartbeat at'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingrun',
+                    name='items_done',
+                    field=models.PositiveIntegerField(default=0, verbose_name='items done'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingrun',
+                    name='items_total',
+                    field=models.PositiveIntegerField(default=0, verbose_name='items total'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingrun',
+                    name='period',
+                    field=models.DateField(help_text='First day of the month cleared.', unique=True, verbose_name='period'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingrun',
+                    name='queued_at',
+                    field=models.DateTimeField(auto_now_add=True, verbose_name='queued at'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingrun',
+                    name='request_id',
+                    field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingrun',
+                    name='reversals_count',
+                    field=models.PositiveIntegerField(default=0, verbose_name='reversals count'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingrun',
+                    name='settlements_count',
+                    field=models.PositiveIntegerField(default=0, verbose_name='settlements count'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingrun',
+                    name='started_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='started at'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingrun',
+                    name='statements_count',
+                    field=models.PositiveIntegerField(default=0, verbose_name='statements count'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingrun',
+                    name='status',
+                    field=models.CharField(choices=[('PENDING', 'Pending'), ('RUNNING', 'Running'), ('SUCCEEDED', 'Succeeded'), ('FAILED', 'Failed')], default='PENDING', max_length=10, verbose_name='status'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingstatement',
+                    name='a_to_b_reversed_amount',
+                    field=models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='a to b reversed amount'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingstatement',
+                    name='a_to_b_reversed_count',
+                    field=models.PositiveIntegerField(default=0, verbose_name='a to b reversed count'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingstatement',
+                    name='a_to_b_settled_amount',
+                    field=models.DecimalField(decimal_places=2, default=0, help_text="Care in B of persons insured in A: the funds' part.", max_digits=14, verbose_name='a to b settled amount'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingstatement',
+                    name='a_to_b_settled_count',
+                    field=models.PositiveIntegerField(default=0, verbose_name='a to b settled count'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingstatement',
+                    name='b_to_a_reversed_amount',
+                    field=models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='b to a reversed amount'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingstatement',
+                    name='b_to_a_reversed_count',
+                    field=models.PositiveIntegerField(default=0, verbose_name='b to a reversed count'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingstatement',
+                    name='b_to_a_settled_amount',
+                    field=models.DecimalField(decimal_places=2, default=0, help_text="Care in A of persons insured in B: the funds' part.", max_digits=14, verbose_name='b to a settled amount'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingstatement',
+                    name='b_to_a_settled_count',
+                    field=models.PositiveIntegerField(default=0, verbose_name='b to a settled count'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingstatement',
+                    name='city_a',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='cities.city', verbose_name='city a'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingstatement',
+                    name='city_b',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='cities.city', verbose_name='city b'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingstatement',
+                    name='created_at',
+                    field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingstatement',
+                    name='net_amount',
+                    field=models.DecimalField(decimal_places=2, default=0, help_text='What A pays B (negative: B pays A), once the statement is netted.', max_digits=14, verbose_name='net amount'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingstatement',
+                    name='netted_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='netted at'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingstatement',
+                    name='period',
+                    field=models.DateField(help_text='First day of the month cleared.', verbose_name='period'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingstatement',
+                    name='run',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='statements', to='settlement.clearingrun', verbose_name='run'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingstatement',
+                    name='transfer_a',
+                    field=models.OneToOneField(blank=True, help_text="A's netting transfer, inside A.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.transfer', verbose_name='transfer a'),
+                ),
+                migrations.AlterField(
+                    model_name='clearingstatement',
+                    name='transfer_b',
+                    field=models.OneToOneField(blank=True, help_text="B's netting transfer, inside B.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.transfer', verbose_name='transfer b'),
+                ),
+                migrations.AlterField(
+                    model_name='crosscityfiling',
+                    name='category',
+                    field=models.CharField(choices=[('RELOCATED_RETIREE', 'Retiree living in the other city'), ('LONG_TERM_RESIDENT', 'Living in the other city long-term'), ('POSTED_WORKER', 'Working in the other city'), ('REFERRAL', 'Referred for treatment'), ('TEMPORARY', 'Temporary stay (emergency or short visit)')], max_length=20, verbose_name='category'),
+                ),
+                migrations.AlterField(
+                    model_name='crosscityfiling',
+                    name='city',
+                    field=models.ForeignKey(help_text='The city where the person will be treated.', on_delete=django.db.models.deletion.PROTECT, related_name='filings_received', to='cities.city', verbose_name='city'),
+                ),
+                migrations.AlterField(
+                    model_name='crosscityfiling',
+                    name='created_at',
+                    field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+                ),
+                migrations.AlterField(
+                    model_name='crosscityfiling',
+                    name='created_by',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
+                ),
+                migrations.AlterField(
+                    model_name='crosscityfiling',
+                    name='note',
+                    field=models.CharField(blank=True, max_length=255, verbose_name='note'),
+                ),
+                migrations.AlterField(
+                    model_name='crosscityfiling',
+                    name='person',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='filings', to='persons.insuredperson', verbose_name='person'),
+                ),
+                migrations.AlterField(
+                    model_name='crosscityfiling',
+                    name='recorded_at',
+                    field=models.DateTimeField(help_text='Business time.', verbose_name='recorded at'),
+                ),
+                migrations.AlterField(
+                    model_name='crosscityfiling',
+                    name='request_id',
+                    field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
+                ),
+                migrations.AlterField(
+                    model_name='crosscityfiling',
+                    name='revocation_request_id',
+                    field=models.CharField(blank=True, max_length=64, verbose_name='revocation request id'),
+                ),
+                migrations.AlterField(
+                    model_name='crosscityfiling',
+                    name='revoked_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='revoked at'),
+                ),
+                migrations.AlterField(
+                    model_name='crosscityfiling',
+                    name='revoked_by',
+                    field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='revoked by'),
+                ),
+                migrations.AlterField(
+                    model_name='crosscityfiling',
+                    name='valid_from',
+                    field=models.DateField(verbose_name='valid from'),
+                ),
+                migrations.AlterField(
+                    model_name='crosscityfiling',
+                    name='valid_until',
+                    field=models.DateField(help_text='Last day the filing is valid (inclusive).', verbose_name='valid until'),
+                ),
+                migrations.AlterField(
+                    model_name='familyauthorization',
+                    name='account_holder',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='family_grants', to='persons.insuredperson', verbose_name='account holder'),
+                ),
+                migrations.AlterField(
+                    model_name='familyauthorization',
+                    name='beneficiary',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='family_benefactors', to='persons.insuredperson', verbose_name='beneficiary'),
+                ),
+                migrations.AlterField(
+                    model_name='familyauthorization',
+                    name='created_by',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
+                ),
+                migrations.AlterField(
+                    model_name='familyauthorization',
+                    name='granted_at',
+                    field=models.DateTimeField(verbose_name='granted at'),
+                ),
+                migrations.AlterField(
+                    model_name='familyauthorization',
+                    name='relation',
+                    field=models.CharField(choices=[('SPOUSE', 'Spouse'), ('PARENT', 'Parent'), ('CHILD', 'Child')], max_length=8, verbose_name='relation'),
+                ),
+                migrations.AlterField(
+                    model_name='familyauthorization',
+                    name='request_id',
+                    field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
+                ),
+                migrations.AlterField(
+                    model_name='familyauthorization',
+                    name='revocation_request_id',
+                    field=models.CharField(blank=True, max_length=64, verbose_name='revocation request id'),
+                ),
+                migrations.AlterField(
+                    model_name='familyauthorization',
+                    name='revoked_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='revoked at'),
+                ),
+                migrations.AlterField(
+                    model_name='familyauthorization',
+                    name='revoked_by',
+                    field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='revoked by'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalbenefitpolicy',
+                    name='city',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='cities.city', verbose_name='city'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalbenefitpolicy',
+                    name='class_b_self_pay_ratio',
+                    field=models.DecimalField(decimal_places=4, help_text='Share of each class-B item the person pays first, before anything is eligible.', max_digits=5, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='class b self pay ratio'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalbenefitpolicy',
+                    name='employee_annual_cap',
+                    field=models.DecimalField(decimal_places=2, help_text='Most the pooled fund pays an employee per year (all visits).', max_digits=14, verbose_name='employee annual cap'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalbenefitpolicy',
+                    name='employee_outpatient_annual_quota',
+                    field=models.DecimalField(decimal_places=2, help_text="Most the pool pays for an employee's outpatient care per year (outpatient mutual aid). Residents' outpatient quota is the city's outpatient-pooling quota.", max_digits=14, verbose_name='employee outpatient annual quota'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalbenefitpolicy',
+                    name='family_aid_across_cities',
+                    field=models.BooleanField(default=False, help_text='Whether family mutual aid may name relatives insured in another city.', verbose_name='family aid across cities'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalbenefitpolicy',
+                    name='filing_validity_days',
+                    field=models.PositiveSmallIntegerField(default=180, help_text='Validity of a cross-city filing when none is given.', validators=[django.core.validators.MinValueValidator(1)], verbose_name='filing validity days'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalbenefitpolicy',
+                    name='personal_account_pays_class_c',
+                    field=models.BooleanField(default=True, help_text='Whether the personal account may pay class-C (fully self-paid) items.', verbose_name='personal account pays class c'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalbenefitpolicy',
+                    name='resident_annual_cap',
+                    field=models.DecimalField(decimal_places=2, help_text='Most the pooled funds pay a resident per year (all visits).', max_digits=14, verbose_name='resident annual cap'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalbenefitpolicy',
+                    name='updated_at',
+                    field=models.DateTimeField(blank=True, editable=False, verbose_name='updated at'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalbenefitrule',
+                    name='annual_deductible',
+                    field=models.DecimalField(decimal_places=2, help_text='Eligible expenses the person pays in a year, per visit type, before the fund pays anything.', max_digits=14, verbose_name='annual deductible'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalbenefitrule',
+                    name='policy',
+                    field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='settlement.benefitpolicy', verbose_name='policy'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalbenefitrule',
+                    name='reimbursement_ratio',
+                    field=models.DecimalField(blank=True, decimal_places=4, help_text="Share of eligible expenses above the deductible the fund pays. Empty (residents' outpatient care only): the city's outpatient-pooling ratio.", max_digits=5, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)], verbose_name='reimbursement ratio'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalbenefitrule',
+                    name='scheme',
+                    field=models.CharField(choices=[('EMPLOYEE', 'Employee'), ('RESIDENT', 'Resident')], max_length=8, verbose_name='scheme'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalbenefitrule',
+                    name='tier',
+                    field=models.CharField(choices=[('LEVEL_1', 'Level-1 hospital'), ('LEVEL_2', 'Level-2 hospital'), ('LEVEL_3', 'Level-3 hospital'), ('PHARMACY', 'Pharmacy')], max_length=8, verbose_name='tier'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalbenefitrule',
+                    name='visit_type',
+                    field=models.CharField(choices=[('OUTPATIENT', 'Outpatient'), ('INPATIENT', 'Inpatient')], max_length=10, verbose_name='visit type'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcatalogitem',
+                    name='catalog_class',
+                    field=models.CharField(choices=[('A', 'Class A (fully eligible)'), ('B', 'Class B (eligible after a self-paid first share)'), ('C', 'Class C (fully self-paid)')], max_length=1, verbose_name='catalog class'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcatalogitem',
+                    name='code',
+                    field=models.CharField(db_index=True, max_length=32, verbose_name='code'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcatalogitem',
+                    name='created_at',
+                    field=models.DateTimeField(blank=True, editable=False, verbose_name='created at'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcatalogitem',
+                    name='is_active',
+                    field=models.BooleanField(default=True, help_text='Inactive items can no longer be settled.', verbose_name='is active'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcatalogitem',
+                    name='kind',
+                    field=models.CharField(choices=[('DRUG', 'Drug'), ('SERVICE', 'Medical service')], max_length=8, verbose_name='kind'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcatalogitem',
+                    name='name',
+                    field=models.CharField(max_length=128, verbose_name='name'),
+                ),
+                migrations.AlterField(
+                    model_name='historicalcatalogitem',
+                    name='unit',
+                    field=models.CharField(blank=True, help_text='Box, tablet, session...', max_length=32, verbose_name='unit'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='annual_cap',
+                    field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='annual cap'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='annual_deductible',
+                    field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='annual deductible'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='care_reversal_transfer',
+                    field=models.OneToOneField(blank=True, help_text="Care in another city: the care city's side of the reversal.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='care_city_reversed_settlement', to='accounts.transfer', verbose_name='care reversal transfer'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='care_transfer',
+                    field=models.OneToOneField(blank=True, help_text="Care in another city: the care city's clearing receivable pays its institution.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='care_city_settlement', to='accounts.transfer', verbose_name='care transfer'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='cash_amount',
+                    field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='cash amount'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='class_b_self_pay_amount',
+                    field=models.DecimalField(decimal_places=2, help_text='The self-paid first share of class-B items.', max_digits=14, verbose_name='class b self pay amount'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='class_b_self_pay_ratio',
+                    field=models.DecimalField(decimal_places=4, max_digits=5, verbose_name='class b self pay ratio'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='class_c_amount',
+                    field=models.DecimalField(decimal_places=2, help_text='Class-C items: fully self-paid.', max_digits=14, verbose_name='class c amount'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='copay_amount',
+                    field=models.DecimalField(decimal_places=2, help_text="The person's share above the deductible (1 - ratio).", max_digits=14, verbose_name='copay amount'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='created_at',
+                    field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='created_by',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='credential_kind',
+                    field=models.CharField(help_text='What the person presented: CARD or EVOUCHER.', max_length=8, verbose_name='credential kind'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='deductible_amount',
+                    field=models.DecimalField(decimal_places=2, help_text='Eligible expenses that went to the deductible.', max_digits=14, verbose_name='deductible amount'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='deductible_paid_before',
+                    field=models.DecimalField(decimal_places=2, help_text='Deductible already paid this year, this visit type.', max_digits=14, verbose_name='deductible paid before'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='eligible_amount',
+                    field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='eligible amount'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='family_authorization',
+                    field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='settlements', to='settlement.familyauthorization', verbose_name='family authorization'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='filing',
+                    field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='settlements', to='settlement.crosscityfiling', verbose_name='filing'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='institution',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='settlements', to='institutions.institution', verbose_name='institution'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='insured_city',
+                    field=models.ForeignKey(help_text="The city whose policy and pooled fund applied (the person's).", on_delete=django.db.models.deletion.PROTECT, related_name='+', to='cities.city', verbose_name='insured city'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='outpatient_pool_paid_before',
+                    field=models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name='outpatient pool paid before'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='outpatient_quota',
+                    field=models.DecimalField(blank=True, decimal_places=2, help_text='Outpatient visits only.', max_digits=14, null=True, verbose_name='outpatient quota'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='over_cap_amount',
+                    field=models.DecimalField(decimal_places=2, help_text='What the fund would pay beyond its annual cap or quota.', max_digits=14, verbose_name='over cap amount'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='paying_account',
+                    field=models.ForeignKey(blank=True, help_text="The personal account that paid (the person's own, or a family member's).", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.account', verbose_name='paying account'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='person',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='settlements', to='persons.insuredperson', verbose_name='person'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='personal_account_amount',
+                    field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='personal account amount'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='personal_account_balance_after',
+                    field=models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name='personal account balance after'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='pool_account',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.account', verbose_name='pool account'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='pool_amount',
+                    field=models.DecimalField(decimal_places=2, help_text='Paid by the pooled fund.', max_digits=14, verbose_name='pool amount'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='pool_paid_before',
+                    field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='pool paid before'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='reimbursement_ratio',
+                    field=models.DecimalField(decimal_places=4, max_digits=5, verbose_name='reimbursement ratio'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='request_id',
+                    field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='reversal_reason',
+                    field=models.CharField(blank=True, max_length=255, verbose_name='reversal reason'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='reversal_request_id',
+                    field=models.CharField(blank=True, max_length=64, verbose_name='reversal request id'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='reversal_transfer',
+                    field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reversed_settlement', to='accounts.transfer', verbose_name='reversal transfer'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='reversed_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='reversed at'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='reversed_by',
+                    field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='reversed by'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='scheme',
+                    field=models.CharField(max_length=8, verbose_name='scheme'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='settled_at',
+                    field=models.DateTimeField(help_text='Business time.', verbose_name='settled at'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='status',
+                    field=django_fsm.FSMField(choices=[('SETTLED', 'Settled'), ('REVERSED', 'Reversed (refunded)')], default='SETTLED', max_length=8, verbose_name='status'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='through_clearing',
+                    field=models.BooleanField(default=False, help_text="Care in another city whose money moved through both cities' clearing accounts: settled between the cities by the monthly clearing.", verbose_name='through clearing'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='total_amount',
+                    field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='total amount'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='transfer',
+                    field=models.OneToOneField(blank=True, help_text='Empty when everything was paid in cash.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='settlement', to='accounts.transfer', verbose_name='transfer'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='use_personal_account',
+                    field=models.BooleanField(verbose_name='use personal account'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='visit_reference',
+                    field=models.CharField(blank=True, help_text="The institution's own visit or invoice number.", max_length=64, verbose_name='visit reference'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='visit_type',
+                    field=models.CharField(choices=[('OUTPATIENT', 'Outpatient'), ('INPATIENT', 'Inpatient')], max_length=10, verbose_name='visit type'),
+                ),
+                migrations.AlterField(
+                    model_name='settlement',
+                    name='year',
+                    field=models.PositiveSmallIntegerField(help_text='The policy year whose usage it counts in.', verbose_name='year'),
+                ),
+                migrations.AlterField(
+                    model_name='settlementline',
+                    name='amount',
+                    field=models.DecimalField(decimal_places=2, help_text='quantity x unit price, to the cent.', max_digits=14, verbose_name='amount'),
+                ),
+                migrations.AlterField(
+                    model_name='settlementline',
+                    name='catalog_class',
+                    field=models.CharField(choices=[('A', 'Class A (fully eligible)'), ('B', 'Class B (eligible after a self-paid first share)'), ('C', 'Class C (fully self-paid)')], max_length=1, verbose_name='catalog class'),
+                ),
+                migrations.AlterField(
+                    model_name='settlementline',
+                    name='code',
+                    field=models.CharField(max_length=32, verbose_name='code'),
+                ),
+                migrations.AlterField(
+                    model_name='settlementline',
+                    name='eligible_amount',
+                    field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='eligible amount'),
+                ),
+                migrations.AlterField(
+                    model_name='settlementline',
+                    name='item',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='settlement.catalogitem', verbose_name='item'),
+                ),
+                migrations.AlterField(
+                    model_name='settlementline',
+                    name='line_no',
+                    field=models.PositiveSmallIntegerField(verbose_name='line no'),
+                ),
+                migrations.AlterField(
+                    model_name='settlementline',
+                    name='name',
+                    field=models.CharField(max_length=128, verbose_name='name'),
+                ),
+                migrations.AlterField(
+                    model_name='settlementline',
+                    name='quantity',
+                    field=models.DecimalField(decimal_places=3, max_digits=10, verbose_name='quantity'),
+                ),
+                migrations.AlterField(
+                    model_name='settlementline',
+                    name='self_pay_amount',
+                    field=models.DecimalField(decimal_places=2, help_text='Class C: all of it; class B: the first share.', max_digits=14, verbose_name='self pay amount'),
+                ),
+                migrations.AlterField(
+                    model_name='settlementline',
+                    name='settlement',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='settlement.settlement', verbose_name='settlement'),
+                ),
+                migrations.AlterField(
+                    model_name='settlementline',
+                    name='unit_price',
+                    field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='unit price'),
+                ),
+                migrations.AlterField(
+                    model_name='visit',
+                    name='begun_at',
+                    field=models.DateTimeField(help_text='When the visit (or the admission) began.', verbose_name='begun at'),
+                ),
+                migrations.AlterField(
+                    model_name='visit',
+                    name='cancelled_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='cancelled at'),
+                ),
+                migrations.AlterField(
+                    model_name='visit',
+                    name='created_by',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
+                ),
+                migrations.AlterField(
+                    model_name='visit',
+                    name='credential_kind',
+                    field=models.CharField(help_text='CARD or EVOUCHER at registration.', max_length=8, verbose_name='credential kind'),
+                ),
+                migrations.AlterField(
+                    model_name='visit',
+                    name='described_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='described at'),
+                ),
+                migrations.AlterField(
+                    model_name='visit',
+                    name='diagnosis_code',
+                    field=models.CharField(blank=True, max_length=30, verbose_name='diagnosis code'),
+                ),
+                migrations.AlterField(
+                    model_name='visit',
+                    name='diagnosis_name',
+                    field=models.CharField(blank=True, max_length=255, verbose_name='diagnosis name'),
+                ),
+                migrations.AlterField(
+                    model_name='visit',
+                    name='discharged_at',
+                    field=models.DateTimeField(blank=True, help_text='Inpatient visits.', null=True, verbose_name='discharged at'),
+                ),
+                migrations.AlterField(
+                    model_name='visit',
+                    name='institution',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='visits', to='institutions.institution', verbose_name='institution'),
+                ),
+                migrations.AlterField(
+                    model_name='visit',
+                    name='institution_visit_no',
+                    field=models.CharField(blank=True, help_text="The institution's own outpatient or admission number (ipt_otp_no).", max_length=64, verbose_name='institution visit no'),
+                ),
+                migrations.AlterField(
+                    model_name='visit',
+                    name='mdtrt_id',
+                    field=models.CharField(help_text="The visit's id, given at registration.", max_length=30, unique=True, verbose_name='mdtrt id'),
+                ),
+                migrations.AlterField(
+                    model_name='visit',
+                    name='med_type',
+                    field=models.CharField(blank=True, help_text='Medical category code.', max_length=6, verbose_name='med type'),
+                ),
+                migrations.AlterField(
+                    model_name='visit',
+                    name='person',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='visits', to='persons.insuredperson', verbose_name='person'),
+                ),
+                migrations.AlterField(
+                    model_name='visit',
+                    name='registered_at',
+                    field=models.DateTimeField(help_text='Business time.', verbose_name='registered at'),
+                ),
+                migrations.AlterField(
+                    model_name='visit',
+                    name='request_id',
+                    field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
+                ),
+                migrations.AlterField(
+                    model_name='visit',
+                    name='settlement',
+                    field=models.ForeignKey(blank=True, help_text="The visit's latest settlement (live unless reversed).", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='visits', to='settlement.settlement', verbose_name='settlement'),
+                ),
+                migrations.AlterField(
+                    model_name='visit',
+                    name='status',
+                    field=models.CharField(choices=[('OPEN', 'Open'), ('CANCELLED', 'Cancelled')], default='OPEN', max_length=10, verbose_name='status'),
+                ),
+                migrations.AlterField(
+                    model_name='visit',
+                    name='visit_type',
+                    field=models.CharField(choices=[('OUTPATIENT', 'Outpatient'), ('INPATIENT', 'Inpatient')], max_length=10, verbose_name='visit type'),
+                ),
+                migrations.AlterField(
+                    model_name='visitfeeline',
+                    name='amount',
+                    field=models.DecimalField(decimal_places=2, help_text='quantity x unit price, to the cent.', max_digits=14, verbose_name='amount'),
+                ),
+                migrations.AlterField(
+                    model_name='visitfeeline',
+                    name='cancelled_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='cancelled at'),
+                ),
+                migrations.AlterField(
+                    model_name='visitfeeline',
+                    name='charge_batch_no',
+                    field=models.CharField(blank=True, help_text="The institution's charge batch (chrg_bchno).", max_length=30, verbose_name='charge batch no'),
+                ),
+                migrations.AlterField(
+                    model_name='visitfeeline',
+                    name='code',
+                    field=models.CharField(help_text='Catalog code (med_list_codg).', max_length=32, verbose_name='code'),
+                ),
+                migrations.AlterField(
+                    model_name='visitfeeline',
+                    name='created_by',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
+                ),
+                migrations.AlterField(
+                    model_name='visitfeeline',
+                    name='feedetl_sn',
+                    field=models.CharField(help_text="The institution's line number.", max_length=30, verbose_name='feedetl sn'),
+                ),
+                migrations.AlterField(
+                    model_name='visitfeeline',
+                    name='institution_item_code',
+                    field=models.CharField(blank=True, help_text="The institution's own item code (medins_list_codg).", max_length=50, verbose_name='institution item code'),
+                ),
+                migrations.AlterField(
+                    model_name='visitfeeline',
+                    name='item',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='settlement.catalogitem', verbose_name='item'),
+                ),
+                migrations.AlterField(
+                    model_name='visitfeeline',
+                    name='quantity',
+                    field=models.DecimalField(decimal_places=3, max_digits=10, verbose_name='quantity'),
+                ),
+                migrations.AlterField(
+                    model_name='visitfeeline',
+                    name='request_id',
+                    field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
+                ),
+                migrations.AlterField(
+                    model_name='visitfeeline',
+                    name='unit_price',
+                    field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='unit price'),
+                ),
+                migrations.AlterField(
+                    model_name='visitfeeline',
+                    name='uploaded_at',
+                    field=models.DateTimeField(verbose_name='uploaded at'),
+                ),
+                migrations.AlterField(
+                    model_name='visitfeeline',
+                    name='visit',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fee_lines', to='settlement.visit', verbose_name='visit'),
+                ),
+            ],
         ),
     ]

@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -10,12 +12,16 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterModelOptions(
-            name='balancesnapshot',
-            options={'verbose_name': 'balance snapshot', 'verbose_name_plural': 'balance snapshots'},
-        ),
-        migrations.AlterModelOptions(
-            name='cityupload',
-            options={'ordering': ['-id'], 'verbose_name': 'city upload', 'verbose_name_plural': 'city uploads'},
+        AlterLabels(
+            [
+                migrations.AlterModelOptions(
+                    name='balancesnapshot',
+                    options={'verbose_name': 'balance snapshot', 'verbose_name_plural': 'balance snapshots'},
+                ),
+                migrations.AlterModelOptions(
+                    name='cityupload',
+                    options={'ordering': ['-id'], 'verbose_name': 'city upload', 'verbose_name_plural': 'city uploads'},
+                ),
+            ],
         ),
     ]

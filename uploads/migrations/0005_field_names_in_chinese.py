@@ -4,6 +4,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -15,114 +17,118 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='balancesnapshot',
-            name='as_of',
-            field=models.DateTimeField(verbose_name='as of'),
-        ),
-        migrations.AlterField(
-            model_name='balancesnapshot',
-            name='balance',
-            field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='balance'),
-        ),
-        migrations.AlterField(
-            model_name='balancesnapshot',
-            name='credited',
-            field=models.BooleanField(help_text='Whether the first crediting had been posted at upload time.', verbose_name='credited'),
-        ),
-        migrations.AlterField(
-            model_name='balancesnapshot',
-            name='has_personal_account',
-            field=models.BooleanField(verbose_name='has personal account'),
-        ),
-        migrations.AlterField(
-            model_name='balancesnapshot',
-            name='person',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='snapshot', serialize=False, to='persons.insuredperson', verbose_name='person'),
-        ),
-        migrations.AlterField(
-            model_name='balancesnapshot',
-            name='upload',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='uploads.cityupload', verbose_name='upload'),
-        ),
-        migrations.AlterField(
-            model_name='cityupload',
-            name='as_of',
-            field=models.DateTimeField(help_text='Business time of the data uploaded.', verbose_name='as of'),
-        ),
-        migrations.AlterField(
-            model_name='cityupload',
-            name='city',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='uploads', to='cities.city', verbose_name='city'),
-        ),
-        migrations.AlterField(
-            model_name='cityupload',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
-        ),
-        migrations.AlterField(
-            model_name='cityupload',
-            name='cursor',
-            field=models.BigIntegerField(default=0, help_text='Last row id processed (for resuming).', verbose_name='cursor'),
-        ),
-        migrations.AlterField(
-            model_name='cityupload',
-            name='due_on',
-            field=models.DateField(blank=True, help_text='The scheduled date, for scheduled uploads.', null=True, verbose_name='due on'),
-        ),
-        migrations.AlterField(
-            model_name='cityupload',
-            name='error',
-            field=models.TextField(blank=True, verbose_name='error'),
-        ),
-        migrations.AlterField(
-            model_name='cityupload',
-            name='executions',
-            field=models.PositiveIntegerField(default=0, verbose_name='executions'),
-        ),
-        migrations.AlterField(
-            model_name='cityupload',
-            name='finished_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='finished at'),
-        ),
-        migrations.AlterField(
-            model_name='cityupload',
-            name='heartbeat_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='heartbeat at'),
-        ),
-        migrations.AlterField(
-            model_name='cityupload',
-            name='items_done',
-            field=models.PositiveIntegerField(default=0, verbose_name='items done'),
-        ),
-        migrations.AlterField(
-            model_name='cityupload',
-            name='items_total',
-            field=models.PositiveIntegerField(default=0, verbose_name='items total'),
-        ),
-        migrations.AlterField(
-            model_name='cityupload',
-            name='queued_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='queued at'),
-        ),
-        migrations.AlterField(
-            model_name='cityupload',
-            name='request_id',
-            field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
-        ),
-        migrations.AlterField(
-            model_name='cityupload',
-            name='started_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='started at'),
-        ),
-        migrations.AlterField(
-            model_name='cityupload',
-            name='status',
-            field=models.CharField(choices=[('PENDING', 'Pending'), ('RUNNING', 'Running'), ('SUCCEEDED', 'Succeeded'), ('FAILED', 'Failed')], default='PENDING', max_length=10, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='cityupload',
-            name='trigger',
-            field=models.CharField(choices=[('SCHEDULE', 'City schedule'), ('OPERATOR', 'Operator'), ('SANDBOX', 'Sandbox fast-forward (one person)')], max_length=8, verbose_name='trigger'),
+        AlterLabels(
+            [
+                migrations.AlterField(
+                    model_name='balancesnapshot',
+                    name='as_of',
+                    field=models.DateTimeField(verbose_name='as of'),
+                ),
+                migrations.AlterField(
+                    model_name='balancesnapshot',
+                    name='balance',
+                    field=models.DecimalField(decimal_places=2, max_digits=14, verbose_name='balance'),
+                ),
+                migrations.AlterField(
+                    model_name='balancesnapshot',
+                    name='credited',
+                    field=models.BooleanField(help_text='Whether the first crediting had been posted at upload time.', verbose_name='credited'),
+                ),
+                migrations.AlterField(
+                    model_name='balancesnapshot',
+                    name='has_personal_account',
+                    field=models.BooleanField(verbose_name='has personal account'),
+                ),
+                migrations.AlterField(
+                    model_name='balancesnapshot',
+                    name='person',
+                    field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='snapshot', serialize=False, to='persons.insuredperson', verbose_name='person'),
+                ),
+                migrations.AlterField(
+                    model_name='balancesnapshot',
+                    name='upload',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='uploads.cityupload', verbose_name='upload'),
+                ),
+                migrations.AlterField(
+                    model_name='cityupload',
+                    name='as_of',
+                    field=models.DateTimeField(help_text='Business time of the data uploaded.', verbose_name='as of'),
+                ),
+                migrations.AlterField(
+                    model_name='cityupload',
+                    name='city',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='uploads', to='cities.city', verbose_name='city'),
+                ),
+                migrations.AlterField(
+                    model_name='cityupload',
+                    name='created_by',
+                    field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
+                ),
+                migrations.AlterField(
+                    model_name='cityupload',
+                    name='cursor',
+                    field=models.BigIntegerField(default=0, help_text='Last row id processed (for resuming).', verbose_name='cursor'),
+                ),
+                migrations.AlterField(
+                    model_name='cityupload',
+                    name='due_on',
+                    field=models.DateField(blank=True, help_text='The scheduled date, for scheduled uploads.', null=True, verbose_name='due on'),
+                ),
+                migrations.AlterField(
+                    model_name='cityupload',
+                    name='error',
+                    field=models.TextField(blank=True, verbose_name='error'),
+                ),
+                migrations.AlterField(
+                    model_name='cityupload',
+                    name='executions',
+                    field=models.PositiveIntegerField(default=0, verbose_name='executions'),
+                ),
+                migrations.AlterField(
+                    model_name='cityupload',
+                    name='finished_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='finished at'),
+                ),
+                migrations.AlterField(
+                    model_name='cityupload',
+                    name='heartbeat_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='heartbeat at'),
+                ),
+                migrations.AlterField(
+                    model_name='cityupload',
+                    name='items_done',
+                    field=models.PositiveIntegerField(default=0, verbose_name='items done'),
+                ),
+                migrations.AlterField(
+                    model_name='cityupload',
+                    name='items_total',
+                    field=models.PositiveIntegerField(default=0, verbose_name='items total'),
+                ),
+                migrations.AlterField(
+                    model_name='cityupload',
+                    name='queued_at',
+                    field=models.DateTimeField(auto_now_add=True, verbose_name='queued at'),
+                ),
+                migrations.AlterField(
+                    model_name='cityupload',
+                    name='request_id',
+                    field=models.CharField(blank=True, max_length=64, verbose_name='request id'),
+                ),
+                migrations.AlterField(
+                    model_name='cityupload',
+                    name='started_at',
+                    field=models.DateTimeField(blank=True, null=True, verbose_name='started at'),
+                ),
+                migrations.AlterField(
+                    model_name='cityupload',
+                    name='status',
+                    field=models.CharField(choices=[('PENDING', 'Pending'), ('RUNNING', 'Running'), ('SUCCEEDED', 'Succeeded'), ('FAILED', 'Failed')], default='PENDING', max_length=10, verbose_name='status'),
+                ),
+                migrations.AlterField(
+                    model_name='cityupload',
+                    name='trigger',
+                    field=models.CharField(choices=[('SCHEDULE', 'City schedule'), ('OPERATOR', 'Operator'), ('SANDBOX', 'Sandbox fast-forward (one person)')], max_length=8, verbose_name='trigger'),
+                ),
+            ],
         ),
     ]

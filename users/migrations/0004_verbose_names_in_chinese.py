@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -10,8 +12,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterModelOptions(
-            name='user',
-            options={'verbose_name': 'user', 'verbose_name_plural': 'users'},
+        AlterLabels(
+            [
+                migrations.AlterModelOptions(
+                    name='user',
+                    options={'verbose_name': 'user', 'verbose_name_plural': 'users'},
+                ),
+            ],
         ),
     ]

@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from common.migration_operations import AlterLabels
+
 
 class Migration(migrations.Migration):
 
@@ -13,19 +15,23 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='user',
-            name='cities',
-            field=models.ManyToManyField(blank=True, help_text='For an operator: the cities they administer.', related_name='operators', to='cities.city', verbose_name='cities'),
-        ),
-        migrations.AlterField(
-            model_name='user',
-            name='institution',
-            field=models.ForeignKey(blank=True, help_text='For an institution terminal: the designated hospital or pharmacy it belongs to.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='terminals', to='institutions.institution', verbose_name='institution'),
-        ),
-        migrations.AlterField(
-            model_name='user',
-            name='role',
-            field=models.CharField(choices=[('INSURED', 'Insured person'), ('INSTITUTION', 'Institution terminal'), ('OPERATOR', 'Operator'), ('DEVELOPER', 'Sandbox developer')], default='INSURED', max_length=16, verbose_name='role'),
+        AlterLabels(
+            [
+                migrations.AlterField(
+                    model_name='user',
+                    name='cities',
+                    field=models.ManyToManyField(blank=True, help_text='For an operator: the cities they administer.', related_name='operators', to='cities.city', verbose_name='cities'),
+                ),
+                migrations.AlterField(
+                    model_name='user',
+                    name='institution',
+                    field=models.ForeignKey(blank=True, help_text='For an institution terminal: the designated hospital or pharmacy it belongs to.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='terminals', to='institutions.institution', verbose_name='institution'),
+                ),
+                migrations.AlterField(
+                    model_name='user',
+                    name='role',
+                    field=models.CharField(choices=[('INSURED', 'Insured person'), ('INSTITUTION', 'Institution terminal'), ('OPERATOR', 'Operator'), ('DEVELOPER', 'Sandbox developer')], default='INSURED', max_length=16, verbose_name='role'),
+                ),
+            ],
         ),
     ]
