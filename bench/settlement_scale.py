@@ -214,12 +214,15 @@ class LockWaitSampler:
     and the table of the row each waits for."""
 
     QUERY = """
-        SELECT COALESCE((SELECT l.relation::regclass::text FROM pg_locks l
-                          WHERE l.pid = a.pid AND l.locktype = 'tuple' LIMIT 1),
-                        a.wait_event)
+        SELECT a.wait_event_type,
+               CASE WHEN a.wait_event_type = 'Lock' THEN
+                   COALESCE((SELECT l.relation::regclass::text FROM pg_locks l
+                              WHERE l.pid = a.pid AND l.locktype = 'tuple' LIMIT 1),
+                            a.wait_event)
+               ELSE a.wait_event END
           FROM pg_stat_activity a
          WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
-           AND a.wait_event_type = 'Lock'
+           AND a.wait_event_type IN ('Lock', 'LWLock')
     """
 
     def __init__(self) -> None:
@@ -230,14 +233,17 @@ class LockWaitSampler:
         self.connection = psycopg.connect(os.environ["DATABASE_URL"], autocommit=True)
         self.samples = 0
         self.waiting = Counter()
+        # Waits for a page or an internal structure (LWLock: two transactions writing the same
+        # index page, say), not for a row: what a hot row becomes once no row is waited for.
+        self.latched = Counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self.samples += 1
-            for (what,) in self.connection.execute(self.QUERY).fetchall():
-                self.waiting[what] += 1
+            for kind, what in self.connection.execute(self.QUERY).fetchall():
+                (self.waiting if kind == "Lock" else self.latched)[what] += 1
             self._stop.wait(SAMPLE_SECONDS)
 
     def __enter__(self) -> "LockWaitSampler":
@@ -258,9 +264,13 @@ class LockWaitSampler:
         estimates, and on which tables."""
         share = self.waits / max(1, self.samples * clients)
         tables = ", ".join(f"{name} {count}" for name, count in self.waiting.most_common(4))
+        latched = sum(self.latched.values())
+        latches = ", ".join(f"{name} {count}" for name, count in self.latched.most_common(3))
         return (
             f"{self.waits} of {self.samples * clients} client-samples waiting for a lock "
-            f"({share:.0%} of the clients' time){': ' + tables if tables else ''}"
+            f"({share:.0%} of the clients' time){': ' + tables if tables else ''}; "
+            f"{latched} for a page or internal lock ({latched / max(1, self.samples * clients):.0%})"
+            f"{': ' + latches if latches else ''}"
         )
 
 
