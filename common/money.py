@@ -38,16 +38,40 @@ class MoneyField(models.DecimalField):
 # "1_000", " 5 " and other scripts' digits.
 MONEY_PATTERN = r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"
 NON_NEGATIVE_MONEY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
-_MONEY = re.compile(MONEY_PATTERN)
+# A line's quantity: up to 9,999,999.999, ASCII digits, no sign (it is above zero).
+QUANTITY_PATTERN = r"^[0-9]{1,7}(\.[0-9]{1,3})?$"
 
 
-class MoneySerializerField(serializers.DecimalField):
-    """An amount in CNY: a decimal string matching MONEY_PATTERN (a JSON integer is taken too).
-    Exponents, separators, other scripts' digits, floats, NaN and infinity are refused."""
+class PatternDecimalSerializerField(serializers.DecimalField):
+    """A decimal string that must match ``pattern`` before Decimal() reads it (a JSON integer is
+    taken too): exponents, separators, other scripts' digits, floats, NaN and infinity are
+    refused. The OpenAPI schema publishes the same pattern."""
+
+    example = "1"
+
+    @property
+    def pattern(self) -> str:
+        raise NotImplementedError
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, str | int | Decimal):
+            self.fail("invalid")
+        if isinstance(data, Decimal):
+            # From Python code (an admin form, a task argument), not from the wire.
+            data = format(data, "f") if data.is_finite() else "NaN"
+        text = str(data)
+        if not re.fullmatch(self.pattern, text):
+            self.fail("invalid")
+        return super().to_internal_value(text)
+
+
+class MoneySerializerField(PatternDecimalSerializerField):
+    """An amount in CNY: a decimal string matching MONEY_PATTERN."""
 
     default_error_messages = {
         "invalid": _('Send an amount as a decimal string, like "12.50".'),
     }
+    example = "12.50"
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_digits", MAX_DIGITS)
@@ -61,16 +85,25 @@ class MoneySerializerField(serializers.DecimalField):
             return NON_NEGATIVE_MONEY_PATTERN
         return MONEY_PATTERN
 
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, str | int | Decimal):
-            self.fail("invalid")
-        if isinstance(data, Decimal):
-            # From Python code (an admin form, a task argument), not from the wire.
-            data = format(data, "f") if data.is_finite() else "NaN"
-        text = str(data)
-        if not _MONEY.fullmatch(text):
-            self.fail("invalid")
-        return super().to_internal_value(text)
+
+class QuantitySerializerField(PatternDecimalSerializerField):
+    """A quantity of a line (pieces, doses, days): above zero, at most three places, matching
+    QUANTITY_PATTERN."""
+
+    default_error_messages = {
+        "invalid": _('Send a quantity as a decimal string, like "2" or "0.5".'),
+    }
+    example = "2"
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 10)
+        kwargs.setdefault("decimal_places", 3)
+        kwargs.setdefault("min_value", Decimal("0.001"))
+        super().__init__(**kwargs)
+
+    @property
+    def pattern(self) -> str:
+        return QUANTITY_PATTERN
 
 
 class NonNegativeMoneySerializerField(MoneySerializerField):
@@ -81,14 +114,17 @@ class NonNegativeMoneySerializerField(MoneySerializerField):
         super().__init__(**kwargs)
 
 
-class MoneyFieldExtension(OpenApiSerializerFieldExtension):
+class PatternDecimalFieldExtension(OpenApiSerializerFieldExtension):
     """Publishes the pattern the field enforces (drf-spectacular's default would allow "" and
     "-.")."""
 
-    target_class = MoneySerializerField
+    target_class = PatternDecimalSerializerField
     match_subclasses = True
 
     def map_serializer_field(self, auto_schema, direction):
-        schema = {"type": "string", "format": "decimal", "pattern": self.target.pattern}
-        schema["example"] = "12.50"
-        return schema
+        return {
+            "type": "string",
+            "format": "decimal",
+            "pattern": self.target.pattern,
+            "example": self.target.example,
+        }

@@ -3,6 +3,7 @@ gets a problem response with a stable code, and field errors where a field is to
 
 import base64
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,12 @@ from cards.services import card_activate, card_collect, card_report_lost
 from cities.tests.factories import CityFactory
 from common import clock
 from common.errors import DomainError, violated_constraint
-from common.money import MONEY_PATTERN, MoneySerializerField, NonNegativeMoneySerializerField
+from common.money import (
+    MONEY_PATTERN,
+    MoneySerializerField,
+    NonNegativeMoneySerializerField,
+    QuantitySerializerField,
+)
 from common.parsers import MAX_JSON_DEPTH
 from persons.resident_id import make_resident_id
 from persons.tests.factories import PersonFactory
@@ -245,8 +251,6 @@ def test_an_amount_off_the_published_pattern_is_refused(value):
 
 @pytest.mark.parametrize("value", ["0", "100", "100.5", "100.50", "-3.20", 100, "999999999999.99"])
 def test_an_amount_on_the_published_pattern_is_taken(value):
-    import re
-
     assert re.fullmatch(MONEY_PATTERN, str(value))
     assert MoneySerializerField().run_validation(value) == MoneySerializerField().run_validation(
         str(value)
@@ -254,16 +258,38 @@ def test_an_amount_on_the_published_pattern_is_taken(value):
 
 
 def test_the_schema_publishes_the_pattern_the_field_enforces():
-    from common.money import NON_NEGATIVE_MONEY_PATTERN, MoneyFieldExtension
+    from common.money import NON_NEGATIVE_MONEY_PATTERN, PatternDecimalFieldExtension
 
     def published(field):
-        return MoneyFieldExtension(field).map_serializer_field(None, "request")["pattern"]
+        return PatternDecimalFieldExtension(field).map_serializer_field(None, "request")["pattern"]
 
     assert published(MoneySerializerField()) == MONEY_PATTERN
     assert published(NonNegativeMoneySerializerField()) == NON_NEGATIVE_MONEY_PATTERN
     assert published(MoneySerializerField(min_value=0)) == NON_NEGATIVE_MONEY_PATTERN
     with pytest.raises(ValidationError):
         NonNegativeMoneySerializerField().run_validation("-0.01")
+
+
+@pytest.mark.parametrize(
+    "value", ["1e3", "1E-2", ARABIC_INDIC_1000, "-1", "0", "0.0001", "12345678", "1.", 1.5, True]
+)
+def test_a_quantity_off_the_published_pattern_is_refused(value):
+    with pytest.raises(ValidationError):
+        QuantitySerializerField().run_validation(value)
+
+
+@pytest.mark.parametrize("value", ["1", "0.5", "0.001", "9999999.999", 2])
+def test_a_quantity_on_the_published_pattern_is_taken(value):
+    from decimal import Decimal
+
+    from common.money import QUANTITY_PATTERN, PatternDecimalFieldExtension
+
+    assert QuantitySerializerField().run_validation(value) == Decimal(str(value))
+    published = PatternDecimalFieldExtension(QuantitySerializerField()).map_serializer_field(
+        None, "request"
+    )
+    assert published["pattern"] == QUANTITY_PATTERN
+    assert re.fullmatch(QUANTITY_PATTERN, str(value))
 
 
 @pytest.mark.parametrize("value", ["1e2", "1_000", ARABIC_INDIC_1000])

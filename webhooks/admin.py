@@ -1,7 +1,8 @@
 """Webhook endpoints, deliveries and attempts in the console: read only (the owner changes an
-endpoint through the API), scoped to the operator's cities (the owner's institution's city, or a
-city the owning operator administers), with an action to send deliveries again. Secrets are never
-shown."""
+endpoint through the API), with an action to send deliveries again. An operator sees their own
+endpoints and those of the institutions of their cities (whose failing deliveries they support);
+another operator's or a developer's endpoint is its owner's business alone, as over the API.
+Secrets are never shown."""
 
 from django.contrib import admin, messages
 from django.utils import timezone
@@ -12,12 +13,37 @@ from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from webhooks.services import deliveries_retry
 from webhooks.tasks import dispatch_after_commit
 
-_ENDPOINT_CITIES = ("owner__institution__city_id", "owner__cities__id")
+
+class EndpointScopedAdminMixin(CityScopedAdminMixin):
+    """Rows of the endpoints of institutions in the operator's cities, and of the operator's own
+    endpoints. ``owner_path`` is the path from the model to the endpoint's owner."""
+
+    owner_path = "owner"
+
+    def get_queryset(self, request):
+        own = admin.ModelAdmin.get_queryset(self, request).filter(**{self.owner_path: request.user})
+        return super().get_queryset(request) | own
+
+    def row_visible(self, request, obj) -> bool:
+        return self._owned(request, obj) or super().row_visible(request, obj)
+
+    def row_actionable(self, request, obj) -> bool:
+        return self._owned(request, obj) or super().row_actionable(request, obj)
+
+    def rows_actionable(self, request, queryset):
+        own = queryset.filter(**{self.owner_path: request.user})
+        return super().rows_actionable(request, queryset) | own
+
+    def _owned(self, request, obj) -> bool:
+        owner = obj
+        for step in self.owner_path.split("__"):
+            owner = getattr(owner, step)
+        return owner is not None and owner.pk == request.user.pk
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(CityScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    city_lookup = _ENDPOINT_CITIES
+class WebhookEndpointAdmin(EndpointScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    city_lookup = "owner__institution__city_id"
     list_display = [
         "id",
         "owner",
@@ -57,8 +83,9 @@ class WebhookAttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(CityScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    city_lookup = tuple(f"endpoint__{path}" for path in _ENDPOINT_CITIES)
+class WebhookDeliveryAdmin(EndpointScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    city_lookup = "endpoint__owner__institution__city_id"
+    owner_path = "endpoint__owner"
     list_display = [
         "id",
         "endpoint",
@@ -88,8 +115,9 @@ class WebhookDeliveryAdmin(CityScopedAdminMixin, ReadOnlyAdminMixin, admin.Model
 
 
 @admin.register(WebhookAttempt)
-class WebhookAttemptAdmin(CityScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    city_lookup = tuple(f"delivery__endpoint__{path}" for path in _ENDPOINT_CITIES)
+class WebhookAttemptAdmin(EndpointScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    city_lookup = "delivery__endpoint__owner__institution__city_id"
+    owner_path = "delivery__endpoint__owner"
     list_display = [
         "delivery",
         "number",

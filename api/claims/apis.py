@@ -36,7 +36,7 @@ from claims.services import (
 )
 from common import clock
 from common.errors import CommonErrorCode, DomainError, field_error
-from common.money import CURRENCY, MoneySerializerField
+from common.money import CURRENCY, MoneySerializerField, QuantitySerializerField
 from common.problems import flatten_validation_errors
 from institutions.models import Tier
 from persons.models import InsuredPerson
@@ -305,7 +305,7 @@ class ClaimListApi(ActorMixin, generics.ListAPIView):
 
 class ClaimLineInputSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=32, help_text="Catalog code.")
-    quantity = serializers.DecimalField(max_digits=10, decimal_places=3, min_value=Decimal("0.001"))
+    quantity = QuantitySerializerField()
     unit_price = MoneySerializerField(min_value=Decimal("0.01"))
 
 

@@ -21,7 +21,7 @@ from cards.services import CARD_PIN_HEADER, card_pin_verify
 from cities.models import City
 from common import clock
 from common.errors import CommonErrorCode, DomainError, field_error
-from common.money import CURRENCY, MoneySerializerField
+from common.money import CURRENCY, MoneySerializerField, QuantitySerializerField
 from common.problems import flatten_validation_errors
 from institutions.models import Institution, Tier
 from persons.models import InsuredPerson
@@ -574,7 +574,7 @@ class SettlementListApi(ActorMixin, generics.ListAPIView):
 
 class SettlementLineInputSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=32, help_text="Catalog code.")
-    quantity = serializers.DecimalField(max_digits=10, decimal_places=3, min_value=Decimal("0.001"))
+    quantity = QuantitySerializerField()
     unit_price = MoneySerializerField(
         min_value=Decimal("0.01"), help_text="CNY, at most two decimal places."
     )

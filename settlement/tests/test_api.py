@@ -201,6 +201,16 @@ def test_a_replayed_request_settles_once(terminal_client, employee, items):
             "line_items.0.unit_price",
         ),
         ({"code": "T-A", "quantity": "1"}, 400, "VALIDATION_ERROR", "line_items.0.unit_price"),
+        # Decimal() alone reads these as 1000, 0.01 and 1: a quantity must be plain ASCII digits.
+        *(
+            (
+                {"code": "T-A", "quantity": quantity, "unit_price": "1.00"},
+                400,
+                "LINE_AMOUNT_INVALID",
+                "line_items.0.quantity",
+            )
+            for quantity in ("1e3", "1E-2", "\u0661", "1_0", 1.5)
+        ),
     ],
 )
 def test_a_bad_line_is_a_problem_and_changes_nothing(
