@@ -75,7 +75,7 @@ class NulCharacterGuardMiddleware:
             return problem_json_response(
                 CommonErrorCode.VALIDATION_ERROR,
                 request,
-                "Some fields are invalid; see errors.",
+                translation.gettext("Some fields are invalid; see errors."),
                 errors=errors,
             )
         return None

@@ -2,9 +2,11 @@
 would otherwise reach the code below as a crash (a RecursionError, a number the database cannot
 hold, a NUL character no text column can store)."""
 
+import json
 from typing import Any
 
 from django.utils.translation import gettext as _
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 from common.errors import CommonErrorCode, DomainError, field_error
@@ -22,6 +24,9 @@ class SafeJSONParser(JSONParser):
         except RecursionError:
             # json recurses once per level; DRF turns only its ValueErrors into a ParseError.
             raise _too_deep() from None
+        except ParseError as exc:
+            # DRF's detail carries Python's English message; say where, in the caller's language.
+            raise ParseError(_not_json(exc.__context__)) from None
         errors = sorted(_refused_values(data), key=lambda error: error["field"])
         if errors:
             raise DomainError(
@@ -30,6 +35,14 @@ class SafeJSONParser(JSONParser):
                 errors=errors,
             )
         return data
+
+
+def _not_json(cause: BaseException | None) -> str:
+    if isinstance(cause, json.JSONDecodeError):
+        return _(
+            "The request body is not valid JSON: the error is at line %(line)s, column %(column)s."
+        ) % {"line": cause.lineno, "column": cause.colno}
+    return _("The request body is not valid JSON (or not UTF-8).")
 
 
 def _too_deep() -> DomainError:

@@ -8,6 +8,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, OperationalError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
 from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -176,7 +177,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         errors = flatten_validation_errors(exc.detail)
         body = problem_body(
             CommonErrorCode.VALIDATION_ERROR,
-            "Some fields are invalid; see errors.",
+            _("Some fields are invalid; see errors."),
             instance=instance,
             errors=errors,
         )

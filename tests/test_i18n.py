@@ -328,3 +328,26 @@ def test_the_demo_home_page_speaks_chinese_when_asked(client, compiled_catalogue
     assert "医宝医保后台" in text and "Yibao medical-insurance backend" not in text
     # The choice is remembered for the pages the browser opens next.
     assert "医宝医保后台" in client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+@pytest.mark.django_db
+def test_generic_problem_details_answer_in_the_language_asked_for(api_client, compiled_catalogue):
+    """A body that is not JSON and a filter off its choices: the detail in the caller's language
+    (Python's and DRF's English messages never reach a Chinese answer), the code unchanged."""
+    operator = OperatorFactory()
+    client = client_for(operator)
+    for headers, expect_chinese in ((ZH, True), (EN, False)):
+        not_json = api_client.post(
+            "/api/v1/auth/login",
+            data='{"username": 1,\n bad}',
+            content_type="application/json",
+            **headers,
+        ).json()
+        assert not_json["code"] == "MALFORMED_REQUEST"
+        assert chinese(not_json["detail"]) is expect_chinese
+        assert "2" in not_json["detail"]  # the line the error is on
+        assert "Expecting" not in not_json["detail"]
+
+        off_choices = client.get("/api/v1/events?type=bogus", **headers).json()
+        assert off_choices["code"] == "VALIDATION_ERROR"
+        assert chinese(off_choices["detail"]) is expect_chinese

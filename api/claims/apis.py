@@ -4,6 +4,7 @@ city's agency reviews, an approval pays."""
 from decimal import Decimal
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -50,7 +51,9 @@ def _validated(serializer_class, request) -> dict:
     if not serializer.is_valid():
         errors = flatten_validation_errors(serializer.errors)
         raise DomainError(
-            CommonErrorCode.VALIDATION_ERROR, "Some fields are invalid; see errors.", errors=errors
+            CommonErrorCode.VALIDATION_ERROR,
+            _("Some fields are invalid; see errors."),
+            errors=errors,
         )
     return dict(serializer.validated_data)
 
