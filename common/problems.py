@@ -218,10 +218,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
 def _too_large_detail() -> str:
     from django.conf import settings
 
-    return (
-        f"The request body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes; "
-        "send less in one request."
-    )
+    return _("The request body is over %(limit)s bytes; send less in one request.") % {
+        "limit": f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,}"
+    }
 
 
 def problem_json_response(
@@ -278,5 +277,5 @@ def csrf_failure(request, reason=""):
 
         return html_csrf_failure(request, reason)
     return problem_json_response(
-        CommonErrorCode.PERMISSION_DENIED, request, "The CSRF check failed; send a valid token."
+        CommonErrorCode.PERMISSION_DENIED, request, _("The CSRF check failed; send a valid token.")
     )

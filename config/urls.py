@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from api import views as service_views
@@ -39,6 +40,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("fsi/", include("fsi.urls")),
     path("api/v1/", include(api_v1)),
+    # Where people guess the API's pages are.
+    re_path(r"^api/(?:v1/)?docs/?$", RedirectView.as_view(pattern_name="docs")),
+    re_path(r"^api/(?:v1/)?redoc/?$", RedirectView.as_view(pattern_name="redoc")),
     re_path(r"^api/.*$", service_views.NotFoundApi.as_view()),
 ]
 

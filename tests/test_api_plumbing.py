@@ -122,3 +122,19 @@ def test_problem_catalogue_lists_every_code(api_client):
     assert {"VALIDATION_ERROR", "NOT_FOUND", "INVALID_CREDENTIALS"} <= codes
     assert api_client.get("/api/v1/problems/NOT_FOUND").json()["status"] == 404
     assert_problem(api_client.get("/api/v1/problems/NOPE"), 404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize(
+    ("guess", "page"),
+    [
+        ("/api/v1/docs/", "/api/v1/docs"),
+        ("/api/docs", "/api/v1/docs"),
+        ("/api/docs/", "/api/v1/docs"),
+        ("/api/v1/redoc/", "/api/v1/redoc"),
+    ],
+)
+def test_the_guessed_addresses_of_the_api_pages_lead_to_them(api_client, guess, page):
+    response = api_client.get(guess)
+    assert response.status_code == 302
+    assert response["Location"] == page
+    assert api_client.get(page).status_code == 200
