@@ -2,7 +2,8 @@
 carries them, with their Hanyu Pinyin where a Latin form is needed (the demo's who-is-who, a log).
 
 Common surnames and given names, each with its pinyin; a name is a surname followed by a given name
-(徐敏, Xu Min)."""
+(徐敏, Xu Min). A given name fits the person's sex where one is asked for: 刚 is a man's, 静 a
+woman's, 华 and 平 either's."""
 
 import random
 from dataclasses import dataclass
@@ -29,28 +30,34 @@ SURNAMES: tuple[tuple[str, str], ...] = (
     ("罗", "Luo"),
     ("高", "Gao"),
 )
-GIVEN_NAMES: tuple[tuple[str, str], ...] = (
+MEN_GIVEN_NAMES: tuple[tuple[str, str], ...] = (
     ("伟", "Wei"),
-    ("芳", "Fang"),
-    ("娜", "Na"),
-    ("敏", "Min"),
-    ("静", "Jing"),
     ("磊", "Lei"),
     ("强", "Qiang"),
-    ("艳", "Yan"),
     ("军", "Jun"),
     ("勇", "Yong"),
     ("杰", "Jie"),
     ("涛", "Tao"),
     ("明", "Ming"),
     ("超", "Chao"),
-    ("秀英", "Xiuying"),
-    ("华", "Hua"),
-    ("平", "Ping"),
     ("刚", "Gang"),
     ("辉", "Hui"),
+)
+WOMEN_GIVEN_NAMES: tuple[tuple[str, str], ...] = (
+    ("芳", "Fang"),
+    ("娜", "Na"),
+    ("敏", "Min"),
+    ("静", "Jing"),
+    ("艳", "Yan"),
+    ("秀英", "Xiuying"),
     ("玲", "Ling"),
 )
+EITHER_GIVEN_NAMES: tuple[tuple[str, str], ...] = (("华", "Hua"), ("平", "Ping"))
+GIVEN_NAMES = MEN_GIVEN_NAMES + WOMEN_GIVEN_NAMES + EITHER_GIVEN_NAMES
+_GIVEN_NAMES_OF_SEX = {
+    "M": MEN_GIVEN_NAMES + EITHER_GIVEN_NAMES,
+    "F": WOMEN_GIVEN_NAMES + EITHER_GIVEN_NAMES,
+}
 _PINYIN_OF_SURNAME = dict(SURNAMES)
 _PINYIN_OF_GIVEN = dict(GIVEN_NAMES)
 
@@ -64,16 +71,19 @@ class ChineseName:
         return self.hanzi
 
 
-def random_name(rng: random.Random) -> ChineseName:
+def random_name(rng: random.Random, sex: str | None = None) -> ChineseName:
+    """A surname and a given name that fits ``sex`` ("M" or "F"; any given name without one)."""
     surname, surname_pinyin = rng.choice(SURNAMES)
-    given, given_pinyin = rng.choice(GIVEN_NAMES)
+    given, given_pinyin = rng.choice(_GIVEN_NAMES_OF_SEX.get(sex, GIVEN_NAMES))
     return ChineseName(surname + given, f"{surname_pinyin} {given_pinyin}")
 
 
-def numbered_name(index: int) -> ChineseName:
-    """Person number ``index``'s name, the same every time (the bulk population's)."""
+def numbered_name(index: int, sex: str | None = None) -> ChineseName:
+    """Person number ``index``'s name, the same every time (the bulk population's), with a given
+    name that fits ``sex`` when one is given."""
+    given_names = _GIVEN_NAMES_OF_SEX.get(sex, GIVEN_NAMES)
     surname, surname_pinyin = SURNAMES[index % len(SURNAMES)]
-    given, given_pinyin = GIVEN_NAMES[(index // len(SURNAMES)) % len(GIVEN_NAMES)]
+    given, given_pinyin = given_names[(index // len(SURNAMES)) % len(given_names)]
     return ChineseName(surname + given, f"{surname_pinyin} {given_pinyin}")
 
 

@@ -83,7 +83,7 @@ def _person_values(index: int, city_id: int, prefix: str, enrolled_on: date) -> 
         scheme, status, wage = InsuredPerson.Scheme.RESIDENT, "", None
     return (
         make_resident_id(prefix, birth, sequence),
-        numbered_name(index).hanzi,
+        numbered_name(index, "M" if sequence % 2 else "F").hanzi,
         "M" if sequence % 2 else "F",
         birth,
         city_id,

@@ -303,9 +303,11 @@ def _fresh_identity(
     span = (date(last, 12, 31) - date(first, 1, 1)).days
     while True:
         birth = date(first, 1, 1) + timedelta(days=rng.randrange(0, span))
-        number = make_resident_id(division_code, birth, rng.randrange(1, 1000))
+        sequence = rng.randrange(1, 1000)
+        number = make_resident_id(division_code, birth, sequence)
         if not InsuredPerson.objects.filter(resident_id=number).exists():
-            return number, random_name(rng).hanzi
+            # The sequence's parity is the ID's sex (GB 11643): the name fits it.
+            return number, random_name(rng, "M" if sequence % 2 else "F").hanzi
 
 
 def build_person(

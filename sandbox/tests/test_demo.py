@@ -8,6 +8,7 @@ from persons.models import InsuredPerson
 from sandbox.demo import demo_token, demo_world_build, demo_world_table
 from sandbox.population import population_count, population_generate
 from sandbox.scenarios import SCENARIOS
+from sandbox.tests.test_scenarios import given_name_sex
 from users.models import User
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +75,8 @@ def test_population_grows_in_batches_and_resumes(agreement):
         progress=seen.append,
     )
     assert added == 2500 and seen == [1000, 1000, 500]
+    for name, sex in InsuredPerson.objects.filter(city=hangzhou).values_list("name", "sex")[:200]:
+        assert given_name_sex(name) in (sex, None), (name, sex)
     assert population_count(hangzhou) == 2500
     generated = InsuredPerson.objects.filter(city=hangzhou, resident_id__startswith="330106")
     assert EVoucher.objects.filter(person__in=generated).count() == 2500
