@@ -71,7 +71,10 @@ class EventOutputSerializer(serializers.ModelSerializer):
 
 
 class EventFilter(filters.FilterSet):
-    type = filters.ChoiceFilter(choices=EventType.choices)
+    type = filters.MultipleChoiceFilter(
+        choices=EventType.choices,
+        help_text=_("Events of this type; repeat the parameter for several (any of them)."),
+    )
     object_type = filters.CharFilter()
     object_id = filters.CharFilter()
     request_id = filters.CharFilter(

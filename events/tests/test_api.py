@@ -156,7 +156,13 @@ def test_filters_by_type_object_and_time(world):
         events["bob_balance"].public_id,
         events["alice_settled"].public_id,
     ]
+    assert _ids(client.get(URL, {"type": ["card.status_changed", "settlement.created"]})) == [
+        events["carol_card"].public_id,
+        events["alice_settled"].public_id,
+        events["alice_card"].public_id,
+    ]
     assert client.get(URL, {"type": "no.such.type"}).status_code == 400
+    assert client.get(URL, {"type": ["card.status_changed", "no.such.type"]}).status_code == 400
     assert client.get(URL, {"after": "yesterday"}).status_code == 400
 
 
