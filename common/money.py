@@ -45,7 +45,8 @@ QUANTITY_PATTERN = r"^[0-9]{1,7}(\.[0-9]{1,3})?$"
 class PatternDecimalSerializerField(serializers.DecimalField):
     """A decimal string that must match ``pattern`` before Decimal() reads it (a JSON integer is
     taken too): exponents, separators, other scripts' digits, floats, NaN and infinity are
-    refused. The OpenAPI schema publishes the same pattern."""
+    refused. The OpenAPI schema publishes the same pattern. A minus sign is read here even where
+    the pattern has none, so that ``min_value`` says what is wrong with a negative value."""
 
     example = "1"
 
@@ -60,7 +61,7 @@ class PatternDecimalSerializerField(serializers.DecimalField):
             # From Python code (an admin form, a task argument), not from the wire.
             data = format(data, "f") if data.is_finite() else "NaN"
         text = str(data)
-        if not re.fullmatch(self.pattern, text):
+        if not re.fullmatch(self.pattern, text.removeprefix("-")):
             self.fail("invalid")
         return super().to_internal_value(text)
 

@@ -5,6 +5,7 @@ import base64
 import json
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -276,6 +277,18 @@ def test_the_schema_publishes_the_pattern_the_field_enforces():
 def test_a_quantity_off_the_published_pattern_is_refused(value):
     with pytest.raises(ValidationError):
         QuantitySerializerField().run_validation(value)
+
+
+def test_a_negative_quantity_or_price_says_it_is_below_the_minimum():
+    for field, value in (
+        (QuantitySerializerField(), "-1"),
+        (NonNegativeMoneySerializerField(), "-0.01"),
+        (MoneySerializerField(min_value=Decimal("0.01")), "-1"),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            field.run_validation(value)
+        assert refused.value.get_codes() == ["min_value"], (field, value)
+    assert NonNegativeMoneySerializerField().run_validation("-0.00") == 0
 
 
 @pytest.mark.parametrize("value", ["1", "0.5", "0.001", "9999999.999", 2])

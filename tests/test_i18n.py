@@ -4,21 +4,22 @@ set the header); English when nothing is asked, so clients written against the E
 them.
 
 The completeness test extracts the project's texts as `make messages` does (makemessages, with the
-Makefile's own ignore list), merged into a copy of the committed catalogue: a text that is new has no
-translation, a changed one turns fuzzy, and either fails here, as does a translation whose
-placeholders are not its English text's."""
+Makefile's own ignore list), merged into a scratch copy of the committed catalogue: a text that
+is new has no translation, a changed one turns fuzzy, and either fails here, as does a translation
+whose placeholders are not its English text's."""
 
-import os
 import random
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import polib
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.core.management.commands import makemessages
 from django.core.signals import setting_changed
 from django.utils import translation
 
@@ -85,17 +86,27 @@ def _placeholders(text: str) -> list[str]:
 
 @pytest.mark.timeout(600)
 def test_every_text_has_a_chinese_translation_with_the_same_placeholders(monkeypatch):
-    """makemessages over the project as `make messages` runs it, the committed catalogue put back
-    afterwards: nothing untranslated, nothing fuzzy, no placeholder lost or invented."""
+    """makemessages over the project as `make messages` runs it, merged into a scratch copy of
+    the catalogue: nothing untranslated, nothing fuzzy, no placeholder lost or invented."""
     _needs("xgettext", "msgmerge", "msguniq")
     base = Path(settings.BASE_DIR)
     # makemessages files every text under the project's own locale directory whatever
-    # LOCALE_PATHS says (the walk puts a directory named locale first), so it runs on the real
-    # catalogue, which is read and then restored byte for byte.
-    committed = CATALOGUE.read_bytes()
-    committed_times = (CATALOGUE.stat().st_atime, CATALOGUE.stat().st_mtime)
+    # LOCALE_PATHS says (its walk puts a directory named locale first); only the merge into the
+    # catalogue is sent to the scratch copy, so the committed catalogue is never written.
+    scratch = Path(tempfile.mkdtemp(prefix="i18n-check-"))
+    target = scratch / "zh_Hans" / "LC_MESSAGES" / "django.po"
+    target.parent.mkdir(parents=True)
+    shutil.copy(CATALOGUE, target)
+    merge_into_catalogue = makemessages.Command.write_po_file
+
+    def merge_into_scratch(command, potfile, locale):
+        scratch_potfile = scratch / Path(potfile).name
+        shutil.copy(potfile, scratch_potfile)
+        merge_into_catalogue(command, str(scratch_potfile), locale)
+
+    monkeypatch.setattr(makemessages.Command, "write_po_file", merge_into_scratch)
+    monkeypatch.chdir(base)
     try:
-        monkeypatch.chdir(base)
         call_command(
             "makemessages",
             locale=["zh_Hans"],
@@ -104,10 +115,9 @@ def test_every_text_has_a_chinese_translation_with_the_same_placeholders(monkeyp
             ignore_patterns=_makefile_ignore_patterns(),
             verbosity=0,
         )
-        extracted = polib.pofile(str(CATALOGUE))
+        extracted = polib.pofile(str(target))
     finally:
-        CATALOGUE.write_bytes(committed)
-        os.utime(CATALOGUE, committed_times)
+        shutil.rmtree(scratch, ignore_errors=True)
 
     problems = []
     for entry in extracted:

@@ -73,6 +73,7 @@ class EventOutputSerializer(serializers.ModelSerializer):
 class EventFilter(filters.FilterSet):
     type = filters.MultipleChoiceFilter(
         choices=EventType.choices,
+        distinct=False,  # no join repeats an event; DISTINCT would compare every column
         help_text=_("Events of this type; repeat the parameter for several (any of them)."),
     )
     object_type = filters.CharFilter()

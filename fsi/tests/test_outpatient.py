@@ -574,3 +574,27 @@ def test_family_mutual_aid_is_acct_mulaid_pay_apart_from_acct_pay(
     # The relative's own account is untouched: balc is theirs.
     own = Account.objects.filter(person=relative, kind=Account.Kind.PERSONAL).first()
     assert D(setlinfo["balc"]) == (own.balance if own else 0)
+
+
+@pytest.mark.parametrize("cnt", ["1e3", "1E-2", "\u0661", "1_0", "0x10"])
+def test_a_quantity_sent_as_text_is_plain_digits(signed_in, employee, catalog, cnt):
+    mdtrt_id = register(signed_in, employee)
+    code, _, _, pric = LINES[0]
+    answer = signed_in.send(
+        "2204",
+        {
+            "feedetail": [
+                {
+                    "feedetl_sn": "1",
+                    "mdtrt_id": mdtrt_id,
+                    "med_list_codg": code,
+                    "det_item_fee_sumamt": "10.00",
+                    "cnt": cnt,
+                    "pric": pric,
+                }
+            ]
+        },
+    )
+    assert answer["infcode"] != 0
+    fields = [error["field"] for error in answer["extension"]["errors"]]
+    assert fields == ["input.feedetail.0.cnt"]

@@ -28,6 +28,7 @@ does not model is answered with its neutral value: ``overlmt_selfpay``, ``overlm
 "0", ``med_chrgitm_type`` and ``memo`` "".
 """
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -84,6 +85,11 @@ class ItemReader(InputReader):
         self.data, self.prefix, self.errors = item, prefix, []
 
 
+# A number sent as text: ASCII digits and one point. Decimal() alone would also read "1e3",
+# "1_000" and other scripts' digits.
+_DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
 def decimal_of(reader: InputReader, name: str, *, required: bool = False) -> Decimal | None:
     """A number or its text (the engine checks its range and places)."""
     value = reader.data.get(name)
@@ -93,6 +99,9 @@ def decimal_of(reader: InputReader, name: str, *, required: bool = False) -> Dec
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         reader.error(name, "Must be a number.", "type")
+        return None
+    if isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value.strip()):
+        reader.error(name, "Must be a number.", "invalid")
         return None
     try:
         number = Decimal(str(value).strip())
