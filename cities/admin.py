@@ -76,7 +76,15 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         (_("Fund (pools, personal accounts, cross-city clearing)"), {"fields": ["fund_shown"]}),
         (
             _("Medical-insurance agency (where remedies send people)"),
-            {"fields": ["agency_name", "agency_name_zh", "agency_address", "agency_phone"]},
+            {
+                "fields": [
+                    "agency_name",
+                    "agency_name_zh",
+                    "agency_address",
+                    "agency_address_zh",
+                    "agency_phone",
+                ]
+            },
         ),
         (
             _("Online channel and national platform"),

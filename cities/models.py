@@ -60,6 +60,12 @@ class City(models.Model):
         help_text=_("Where its service counter is."),
         verbose_name=_("agency address"),
     )
+    agency_address_zh = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text=_("The counter's address in Chinese, shown to people reading Chinese."),
+        verbose_name=_("agency address in Chinese"),
+    )
     agency_phone = models.CharField(
         max_length=20,
         blank=True,

@@ -200,7 +200,7 @@ def _hiding_reasons(
 
 
 def _agency_where(city: CityFacts) -> str:
-    return agency_where(name=city.agency.shown_name, address=city.agency.address)
+    return agency_where(name=city.agency.shown_name, address=city.agency.shown_address)
 
 
 def _agency_call(city: CityFacts) -> str:
@@ -209,7 +209,7 @@ def _agency_call(city: CityFacts) -> str:
 
 def _agency_extra(city: CityFacts) -> dict[str, Any]:
     agency = city.agency
-    return agency_contact(name=agency.shown_name, address=agency.address, phone=agency.phone)
+    return agency_contact(name=agency.shown_name, address=agency.shown_address, phone=agency.phone)
 
 
 def _reason_city_inquiry(city: CityFacts) -> Reason:

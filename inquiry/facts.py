@@ -36,11 +36,17 @@ class AgencyContact:
     address: str = ""
     phone: str = ""
     name_zh: str = ""
+    address_zh: str = ""
 
     @property
     def shown_name(self) -> str:
         """The agency's name in the language of the request."""
         return name_in_language(self.name, self.name_zh)
+
+    @property
+    def shown_address(self) -> str:
+        """The counter's address in the language of the request."""
+        return name_in_language(self.address, self.address_zh)
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,7 @@ SELECT p.id, p.scheme, p.employment_status, p.enrolled_on,
        c.outpatient_pooling_annual_quota, c.query_capacity, c.query_window_seconds,
        c.platform_busy_forced, u.as_of,
        c.agency_name, c.agency_address, c.agency_phone, c.name_zh, c.agency_name_zh,
+       c.agency_address_zh,
        e.status, e.locked_until,
        k.status, k.ready_on,
        a.id, a.balance,
@@ -273,6 +280,7 @@ _COLUMNS = (
     "agency_phone",
     "city_name_zh",
     "agency_name_zh",
+    "agency_address_zh",
     "evoucher_status",
     "evoucher_locked_until",
     "card_status",
@@ -322,6 +330,7 @@ def _facts_from_row(row: tuple) -> BalanceFacts:
                 address=value["agency_address"],
                 phone=value["agency_phone"],
                 name_zh=value["agency_name_zh"],
+                address_zh=value["agency_address_zh"],
             ),
             name_zh=value["city_name_zh"],
         ),

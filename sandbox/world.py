@@ -51,6 +51,7 @@ class CityProfile:
             "agency_name": f"{self.name} Medical Insurance Service Centre",
             "agency_name_zh": f"{self.name_zh}医疗保障服务中心",
             "agency_address": f"Medical insurance service hall (sandbox address), {self.name}",
+            "agency_address_zh": f"{self.name_zh}医疗保障服务大厅（沙箱地址）",  # noqa: RUF001
             "agency_phone": f"{self.agency_phone_area}-12393",
         }
 
@@ -178,13 +179,18 @@ def sandbox_city(
     missing_zh = {}
     if name_zh and not city.name_zh:
         missing_zh["name_zh"] = name_zh
-    # Only the profile's own agency gets its Chinese name (an operator's own agency is another).
-    if (
-        profile.agency
-        and not city.agency_name_zh
-        and city.agency_name == profile.agency["agency_name"]
+    # Only the profile's own agency gets its Chinese name and address (an operator's own agency
+    # is another).
+    for english, chinese in (
+        ("agency_name", "agency_name_zh"),
+        ("agency_address", "agency_address_zh"),
     ):
-        missing_zh["agency_name_zh"] = profile.agency["agency_name_zh"]
+        if (
+            profile.agency
+            and not getattr(city, chinese)
+            and getattr(city, english) == profile.agency[english]
+        ):
+            missing_zh[chinese] = profile.agency[chinese]
     if missing_zh:
         city = city_set_switches(city=city, by=by, **missing_zh)
     return city

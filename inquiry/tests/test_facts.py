@@ -1016,10 +1016,11 @@ def test_the_facts_of_a_rich_history():
     assert balance_facts(year=2025, person_id=person.pk).outpatient_pool_paid is None
     assert facts.city.name == city.name
     City.objects.filter(pk=city.pk).update(
-        name_zh="杭州市", agency_name_zh="杭州市医疗保障服务中心"
+        name_zh="杭州市", agency_name_zh="杭州市医疗保障服务中心", agency_address_zh="解放东路18号"
     )
     chinese = balance_facts(year=2026, person_id=person.pk).city
     assert (chinese.name_zh, chinese.agency.name_zh) == ("杭州市", "杭州市医疗保障服务中心")
+    assert chinese.agency.address_zh == "解放东路18号"
     assert facts.city.outpatient_pooling_ratio == city.outpatient_pooling_ratio
     assert (facts.platform.city_id, facts.platform.capacity) == (city.id, city.query_capacity)
 

@@ -212,6 +212,9 @@ def test_a_fresh_demo_shows_each_uploading_citys_latest_upload(agreement, api_cl
     texts = " ".join(r["detail"] + r["remedy"] for r in chinese.json()["reasons"])
     assert "杭州市" in texts and "Hangzhou" not in texts
     assert "杭州市医疗保障服务中心" in str(chinese.json()["reasons"])
+    # The agency's counter, named in Chinese too: no English sentence inside a Chinese remedy.
+    assert "Medical insurance service hall" not in str(chinese.json()["reasons"])
     hangzhou = cities["330100"]
     assert (hangzhou["name"], hangzhou["name_zh"]) == ("Hangzhou", "杭州市")
     assert hangzhou["agency_name_zh"] == "杭州市医疗保障服务中心"
+    assert hangzhou["agency_address_zh"].startswith("杭州市医疗保障服务大厅")
