@@ -36,6 +36,9 @@ OPERATOR_PERMISSIONS = {
         "benefitpolicy": ["view", "change"],
         "benefitrule": ["view", "add", "change"],
         "annualusage": ["view"],
+        "visit": ["view"],
+        "clearingrun": ["view"],
+        "clearingstatement": ["view"],
     },
     # Reviewed by the insured city's agency (an approval pays at once).
     "claims": {
