@@ -4,6 +4,7 @@ approves several at once; an approval pays at once."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
@@ -62,6 +63,27 @@ class ClaimReviewForm(forms.ModelForm):
     class Meta:
         model = ReimbursementClaim
         fields: list[str] = []
+
+    # The service's field names, as this form calls them.
+    SERVICE_FIELDS = {"reason_code": "decision_reason_code", "reason": "decision_reason"}
+
+    def clean(self):
+        from claims.services import claim_decision_check
+
+        cleaned = super().clean()
+        if cleaned.get("decision"):
+            try:
+                claim_decision_check(
+                    cleaned["decision"],
+                    amount=cleaned.get("amount"),
+                    reason_code=cleaned.get("decision_reason_code") or "",
+                    reason=cleaned.get("decision_reason") or "",
+                )
+            except DomainError as error:
+                for field in error.errors or []:
+                    name = self.SERVICE_FIELDS.get(field["field"], field["field"])
+                    self.add_error(name if name in self.fields else None, field["message"])
+        return cleaned
 
 
 @admin.register(ReimbursementClaim)
@@ -216,6 +238,14 @@ class ReimbursementClaimAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
             messages.error(
                 request, _("Claim #%(id)s: %(detail)s") % {"id": obj.pk, "detail": error.detail}
             )
+            request.claim_review_refused = True
+
+    def response_change(self, request, obj):
+        if getattr(request, "claim_review_refused", False):
+            # Back to the claim, with the error and without "changed successfully".
+            return HttpResponseRedirect(request.path)
+        obj.refresh_from_db()  # the review saved the claim it locked, not this instance
+        return super().response_change(request, obj)
 
     def has_review_permission(self, request) -> bool:
         return request.user.has_perm("claims.review_reimbursementclaim")

@@ -544,7 +544,9 @@ def _payout_account(claim: ReimbursementClaim) -> Account:
     return account
 
 
-def _decision_check(decision: str, *, amount, reason_code: str, reason: str) -> None:
+def claim_decision_check(decision: str, *, amount, reason_code: str, reason: str) -> None:
+    """Whether a review decision is complete (CLAIM_DECISION_INVALID with field errors if not),
+    before any claim is read: the API and the console's form check it the same way."""
     errors = []
     if decision not in Decision.ALL:
         errors.append(field_error("decision", _("APPROVE, PARTLY_APPROVE or REJECT.")))
@@ -611,7 +613,7 @@ def claim_review(
     or emergency ratio, caps and the year's usage, which it then counts), and pays the approved
     amount from the pool in one balanced transfer, in this transaction: to the person's personal
     account, or to the city's bank-payout clearing account. A claim is reviewed once."""
-    _decision_check(decision, amount=amount, reason_code=reason_code, reason=reason)
+    claim_decision_check(decision, amount=amount, reason_code=reason_code, reason=reason)
     with transaction.atomic():
         claim = _locked_submitted(claim.pk)
         if decision == Decision.REJECT:

@@ -88,3 +88,53 @@ def test_the_care_citys_operator_does_not_see_the_claim(traveller, far_hospital,
     assert listed.status_code == 200
     assert f"/{claim.pk}/change/".encode() not in listed.content
     assert ReimbursementClaim.objects.get(pk=claim.pk).status == "SUBMITTED"
+
+
+def test_an_incomplete_decision_stays_on_the_form_with_its_field_errors(
+    traveller, far_hospital, reviewer
+):
+    claim = file_claim(traveller, institution=far_hospital, category_totals=totals(A="2000.00"))
+    client = console(reviewer)
+    url = reverse("admin:claims_reimbursementclaim_change", args=[claim.pk])
+    response = client.post(
+        url,
+        {
+            "decision": "PARTLY_APPROVE",
+            "amount": "",
+            "decision_reason_code": "",
+            "decision_reason": "",
+            "lines-TOTAL_FORMS": "1",
+            "lines-INITIAL_FORMS": "1",
+            "receipts-TOTAL_FORMS": "1",
+            "receipts-INITIAL_FORMS": "1",
+        },
+    )
+    # The form again, each missing field named, nothing "changed successfully".
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert set(errors) == {"amount", "decision_reason"}
+    assert "successfully" not in response.content.decode()
+    assert ReimbursementClaim.objects.get(pk=claim.pk).status == "SUBMITTED"
+
+
+def test_an_approval_in_the_console_reports_the_claim_as_it_now_stands(
+    traveller, far_hospital, reviewer
+):
+    claim = file_claim(traveller, institution=far_hospital, category_totals=totals(A="2000.00"))
+    client = console(reviewer)
+    url = reverse("admin:claims_reimbursementclaim_change", args=[claim.pk])
+    response = client.post(
+        url,
+        {
+            "decision": "APPROVE",
+            "lines-TOTAL_FORMS": "1",
+            "lines-INITIAL_FORMS": "1",
+            "receipts-TOTAL_FORMS": "1",
+            "receipts-INITIAL_FORMS": "1",
+        },
+        follow=True,
+    )
+    shown = " ".join(str(message) for message in response.context["messages"])
+    claim.refresh_from_db()
+    assert claim.status == "APPROVED"
+    assert str(claim) in shown
