@@ -70,10 +70,14 @@ class WebhookAttemptInline(admin.TabularInline):
         "duration_ms",
         "succeeded",
         "status_code",
-        "error",
+        "error_shown",
         "response_excerpt",
     ]
     readonly_fields = fields
+
+    @admin.display(description=_("error"))
+    def error_shown(self, attempt) -> str:
+        return attempt.shown_error
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -125,7 +129,11 @@ class WebhookAttemptAdmin(EndpointScopedAdminMixin, ReadOnlyAdminMixin, admin.Mo
         "duration_ms",
         "succeeded",
         "status_code",
-        "error",
+        "error_shown",
     ]
     list_filter = ["succeeded"]
     list_select_related = ["delivery"]
+
+    @admin.display(description=_("error"))
+    def error_shown(self, attempt) -> str:
+        return attempt.shown_error

@@ -7,6 +7,7 @@ event's public id, the same on every attempt and every redelivery."""
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 # An endpoint that asks for every event type lists this one value.
@@ -162,6 +163,12 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.delivery_id}/{self.number}"
+
+    @property
+    def shown_error(self) -> str:
+        """The error in the reader's language where it is one of ours (kept in English, as
+        recorded by whichever language the sending worker had); a network error as it came."""
+        return gettext(self.error) if self.error else ""
 
 
 class WebhookDispatchCursor(models.Model):

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from common import clock
 from common.errors import CommonErrorCode, DomainError, field_error
@@ -27,6 +28,10 @@ OWNER_ROLES = {User.Role.INSTITUTION, User.Role.OPERATOR, "DEVELOPER"}
 
 
 # --- Endpoints -------------------------------------------------------------------------------
+
+# Recorded in English whatever language the worker runs in; shown translated
+# (WebhookAttempt.shown_error).
+NO_SUCCESS_STATUS = gettext_noop("the receiver did not answer 2xx")
 
 
 def event_types_check(event_types: Iterable[str]) -> list[str]:
@@ -249,7 +254,7 @@ def _attempts_record(
                 succeeded=ok,
                 status_code=result.status_code,
                 response_excerpt=result.response_excerpt,
-                error=result.error or ("" if ok else _("the receiver did not answer 2xx")),
+                error=result.error or ("" if ok else NO_SUCCESS_STATUS),
             )
         )
         endpoint_id = delivery.endpoint_id

@@ -265,6 +265,12 @@ class EndpointSecretRotationApi(ActorMixin, APIView):
 
 
 class AttemptOutputSerializer(serializers.ModelSerializer):
+    error = serializers.CharField(
+        source="shown_error",
+        help_text="Why the attempt failed (empty when it succeeded): a network error as it came, "
+        "or the receiver's answer not being 2xx.",
+    )
+
     class Meta:
         model = WebhookAttempt
         fields = [

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from cities.tests.factories import CityFactory
@@ -135,6 +135,12 @@ def test_a_failing_receiver_gets_retries_with_the_same_webhook_id(
     if failure == ERROR:
         assert attempts[0].status_code == 500
         assert attempts[0].response_excerpt == "Internal Server Error"
+        # Kept in English whatever language the worker had; shown in the reader's.
+        assert attempts[0].error == "the receiver did not answer 2xx"
+        with translation.override("zh-hans"):
+            assert attempts[0].shown_error == "接收方未返回 2xx"
+        with translation.override("en"):
+            assert attempts[0].shown_error == "the receiver did not answer 2xx"
     if failure == HANG:
         assert attempts[0].duration_ms < 5000  # the read timeout, not the receiver, ended it
     for request in receiver.requests:
