@@ -104,7 +104,9 @@ class ReimbursementClaim(models.Model):
     claimed_amount = MoneyField(
         verbose_name=_("claimed amount"), help_text=_("The total of the receipts.")
     )
-    payout_method = models.CharField(max_length=16, choices=Payout.choices)
+    payout_method = models.CharField(
+        max_length=16, choices=Payout.choices, verbose_name=_("payout method")
+    )
     bank_name = models.CharField(max_length=64, blank=True)
     bank_account_holder = models.CharField(max_length=64, blank=True)
     bank_account_number = models.CharField(max_length=34, blank=True)

@@ -6,7 +6,6 @@ from django.contrib import admin, messages
 from django.db.models import Count, F, Q, Sum
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -26,9 +25,9 @@ from employers.models import Employer, Employment
 from employers.services import employer_payment_mode_set, employer_register
 
 _STATE_LABELS = {
-    EmployerState.PAYING: ("Paying", "#2e7d32"),
-    EmployerState.IN_ARREARS: ("In arrears", "#c62828"),
-    EmployerState.UNDERPAYING: ("Underpaying", "#b26a00"),
+    EmployerState.PAYING: (_("Paying"), "#2e7d32"),
+    EmployerState.IN_ARREARS: (_("In arrears"), "#c62828"),
+    EmployerState.UNDERPAYING: (_("Underpaying"), "#b26a00"),
 }
 _MONTHS_SHOWN = 12
 
@@ -150,10 +149,22 @@ class EmployerAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
         rows = _monthly_payments(employer)
         if not rows:
             return _("No month collected yet.")
-        header = mark_safe(  # a constant
-            "<tr><th>Month</th><th>Paid</th><th>Underpaid</th><th>Unpaid</th>"
-            "<th>Received (CNY)</th><th>Still owed (CNY)</th></tr>"
+        header = format_html_join(
+            "",
+            "<th>{}</th>",
+            (
+                (title,)
+                for title in (
+                    _("Month"),
+                    _("Paid"),
+                    _("Underpaid"),
+                    _("Unpaid"),
+                    _("Received (CNY)"),
+                    _("Still owed (CNY)"),
+                )
+            ),
         )
+        header = format_html("<tr>{}</tr>", header)
         body = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",

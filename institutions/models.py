@@ -34,7 +34,7 @@ class Institution(models.Model):
     level = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
-        choices=[(1, "Level 1"), (2, "Level 2"), (3, "Level 3")],
+        choices=[(1, _("Level 1")), (2, _("Level 2")), (3, _("Level 3"))],
         help_text=_("Hospitals only."),
         verbose_name=_("level"),
     )

@@ -71,14 +71,16 @@ class BenefitPolicyAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(description="Residents' outpatient pooling (set on the city)")
+    @admin.display(description=gettext_lazy("Residents' outpatient pooling (set on the city)"))
     def residents_outpatient_pooling(self, policy) -> str:
         city = policy.city
-        return (
-            f"{city.outpatient_pooling_ratio:.0%} of eligible costs, up to "
-            f"{city.outpatient_pooling_annual_quota} CNY a year (used where a residents' "
+        return _(
+            "%(ratio)s of eligible costs, up to %(quota)s CNY a year (used where a residents' "
             "outpatient rule leaves the ratio empty)"
-        )
+        ) % {
+            "ratio": f"{city.outpatient_pooling_ratio:.0%}",
+            "quota": city.outpatient_pooling_annual_quota,
+        }
 
 
 @admin.register(AnnualUsage)
@@ -288,7 +290,10 @@ class SettlementAdmin(CityScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
     def has_reverse_permission(self, request) -> bool:
         return request.user.has_perm("settlement.reverse_settlement")
 
-    @admin.action(description="Reverse (refund) the selected settlements", permissions=["reverse"])
+    @admin.action(
+        description=gettext_lazy("Reverse (refund) the selected settlements"),
+        permissions=["reverse"],
+    )
     def reverse_settlements(self, request, queryset):
         from settlement.services import settlement_reverse
 
@@ -323,7 +328,9 @@ class CrossCityFilingForm(forms.ModelForm):
     """Recording goes through the same checks as the API (city, dates, overlaps)."""
 
     valid_until = forms.DateField(
-        required=False, help_text="Empty: the insured city's default validity."
+        label=gettext_lazy("Valid until"),
+        required=False,
+        help_text=gettext_lazy("Empty: the insured city's default validity."),
     )
 
     class Meta:
