@@ -208,7 +208,7 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
             (
                 (
                     reverse("admin:cities_city_act", args=[city.pk, action]),
-                    question % {"city": city.name},
+                    question % {"city": city.shown_name},
                     label,
                 )
                 for action, label, question in CITY_RUNS

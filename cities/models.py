@@ -255,7 +255,7 @@ class City(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.code})"
+        return f"{self.shown_name} ({self.code})"
 
     @property
     def shown_name(self) -> str:

@@ -70,6 +70,19 @@ def test_the_dashboard_shows_the_clock_and_only_the_operators_cities(world):
     assert "Insured persons" in html
 
 
+def test_the_chinese_dashboard_names_the_cities_in_chinese(world):
+    from django.utils import translation
+
+    with translation.override("en"):
+        page = world["client"].get(reverse("admin:index") + "?lang=zh-hans")
+    html = page.content.decode()
+    hangzhou = world["hangzhou"]
+    assert hangzhou.name_zh and hangzhou.name_zh in html
+    # The switch and upload confirmations too: no English city name on the Chinese page.
+    assert f"{hangzhou.name}</a>" not in html and f"of {hangzhou.name}" not in html
+    assert hangzhou.name not in re.findall(r'data-confirm="([^"]*)"', html)[0]
+
+
 def test_the_dashboards_advance_button_moves_the_clock_once(world):
     advance = reverse("admin:common_simulatedclock_advance")
     response = world["client"].post(advance, {"step": "1d"})
