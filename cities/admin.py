@@ -185,6 +185,8 @@ class CityAdmin(CityScopedAdminMixin, SimpleHistoryAdmin):
             (_("Owed to other cities (clearing payable)"), fund.clearing_payable, False),
             (_("Owed by other cities (clearing receivable)"), fund.clearing_receivable, False),
             (_("Net paid to other cities by the clearings"), fund.settled_with_other_cities, False),
+            (_("Contributions received"), fund.contributions_received, False),
+            (_("Reimbursements paid to bank accounts"), fund.reimbursements_paid_to_banks, False),
         ]
         return render_to_string(
             "admin/console_city_fund.html", {"rows": rows, "in_deficit": fund.in_deficit}

@@ -244,3 +244,19 @@ def test_a_citys_actions_switch_and_start_jobs_in_its_operators_cities_only(worl
     listing = client.get(reverse("admin:cities_city_changelist")).content.decode()
     assert reverse("admin:cities_city_act", args=[hangzhou.pk, "upload"]) in listing
     assert City.objects.count() == 3
+
+
+def test_a_citys_page_shows_every_figure_of_its_fund_the_api_gives(world):
+    from accounts.selectors import city_fund
+
+    hangzhou = world["hangzhou"]
+    page = world["client"].get(reverse("admin:cities_city_change", args=[hangzhou.pk]))
+    html = page.content.decode()
+    fund = city_fund(city_id=hangzhou.pk)
+    for label, amount in (
+        ("Contributions received", fund.contributions_received),
+        ("Reimbursements paid to bank accounts", fund.reimbursements_paid_to_banks),
+        ("Owed to institutions", fund.owed_to_institutions),
+    ):
+        row = re.search(rf"{re.escape(label)}.*?</tr>", html, re.S)
+        assert row and f"{amount:.2f}" in row.group(0).replace(",", ""), label
