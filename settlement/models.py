@@ -13,6 +13,7 @@ Its money moves as one balanced ledger transfer; a reversal is a second transfer
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 from simple_history.models import HistoricalRecords
@@ -185,7 +186,7 @@ class BenefitPolicy(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Benefit policy of {self.city}"
+        return gettext("Benefit policy of %(city)s") % {"city": self.city}
 
     def annual_cap_for(self, scheme: str):
         return self.employee_annual_cap if scheme == "EMPLOYEE" else self.resident_annual_cap
@@ -319,7 +320,10 @@ class AnnualUsage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Usage {self.year} of person {self.person_id}"
+        return gettext("Usage %(year)s of person %(person)s") % {
+            "year": self.year,
+            "person": self.person_id,
+        }
 
     def deductible_paid(self, visit_type: str):
         if visit_type == VisitType.INPATIENT:
@@ -461,7 +465,12 @@ class CrossCityFiling(models.Model):
         indexes = [models.Index(fields=["person", "city", "valid_until"])]
 
     def __str__(self) -> str:
-        return f"Filing of person {self.person_id} for {self.city} ({self.valid_from} to {self.valid_until})"
+        return gettext("Filing of person %(person)s for %(city)s (%(start)s to %(end)s)") % {
+            "person": self.person_id,
+            "city": self.city,
+            "start": self.valid_from,
+            "end": self.valid_until,
+        }
 
     def is_valid_on(self, day) -> bool:
         return self.revoked_at is None and self.valid_from <= day <= self.valid_until
@@ -782,7 +791,11 @@ class Settlement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Settlement #{self.pk} at {self.institution_id} ({self.get_status_display()})"
+        return gettext("Settlement #%(id)s at institution %(institution)s (%(status)s)") % {
+            "id": self.pk,
+            "institution": self.institution_id,
+            "status": self.get_status_display(),
+        }
 
     @property
     def person_share(self):
@@ -948,7 +961,11 @@ class Visit(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Visit {self.mdtrt_id} at {self.institution_id} ({self.get_status_display()})"
+        return gettext("Visit %(visit)s at institution %(institution)s (%(status)s)") % {
+            "visit": self.mdtrt_id,
+            "institution": self.institution_id,
+            "status": self.get_status_display(),
+        }
 
     @property
     def is_settled(self) -> bool:
@@ -1041,7 +1058,7 @@ class ClearingRun(RecordedJob):
         ordering = ["-period"]
 
     def __str__(self) -> str:
-        return f"Clearing {self.period:%Y-%m}"
+        return gettext("Clearing %(period)s") % {"period": f"{self.period:%Y-%m}"}
 
 
 class ClearingStatement(models.Model):
@@ -1127,7 +1144,11 @@ class ClearingStatement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Clearing {self.period:%Y-%m}, cities {self.city_a_id} and {self.city_b_id}"
+        return gettext("Clearing %(period)s between %(city_a)s and %(city_b)s") % {
+            "period": f"{self.period:%Y-%m}",
+            "city_a": self.city_a,
+            "city_b": self.city_b,
+        }
 
     @property
     def a_owes(self):

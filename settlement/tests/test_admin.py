@@ -179,3 +179,26 @@ def test_a_new_institution_gets_its_account_and_city_policy(city):
     institution = Institution.objects.get(code="H999")
     assert institution.account.balance == 0
     assert BenefitPolicy.objects.filter(city=city).exists()
+
+
+def test_row_titles_name_cities_and_read_in_the_readers_language():
+    from datetime import date
+
+    from django.utils import translation
+
+    from cities.models import City
+    from settlement.models import ClearingStatement, Settlement
+
+    statement = ClearingStatement(
+        period=date(2026, 11, 1),
+        city_a=City(code="330100", name="Hangzhou", name_zh="杭州市"),
+        city_b=City(code="350100", name="Fuzhou", name_zh="福州市"),
+    )
+    settlement = Settlement(pk=7, institution_id=3, status=Settlement.Status.SETTLED)
+    with translation.override("en"):
+        assert str(statement) == "Clearing 2026-11 between Hangzhou (330100) and Fuzhou (350100)"
+        assert str(settlement) == "Settlement #7 at institution 3 (Settled)"
+    with translation.override("zh-hans"):
+        assert "杭州市" in str(statement) and "福州市" in str(statement)
+        assert "Hangzhou" not in str(statement)
+        assert str(settlement).startswith("结算 #7")
