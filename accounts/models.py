@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from common.models import RecordedJob
@@ -193,12 +194,12 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         owner = (
-            f"person {self.person_id}"
+            gettext("person %(id)s") % {"id": self.person_id}
             if self.person_id
             else (
-                f"institution {self.institution_id}"
+                gettext("institution %(id)s") % {"id": self.institution_id}
                 if self.institution_id
-                else f"city {self.city_id}"
+                else gettext("city %(id)s") % {"id": self.city_id}
             )
         )
         return f"{self.get_kind_display()} #{self.pk} ({owner})"
@@ -315,7 +316,10 @@ class Entry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount:+} on account {self.account_id}"
+        return gettext("%(amount)s on account %(account)s") % {
+            "amount": f"{self.amount:+}",
+            "account": self.account_id,
+        }
 
 
 class Contribution(models.Model):
@@ -415,7 +419,11 @@ class Contribution(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.period:%Y-%m} of person {self.person_id}"
+        return gettext("%(kind)s %(period)s of person %(person)s") % {
+            "kind": self.get_kind_display(),
+            "period": f"{self.period:%Y-%m}",
+            "person": self.person_id,
+        }
 
     @property
     def total(self):
@@ -508,8 +516,12 @@ class ContributionArrear(models.Model):
         ]
 
     def __str__(self) -> str:
-        state = "paid" if self.contribution_id else "unpaid"
-        return f"{self.period:%Y-%m} of person {self.person_id}, {state}"
+        text = (
+            gettext("%(period)s of person %(person)s, paid")
+            if self.contribution_id
+            else gettext("%(period)s of person %(person)s, unpaid")
+        )
+        return text % {"period": f"{self.period:%Y-%m}", "person": self.person_id}
 
     @property
     def amount_due(self):
@@ -543,7 +555,10 @@ class CreditingRun(RecordedJob):
         ]
 
     def __str__(self) -> str:
-        return f"Crediting {self.period:%Y-%m}, {self.city}"
+        return gettext("Crediting %(period)s, %(city)s") % {
+            "period": f"{self.period:%Y-%m}",
+            "city": self.city,
+        }
 
 
 class ContributionCollection(RecordedJob):
@@ -578,7 +593,10 @@ class ContributionCollection(RecordedJob):
         ]
 
     def __str__(self) -> str:
-        return f"Contributions {self.period:%Y-%m}, {self.city}"
+        return gettext("Contributions %(period)s, %(city)s") % {
+            "period": f"{self.period:%Y-%m}",
+            "city": self.city,
+        }
 
 
 class Crediting(models.Model):
@@ -615,4 +633,8 @@ class Crediting(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} to account {self.account_id} for {self.period:%Y-%m}"
+        return gettext("%(amount)s to account %(account)s for %(period)s") % {
+            "amount": self.amount,
+            "account": self.account_id,
+            "period": f"{self.period:%Y-%m}",
+        }

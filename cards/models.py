@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 from simple_history.models import HistoricalRecords
@@ -110,7 +111,10 @@ class SocialSecurityCard(models.Model):
         indexes = [models.Index(fields=["status", "ready_on"])]
 
     def __str__(self) -> str:
-        return f"Card {self.number} ({self.get_status_display()})"
+        return gettext("Card %(number)s (%(status)s)") % {
+            "number": self.number,
+            "status": self.get_status_display(),
+        }
 
     @transition(field=status, source=Status.PENDING, target=Status.READY)
     def mark_ready(self) -> None:
@@ -210,7 +214,10 @@ class EVoucher(models.Model):
         verbose_name_plural = _("e-vouchers")
 
     def __str__(self) -> str:
-        return f"E-voucher of {self.person_id} ({self.get_status_display()})"
+        return gettext("E-voucher of person %(person)s (%(status)s)") % {
+            "person": self.person_id,
+            "status": self.get_status_display(),
+        }
 
     @transition(
         field=status,

@@ -359,3 +359,21 @@ def test_generic_problem_details_answer_in_the_language_asked_for(api_client, co
         off_choices = client.get("/api/v1/events?type=bogus", **headers).json()
         assert off_choices["code"] == "VALIDATION_ERROR"
         assert chinese(off_choices["detail"]) is expect_chinese
+
+
+def test_row_titles_read_in_the_readers_language(compiled_catalogue):
+    from decimal import Decimal
+
+    from accounts.models import Entry
+    from cards.models import EVoucher, SocialSecurityCard
+
+    card = SocialSecurityCard(number="D01030781", status=SocialSecurityCard.Status.ACTIVE)
+    evoucher = EVoucher(person_id=13, status=EVoucher.Status.NOT_ACTIVATED)
+    entry = Entry(amount=Decimal("-126.00"), account_id=4)
+    with translation.override("en"):
+        assert str(card) == "Card D01030781 (Active)"
+        assert str(evoucher).startswith("E-voucher of person 13 (")
+        assert str(entry) == "-126.00 on account 4"
+    with translation.override("zh-hans"):
+        for row in (card, evoucher, entry):
+            assert chinese(str(row)) and not re.search(r"[A-Za-z]{3,}", str(row)), str(row)

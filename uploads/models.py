@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from common import clock
@@ -42,7 +43,11 @@ class CityUpload(RecordedJob):
         ]
 
     def __str__(self) -> str:
-        return f"Upload #{self.pk} of {self.city} as of {clock.as_text(self.as_of)}"
+        return gettext("Upload #%(id)s of %(city)s as of %(as_of)s") % {
+            "id": self.pk,
+            "city": self.city,
+            "as_of": clock.as_text(self.as_of),
+        }
 
 
 class BalanceSnapshot(models.Model):
@@ -71,4 +76,8 @@ class BalanceSnapshot(models.Model):
         verbose_name_plural = _("balance snapshots")
 
     def __str__(self) -> str:
-        return f"Snapshot of person {self.person_id}: {self.balance} as of {clock.localdate(self.as_of):%Y-%m-%d}"
+        return gettext("Snapshot of person %(person)s: %(balance)s as of %(day)s") % {
+            "person": self.person_id,
+            "balance": self.balance,
+            "day": f"{clock.localdate(self.as_of):%Y-%m-%d}",
+        }
