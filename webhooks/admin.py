@@ -60,6 +60,12 @@ class WebhookEndpointAdmin(EndpointScopedAdminMixin, ReadOnlyAdminMixin, admin.M
     exclude = ["secret", "previous_secret"]
 
 
+@admin.display(description=_("error"))
+def _attempt_error_column(model_admin, attempt) -> str:
+    """An attempt's error in the reader's language (the inline's and the list's column)."""
+    return attempt.shown_error
+
+
 class WebhookAttemptInline(admin.TabularInline):
     model = WebhookAttempt
     extra = 0
@@ -75,9 +81,7 @@ class WebhookAttemptInline(admin.TabularInline):
     ]
     readonly_fields = fields
 
-    @admin.display(description=_("error"))
-    def error_shown(self, attempt) -> str:
-        return attempt.shown_error
+    error_shown = _attempt_error_column
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -134,6 +138,4 @@ class WebhookAttemptAdmin(EndpointScopedAdminMixin, ReadOnlyAdminMixin, admin.Mo
     list_filter = ["succeeded"]
     list_select_related = ["delivery"]
 
-    @admin.display(description=_("error"))
-    def error_shown(self, attempt) -> str:
-        return attempt.shown_error
+    error_shown = _attempt_error_column
