@@ -6,7 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Model, Q
 from django.utils.translation import gettext
 
 from accounts.error_codes import LedgerErrorCode
@@ -24,6 +25,7 @@ from common.audit import acting_user
 from common.context import current_request_id
 from common.errors import DomainError
 from common.money import MAX_DIGITS, ZERO, money
+from common.statements import ids_reserved_sql, ids_split
 from employers.models import Employment
 
 # PostgreSQL's SQLSTATE for an entry naming an account that does not exist.
@@ -69,6 +71,78 @@ def lock_accounts(account_ids: Sequence[int]) -> dict[int, Account]:
     if striping_on():
         accounts = accounts.filter(stripes=1)
     return {account.id: account for account in accounts.order_by("id")}
+
+
+@dataclass(frozen=True)
+class AccountsHeld:
+    """The accounts a posting goes through, found and locked in one statement
+    (``accounts_find_and_lock``)."""
+
+    # Every account found, by id (the unlocked ones carry only their id, kind and owners).
+    found: dict[int, Account]
+    # Those locked, with their balances as they stand locked: what lock_accounts answers.
+    locked: dict[int, Account]
+    # The ids reserved in the same statement, per (model, how many) asked for.
+    reserved_ids: list[list[int]]
+
+
+def accounts_find_and_lock(
+    wanted: Q, *, reserve: Sequence[tuple[type[Model], int]] = ()
+) -> AccountsHeld:
+    """The accounts ``wanted`` names, those lock_accounts would lock locked in its order, and new
+    ids of other tables reserved (``common.statements.ids_reserved``), in one statement: a busy
+    flow's reads in one round trip. A locked account's balance is read by the lock, after any
+    transaction it waited for."""
+    inner_sql, inner_params = (
+        Account.objects.filter(wanted).values_list("id").query.sql_with_params()
+    )
+    unstriped = "AND a.stripes = 1" if striping_on() else ""
+    sql = f"""
+        WITH wanted AS MATERIALIZED ({inner_sql}),
+        locked AS MATERIALIZED (
+            SELECT a.id, a.balance FROM accounts_account a
+             WHERE a.id IN (SELECT id FROM wanted) {unstriped}
+             ORDER BY a.id FOR NO KEY UPDATE
+        ),
+        -- Drawn once the locks are held: rows written under them are numbered in the order
+        -- their postings take effect.
+        ids AS MATERIALIZED (
+            SELECT {ids_reserved_sql(reserve) or "1"} FROM (SELECT COUNT(*) FROM locked) held
+        )
+        SELECT ids.*, a.id, a.kind, a.city_id, a.person_id, a.institution_id, a.stripes,
+               l.id IS NOT NULL, l.balance
+          FROM ids LEFT JOIN (
+               accounts_account a JOIN wanted w ON w.id = a.id LEFT JOIN locked l ON l.id = a.id
+          ) ON true
+    """  # noqa: S608 (the filter's SQL is the ORM's, values are parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, inner_params)
+        rows = cursor.fetchall()
+    width = sum(count for _, count in reserve) or 1
+    found, locked = {}, {}
+    for row in rows:
+        if row[width] is None:
+            continue
+        account_id, kind, city_id, person_id, institution_id, stripes, is_locked, balance = row[
+            width:
+        ]
+        account = Account(
+            id=account_id,
+            kind=kind,
+            city_id=city_id,
+            person_id=person_id,
+            institution_id=institution_id,
+            # A locked account is unstriped, or striping is off: its row holds its balance.
+            row_balance=balance if is_locked else ZERO,
+            stripes=1 if is_locked else stripes,
+        )
+        account._state.adding = False
+        found[account_id] = account
+        if is_locked:
+            locked[account_id] = account
+    return AccountsHeld(
+        found=found, locked=locked, reserved_ids=ids_split(rows[0][:width], reserve)
+    )
 
 
 def _accounts_of(legs: Sequence[Leg]) -> dict[int, Account]:
@@ -125,10 +199,17 @@ def _check_no_overdraft(*, accounts: dict[int, Account], legs: Sequence[Leg]) ->
             )
 
 
-def _transfer_create(
-    *, kind: str, key: str, memo: str, legs: Sequence[Leg], by, posted_at: datetime | None
+def _transfer_row(
+    *,
+    kind: str,
+    key: str,
+    memo: str,
+    by,
+    posted_at: datetime | None,
+    transfer_id: int | None = None,
 ) -> Transfer:
-    transfer = Transfer.objects.create(
+    return Transfer(
+        id=transfer_id,
         kind=kind,
         key=key,
         memo=memo[:255],
@@ -136,6 +217,13 @@ def _transfer_create(
         created_by=acting_user(by),
         request_id=current_request_id(),
     )
+
+
+def _transfer_create(
+    *, kind: str, key: str, memo: str, legs: Sequence[Leg], by, posted_at: datetime | None
+) -> Transfer:
+    transfer = _transfer_row(kind=kind, key=key, memo=memo, by=by, posted_at=posted_at)
+    transfer.save(force_insert=True)
     Entry.objects.bulk_create(
         [Entry(transfer=transfer, account_id=leg.account_id, amount=leg.amount) for leg in legs]
     )
@@ -191,8 +279,9 @@ def transfer_post(
         )
 
 
-def transfer_post_fresh(
+def transfer_rows(
     *,
+    transfer_id: int,
     kind: str,
     key: str,
     memo: str,
@@ -200,29 +289,37 @@ def transfer_post_fresh(
     locked: dict[int, Account],
     by=None,
     posted_at: datetime,
-) -> Transfer:
-    """Post one balanced transfer under a key no transfer can hold yet (it names a row the caller
-    inserted in the same transaction), with the legs' accounts already locked by the caller
-    (``lock_accounts``, whose answer is ``locked``). The fast path of a flow that posts as one
-    step of its own transaction: no look-up of the key, no second lock, no savepoint. A refusal
-    leaves the caller's transaction unusable, so it is raised for the caller's atomic block to
-    roll back."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("transfer_post_fresh runs inside the caller's transaction")
+) -> tuple[Transfer, list[Entry]]:
+    """One balanced transfer as unsaved rows, for a flow that posts it as one step of its own
+    transaction and writes it in one statement with its own rows (``common.statements``): the
+    transfer, under its reserved id and a key no transfer can hold yet (it names a row of the
+    flow's), and its entries, checked against the accounts the flow locked
+    (``accounts_find_and_lock`` or ``lock_accounts``, whose answer is ``locked``). No look-up of
+    the key, no second lock, no savepoint: a refusal by the database when they are written
+    (``ledger_refusal``) leaves the flow's transaction unusable, for its atomic block to roll
+    back."""
     legs = _checked_legs(legs=legs)
     _check_no_overdraft(accounts=locked, legs=legs)
-    try:
-        return _transfer_create(
-            kind=kind, key=key, memo=memo, legs=legs, by=by, posted_at=posted_at
-        )
-    except IntegrityError as exc:
-        if getattr(exc.__cause__, "sqlstate", None) == FOREIGN_KEY_VIOLATION:
-            raise DomainError(LedgerErrorCode.ACCOUNT_NOT_FOUND) from exc
-        if getattr(exc.__cause__, "sqlstate", None) == UNIQUE_VIOLATION:
-            raise _key_conflict(key) from exc  # the transfer's only unique column
-        raise DomainError(
-            LedgerErrorCode.INSUFFICIENT_FUNDS, gettext("The ledger refused the transfer.")
-        ) from exc
+    transfer = _transfer_row(
+        kind=kind, key=key, memo=memo, by=by, posted_at=posted_at, transfer_id=transfer_id
+    )
+    entries = [
+        Entry(transfer=transfer, account_id=leg.account_id, amount=leg.amount) for leg in legs
+    ]
+    return transfer, entries
+
+
+def ledger_refusal(exc: IntegrityError, *, key: str) -> DomainError:
+    """The refusal a fresh transfer's rows met in the database: an account that does not exist,
+    its key taken, or a ledger rule (a striped account's balance is checked only there)."""
+    sqlstate = getattr(exc.__cause__, "sqlstate", None)
+    if sqlstate == FOREIGN_KEY_VIOLATION:
+        return DomainError(LedgerErrorCode.ACCOUNT_NOT_FOUND)
+    if sqlstate == UNIQUE_VIOLATION:
+        return _key_conflict(key)  # the transfer's only unique column
+    return DomainError(
+        LedgerErrorCode.INSUFFICIENT_FUNDS, gettext("The ledger refused the transfer.")
+    )
 
 
 # --- Accounts ------------------------------------------------------------------------------

@@ -53,6 +53,46 @@ def _schedule_events_committed() -> None:
     transaction.on_commit(_send_events_committed)
 
 
+def event_row(
+    *,
+    type: EventType | str,
+    now: datetime,
+    object_type: str,
+    object_id: Any,
+    data: Mapping[str, Any],
+    city_id: int | None = None,
+    person_id: int | None = None,
+    institution_id: int | None = None,
+    is_test: bool = False,
+    triggered_by_id: int | None = None,
+) -> Event | None:
+    """One event as an unsaved row (``None`` when recording is turned off), for a flow that
+    writes it with its own rows in one statement (``common.statements``) and then calls
+    :func:`events_written`."""
+    if not events_enabled():
+        return None
+    return Event(
+        type=EventType(type),
+        occurred_at=now,
+        object_type=object_type,
+        object_id=str(object_id),
+        data=dict(data),
+        city_id=city_id,
+        person_id=person_id,
+        institution_id=institution_id,
+        request_id=current_request_id()[:64],
+        idempotency_key=current_idempotency_key(),
+        is_test=is_test,
+        triggered_by_id=triggered_by_id,
+    )
+
+
+def events_written() -> None:
+    """Events were written in the current transaction by the caller's own statement: send
+    ``events_committed`` once it commits."""
+    _schedule_events_committed()
+
+
 def event_record(
     *,
     type: EventType | str,
@@ -68,22 +108,21 @@ def event_record(
 ) -> Event | None:
     """Record one event (``None`` when recording is turned off); a test event names the user
     who triggered it (``triggered_by_id``), the only one besides superusers who sees it."""
-    if not events_enabled():
-        return None
-    event = Event.objects.create(
-        type=EventType(type),
-        occurred_at=now,
+    event = event_row(
+        type=type,
+        now=now,
         object_type=object_type,
-        object_id=str(object_id),
-        data=dict(data),
+        object_id=object_id,
+        data=data,
         city_id=city_id,
         person_id=person_id,
         institution_id=institution_id,
-        request_id=current_request_id()[:64],
-        idempotency_key=current_idempotency_key(),
         is_test=is_test,
         triggered_by_id=triggered_by_id,
     )
+    if event is None:
+        return None
+    event.save(force_insert=True)
     _schedule_events_committed()
     return event
 

@@ -4,20 +4,20 @@ than the settlement's own figures."""
 
 from datetime import datetime
 
-from events.models import EventType
-from events.services import event_record
+from events.models import Event, EventType
+from events.services import event_record, event_row
 from settlement.models import CrossCityFiling, FamilyAuthorization, Settlement
 
 
-def settlement_event_record(settlement: Settlement, *, now: datetime) -> None:
+def _settlement_event_fields(settlement: Settlement, *, now: datetime) -> dict:
     """settlement.created, or settlement.reversed once it is reversed."""
     reversed_ = settlement.status == Settlement.Status.REVERSED
-    event_record(
-        type=EventType.SETTLEMENT_REVERSED if reversed_ else EventType.SETTLEMENT_CREATED,
-        now=now,
-        object_type="settlement",
-        object_id=settlement.pk,
-        data={
+    return {
+        "type": EventType.SETTLEMENT_REVERSED if reversed_ else EventType.SETTLEMENT_CREATED,
+        "now": now,
+        "object_type": "settlement",
+        "object_id": settlement.pk,
+        "data": {
             "status": settlement.status,
             "visit_type": settlement.visit_type,
             "visit_reference": settlement.visit_reference,
@@ -26,10 +26,21 @@ def settlement_event_record(settlement: Settlement, *, now: datetime) -> None:
             "personal_account_amount": str(settlement.personal_account_amount),
             "cash_amount": str(settlement.cash_amount),
         },
-        city_id=settlement.insured_city_id,
-        person_id=settlement.person_id,
-        institution_id=settlement.institution_id,
-    )
+        "city_id": settlement.insured_city_id,
+        "person_id": settlement.person_id,
+        "institution_id": settlement.institution_id,
+    }
+
+
+def settlement_event_record(settlement: Settlement, *, now: datetime) -> None:
+    """settlement.created, or settlement.reversed once it is reversed."""
+    event_record(**_settlement_event_fields(settlement, now=now))
+
+
+def settlement_event_row(settlement: Settlement, *, now: datetime) -> Event | None:
+    """The event ``settlement_event_record`` records, unsaved, for a settlement written in one
+    statement with its event (``events.services.events_written`` after writing it)."""
+    return event_row(**_settlement_event_fields(settlement, now=now))
 
 
 def filing_event_record(filing: CrossCityFiling, *, now: datetime) -> None:

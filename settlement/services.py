@@ -6,21 +6,23 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q, Value
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from accounts.models import Account, Transfer
+from accounts.models import Account, Entry, Transfer
 from accounts.services import (
     MAX_AMOUNT,
     Leg,
+    accounts_find_and_lock,
     city_account,
     institution_account_open,
+    ledger_refusal,
     lock_accounts,
     transfer_post,
-    transfer_post_fresh,
+    transfer_rows,
 )
 from cards.credentials import PresentedCredential
 from cards.error_codes import CardErrorCode
@@ -30,6 +32,8 @@ from common.context import current_request_id
 from common.dates import MAX_DAYS_AHEAD, latest_allowed
 from common.errors import CommonErrorCode, DomainError, field_error, violated_constraint
 from common.money import MAX_DIGITS, ZERO, money
+from common.statements import row_update, rows_insert, writes_execute
+from events.services import events_written
 from institutions.models import Institution, Tier
 from persons.models import InsuredPerson
 from settlement.calculation import (
@@ -45,6 +49,7 @@ from settlement.events import (
     filing_event_record,
     revocation_event_record,
     settlement_event_record,
+    settlement_event_row,
 )
 from settlement.models import (
     AnnualUsage,
@@ -460,16 +465,25 @@ def _pool_kind(person: InsuredPerson, visit_type: str) -> str:
     return Account.Kind.RESIDENT_POOL
 
 
+def _active_card_presented(credential: PresentedCredential) -> Exists | Value:
+    """Whether the card presented is the person's and active, as an annotation of the person's
+    read (a card identifies its holder once issued, but it pays only once activated); true for
+    other credentials."""
+    if credential.kind != "CARD":
+        return Value(True)
+    return Exists(
+        SocialSecurityCard.objects.filter(
+            number=credential.value,
+            person_id=OuterRef("pk"),
+            status=SocialSecurityCard.Status.ACTIVE,
+        )
+    )
+
+
 def _check_presented(
-    credential: PresentedCredential, *, person_id: int, use_personal_account: bool
+    credential: PresentedCredential, *, active_card: bool, use_personal_account: bool
 ) -> None:
-    # A card identifies its holder once issued, but it pays only once activated.
-    if (
-        credential.kind == "CARD"
-        and not SocialSecurityCard.objects.filter(
-            number=credential.value, person_id=person_id, status=SocialSecurityCard.Status.ACTIVE
-        ).exists()
-    ):
+    if not active_card:
         raise DomainError(SettlementErrorCode.CARD_NOT_ACTIVE)
     # A card number is no secret (whoever once saw the card has it): it pays from an account only
     # with the PIN the cardholder enters. A cash-only settlement needs none, as at a real terminal.
@@ -613,9 +627,9 @@ def _settlement_postings(
     return [("", insured_city_legs), (":care", care_city_legs)]
 
 
-def _usage_add(usage: AnnualUsage, *, visit_type: str, deductible, pool) -> None:
-    """Add a settlement's deductible and pooled payment to the year's usage (negative amounts
-    give them back, on a reversal)."""
+def _usage_added(usage: AnnualUsage, *, visit_type: str, deductible, pool) -> list[str]:
+    """Add a settlement's deductible and pooled payment to the year's usage, unsaved (negative
+    amounts give them back, on a reversal); answers the fields changed."""
     deductible_field = (
         "deductible_outpatient" if visit_type == VisitType.OUTPATIENT else "deductible_inpatient"
     )
@@ -623,7 +637,14 @@ def _usage_add(usage: AnnualUsage, *, visit_type: str, deductible, pool) -> None
     usage.pool_paid += pool
     if visit_type == VisitType.OUTPATIENT:
         usage.outpatient_pool_paid += pool
-    usage.save(update_fields=[deductible_field, "pool_paid", "outpatient_pool_paid"])
+    return [deductible_field, "pool_paid", "outpatient_pool_paid"]
+
+
+def _usage_add(usage: AnnualUsage, *, visit_type: str, deductible, pool) -> None:
+    """``_usage_added``, saved."""
+    usage.save(
+        update_fields=_usage_added(usage, visit_type=visit_type, deductible=deductible, pool=pool)
+    )
 
 
 @dataclass(frozen=True)
@@ -650,12 +671,12 @@ class SettlementTerms:
 
 @dataclass(frozen=True)
 class SettlementPayer:
-    """Whether the person asked an account to pay their share, and the account that does, if any
-    (a relative's, under a live authorisation): with none, the person pays cash."""
+    """Whether the person asked an account to pay their share, and whose personal account does,
+    if any (a relative's, under a live authorisation): with none, the person pays cash."""
 
     use_personal_account: bool
     authorization: FamilyAuthorization | None
-    paying_account_id: int | None
+    paying_person_id: int | None
 
 
 @dataclass(frozen=True)
@@ -675,11 +696,15 @@ class SettlementPayment:
 
     pool_account_id: int
     institution_account_id: int
+    # The personal account that pays (None: the person pays cash).
+    paying_account_id: int | None
     personal_account_amount: Decimal
     personal_account_balance_after: Decimal | None
     clearing: ClearingAccounts | None
     # The accounts locked for it (lock_accounts), which its transfers post against.
     locked: dict[int, Account]
+    # (settlement id, transfer ids) when it is to be written, else (None, []).
+    reserved_ids: tuple[int | None, list[int]]
 
 
 def _visit_check(
@@ -723,8 +748,16 @@ def _person_check(
 ) -> InsuredPerson:
     """The person the credential presents, whose credential may pay as asked and whose insurance
     has started."""
-    person = InsuredPerson.objects.select_related("city").get(pk=credential.person_id)
-    _check_presented(credential, person_id=person.pk, use_personal_account=use_personal_account)
+    person = (
+        InsuredPerson.objects.select_related("city")
+        .annotate(active_card_presented=_active_card_presented(credential))
+        .get(pk=credential.person_id)
+    )
+    _check_presented(
+        credential,
+        active_card=person.active_card_presented,
+        use_personal_account=use_personal_account,
+    )
     if person.enrolled_on > today:
         raise DomainError(
             SettlementErrorCode.NOT_YET_ENROLLED,
@@ -798,18 +831,10 @@ def _settlement_payer(
 ) -> SettlementPayer:
     """A relative's account under a live authorisation, the person's own, or none (cash)."""
     if family_account_holder_id is None:
-        paying_account_id = None
-        if use_personal_account:
-            # None for residents whose city abolished personal accounts: they pay cash.
-            paying_account_id = (
-                Account.objects.filter(person=person, kind=Account.Kind.PERSONAL)
-                .values_list("id", flat=True)
-                .first()
-            )
         return SettlementPayer(
             use_personal_account=use_personal_account,
             authorization=None,
-            paying_account_id=paying_account_id,
+            paying_person_id=person.pk if use_personal_account else None,
         )
     # Locked so that a revocation in flight either lands before this settlement or after.
     authorization = (
@@ -826,17 +851,10 @@ def _settlement_payer(
             SettlementErrorCode.FAMILY_AUTHORIZATION_MISSING,
             errors=[field_error("family_account_holder", gettext("No active authorisation."))],
         )
-    paying_account_id = (
-        Account.objects.filter(person_id=family_account_holder_id, kind=Account.Kind.PERSONAL)
-        .values_list("id", flat=True)
-        .first()
-    )
-    if paying_account_id is None:
-        raise DomainError(SettlementErrorCode.FAMILY_HOLDER_NOT_ELIGIBLE)
     return SettlementPayer(
         use_personal_account=use_personal_account,
         authorization=authorization,
-        paying_account_id=paying_account_id,
+        paying_person_id=family_account_holder_id,
     )
 
 
@@ -877,42 +895,79 @@ def _settlement_calculation(
 
 @dataclass(frozen=True)
 class SettlementAccounts:
-    """The accounts a settlement's transfers move money through, besides the paying one."""
+    """The accounts a settlement's transfers move money through, found and locked in one
+    statement, with the ids reserved for its rows when it is to be written."""
 
     pool_account_id: int
     institution_account_id: int
+    # The personal account that pays (None: the person pays cash).
+    paying_account_id: int | None
     clearing: ClearingAccounts | None
+    # The accounts locked (lock_accounts' answer), which its transfers post against.
+    locked: dict[int, Account]
+    # (settlement id, transfer ids) when it is to be written, else (None, []).
+    reserved_ids: tuple[int | None, list[int]]
+
+
+def _settlement_accounts_wanted(
+    *, insured_city_id: int, pool_kind: str, institution: Institution, paying_person_id
+) -> Q:
+    wanted = Q(city_id=insured_city_id, kind=pool_kind) | Q(institution_id=institution.pk)
+    if paying_person_id is not None:
+        wanted |= Q(person_id=paying_person_id, kind=Account.Kind.PERSONAL)
+    if institution.city_id != insured_city_id:
+        wanted |= Q(city_id=insured_city_id, kind=Account.Kind.CLEARING_PAYABLE)
+        wanted |= Q(city_id=institution.city_id, kind=Account.Kind.CLEARING_RECEIVABLE)
+    return wanted
 
 
 def _settlement_accounts(
-    *, insured_city_id: int, pool_kind: str, institution: Institution
+    *,
+    insured_city_id: int,
+    pool_kind: str,
+    institution: Institution,
+    paying_person_id: int | None,
+    reserve_ids: bool,
 ) -> SettlementAccounts:
-    """The insured city's pool, the institution's account (opened on its first settlement) and,
-    for care in another city, the two cities' clearing accounts, read in one statement."""
-    care_city_id = institution.city_id
-    wanted = Q(city_id=insured_city_id, kind=pool_kind) | Q(institution_id=institution.pk)
-    if care_city_id != insured_city_id:
-        wanted |= Q(city_id=insured_city_id, kind=Account.Kind.CLEARING_PAYABLE)
-        wanted |= Q(city_id=care_city_id, kind=Account.Kind.CLEARING_RECEIVABLE)
-    found = {
-        (kind, institution_id): account_id
-        for account_id, kind, institution_id in Account.objects.filter(wanted).values_list(
-            "id", "kind", "institution_id"
+    """The insured city's pool, the institution's account (opened on its first settlement), the
+    paying personal account and, for care in another city, the two cities' clearing accounts:
+    found, locked in id order before the balance the personal account's share rests on is read
+    (concurrent settlements against one account take turns and each sees the balance the
+    previous one left), and the ids to write the settlement under, in one statement."""
+    across = institution.city_id != insured_city_id
+    wanted = _settlement_accounts_wanted(
+        insured_city_id=insured_city_id,
+        pool_kind=pool_kind,
+        institution=institution,
+        paying_person_id=paying_person_id,
+    )
+    # One transfer within a city, one in each city across cities (unused if paid in cash).
+    reserve = [(Settlement, 1), (Transfer, 2 if across else 1)] if reserve_ids else []
+    held = accounts_find_and_lock(wanted, reserve=reserve)
+    by_owner = {(a.kind, a.institution_id, a.person_id): a.id for a in held.found.values()}
+    if (Account.Kind.INSTITUTION, institution.pk, None) not in by_owner:
+        institution_account_open(institution=institution)
+        return _settlement_accounts(
+            insured_city_id=insured_city_id,
+            pool_kind=pool_kind,
+            institution=institution,
+            paying_person_id=paying_person_id,
+            reserve_ids=reserve_ids,
         )
-    }
-    institution_account_id = found.get((Account.Kind.INSTITUTION, institution.pk))
-    if institution_account_id is None:
-        institution_account_id = institution_account_open(institution=institution).id
+    paying_account_id = by_owner.get((Account.Kind.PERSONAL, None, paying_person_id))
     clearing = None
-    if care_city_id != insured_city_id:
+    if across:
         clearing = ClearingAccounts(
-            payable_account_id=found[(Account.Kind.CLEARING_PAYABLE, None)],
-            receivable_account_id=found[(Account.Kind.CLEARING_RECEIVABLE, None)],
+            payable_account_id=by_owner[(Account.Kind.CLEARING_PAYABLE, None, None)],
+            receivable_account_id=by_owner[(Account.Kind.CLEARING_RECEIVABLE, None, None)],
         )
     return SettlementAccounts(
-        pool_account_id=found[(pool_kind, None)],
-        institution_account_id=institution_account_id,
+        pool_account_id=by_owner[(pool_kind, None, None)],
+        institution_account_id=by_owner[(Account.Kind.INSTITUTION, institution.pk, None)],
+        paying_account_id=paying_account_id,
         clearing=clearing,
+        locked=held.locked,
+        reserved_ids=(held.reserved_ids[0][0], held.reserved_ids[1]) if reserve_ids else (None, []),
     )
 
 
@@ -923,25 +978,23 @@ def _settlement_payment(
     terms: SettlementTerms,
     payer: SettlementPayer,
     figures: SettlementFigures,
+    reserve_ids: bool,
 ) -> SettlementPayment:
     """The personal account's part of the person's share, on its balance as it stands locked."""
     accounts = _settlement_accounts(
-        insured_city_id=insured_city_id, pool_kind=terms.pool_kind, institution=institution
+        insured_city_id=insured_city_id,
+        pool_kind=terms.pool_kind,
+        institution=institution,
+        paying_person_id=payer.paying_person_id,
+        reserve_ids=reserve_ids,
     )
-    paying_account_id = payer.paying_account_id
-    clearing = accounts.clearing
-    # Lock every account the transfer touches, in id order, before reading the balance the
-    # personal-account share is based on: concurrent settlements against one account take
-    # turns and each sees the balance the previous one left.
-    locked = lock_accounts(
-        [accounts.pool_account_id, accounts.institution_account_id]
-        + ([paying_account_id] if paying_account_id else [])
-        + ([clearing.payable_account_id, clearing.receivable_account_id] if clearing else [])
-    )
+    paying_account_id = accounts.paying_account_id
+    if payer.authorization is not None and paying_account_id is None:
+        raise DomainError(SettlementErrorCode.FAMILY_HOLDER_NOT_ELIGIBLE)
     account_amount = ZERO
     balance_after = None
     if paying_account_id is not None:
-        balance = locked[paying_account_id].balance
+        balance = accounts.locked[paying_account_id].balance
         account_amount = personal_account_payment(
             figures, balance=balance, class_c_payable=terms.policy.personal_account_pays_class_c
         )
@@ -949,10 +1002,12 @@ def _settlement_payment(
     return SettlementPayment(
         pool_account_id=accounts.pool_account_id,
         institution_account_id=accounts.institution_account_id,
+        paying_account_id=paying_account_id,
         personal_account_amount=account_amount,
         personal_account_balance_after=balance_after,
-        clearing=clearing,
-        locked=locked,
+        clearing=accounts.clearing,
+        locked=accounts.locked,
+        reserved_ids=accounts.reserved_ids,
     )
 
 
@@ -1072,7 +1127,7 @@ def _settlement_row(
         family_authorization=payer.authorization,
         use_personal_account=payer.use_personal_account,
         pool_account_id=payment.pool_account_id,
-        paying_account_id=payer.paying_account_id,
+        paying_account_id=payment.paying_account_id,
         through_clearing=payment.clearing is not None,
         **_settlement_figure_fields(calculation, payment),
         created_by=by,
@@ -1080,9 +1135,12 @@ def _settlement_row(
     )
 
 
-def _settlement_draft(*, request: SettlementRequest, by, now: datetime) -> SettlementDraft:
+def _settlement_draft(
+    *, request: SettlementRequest, by, now: datetime, reserve_ids: bool = False
+) -> SettlementDraft:
     """Every step of settling short of writing it: the person, the terms, the payer, the figures
-    and the payment, with the rows they rest on locked (inside the caller's transaction)."""
+    and the payment, with the rows they rest on locked (inside the caller's transaction); with
+    ``reserve_ids``, the ids it is to be written under."""
     today = clock.localdate(now)
     # Locks in the order of every settling path: authorisation, usage, accounts by id.
     person = _person_check(
@@ -1115,6 +1173,7 @@ def _settlement_draft(*, request: SettlementRequest, by, now: datetime) -> Settl
         terms=terms,
         payer=payer,
         figures=calculation.figures,
+        reserve_ids=reserve_ids,
     )
     settlement = _settlement_row(
         request=request,
@@ -1159,21 +1218,34 @@ def _settlement_lines(
     ]
 
 
-def _settlement_record(draft: SettlementDraft) -> Settlement:
-    """Save the drafted row (what was settled, under which terms, every figure) and its lines; a
-    visit reference already settled here is refused."""
-    settlement = draft.settlement
-    try:
-        # No savepoint: a refusal ends the settling transaction, whose block rolls it back.
-        settlement.save(force_insert=True)
-    except IntegrityError as exc:
-        if violated_constraint(exc) == "one_live_settlement_per_visit_reference":
-            raise _already_settled(settlement.visit_reference) from None
-        raise
-    for line in draft.lines:
-        line.settlement = settlement
-    SettlementLine.objects.bulk_create(draft.lines)
-    return settlement
+def _settlement_transfer_rows(
+    settlement: Settlement, *, payment: SettlementPayment, transfer_ids: Sequence[int], by, now
+) -> list[tuple[Transfer, list[Entry]]]:
+    """The settlement's transfers (see ``_settlement_postings``) as unsaved rows, under the ids
+    reserved for them and keys named after the settlement's id, checked against the accounts
+    locked in drafting."""
+    postings = _settlement_postings(
+        settlement,
+        institution_account_id=payment.institution_account_id,
+        clearing=payment.clearing,
+    )
+    memo = (
+        f"Settlement #{settlement.pk}: {settlement.visit_type.lower()} visit of person "
+        f"{settlement.person_id} at {settlement.institution.code}"
+    )
+    return [
+        transfer_rows(
+            transfer_id=transfer_id,
+            kind=Transfer.Kind.SETTLEMENT,
+            key=f"settlement:{settlement.pk}{suffix}",
+            memo=memo,
+            legs=legs,
+            locked=payment.locked,
+            by=by,
+            posted_at=now,
+        )
+        for transfer_id, (suffix, legs) in zip(transfer_ids, postings, strict=False)
+    ]
 
 
 def _already_settled(visit_reference: str) -> DomainError:
@@ -1186,50 +1258,54 @@ def _already_settled(visit_reference: str) -> DomainError:
     )
 
 
-def _settlement_post(
-    *,
-    settlement: Settlement,
-    payment: SettlementPayment,
-    usage: AnnualUsage,
-    by,
-    posted_at: datetime,
-) -> None:
-    """Move the pool's and the personal account's payments to the institution (none when the
-    person pays everything in cash): one balanced transfer within a city, one inside each city
-    through their clearing accounts across cities (see ``_settlement_postings``). Then add the
-    settlement's deductible and pooled payment to the year's usage."""
-    postings = _settlement_postings(
-        settlement,
-        institution_account_id=payment.institution_account_id,
-        clearing=payment.clearing,
+def _settlement_write(draft: SettlementDraft, *, by, now: datetime) -> Settlement:
+    """Write the drafted settlement in one statement (``common.statements``): its row, its lines,
+    its transfers and their entries (the pool's and the personal account's payments to the
+    institution: none when the person pays everything in cash, one within a city, one inside each
+    city across cities), the year's usage and the event. A visit reference already settled here
+    is refused; so is whatever the ledger refuses, and then nothing is written."""
+    settlement, payment = draft.settlement, draft.payment
+    settlement_id, transfer_ids = payment.reserved_ids
+    settlement.pk = settlement_id
+    transfers = _settlement_transfer_rows(
+        settlement, payment=payment, transfer_ids=transfer_ids, by=by, now=now
     )
-    memo = (
-        f"Settlement #{settlement.pk}: {settlement.visit_type.lower()} visit of person "
-        f"{settlement.person_id} at {settlement.institution.code}"
-    )
-    # Keys named after the settlement row just inserted, with the accounts locked in drafting.
-    transfers = [
-        transfer_post_fresh(
-            kind=Transfer.Kind.SETTLEMENT,
-            key=f"settlement:{settlement.pk}{suffix}",
-            memo=memo,
-            legs=legs,
-            locked=payment.locked,
-            by=by,
-            posted_at=posted_at,
-        )
-        for suffix, legs in postings
-    ]
     if transfers:
-        settlement.transfer = transfers[0]
-        settlement.care_transfer = transfers[1] if len(transfers) > 1 else None
-        settlement.save(update_fields=["transfer", "care_transfer"])
-    _usage_add(
-        usage,
+        settlement.transfer = transfers[0][0]
+        settlement.care_transfer = transfers[1][0] if len(transfers) > 1 else None
+    for line in draft.lines:
+        line.settlement = settlement
+    changed = _usage_added(
+        draft.usage,
         visit_type=settlement.visit_type,
         deductible=settlement.deductible_amount,
         pool=settlement.pool_amount,
     )
+    event = settlement_event_row(settlement, now=now)
+    writes = [
+        *([rows_insert([transfer for transfer, _ in transfers])] if transfers else []),
+        *(
+            [rows_insert([entry for _, entries in transfers for entry in entries])]
+            if transfers
+            else []
+        ),
+        rows_insert([settlement]),
+        rows_insert(draft.lines),
+        row_update(draft.usage, changed),
+        *([rows_insert([event])] if event is not None else []),
+    ]
+    try:
+        writes_execute(writes)
+    except IntegrityError as exc:
+        # No savepoint: a refusal ends the settling transaction, whose block rolls it back.
+        if violated_constraint(exc) == "one_live_settlement_per_visit_reference":
+            raise _already_settled(settlement.visit_reference) from None
+        raise ledger_refusal(exc, key=f"settlement:{settlement.pk}") from exc
+    settlement._state.adding = False
+    settlement._state.db = DEFAULT_DB_ALIAS
+    if event is not None:
+        events_written()
+    return settlement
 
 
 def settlement_submit(
@@ -1259,13 +1335,8 @@ def settlement_submit(
         emergency=emergency,
     )
     with transaction.atomic():
-        draft = _settlement_draft(request=request, by=by, now=now)
-        settlement = _settlement_record(draft)
-        _settlement_post(
-            settlement=settlement, payment=draft.payment, usage=draft.usage, by=by, posted_at=now
-        )
-        settlement_event_record(settlement, now=now)
-        return settlement
+        draft = _settlement_draft(request=request, by=by, now=now, reserve_ids=True)
+        return _settlement_write(draft, by=by, now=now)
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,19 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
 
 from accounts.error_codes import LedgerErrorCode
 from accounts.models import Account, Contribution, Entry, Transfer
 from accounts.services import (
     Leg,
+    accounts_find_and_lock,
     contribution_record,
-    lock_accounts,
+    ledger_refusal,
     transfer_post,
-    transfer_post_fresh,
+    transfer_rows,
 )
 from accounts.tests.support import (
     at,
@@ -25,6 +28,7 @@ from accounts.tests.support import (
 )
 from cities.tests.factories import CityFactory
 from common.errors import DomainError
+from common.statements import rows_insert, writes_execute
 from persons.models import InsuredPerson
 from persons.resident_id import make_resident_id
 from persons.tests.factories import PersonFactory, ResidentFactory, RetireeFactory
@@ -325,34 +329,60 @@ def test_the_posting_time_can_be_given(books):
     assert move(books, "1.00", key="back-dated", posted_at=when).posted_at == when
 
 
-# --- transfer_post_fresh: a flow's own posting under a key it just made -----------------------
+# --- transfer_rows: a flow's own posting, written in one statement with its rows -------------
 
 
 def _post_fresh(key: str, legs: list[Leg], *, locked=None):
-    """Post as a flow does: in its own atomic block (a savepoint here), with the legs' accounts
-    locked first."""
+    """Post as a flow does: the legs' accounts found and locked with the transfer's id reserved,
+    its rows checked and written in one statement of the flow's atomic block (a savepoint
+    here)."""
     with transaction.atomic():
-        if locked is None:
-            locked = lock_accounts([leg.account_id for leg in legs])
-        return transfer_post_fresh(
+        held = accounts_find_and_lock(
+            Q(id__in=[leg.account_id for leg in legs]), reserve=[(Transfer, 1)]
+        )
+        transfer, entries = transfer_rows(
+            transfer_id=held.reserved_ids[0][0],
             kind=Transfer.Kind.ADJUSTMENT,
             key=key,
             memo="fresh",
             legs=legs,
-            locked=locked,
+            locked=held.locked if locked is None else locked,
             posted_at=at(TODAY, 10),
         )
+        try:
+            writes_execute([rows_insert([transfer]), rows_insert(entries)])
+        except IntegrityError as exc:
+            raise ledger_refusal(exc, key=key) from exc
+        return transfer
 
 
 def test_a_fresh_transfer_is_posted_against_the_accounts_locked(city, books):
     person = PersonFactory(city=city)
     personal, pool = person.personal_account, books[Account.Kind.EMPLOYEE_POOL]
     transfer = _post_fresh("fresh-1", [Leg(personal.id, D("12.34")), Leg(pool.id, D("-12.34"))])
-    assert transfer.posted_at == at(TODAY, 10)
-    assert sorted(transfer.entries.values_list("account_id", "amount")) == sorted(
+    stored = Transfer.objects.get(key="fresh-1")
+    assert (stored.pk, stored.posted_at) == (transfer.pk, at(TODAY, 10))
+    assert sorted(stored.entries.values_list("account_id", "amount")) == sorted(
         [(personal.id, D("12.34")), (pool.id, D("-12.34"))]
     )
     assert balances(personal, pool) == [D("12.34"), D("-12.34")]
+
+
+def test_accounts_are_found_in_one_statement_the_striped_ones_unlocked(city, books):
+    person = PersonFactory(city=city)
+    personal, pool = person.personal_account, books[Account.Kind.EMPLOYEE_POOL]
+    _post_fresh("fund-1", [Leg(personal.id, D("7.00")), Leg(pool.id, D("-7.00"))])
+    assert Account.objects.get(pk=pool.pk).stripes > 1  # a city's accounts are striped
+    newest = Transfer.objects.order_by("-id").values_list("id", flat=True).first()
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+        held = accounts_find_and_lock(Q(id__in=[personal.id, pool.id]), reserve=[(Transfer, 2)])
+    assert len(captured) == 1
+    assert set(held.found) == {personal.id, pool.id}
+    # The pool is striped: a posting writes a stripe, never its row, so its row is not locked.
+    assert set(held.locked) == {personal.id}
+    assert held.locked[personal.id].balance == D("7.00")
+    first, second = held.reserved_ids[0]
+    assert newest < first < second
 
 
 def test_a_fresh_key_already_taken_is_a_key_conflict_and_the_flow_rolls_back(city, books):
@@ -385,23 +415,6 @@ def test_a_fresh_transfer_to_an_unknown_account_is_refused(books):
     source = books[Account.Kind.CONTRIBUTION_SOURCE]
     with refused(LedgerErrorCode.ACCOUNT_NOT_FOUND):
         _post_fresh("nowhere", [Leg(source.id, D("-1.00")), Leg(10**9, D("1.00"))], locked={})
-    assert not Transfer.objects.exists()
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_fresh_transfer_is_posted_only_inside_the_callers_transaction():
-    city = CityFactory(**FIGURES)
-    source = Account.objects.get(city=city, kind=Account.Kind.CONTRIBUTION_SOURCE)
-    pool = Account.objects.get(city=city, kind=Account.Kind.EMPLOYEE_POOL)
-    with pytest.raises(RuntimeError):
-        transfer_post_fresh(
-            kind=Transfer.Kind.ADJUSTMENT,
-            key="alone",
-            memo="alone",
-            legs=[Leg(source.id, D("-1.00")), Leg(pool.id, D("1.00"))],
-            locked={},
-            posted_at=at(TODAY, 10),
-        )
     assert not Transfer.objects.exists()
 
 

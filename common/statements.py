@@ -1,0 +1,113 @@
+"""Writing the rows of one change in a single statement.
+
+A flow that has decided everything before it writes (its rows built as unsaved model instances,
+the ids other rows name reserved with :func:`ids_reserved`) can send every insert and update as one statement:
+``WITH w1 AS (INSERT ...), w2 AS (UPDATE ...) INSERT ...``. PostgreSQL runs each data-modifying
+part exactly once, to completion, under one snapshot, and the constraints, foreign keys and
+triggers see the statement's rows as they would see the same writes one by one. One round trip
+instead of one per table is what a busy write path saves.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+
+
+@dataclass(frozen=True)
+class Write:
+    """One INSERT or UPDATE with its parameters, as part of :func:`writes_execute`."""
+
+    sql: str
+    params: Sequence[Any] = ()
+
+
+def _column_values(instance: Model, fields) -> list[Any]:
+    # What Django's own INSERT sends: pre_save fills auto_now_add and the like on the instance.
+    return [
+        field.get_db_prep_save(field.pre_save(instance, add=True), connection=connection)
+        for field in fields
+    ]
+
+
+def rows_insert(instances: Sequence[Model]) -> Write:
+    """``INSERT`` of unsaved instances of one model, every column as ``save()`` would write it:
+    with their primary keys when every instance has one (reserved with :func:`ids_reserved`),
+    else with the ones the database gives."""
+    if not instances:
+        raise ValueError("rows_insert needs at least one instance")
+    meta = instances[0]._meta
+    with_ids = instances[0].pk is not None
+    if any((instance.pk is not None) != with_ids for instance in instances):
+        raise ValueError(f"{meta.label}: either every instance has its id or none has")
+    fields = [
+        field
+        for field in meta.local_concrete_fields
+        if field.column and (with_ids or not field.primary_key)
+    ]
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [value for instance in instances for value in _column_values(instance, fields)]
+    table = connection.ops.quote_name(meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    rows = ", ".join([row] * len(instances))
+    return Write(f"INSERT INTO {table} ({columns}) VALUES {rows}", params)  # noqa: S608 (names, not values)
+
+
+def row_update(instance: Model, field_names: Sequence[str]) -> Write:
+    """``UPDATE`` of ``field_names`` of a saved instance, to the values it holds."""
+    meta = instance._meta
+    fields = [meta.get_field(name) for name in field_names]
+    assignments = ", ".join(f"{connection.ops.quote_name(field.column)} = %s" for field in fields)
+    values = [
+        field.get_db_prep_save(getattr(instance, field.attname), connection) for field in fields
+    ]
+    table, key = connection.ops.quote_name(meta.db_table), connection.ops.quote_name(meta.pk.column)
+    sql = f"UPDATE {table} SET {assignments} WHERE {key} = %s"  # noqa: S608 (names from the model)
+    return Write(sql, [*values, instance.pk])
+
+
+def writes_execute(writes: Sequence[Write]) -> None:
+    """Send ``writes`` as one statement (see the module's docstring); a refusal by the database
+    raises as the write alone would, and leaves none of them."""
+    if not writes:
+        return
+    *first, last = writes
+    prefix = ""
+    if first:
+        prefix = "WITH " + ", ".join(f"w{n} AS ({w.sql})" for n, w in enumerate(first)) + " "
+    params = [param for w in writes for param in w.params]
+    with connection.cursor() as cursor:
+        cursor.execute(prefix + last.sql, params)
+
+
+def ids_reserved_sql(wanted: Sequence[tuple[type[Model], int]]) -> str:
+    """The select list of :func:`ids_reserved` (empty for none), for a flow that reserves ids in
+    a statement of its own making (read it back with :func:`ids_split`)."""
+    return ", ".join(
+        f"nextval(pg_get_serial_sequence('{model._meta.db_table}', '{model._meta.pk.column}'))"
+        for model, count in wanted
+        for _ in range(count)
+    )
+
+
+def ids_split(values: Sequence[int], wanted: Sequence[tuple[type[Model], int]]) -> list[list[int]]:
+    """The ids of ``ids_reserved_sql(wanted)``'s columns, per (model, how many)."""
+    reserved, values = [], list(values)
+    for _, count in wanted:
+        reserved.append(values[:count])
+        values = values[count:]
+    return reserved
+
+
+def ids_reserved(*wanted: tuple[type[Model], int]) -> list[list[int]]:
+    """New ids of each (model, how many), taken from the tables' sequences in one statement
+    (never handed out again), for rows a flow builds before it writes them with
+    :func:`rows_insert`."""
+    columns = ids_reserved_sql(wanted)
+    if not columns:
+        return [[] for _ in wanted]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns}")
+        return ids_split(cursor.fetchone(), wanted)
