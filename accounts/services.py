@@ -84,24 +84,39 @@ class AccountsHeld:
     locked: dict[int, Account]
     # The ids reserved in the same statement, per (model, how many) asked for.
     reserved_ids: list[list[int]]
+    # The columns of the row the caller's own locking read found first (None: no row).
+    first_row: tuple | None = None
 
 
-def accounts_find_and_lock(
-    wanted: Q, *, reserve: Sequence[tuple[type[Model], int]] = ()
-) -> AccountsHeld:
-    """The accounts ``wanted`` names, those lock_accounts would lock locked in its order, and new
-    ids of other tables reserved (``common.statements.ids_reserved``), in one statement: a busy
-    flow's reads in one round trip. A locked account's balance is read by the lock, after any
-    transaction it waited for."""
-    inner_sql, inner_params = (
-        Account.objects.filter(wanted).values_list("id").query.sql_with_params()
-    )
+@dataclass(frozen=True)
+class LockFirst:
+    """A caller's locking read (``SELECT ... FOR NO KEY UPDATE`` of one row at most) that its lock
+    order puts before the accounts': ``accounts_find_and_lock`` runs it in the same statement,
+    before any account is locked, and locks no account when it finds no row."""
+
+    sql: str
+    params: Sequence
+    columns: int
+
+
+_NOTHING_FIRST = LockFirst("SELECT WHERE FALSE", (), 0)
+
+
+def _accounts_statement(inner_sql: str, *, reserve, first: LockFirst) -> str:
     unstriped = "AND a.stripes = 1" if striping_on() else ""
-    sql = f"""
-        WITH wanted AS MATERIALIZED ({inner_sql}),
+    first_columns = "first.*, " if first.columns else ""
+    # Without the caller's row nothing is locked: the caller makes the row and asks again, so no
+    # account is ever held before it (holding one while waiting for the row could deadlock).
+    first_held = "(SELECT COUNT(*) FROM first) > 0" if first.columns else "TRUE"
+    return f"""
+        WITH first AS MATERIALIZED ({first.sql}),
+        wanted AS MATERIALIZED ({inner_sql}),
+        -- The caller's row first (the condition is evaluated once, before any account is read),
+        -- then the accounts in id order.
         locked AS MATERIALIZED (
             SELECT a.id, a.balance FROM accounts_account a
              WHERE a.id IN (SELECT id FROM wanted) {unstriped}
+               AND {first_held}
              ORDER BY a.id FOR NO KEY UPDATE
         ),
         -- Drawn once the locks are held: rows written under them are numbered in the order
@@ -109,39 +124,65 @@ def accounts_find_and_lock(
         ids AS MATERIALIZED (
             SELECT {ids_reserved_sql(reserve) or "1"} FROM (SELECT COUNT(*) FROM locked) held
         )
-        SELECT ids.*, a.id, a.kind, a.city_id, a.person_id, a.institution_id, a.stripes,
-               l.id IS NOT NULL, l.balance
-          FROM ids LEFT JOIN (
+        SELECT ids.*, {first_columns}a.id, a.kind, a.city_id, a.person_id, a.institution_id,
+               a.stripes, l.id IS NOT NULL, l.balance
+          FROM ids LEFT JOIN first ON TRUE LEFT JOIN (
                accounts_account a JOIN wanted w ON w.id = a.id LEFT JOIN locked l ON l.id = a.id
-          ) ON true
-    """  # noqa: S608 (the filter's SQL is the ORM's, values are parameters)
+          ) ON TRUE
+    """  # noqa: S608 (the filters' SQL is the ORM's and the caller's, values are parameters)
+
+
+def _account_held(values: Sequence) -> tuple[Account, bool]:
+    account_id, kind, city_id, person_id, institution_id, stripes, is_locked, balance = values
+    account = Account(
+        id=account_id,
+        kind=kind,
+        city_id=city_id,
+        person_id=person_id,
+        institution_id=institution_id,
+        # A locked account is unstriped, or striping is off: its row holds its balance.
+        row_balance=balance if is_locked else ZERO,
+        stripes=1 if is_locked else stripes,
+    )
+    account._state.adding = False
+    return account, is_locked
+
+
+def accounts_find_and_lock(
+    wanted: Q,
+    *,
+    reserve: Sequence[tuple[type[Model], int]] = (),
+    lock_first: LockFirst | None = None,
+) -> AccountsHeld:
+    """The accounts ``wanted`` names, those lock_accounts would lock locked in its order, new ids
+    of other tables reserved (``common.statements.ids_reserved``) and the caller's own row locked
+    before them (``lock_first``), in one statement: a busy flow's reads in one round trip. A
+    locked row is read by its lock, after any transaction it waited for."""
+    first = lock_first or _NOTHING_FIRST
+    inner_sql, inner_params = (
+        Account.objects.filter(wanted).values_list("id").query.sql_with_params()
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, inner_params)
+        cursor.execute(
+            _accounts_statement(inner_sql, reserve=reserve, first=first),
+            [*first.params, *inner_params],
+        )
         rows = cursor.fetchall()
     width = sum(count for _, count in reserve) or 1
     found, locked = {}, {}
     for row in rows:
-        if row[width] is None:
+        if row[width + first.columns] is None:
             continue
-        account_id, kind, city_id, person_id, institution_id, stripes, is_locked, balance = row[
-            width:
-        ]
-        account = Account(
-            id=account_id,
-            kind=kind,
-            city_id=city_id,
-            person_id=person_id,
-            institution_id=institution_id,
-            # A locked account is unstriped, or striping is off: its row holds its balance.
-            row_balance=balance if is_locked else ZERO,
-            stripes=1 if is_locked else stripes,
-        )
-        account._state.adding = False
-        found[account_id] = account
+        account, is_locked = _account_held(row[width + first.columns :])
+        found[account.id] = account
         if is_locked:
-            locked[account_id] = account
+            locked[account.id] = account
+    first_row = tuple(rows[0][width : width + first.columns])
     return AccountsHeld(
-        found=found, locked=locked, reserved_ids=ids_split(rows[0][:width], reserve)
+        found=found,
+        locked=locked,
+        reserved_ids=ids_split(rows[0][:width], reserve),
+        first_row=first_row if first.columns and any(v is not None for v in first_row) else None,
     )
 
 

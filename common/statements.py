@@ -10,9 +10,10 @@ instead of one per table is what a busy write path saves.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 
 
@@ -24,10 +25,10 @@ class Write:
     params: Sequence[Any] = ()
 
 
-def _column_values(instance: Model, fields) -> list[Any]:
+def _column_values(instance: Model, fields, database) -> list[Any]:
     # What Django's own INSERT sends: pre_save fills auto_now_add and the like on the instance.
     return [
-        field.get_db_prep_save(field.pre_save(instance, add=True), connection=connection)
+        field.get_db_prep_save(field.pre_save(instance, add=True), connection=database)
         for field in fields
     ]
 
@@ -48,7 +49,10 @@ def rows_insert(instances: Sequence[Model]) -> Write:
         if field.column and (with_ids or not field.primary_key)
     ]
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params = [value for instance in instances for value in _column_values(instance, fields)]
+    database = connections[DEFAULT_DB_ALIAS]  # once, not through the proxy for every value
+    params = [
+        value for instance in instances for value in _column_values(instance, fields, database)
+    ]
     table = connection.ops.quote_name(meta.db_table)
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     rows = ", ".join([row] * len(instances))
@@ -111,3 +115,51 @@ def ids_reserved(*wanted: tuple[type[Model], int]) -> list[list[int]]:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {columns}")
         return ids_split(cursor.fetchone(), wanted)
+
+
+def columns_sql(model: type[Model], alias: str) -> str:
+    """Every column of ``model`` read from ``alias``, in the order :func:`row_instance` takes
+    them: for a flow that reads several tables' rows in one statement of its own."""
+    return ", ".join(
+        f"{alias}.{connection.ops.quote_name(field.column)}"
+        for field in model._meta.concrete_fields
+    )
+
+
+def column_count(model: type[Model]) -> int:
+    return len(model._meta.concrete_fields)
+
+
+@cache
+def _converters(model: type[Model]) -> list[tuple]:
+    """Per column of ``model``: the converters the ORM applies to a value read, with the column
+    they are given (the same for every row, so looked up once; PostgreSQL's own are none, the
+    fields' hold no connection)."""
+    database = connections[DEFAULT_DB_ALIAS]
+    found = []
+    for field in model._meta.concrete_fields:
+        column = field.get_col(model._meta.db_table)
+        found.append(
+            (
+                column,
+                database.ops.get_db_converters(column) + column.get_db_converters(database),
+            )
+        )
+    return found
+
+
+def row_instance(model: type[Model], values: Sequence[Any]) -> Model | None:
+    """The instance of a row read with :func:`columns_sql`, its values converted as the ORM
+    converts them (JSON, money...); None for a row a LEFT JOIN did not find."""
+    meta = model._meta
+    if values[meta.concrete_fields.index(meta.pk)] is None:
+        return None
+    database = connections[DEFAULT_DB_ALIAS]
+    converted = []
+    for (column, converters), value in zip(_converters(model), values, strict=True):
+        for converter in converters:
+            value = converter(value, column, database)
+        converted.append(value)
+    return model.from_db(
+        database.alias, [field.attname for field in meta.concrete_fields], converted
+    )

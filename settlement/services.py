@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, Value
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
@@ -16,6 +16,7 @@ from accounts.models import Account, Entry, Transfer
 from accounts.services import (
     MAX_AMOUNT,
     Leg,
+    LockFirst,
     accounts_find_and_lock,
     city_account,
     institution_account_open,
@@ -26,13 +27,19 @@ from accounts.services import (
 )
 from cards.credentials import PresentedCredential
 from cards.error_codes import CardErrorCode
-from cards.models import SocialSecurityCard
 from common import clock
 from common.context import current_request_id
 from common.dates import MAX_DAYS_AHEAD, latest_allowed
 from common.errors import CommonErrorCode, DomainError, field_error, violated_constraint
 from common.money import MAX_DIGITS, ZERO, money
-from common.statements import row_update, rows_insert, writes_execute
+from common.statements import (
+    column_count,
+    columns_sql,
+    row_instance,
+    row_update,
+    rows_insert,
+    writes_execute,
+)
 from events.services import events_written
 from institutions.models import Institution, Tier
 from persons.models import InsuredPerson
@@ -63,7 +70,13 @@ from settlement.models import (
     SettlementLine,
     VisitType,
 )
-from settlement.selectors import benefit_policy_of, filing_overlapping, filing_valid_for
+from settlement.selectors import (
+    SettlingPerson,
+    benefit_policy_of,
+    filing_overlapping,
+    filing_valid_for,
+    settling_person_read,
+)
 from users.error_codes import UserErrorCode
 
 MAX_LINES = 200
@@ -142,15 +155,19 @@ def benefit_policy_ensure(*, city) -> BenefitPolicy:
         return policy
 
 
+def _policy_missing(city) -> DomainError:
+    return DomainError(
+        SettlementErrorCode.BENEFIT_POLICY_MISSING,
+        gettext("%(city_name)s (%(city_code)s) has no benefit policy; ask the agency.")
+        % {"city_name": city.shown_name, "city_code": city.code},
+    )
+
+
 def _provisioned_policy(*, city) -> BenefitPolicy:
     """The city's benefit policy as provisioned with the city; refused, never created, if missing."""
     policy = benefit_policy_of(city_id=city.pk)
     if policy is None:
-        raise DomainError(
-            SettlementErrorCode.BENEFIT_POLICY_MISSING,
-            gettext("%(city_name)s (%(city_code)s) has no benefit policy; ask the agency.")
-            % {"city_name": city.shown_name, "city_code": city.code},
-        )
+        raise _policy_missing(city)
     return policy
 
 
@@ -465,21 +482,6 @@ def _pool_kind(person: InsuredPerson, visit_type: str) -> str:
     return Account.Kind.RESIDENT_POOL
 
 
-def _active_card_presented(credential: PresentedCredential) -> Exists | Value:
-    """Whether the card presented is the person's and active, as an annotation of the person's
-    read (a card identifies its holder once issued, but it pays only once activated); true for
-    other credentials."""
-    if credential.kind != "CARD":
-        return Value(True)
-    return Exists(
-        SocialSecurityCard.objects.filter(
-            number=credential.value,
-            person_id=OuterRef("pk"),
-            status=SocialSecurityCard.Status.ACTIVE,
-        )
-    )
-
-
 def _check_presented(
     credential: PresentedCredential, *, active_card: bool, use_personal_account: bool
 ) -> None:
@@ -744,19 +746,17 @@ def _visit_check(
 
 
 def _person_check(
-    *, credential: PresentedCredential, use_personal_account: bool, today: date
+    *,
+    settling: SettlingPerson,
+    credential: PresentedCredential,
+    use_personal_account: bool,
+    today: date,
 ) -> InsuredPerson:
-    """The person the credential presents, whose credential may pay as asked and whose insurance
-    has started."""
-    person = (
-        InsuredPerson.objects.select_related("city")
-        .annotate(active_card_presented=_active_card_presented(credential))
-        .get(pk=credential.person_id)
-    )
+    """The person the credential presents (read by ``settling_person_read``), whose credential
+    may pay as asked and whose insurance has started."""
+    person = settling.person
     _check_presented(
-        credential,
-        active_card=person.active_card_presented,
-        use_personal_account=use_personal_account,
+        credential, active_card=settling.active_card, use_personal_account=use_personal_account
     )
     if person.enrolled_on > today:
         raise DomainError(
@@ -769,32 +769,25 @@ def _person_check(
 
 def _settlement_terms(
     *,
-    person: InsuredPerson,
+    settling: SettlingPerson,
     institution: Institution,
     visit_type: str,
     today: date,
     emergency: bool = False,
 ) -> SettlementTerms:
     """The filing care in another city needs (an emergency goes by the insured city's emergency
-    rule instead), then the insured city's policy, its rule for this visit at this tier, and the
-    pool that pays."""
+    rule instead), then the insured city's policy, its rule for this visit at this tier (read by
+    ``settling_person_read``), and the pool that pays."""
+    person = settling.person
     filing = None
     if institution.city_id != person.city_id:
         filing = filing_valid_for(person_id=person.pk, city_id=institution.city_id, on=today)
         if filing is None and not emergency:
             raise _cross_city_refusal(person, institution)
-    # The rule with its policy in one read; the policy alone only to say why there is no rule.
-    rule = (
-        BenefitRule.objects.select_related("policy")
-        .filter(
-            policy__city_id=person.city_id,
-            scheme=person.scheme,
-            visit_type=visit_type,
-            tier=institution.tier,
-        )
-        .first()
-    )
-    policy = rule.policy if rule is not None else _provisioned_policy(city=person.city)
+    rule = settling.rule
+    policy = rule.policy if rule is not None else settling.policy
+    if policy is None:
+        raise _policy_missing(person.city)
     emergency_rule_applied = emergency and emergency_rule_applies(
         institution=institution, has_filing=filing is not None, insured_city_id=person.city_id
     )
@@ -864,10 +857,10 @@ def _settlement_calculation(
     terms: SettlementTerms,
     visit_type: str,
     priced: Sequence[tuple[CatalogItem, PricedLine]],
-    year: int,
+    usage: AnnualUsage,
 ) -> SettlementCalculation:
-    """The figures, from the policy and what the person has used this year (the usage row stays
-    locked until the settlement commits)."""
+    """The figures, from the policy and what the person has used this year (``usage``, locked
+    until the settlement commits)."""
     policy = terms.policy
     outpatient = visit_type == VisitType.OUTPATIENT
     if not outpatient:
@@ -876,7 +869,6 @@ def _settlement_calculation(
         outpatient_quota = policy.employee_outpatient_annual_quota
     else:
         outpatient_quota = person.city.outpatient_pooling_annual_quota
-    usage = _locked_usage(person_id=person.pk, year=year)
     policy_figures = PolicyFigures(
         class_b_self_pay_ratio=policy.class_b_self_pay_ratio,
         annual_deductible=terms.rule.annual_deductible,
@@ -907,6 +899,15 @@ class SettlementAccounts:
     locked: dict[int, Account]
     # (settlement id, transfer ids) when it is to be written, else (None, []).
     reserved_ids: tuple[int | None, list[int]]
+    # The person's usage row for the year, locked before the accounts.
+    usage: AnnualUsage
+
+
+def _usage_locked_first(*, person_id: int, year: int) -> LockFirst:
+    """The year's usage row, locked before the accounts (the order every settling path takes)."""
+    table = connection.ops.quote_name(AnnualUsage._meta.db_table)
+    sql = f"SELECT {columns_sql(AnnualUsage, 'u')} FROM {table} u WHERE u.person_id = %s AND u.year = %s FOR NO KEY UPDATE"  # noqa: S608 (a name, not a value)
+    return LockFirst(sql, [person_id, year], column_count(AnnualUsage))
 
 
 def _settlement_accounts_wanted(
@@ -928,12 +929,15 @@ def _settlement_accounts(
     institution: Institution,
     paying_person_id: int | None,
     reserve_ids: bool,
+    usage_of: tuple[int, int],
 ) -> SettlementAccounts:
-    """The insured city's pool, the institution's account (opened on its first settlement), the
+    """The person's usage row for the year (``usage_of``: person id, year; created if need be)
+    and the insured city's pool, the institution's account (opened on its first settlement), the
     paying personal account and, for care in another city, the two cities' clearing accounts:
-    found, locked in id order before the balance the personal account's share rests on is read
-    (concurrent settlements against one account take turns and each sees the balance the
-    previous one left), and the ids to write the settlement under, in one statement."""
+    found, the usage row and then the accounts locked in id order before what the figures and
+    the personal account's share rest on is read (concurrent settlements of one person, or
+    against one account, take turns and each sees what the previous one left), and the ids to
+    write the settlement under, in one statement."""
     across = institution.city_id != insured_city_id
     wanted = _settlement_accounts_wanted(
         insured_city_id=insured_city_id,
@@ -943,16 +947,27 @@ def _settlement_accounts(
     )
     # One transfer within a city, one in each city across cities (unused if paid in cash).
     reserve = [(Settlement, 1), (Transfer, 2 if across else 1)] if reserve_ids else []
-    held = accounts_find_and_lock(wanted, reserve=reserve)
+    person_id, year = usage_of
+    held = accounts_find_and_lock(
+        wanted, reserve=reserve, lock_first=_usage_locked_first(person_id=person_id, year=year)
+    )
     by_owner = {(a.kind, a.institution_id, a.person_id): a.id for a in held.found.values()}
-    if (Account.Kind.INSTITUTION, institution.pk, None) not in by_owner:
-        institution_account_open(institution=institution)
+    institution_missing = (Account.Kind.INSTITUTION, institution.pk, None) not in by_owner
+    if held.first_row is None or institution_missing:
+        # The person's first settlement of the year, or the institution's first: once.
+        if held.first_row is None:
+            AnnualUsage.objects.bulk_create(
+                [AnnualUsage(person_id=person_id, year=year)], ignore_conflicts=True
+            )
+        if institution_missing:
+            institution_account_open(institution=institution)
         return _settlement_accounts(
             insured_city_id=insured_city_id,
             pool_kind=pool_kind,
             institution=institution,
             paying_person_id=paying_person_id,
             reserve_ids=reserve_ids,
+            usage_of=usage_of,
         )
     paying_account_id = by_owner.get((Account.Kind.PERSONAL, None, paying_person_id))
     clearing = None
@@ -968,26 +983,18 @@ def _settlement_accounts(
         clearing=clearing,
         locked=held.locked,
         reserved_ids=(held.reserved_ids[0][0], held.reserved_ids[1]) if reserve_ids else (None, []),
+        usage=row_instance(AnnualUsage, held.first_row),
     )
 
 
 def _settlement_payment(
     *,
-    institution: Institution,
-    insured_city_id: int,
+    accounts: SettlementAccounts,
     terms: SettlementTerms,
     payer: SettlementPayer,
     figures: SettlementFigures,
-    reserve_ids: bool,
 ) -> SettlementPayment:
     """The personal account's part of the person's share, on its balance as it stands locked."""
-    accounts = _settlement_accounts(
-        insured_city_id=insured_city_id,
-        pool_kind=terms.pool_kind,
-        institution=institution,
-        paying_person_id=payer.paying_person_id,
-        reserve_ids=reserve_ids,
-    )
     paying_account_id = accounts.paying_account_id
     if payer.authorization is not None and paying_account_id is None:
         raise DomainError(SettlementErrorCode.FAMILY_HOLDER_NOT_ELIGIBLE)
@@ -1143,13 +1150,19 @@ def _settlement_draft(
     ``reserve_ids``, the ids it is to be written under."""
     today = clock.localdate(now)
     # Locks in the order of every settling path: authorisation, usage, accounts by id.
+    settling = settling_person_read(
+        credential=request.credential,
+        visit_type=request.visit_type,
+        tier=request.institution.tier,
+    )
     person = _person_check(
+        settling=settling,
         credential=request.credential,
         use_personal_account=request.use_personal_account,
         today=today,
     )
     terms = _settlement_terms(
-        person=person,
+        settling=settling,
         institution=request.institution,
         visit_type=request.visit_type,
         today=today,
@@ -1160,20 +1173,23 @@ def _settlement_draft(
         use_personal_account=request.use_personal_account,
         family_account_holder_id=request.family_account_holder_id,
     )
+    accounts = _settlement_accounts(
+        insured_city_id=person.city_id,
+        pool_kind=terms.pool_kind,
+        institution=request.institution,
+        paying_person_id=payer.paying_person_id,
+        reserve_ids=reserve_ids,
+        usage_of=(person.pk, today.year),
+    )
     calculation = _settlement_calculation(
         person=person,
         terms=terms,
         visit_type=request.visit_type,
         priced=request.priced,
-        year=today.year,
+        usage=accounts.usage,
     )
     payment = _settlement_payment(
-        institution=request.institution,
-        insured_city_id=person.city_id,
-        terms=terms,
-        payer=payer,
-        figures=calculation.figures,
-        reserve_ids=reserve_ids,
+        accounts=accounts, terms=terms, payer=payer, figures=calculation.figures
     )
     settlement = _settlement_row(
         request=request,

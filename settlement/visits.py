@@ -21,6 +21,7 @@ from institutions.models import Institution
 from settlement.calculation import LineFigures, PricedLine, line_figures
 from settlement.error_codes import SettlementErrorCode
 from settlement.models import CatalogItem, Settlement, Visit, VisitFeeLine, VisitType
+from settlement.selectors import settling_person_read
 from settlement.services import (
     MAX_LINES,
     LineInput,
@@ -70,9 +71,14 @@ def visit_register(
         emergency=med_type.strip() in EMERGENCY_MED_TYPES,
     )
     today = clock.localdate(now)
-    person = _person_check(credential=credential, use_personal_account=False, today=today)
+    settling = settling_person_read(
+        credential=credential, visit_type=visit_type, tier=institution.tier
+    )
+    person = _person_check(
+        settling=settling, credential=credential, use_personal_account=False, today=today
+    )
     _settlement_terms(
-        person=person,
+        settling=settling,
         institution=institution,
         visit_type=visit_type,
         today=today,

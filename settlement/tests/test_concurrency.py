@@ -3,11 +3,12 @@ separate connections: no overdraft, no lost update, exact totals; a replayed req
 even when the copies arrive together."""
 
 import threading
+import time
 from collections.abc import Callable
 from decimal import Decimal as D
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from accounts.models import Account
@@ -237,3 +238,70 @@ def test_a_registered_visit_is_settled_once_however_many_terminals_settle_it_at_
     ), errors
     assert Settlement.objects.filter(visit_reference=visit.mdtrt_id).count() == 1
     assert balance(person) == D("1000.00") - results[0].personal_account_amount
+
+
+def test_a_settlement_waiting_for_the_persons_usage_row_holds_no_account_yet(world):
+    """The lock order every settling path keeps (the year's usage row, then the accounts by id),
+    taken inside one statement: while another transaction holds the usage row, a settlement of
+    that person waits for it without holding the personal account."""
+    city, hospital, terminal = world
+    person = PersonFactory(city=city)
+    person.card = active_card(person)
+    account = fund_personal_account(person, "100.00")
+    settle(institution=hospital, person=person, by=terminal, items=[("T-C", "1", "10.00")])
+    holding, release = threading.Event(), threading.Event()
+    settler_pid: list[int] = []
+
+    def hold_usage():
+        try:
+            with transaction.atomic():
+                AnnualUsage.objects.select_for_update().get(person=person)
+                holding.set()
+                release.wait(timeout=60)
+        finally:
+            connection.close()
+
+    def settle_meanwhile():
+        holding.wait(timeout=60)
+        connection.ensure_connection()
+        settler_pid.append(connection.connection.info.backend_pid)
+        try:
+            return settle(
+                institution=hospital, person=person, by=terminal, items=[("T-C", "1", "10.00")]
+            ).pk
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_usage)
+    holder.start()
+    outcome: list = []
+    settler = threading.Thread(target=lambda: outcome.append(settle_meanwhile()))
+    settler.start()
+    try:
+        waiting = False
+        for _ in range(600):
+            if settler_pid:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s",
+                        [settler_pid[0]],
+                    )
+                    row = cursor.fetchone()
+                waiting = row is not None and row[0] == "Lock"
+                if waiting:
+                    break
+            time.sleep(0.05)
+        assert waiting, "the settlement never waited for the usage row"
+        # The personal account is free: the waiting settlement has not locked it yet.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id FROM accounts_account WHERE id = %s FOR NO KEY UPDATE NOWAIT",
+                [account.pk],
+            )
+            assert cursor.fetchone() == (account.pk,)
+    finally:
+        release.set()
+        holder.join(timeout=60)
+        settler.join(timeout=60)
+    assert len(outcome) == 1 and Settlement.objects.filter(pk=outcome[0]).exists()
+    assert Settlement.objects.filter(person=person).count() == 2
