@@ -178,7 +178,8 @@ class DatabaseClock:
             self.seconds += time.perf_counter() - began
 
     def install(self, connection) -> None:
-        connection.execute_wrapper(self).__enter__()
+        # For the rest of the client's life (execute_wrapper's block would end at once here).
+        connection.execute_wrappers.append(self)
         connection.ensure_connection()
         commit = connection.connection.commit
 
