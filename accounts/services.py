@@ -15,6 +15,7 @@ from accounts.events import contribution_event_record
 from accounts.models import (
     STRIPES,
     Account,
+    AccountStripe,
     Contribution,
     ContributionArrear,
     Entry,
@@ -23,7 +24,7 @@ from accounts.models import (
 from common import clock
 from common.audit import acting_user
 from common.context import current_request_id
-from common.errors import DomainError
+from common.errors import DomainError, violated_constraint
 from common.money import MAX_DIGITS, ZERO, money
 from common.statements import ids_reserved_sql, ids_split
 from employers.models import Employment
@@ -80,7 +81,7 @@ class AccountsHeld:
 
     # Every account found, by id (the unlocked ones carry only their id, kind and owners).
     found: dict[int, Account]
-    # Those locked, with their balances as they stand locked: what lock_accounts answers.
+    # Those locked (the accounts lock_accounts would lock), each read by its lock.
     locked: dict[int, Account]
     # The ids reserved in the same statement, per (model, how many) asked for.
     reserved_ids: list[list[int]]
@@ -102,21 +103,27 @@ class LockFirst:
 _NOTHING_FIRST = LockFirst("SELECT WHERE FALSE", (), 0)
 
 
-def _accounts_statement(inner_sql: str, *, reserve, first: LockFirst) -> str:
+def _accounts_statement(
+    inner_sql: str, *, reserve, first: LockFirst, required_sql: str | None
+) -> str:
     unstriped = "AND a.stripes = 1" if striping_on() else ""
     first_columns = "first.*, " if first.columns else ""
-    # Without the caller's row nothing is locked: the caller makes the row and asks again, so no
-    # account is ever held before it (holding one while waiting for the row could deadlock).
-    first_held = "(SELECT COUNT(*) FROM first) > 0" if first.columns else "TRUE"
+    # Without the caller's row, or without an account the caller needs, nothing is locked: the
+    # caller makes what is missing and asks again, so no account is ever held while the caller
+    # waits for that row or inserts that account (holding one then could deadlock).
+    ready = [
+        "(SELECT COUNT(*) FROM first) > 0" if first.columns else "TRUE",
+        f"EXISTS ({required_sql})" if required_sql else "TRUE",
+    ]
     return f"""
         WITH first AS MATERIALIZED ({first.sql}),
         wanted AS MATERIALIZED ({inner_sql}),
-        -- The caller's row first (the condition is evaluated once, before any account is read),
+        -- The caller's row first (the conditions are evaluated once, before any account is read),
         -- then the accounts in id order.
         locked AS MATERIALIZED (
             SELECT a.id, a.balance FROM accounts_account a
              WHERE a.id IN (SELECT id FROM wanted) {unstriped}
-               AND {first_held}
+               AND {ready[0]} AND {ready[1]}
              ORDER BY a.id FOR NO KEY UPDATE
         ),
         -- Drawn once the locks are held: rows written under them are numbered in the order
@@ -140,9 +147,10 @@ def _account_held(values: Sequence) -> tuple[Account, bool]:
         city_id=city_id,
         person_id=person_id,
         institution_id=institution_id,
-        # A locked account is unstriped, or striping is off: its row holds its balance.
+        # The row's part as the lock read it; a striped account's balance (``balance``) adds
+        # its stripes, read when asked (only with striping off is a striped account locked).
         row_balance=balance if is_locked else ZERO,
-        stripes=1 if is_locked else stripes,
+        stripes=stripes,
     )
     account._state.adding = False
     return account, is_locked
@@ -153,19 +161,29 @@ def accounts_find_and_lock(
     *,
     reserve: Sequence[tuple[type[Model], int]] = (),
     lock_first: LockFirst | None = None,
+    required: Q | None = None,
 ) -> AccountsHeld:
     """The accounts ``wanted`` names, those lock_accounts would lock locked in its order, new ids
     of other tables reserved (``common.statements.ids_reserved``) and the caller's own row locked
-    before them (``lock_first``), in one statement: a busy flow's reads in one round trip. A
-    locked row is read by its lock, after any transaction it waited for."""
+    before them (``lock_first``), in one statement of the caller's transaction: a busy flow's
+    reads in one round trip. A locked row is read by its lock, after any transaction it waited
+    for. When ``lock_first`` finds no row, or no account matches ``required``, no account is
+    locked: the caller makes what is missing and asks again."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("accounts_find_and_lock runs inside the caller's transaction")
     first = lock_first or _NOTHING_FIRST
     inner_sql, inner_params = (
         Account.objects.filter(wanted).values_list("id").query.sql_with_params()
     )
+    required_sql, required_params = None, ()
+    if required is not None:
+        required_sql, required_params = (
+            Account.objects.filter(required).values_list("id").query.sql_with_params()
+        )
     with connection.cursor() as cursor:
         cursor.execute(
-            _accounts_statement(inner_sql, reserve=reserve, first=first),
-            [*first.params, *inner_params],
+            _accounts_statement(inner_sql, reserve=reserve, first=first, required_sql=required_sql),
+            [*first.params, *inner_params, *required_params],
         )
         rows = cursor.fetchall()
     width = sum(count for _, count in reserve) or 1
@@ -348,6 +366,20 @@ def transfer_rows(
         Entry(transfer=transfer, account_id=leg.account_id, amount=leg.amount) for leg in legs
     ]
     return transfer, entries
+
+
+# The ledger's tables: a violation on one of them, or of a rule its triggers raise (named
+# ledger_*, or the balance rules they check for striped accounts), is the ledger refusing.
+_LEDGER_TABLES = {model._meta.db_table for model in (Account, AccountStripe, Transfer, Entry)}
+_LEDGER_RULES = {"account_balance_not_negative", "source_account_only_gives"}
+
+
+def ledger_refused(exc: IntegrityError) -> bool:
+    """Whether the database refused a write because of the ledger's rules (``ledger_refusal``
+    says how), not because of another table's."""
+    name = violated_constraint(exc) or ""
+    table = getattr(getattr(exc.__cause__, "diag", None), "table_name", None)
+    return name.startswith("ledger_") or name in _LEDGER_RULES or table in _LEDGER_TABLES
 
 
 def ledger_refusal(exc: IntegrityError, *, key: str) -> DomainError:

@@ -21,6 +21,7 @@ from accounts.services import (
     city_account,
     institution_account_open,
     ledger_refusal,
+    ledger_refused,
     lock_accounts,
     transfer_post,
     transfer_rows,
@@ -949,7 +950,11 @@ def _settlement_accounts(
     reserve = [(Settlement, 1), (Transfer, 2 if across else 1)] if reserve_ids else []
     person_id, year = usage_of
     held = accounts_find_and_lock(
-        wanted, reserve=reserve, lock_first=_usage_locked_first(person_id=person_id, year=year)
+        wanted,
+        reserve=reserve,
+        lock_first=_usage_locked_first(person_id=person_id, year=year),
+        # The institution's account is opened, on its first settlement, before anything is held.
+        required=Q(institution_id=institution.pk),
     )
     by_owner = {(a.kind, a.institution_id, a.person_id): a.id for a in held.found.values()}
     institution_missing = (Account.Kind.INSTITUTION, institution.pk, None) not in by_owner
@@ -1260,7 +1265,7 @@ def _settlement_transfer_rows(
             by=by,
             posted_at=now,
         )
-        for transfer_id, (suffix, legs) in zip(transfer_ids, postings, strict=False)
+        for transfer_id, (suffix, legs) in zip(transfer_ids[: len(postings)], postings, strict=True)
     ]
 
 
@@ -1282,6 +1287,8 @@ def _settlement_write(draft: SettlementDraft, *, by, now: datetime) -> Settlemen
     is refused; so is whatever the ledger refuses, and then nothing is written."""
     settlement, payment = draft.settlement, draft.payment
     settlement_id, transfer_ids = payment.reserved_ids
+    if settlement_id is None:
+        raise RuntimeError("a settlement is written from a draft with its ids reserved")
     settlement.pk = settlement_id
     transfers = _settlement_transfer_rows(
         settlement, payment=payment, transfer_ids=transfer_ids, by=by, now=now
@@ -1316,9 +1323,12 @@ def _settlement_write(draft: SettlementDraft, *, by, now: datetime) -> Settlemen
         # No savepoint: a refusal ends the settling transaction, whose block rolls it back.
         if violated_constraint(exc) == "one_live_settlement_per_visit_reference":
             raise _already_settled(settlement.visit_reference) from None
-        raise ledger_refusal(exc, key=f"settlement:{settlement.pk}") from exc
-    settlement._state.adding = False
-    settlement._state.db = DEFAULT_DB_ALIAS
+        if ledger_refused(exc):
+            raise ledger_refusal(exc, key=f"settlement:{settlement.pk}") from exc
+        raise
+    for saved in (settlement, *(transfer for transfer, _entries in transfers)):
+        saved._state.adding = False
+        saved._state.db = DEFAULT_DB_ALIAS
     if event is not None:
         events_written()
     return settlement

@@ -12,7 +12,9 @@ from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from accounts.models import Account
+from accounts.services import institution_account_open
 from cities.tests.factories import CityFactory
+from institutions.models import Institution
 from persons.tests.factories import PersonFactory, ResidentFactory
 from settlement.models import AnnualUsage, Settlement
 from settlement.services import family_authorization_grant
@@ -305,3 +307,77 @@ def test_a_settlement_waiting_for_the_persons_usage_row_holds_no_account_yet(wor
         settler.join(timeout=60)
     assert len(outcome) == 1 and Settlement.objects.filter(pk=outcome[0]).exists()
     assert Settlement.objects.filter(person=person).count() == 2
+
+
+def _backend_waiting_for_a_lock(pid_holder: list[int]) -> bool:
+    """Whether the backend whose pid the list will hold waits for a lock within 30 s."""
+    for _ in range(600):
+        if pid_holder:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid_holder[0]]
+                )
+                row = cursor.fetchone()
+            if row is not None and row[0] == "Lock":
+                return True
+        time.sleep(0.05)
+    return False
+
+
+def test_an_institutions_first_settlement_opens_its_account_holding_no_other(world):
+    """An institution without its ledger account yet (its first settlement opens it): while
+    another transaction is opening that account, a settlement there waits for it holding no
+    account of its own (holding one could deadlock with that transaction's next step)."""
+    city, hospital, terminal = world
+    person = PersonFactory(city=city)
+    person.card = active_card(person)
+    account = fund_personal_account(person, "100.00")
+    # Settled before this year: the usage row exists, so nothing waits for it.
+    settle(institution=hospital, person=person, by=terminal, items=[("T-C", "1", "10.00")])
+    new = Institution.objects.create(
+        code="HNEW01", name="New hospital", kind=Institution.Kind.HOSPITAL, level=3, city=city
+    )
+    assert not Account.objects.filter(institution=new).exists()
+    opening, release = threading.Event(), threading.Event()
+    settler_pid: list[int] = []
+
+    def open_and_hold():
+        try:
+            with transaction.atomic():
+                institution_account_open(institution=new)
+                opening.set()
+                release.wait(timeout=60)
+        finally:
+            connection.close()
+
+    def settle_meanwhile():
+        opening.wait(timeout=60)
+        connection.ensure_connection()
+        settler_pid.append(connection.connection.info.backend_pid)
+        try:
+            return settle(
+                institution=new, person=person, by=terminal, items=[("T-C", "1", "10.00")]
+            ).pk
+        finally:
+            connection.close()
+
+    opener = threading.Thread(target=open_and_hold)
+    opener.start()
+    outcome: list = []
+    settler = threading.Thread(target=lambda: outcome.append(settle_meanwhile()))
+    settler.start()
+    try:
+        assert _backend_waiting_for_a_lock(settler_pid), "the settlement never waited"
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id FROM accounts_account WHERE id = %s FOR NO KEY UPDATE NOWAIT",
+                [account.pk],
+            )
+            assert cursor.fetchone() == (account.pk,)
+    finally:
+        release.set()
+        opener.join(timeout=60)
+        settler.join(timeout=60)
+    assert len(outcome) == 1
+    settlement = Settlement.objects.get(pk=outcome[0])
+    assert entries_of(settlement.transfer)[Account.objects.get(institution=new).pk] == D("10.00")

@@ -8,6 +8,7 @@ from decimal import Decimal as D
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Account, Transfer
@@ -165,6 +166,43 @@ def test_the_migration_gives_each_older_city_the_default_policy_once(city, other
     assert BenefitRule.history.filter(policy_id=policy.pk).count() == 14
     assert BenefitPolicy.objects.get(city=city).filing_validity_days == 90
     assert BenefitPolicy.objects.filter(city__in=[city, other_city]).count() == 2
+
+
+def test_with_striping_off_a_striped_account_is_judged_on_its_whole_balance(
+    hospital, terminal, employee, item_a
+):
+    """With LEDGER_STRIPING off every account is locked, the striped ones too; the institution's
+    account, after a reversal made with striping on (its debit on the row, its credits on the
+    stripes), holds a negative row but a positive balance, and a settlement must go by the
+    balance (it was refused as an overdraft of the row)."""
+    first = settle(
+        institution=hospital, person=employee, by=terminal, items=[("T-A", "1", "300.00")]
+    )
+    settle(institution=hospital, person=employee, by=terminal, items=[("T-A", "1", "300.00")])
+    settlement_reverse(settlement=first, reason="entered twice", by=terminal)
+    account = Account.objects.get(institution=hospital)
+    before = account.balance  # read from the database each time
+    assert account.row_balance < 0 < before
+    with override_settings(LEDGER_STRIPING=False), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL yibao.ledger_striping = 'off'")
+        third = settle(
+            institution=hospital, person=employee, by=terminal, items=[("T-A", "1", "50.00")]
+        )
+    assert Settlement.objects.get(pk=third.pk).status == Settlement.Status.SETTLED
+    assert account.balance == before + D("50.00")
+
+
+def test_a_write_refused_by_a_rule_outside_the_ledger_is_not_called_a_ledger_refusal(
+    hospital, employee, item_a
+):
+    """Only the ledger's own rules read as INSUFFICIENT_FUNDS or a key conflict; a settlement
+    row the database refuses for another reason (here no user to record it) stays an error of
+    the program, and nothing is written."""
+    with pytest.raises(IntegrityError) as refused:
+        settle(institution=hospital, person=employee, by=None, items=[("T-A", "1", "10.00")])
+    assert not isinstance(refused.value, DomainError)
+    assert not Settlement.objects.filter(person=employee).exists()
 
 
 def test_a_settlement_takes_its_locks_in_one_order_in_a_fixed_number_of_queries(
