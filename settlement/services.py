@@ -15,6 +15,7 @@ from simple_history.utils import bulk_create_with_history
 from accounts.models import Account, Entry, Transfer
 from accounts.services import (
     MAX_AMOUNT,
+    AccountsHeld,
     Leg,
     LockFirst,
     accounts_find_and_lock,
@@ -956,16 +957,7 @@ def _settlement_accounts(
         # The institution's account is opened, on its first settlement, before anything is held.
         required=Q(institution_id=institution.pk),
     )
-    by_owner = {(a.kind, a.institution_id, a.person_id): a.id for a in held.found.values()}
-    institution_missing = (Account.Kind.INSTITUTION, institution.pk, None) not in by_owner
-    if held.first_row is None or institution_missing:
-        # The person's first settlement of the year, or the institution's first: once.
-        if held.first_row is None:
-            AnnualUsage.objects.bulk_create(
-                [AnnualUsage(person_id=person_id, year=year)], ignore_conflicts=True
-            )
-        if institution_missing:
-            institution_account_open(institution=institution)
+    if _missing_rows_made(held, institution=institution, usage_of=usage_of):
         return _settlement_accounts(
             insured_city_id=insured_city_id,
             pool_kind=pool_kind,
@@ -974,7 +966,7 @@ def _settlement_accounts(
             reserve_ids=reserve_ids,
             usage_of=usage_of,
         )
-    paying_account_id = by_owner.get((Account.Kind.PERSONAL, None, paying_person_id))
+    by_owner = {(a.kind, a.institution_id, a.person_id): a.id for a in held.found.values()}
     clearing = None
     if across:
         clearing = ClearingAccounts(
@@ -984,12 +976,32 @@ def _settlement_accounts(
     return SettlementAccounts(
         pool_account_id=by_owner[(pool_kind, None, None)],
         institution_account_id=by_owner[(Account.Kind.INSTITUTION, institution.pk, None)],
-        paying_account_id=paying_account_id,
+        paying_account_id=by_owner.get((Account.Kind.PERSONAL, None, paying_person_id)),
         clearing=clearing,
         locked=held.locked,
         reserved_ids=(held.reserved_ids[0][0], held.reserved_ids[1]) if reserve_ids else (None, []),
         usage=row_instance(AnnualUsage, held.first_row),
     )
+
+
+def _missing_rows_made(
+    held: AccountsHeld, *, institution: Institution, usage_of: tuple[int, int]
+) -> bool:
+    """In the person's first settlement of the year, or the institution's first, make the year's
+    usage row or the institution's account (nothing was locked for want of it); whether either
+    was missing, to ask again."""
+    usage_missing = held.first_row is None
+    institution_missing = not any(
+        account.institution_id == institution.pk for account in held.found.values()
+    )
+    if usage_missing:
+        person_id, year = usage_of
+        AnnualUsage.objects.bulk_create(
+            [AnnualUsage(person_id=person_id, year=year)], ignore_conflicts=True
+        )
+    if institution_missing:
+        institution_account_open(institution=institution)
+    return usage_missing or institution_missing
 
 
 def _settlement_payment(
@@ -1147,14 +1159,10 @@ def _settlement_row(
     )
 
 
-def _settlement_draft(
-    *, request: SettlementRequest, by, now: datetime, reserve_ids: bool = False
-) -> SettlementDraft:
-    """Every step of settling short of writing it: the person, the terms, the payer, the figures
-    and the payment, with the rows they rest on locked (inside the caller's transaction); with
-    ``reserve_ids``, the ids it is to be written under."""
-    today = clock.localdate(now)
-    # Locks in the order of every settling path: authorisation, usage, accounts by id.
+def _person_and_terms(
+    *, request: SettlementRequest, today: date
+) -> tuple[InsuredPerson, SettlementTerms]:
+    """The person presented, checked, and the terms they settle under, from one read."""
     settling = settling_person_read(
         credential=request.credential,
         visit_type=request.visit_type,
@@ -1173,6 +1181,18 @@ def _settlement_draft(
         today=today,
         emergency=request.emergency,
     )
+    return person, terms
+
+
+def _settlement_draft(
+    *, request: SettlementRequest, by, now: datetime, reserve_ids: bool = False
+) -> SettlementDraft:
+    """Every step of settling short of writing it: the person, the terms, the payer, the figures
+    and the payment, with the rows they rest on locked (inside the caller's transaction); with
+    ``reserve_ids``, the ids it is to be written under."""
+    today = clock.localdate(now)
+    person, terms = _person_and_terms(request=request, today=today)
+    # Locks in the order of every settling path: authorisation, usage, accounts by id.
     payer = _settlement_payer(
         person=person,
         use_personal_account=request.use_personal_account,
