@@ -164,7 +164,7 @@ def accounts_find_and_lock(
     required: Q | None = None,
 ) -> AccountsHeld:
     """The accounts ``wanted`` names, those lock_accounts would lock locked in its order, new ids
-    of other tables reserved (``common.statements.ids_reserved``) and the caller's own row locked
+    of other tables reserved (``common.statements.ids_reserved_sql``) and the caller's own row locked
     before them (``lock_first``), in one statement of the caller's transaction: a busy flow's
     reads in one round trip. A locked row is read by its lock, after any transaction it waited
     for. When ``lock_first`` finds no row, or no account matches ``required``, no account is

@@ -1,7 +1,8 @@
 """Writing the rows of one change in a single statement.
 
 A flow that has decided everything before it writes (its rows built as unsaved model instances,
-the ids other rows name reserved with :func:`ids_reserved`) can send every insert and update as one statement:
+the ids they name each other by reserved with :func:`ids_reserved_sql`) can send every insert and
+update as one statement:
 ``WITH w1 AS (INSERT ...), w2 AS (UPDATE ...) INSERT ...``. PostgreSQL runs each data-modifying
 part exactly once, to completion, under one snapshot, and the constraints, foreign keys and
 triggers see the statement's rows as they would see the same writes one by one. One round trip
@@ -35,7 +36,7 @@ def _column_values(instance: Model, fields, database) -> list[Any]:
 
 def rows_insert(instances: Sequence[Model]) -> Write:
     """``INSERT`` of unsaved instances of one model, every column as ``save()`` would write it:
-    with their primary keys when every instance has one (reserved with :func:`ids_reserved`),
+    with their primary keys when every instance has one (reserved with :func:`ids_reserved_sql`),
     else with the ones the database gives."""
     if not instances:
         raise ValueError("rows_insert needs at least one instance")
@@ -87,8 +88,9 @@ def writes_execute(writes: Sequence[Write]) -> None:
 
 
 def ids_reserved_sql(wanted: Sequence[tuple[type[Model], int]]) -> str:
-    """The select list of :func:`ids_reserved` (empty for none), for a flow that reserves ids in
-    a statement of its own making (read it back with :func:`ids_split`)."""
+    """A select list of new ids of each (model, how many), taken from the tables' sequences
+    (never handed out again; empty for none), for a flow that reserves the ids its rows name
+    each other by in a statement of its own making (read them back with :func:`ids_split`)."""
     return ", ".join(
         f"nextval(pg_get_serial_sequence('{model._meta.db_table}', '{model._meta.pk.column}'))"
         for model, count in wanted
@@ -105,18 +107,7 @@ def ids_split(values: Sequence[int], wanted: Sequence[tuple[type[Model], int]]) 
     return reserved
 
 
-def ids_reserved(*wanted: tuple[type[Model], int]) -> list[list[int]]:
-    """New ids of each (model, how many), taken from the tables' sequences in one statement
-    (never handed out again), for rows a flow builds before it writes them with
-    :func:`rows_insert`."""
-    columns = ids_reserved_sql(wanted)
-    if not columns:
-        return [[] for _ in wanted]
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {columns}")
-        return ids_split(cursor.fetchone(), wanted)
-
-
+@cache  # the same text for every row a busy flow reads
 def columns_sql(model: type[Model], alias: str) -> str:
     """Every column of ``model`` read from ``alias``, in the order :func:`row_instance` takes
     them: for a flow that reads several tables' rows in one statement of its own."""

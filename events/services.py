@@ -93,33 +93,11 @@ def events_written() -> None:
     _schedule_events_committed()
 
 
-def event_record(
-    *,
-    type: EventType | str,
-    now: datetime,
-    object_type: str,
-    object_id: Any,
-    data: Mapping[str, Any],
-    city_id: int | None = None,
-    person_id: int | None = None,
-    institution_id: int | None = None,
-    is_test: bool = False,
-    triggered_by_id: int | None = None,
-) -> Event | None:
-    """Record one event (``None`` when recording is turned off); a test event names the user
-    who triggered it (``triggered_by_id``), the only one besides superusers who sees it."""
-    event = event_row(
-        type=type,
-        now=now,
-        object_type=object_type,
-        object_id=object_id,
-        data=data,
-        city_id=city_id,
-        person_id=person_id,
-        institution_id=institution_id,
-        is_test=is_test,
-        triggered_by_id=triggered_by_id,
-    )
+def event_record(**fields: Any) -> Event | None:
+    """Record one event, given as ``event_row`` takes it (``None`` when recording is turned off);
+    a test event names the user who triggered it (``triggered_by_id``), the only one besides
+    superusers who sees it."""
+    event = event_row(**fields)
     if event is None:
         return None
     event.save(force_insert=True)

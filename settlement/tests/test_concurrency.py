@@ -242,73 +242,6 @@ def test_a_registered_visit_is_settled_once_however_many_terminals_settle_it_at_
     assert balance(person) == D("1000.00") - results[0].personal_account_amount
 
 
-def test_a_settlement_waiting_for_the_persons_usage_row_holds_no_account_yet(world):
-    """The lock order every settling path keeps (the year's usage row, then the accounts by id),
-    taken inside one statement: while another transaction holds the usage row, a settlement of
-    that person waits for it without holding the personal account."""
-    city, hospital, terminal = world
-    person = PersonFactory(city=city)
-    person.card = active_card(person)
-    account = fund_personal_account(person, "100.00")
-    settle(institution=hospital, person=person, by=terminal, items=[("T-C", "1", "10.00")])
-    holding, release = threading.Event(), threading.Event()
-    settler_pid: list[int] = []
-
-    def hold_usage():
-        try:
-            with transaction.atomic():
-                AnnualUsage.objects.select_for_update().get(person=person)
-                holding.set()
-                release.wait(timeout=60)
-        finally:
-            connection.close()
-
-    def settle_meanwhile():
-        holding.wait(timeout=60)
-        connection.ensure_connection()
-        settler_pid.append(connection.connection.info.backend_pid)
-        try:
-            return settle(
-                institution=hospital, person=person, by=terminal, items=[("T-C", "1", "10.00")]
-            ).pk
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold_usage)
-    holder.start()
-    outcome: list = []
-    settler = threading.Thread(target=lambda: outcome.append(settle_meanwhile()))
-    settler.start()
-    try:
-        waiting = False
-        for _ in range(600):
-            if settler_pid:
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s",
-                        [settler_pid[0]],
-                    )
-                    row = cursor.fetchone()
-                waiting = row is not None and row[0] == "Lock"
-                if waiting:
-                    break
-            time.sleep(0.05)
-        assert waiting, "the settlement never waited for the usage row"
-        # The personal account is free: the waiting settlement has not locked it yet.
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT id FROM accounts_account WHERE id = %s FOR NO KEY UPDATE NOWAIT",
-                [account.pk],
-            )
-            assert cursor.fetchone() == (account.pk,)
-    finally:
-        release.set()
-        holder.join(timeout=60)
-        settler.join(timeout=60)
-    assert len(outcome) == 1 and Settlement.objects.filter(pk=outcome[0]).exists()
-    assert Settlement.objects.filter(person=person).count() == 2
-
-
 def _backend_waiting_for_a_lock(pid_holder: list[int]) -> bool:
     """Whether the backend whose pid the list will hold waits for a lock within 30 s."""
     for _ in range(600):
@@ -322,6 +255,74 @@ def _backend_waiting_for_a_lock(pid_holder: list[int]) -> bool:
                 return True
         time.sleep(0.05)
     return False
+
+
+def _settled_while_held(hold, settle_job, *, free_account) -> list:
+    """Run ``hold`` in a transaction of its own and keep it open; meanwhile run ``settle_job`` on
+    another connection. Once that settlement waits for a lock, ``free_account`` must still be
+    free (locked NOWAIT from here); then the hold is let go. Answers what the settlement
+    answered."""
+    holding, release = threading.Event(), threading.Event()
+    settler_pid: list[int] = []
+
+    def hold_then_wait():
+        try:
+            with transaction.atomic():
+                hold()
+                holding.set()
+                release.wait(timeout=60)
+        finally:
+            connection.close()
+
+    def settle_meanwhile():
+        holding.wait(timeout=60)
+        connection.ensure_connection()
+        settler_pid.append(connection.connection.info.backend_pid)
+        try:
+            return settle_job()
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_then_wait)
+    holder.start()
+    outcome: list = []
+    settler = threading.Thread(target=lambda: outcome.append(settle_meanwhile()))
+    settler.start()
+    try:
+        assert _backend_waiting_for_a_lock(settler_pid), "the settlement never waited"
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id FROM accounts_account WHERE id = %s FOR NO KEY UPDATE NOWAIT",
+                [free_account.pk],
+            )
+            assert cursor.fetchone() == (free_account.pk,)
+    finally:
+        release.set()
+        holder.join(timeout=60)
+        settler.join(timeout=60)
+    return outcome
+
+
+def test_a_settlement_waiting_for_the_persons_usage_row_holds_no_account_yet(world):
+    """The lock order every settling path keeps (the year's usage row, then the accounts by id),
+    taken inside one statement: while another transaction holds the usage row, a settlement of
+    that person waits for it without holding the personal account."""
+    city, hospital, terminal = world
+    person = PersonFactory(city=city)
+    person.card = active_card(person)
+    account = fund_personal_account(person, "100.00")
+    settle(institution=hospital, person=person, by=terminal, items=[("T-C", "1", "10.00")])
+    outcome = _settled_while_held(
+        lambda: AnnualUsage.objects.select_for_update().get(person=person),
+        lambda: (
+            settle(
+                institution=hospital, person=person, by=terminal, items=[("T-C", "1", "10.00")]
+            ).pk
+        ),
+        free_account=account,
+    )
+    assert len(outcome) == 1 and Settlement.objects.filter(pk=outcome[0]).exists()
+    assert Settlement.objects.filter(person=person).count() == 2
 
 
 def test_an_institutions_first_settlement_opens_its_account_holding_no_other(world):
@@ -338,46 +339,13 @@ def test_an_institutions_first_settlement_opens_its_account_holding_no_other(wor
         code="HNEW01", name="New hospital", kind=Institution.Kind.HOSPITAL, level=3, city=city
     )
     assert not Account.objects.filter(institution=new).exists()
-    opening, release = threading.Event(), threading.Event()
-    settler_pid: list[int] = []
-
-    def open_and_hold():
-        try:
-            with transaction.atomic():
-                institution_account_open(institution=new)
-                opening.set()
-                release.wait(timeout=60)
-        finally:
-            connection.close()
-
-    def settle_meanwhile():
-        opening.wait(timeout=60)
-        connection.ensure_connection()
-        settler_pid.append(connection.connection.info.backend_pid)
-        try:
-            return settle(
-                institution=new, person=person, by=terminal, items=[("T-C", "1", "10.00")]
-            ).pk
-        finally:
-            connection.close()
-
-    opener = threading.Thread(target=open_and_hold)
-    opener.start()
-    outcome: list = []
-    settler = threading.Thread(target=lambda: outcome.append(settle_meanwhile()))
-    settler.start()
-    try:
-        assert _backend_waiting_for_a_lock(settler_pid), "the settlement never waited"
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT id FROM accounts_account WHERE id = %s FOR NO KEY UPDATE NOWAIT",
-                [account.pk],
-            )
-            assert cursor.fetchone() == (account.pk,)
-    finally:
-        release.set()
-        opener.join(timeout=60)
-        settler.join(timeout=60)
+    outcome = _settled_while_held(
+        lambda: institution_account_open(institution=new),
+        lambda: (
+            settle(institution=new, person=person, by=terminal, items=[("T-C", "1", "10.00")]).pk
+        ),
+        free_account=account,
+    )
     assert len(outcome) == 1
     settlement = Settlement.objects.get(pk=outcome[0])
     assert entries_of(settlement.transfer)[Account.objects.get(institution=new).pk] == D("10.00")
